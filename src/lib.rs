@@ -1,0 +1,23 @@
+//! cadenced: a calendar daemon for people managers.
+//!
+//! The crate follows the pipeline of DESIGN §3; each stage is one module:
+//!
+//! - [`config`]: the TOML configuration, validated with key paths.
+//! - [`model`]: the normalized event model shared by every provider.
+//! - [`tz`]: time zones: IANA, Windows names, and iCalendar VTIMEZONE definitions.
+//! - [`providers`]: translate each source (iCalendar feeds, later Google and Microsoft) into the model.
+//! - [`store`]: the SQLite state (accounts, calendars, events, sync cursors).
+//! - [`sync`]: one sync pass over the configured accounts into the store.
+//! - [`recurrence`]: expansion of stored series into occurrences for a window.
+//! - [`output`]: the machine-readable output formats (`events --json`).
+//! - [`cli`]: the command line; turns every error into one sentence and an exit code.
+
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod output;
+pub mod providers;
+pub mod recurrence;
+pub mod store;
+pub mod sync;
+pub mod tz;

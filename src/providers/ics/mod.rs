@@ -1,0 +1,1 @@
+//! iCalendar feeds (`provider = "ics"`): reading a file or URL into normalized events.

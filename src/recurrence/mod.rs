@@ -1,0 +1,1 @@
+//! Recurrence expansion: stored series → occurrences in a window, shared by every provider.

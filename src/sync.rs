@@ -1,0 +1,1 @@
+//! One sync pass of the configured accounts into the store.
