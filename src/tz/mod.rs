@@ -7,10 +7,14 @@
 //! the gap's length (it is read with the offset in force before the gap); a local time inside a
 //! fall-back overlap is the first (earlier) of the two instants.
 
+mod names;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use names::resolve_name;
 
 /// A time zone an event time can be expressed in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
