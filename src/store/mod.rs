@@ -1,1 +1,372 @@
-//! The SQLite store.
+//! The SQLite store: accounts, calendars, normalized events and sync cursors.
+//!
+//! Owns the database file and its schema (versioned migrations in [`migrations`]). Invariants:
+//! - The database is created with mode 0600 (its WAL/SHM files inherit it), in a state directory
+//!   created 0700.
+//! - Every write that a sync makes for one page of changes, together with the cursor that covers
+//!   it, is one transaction: a crash loses nothing and duplicates nothing.
+//! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
+//!   the blocking thread pool, never on the runtime's workers.
+
+mod migrations;
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::Event;
+
+/// The database file name inside the state directory.
+pub const DB_FILE: &str = "cadenced.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the state directory {path}: {source}")]
+    StateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("database {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("database {path}: cannot migrate the schema: {source}")]
+    Migrate { path: PathBuf, source: rusqlite_migration::Error },
+    #[error("database {path}: stored event {event_id} is unreadable: {source}")]
+    Decode { path: PathBuf, event_id: String, source: serde_json::Error },
+    #[error("database {path}: cannot encode event {event_id}: {source}")]
+    Encode { path: PathBuf, event_id: String, source: serde_json::Error },
+    #[error("the database worker stopped unexpectedly")]
+    Worker,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Create the state directory (mode 0700) if needed, and tighten an existing one.
+pub fn ensure_state_dir(dir: &Path) -> Result<()> {
+    let err = |source| StoreError::StateDir { path: dir.to_path_buf(), source };
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(err)?;
+    }
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err)
+}
+
+/// One stored event with the account it belongs to.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub account: String,
+    pub event: Event,
+}
+
+/// What a sync leaves behind for an account (`status` shows it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncOutcome {
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    /// One sentence; never holds a secret.
+    pub error: Option<String>,
+    pub changed: bool,
+}
+
+/// A connection to the state database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the database in `state_dir`, and bring its schema up to date.
+    pub fn open_in(state_dir: &Path) -> Result<Self> {
+        ensure_state_dir(state_dir)?;
+        Self::open(&state_dir.join(DB_FILE))
+    }
+
+    /// Open (creating with mode 0600 if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
+        // Create the file ourselves so that it never exists with wider permissions.
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        let mut conn = Connection::open(&path).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
+        migrations::migrations()
+            .to_latest(&mut conn)
+            .map_err(|source| StoreError::Migrate { path: path.clone(), source })?;
+        Ok(Store { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// The id of the account, created if it is new. A changed provider updates the row.
+    pub fn ensure_account(&self, name: &str, provider: &str) -> Result<i64> {
+        self.conn
+            .query_row(
+                "INSERT INTO accounts (name, provider) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET provider = excluded.provider
+                 RETURNING id",
+                params![name, provider],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
+    }
+
+    /// The id of a calendar of an account, created if it is new.
+    pub fn ensure_calendar(&self, account_id: i64, calendar: &str) -> Result<i64> {
+        self.conn
+            .query_row(
+                "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
+                 ON CONFLICT(account_id, calendar) DO UPDATE SET calendar = excluded.calendar
+                 RETURNING id",
+                params![account_id, calendar],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
+    }
+
+    /// The stored cursor of a calendar (sync token, delta link, HTTP validators…).
+    pub fn cursor(&self, calendar_id: i64) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT cursor FROM sync_cursors WHERE calendar_id = ?1", [calendar_id], |r| r.get(0))
+            .optional()
+            .map_err(self.sql())
+    }
+
+    /// Forget the cursors of an account (`sync --full`).
+    pub fn drop_cursors(&self, account_id: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM sync_cursors WHERE calendar_id IN (SELECT id FROM calendars WHERE account_id = ?1)",
+                [account_id],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// Replace every event of an account's calendar, and its cursor, in one transaction. Other
+    /// calendars of the account that are not `calendar` are removed (a feed has one calendar).
+    pub fn replace_account_events(
+        &mut self,
+        account_id: i64,
+        calendar: &str,
+        events: &[Event],
+        cursor: Option<&str>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute("DELETE FROM calendars WHERE account_id = ?1 AND calendar <> ?2", params![account_id, calendar])
+            .map_err(sql)?;
+        let calendar_id: i64 = tx
+            .query_row(
+                "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
+                 ON CONFLICT(account_id, calendar) DO UPDATE SET calendar = excluded.calendar
+                 RETURNING id",
+                params![account_id, calendar],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        tx.execute("DELETE FROM events WHERE calendar_id = ?1", [calendar_id]).map_err(sql)?;
+        write_events(&tx, &path, calendar_id, events)?;
+        set_cursor(&tx, calendar_id, cursor).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// Apply one page of incremental changes and the cursor that covers it, in one transaction.
+    pub fn apply_changes(
+        &mut self,
+        calendar_id: i64,
+        upserts: &[Event],
+        deleted_ids: &[String],
+        cursor: Option<&str>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut del = tx
+                .prepare_cached("DELETE FROM events WHERE calendar_id = ?1 AND event_id = ?2")
+                .map_err(sql)?;
+            for id in deleted_ids {
+                del.execute(params![calendar_id, id]).map_err(sql)?;
+            }
+        }
+        write_events(&tx, &path, calendar_id, upserts)?;
+        if cursor.is_some() {
+            set_cursor(&tx, calendar_id, cursor).map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Every stored event, optionally of one account, grouped by account and calendar.
+    pub fn load_events(&self, account: Option<&str>) -> Result<Vec<StoredEvent>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.name, e.event_id, e.data FROM events e
+                 JOIN calendars c ON c.id = e.calendar_id
+                 JOIN accounts a ON a.id = c.account_id
+                 WHERE (?1 IS NULL OR a.name = ?1)
+                 ORDER BY a.name, c.calendar, e.id",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([account], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (account, event_id, data) = row.map_err(self.sql())?;
+            let event = serde_json::from_str(&data).map_err(|source| StoreError::Decode {
+                path: self.path.clone(),
+                event_id,
+                source,
+            })?;
+            out.push(StoredEvent { account, event });
+        }
+        Ok(out)
+    }
+
+    /// Number of stored events per account name.
+    pub fn event_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.name, COUNT(e.id) FROM accounts a
+                 LEFT JOIN calendars c ON c.account_id = a.id
+                 LEFT JOIN events e ON e.calendar_id = c.id
+                 GROUP BY a.id ORDER BY a.name",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Record the outcome of a sync of an account.
+    pub fn record_sync(&self, account_id: i64, outcome: &SyncOutcome) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE accounts SET last_sync_at = ?2, last_sync_ok = ?3, last_error = ?4,
+                        last_success_at = CASE WHEN ?3 THEN ?2 ELSE last_success_at END
+                 WHERE id = ?1",
+                params![account_id, outcome.at.to_rfc3339(), outcome.ok, outcome.error],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// The last recorded sync of an account.
+    pub fn last_sync(&self, account: &str) -> Result<Option<SyncOutcome>> {
+        self.conn
+            .query_row(
+                "SELECT last_sync_at, last_sync_ok, last_error FROM accounts WHERE name = ?1 AND last_sync_at IS NOT NULL",
+                [account],
+                |r| {
+                    let at: String = r.get(0)?;
+                    Ok((at, r.get::<_, bool>(1)?, r.get::<_, Option<String>>(2)?))
+                },
+            )
+            .optional()
+            .map_err(self.sql())
+            .map(|row| {
+                row.and_then(|(at, ok, error)| {
+                    let at = DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc);
+                    Some(SyncOutcome { at, ok, error, changed: false })
+                })
+            })
+    }
+}
+
+fn set_cursor(tx: &rusqlite::Transaction<'_>, calendar_id: i64, cursor: Option<&str>) -> rusqlite::Result<()> {
+    match cursor {
+        Some(c) => tx.execute(
+            "INSERT INTO sync_cursors (calendar_id, cursor, updated_at) VALUES (?1, ?2, datetime('now'))
+             ON CONFLICT(calendar_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            params![calendar_id, c],
+        )?,
+        None => tx.execute("DELETE FROM sync_cursors WHERE calendar_id = ?1", [calendar_id])?,
+    };
+    Ok(())
+}
+
+fn write_events(tx: &rusqlite::Transaction<'_>, path: &Path, calendar_id: i64, events: &[Event]) -> Result<()> {
+    let sql = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO events (calendar_id, event_id, uid, series_id, kind, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(calendar_id, event_id) DO UPDATE SET
+               uid = excluded.uid, series_id = excluded.series_id, kind = excluded.kind, data = excluded.data",
+        )
+        .map_err(sql)?;
+    for event in events {
+        let data = serde_json::to_string(event).map_err(|source| StoreError::Encode {
+            path: path.to_path_buf(),
+            event_id: event.event_id.clone(),
+            source,
+        })?;
+        let kind = if event.is_override() {
+            "override"
+        } else if event.is_master() {
+            "master"
+        } else {
+            "single"
+        };
+        stmt.execute(params![calendar_id, event.event_id, event.uid, event.series_id, kind, data])
+            .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// The store for async code: each call runs on the blocking pool with exclusive access.
+#[derive(Clone, Debug)]
+pub struct AsyncStore {
+    inner: Arc<Mutex<Store>>,
+}
+
+impl AsyncStore {
+    pub fn new(store: Store) -> Self {
+        AsyncStore { inner: Arc::new(Mutex::new(store)) }
+    }
+
+    /// Run `f` with the store on the blocking thread pool.
+    pub async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Store) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A poisoned lock means a previous call panicked mid-way; SQLite rolled its
+            // transaction back, so the connection itself is still consistent.
+            let mut store = inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut store)
+        })
+        .await
+        .map_err(|_| StoreError::Worker)?
+    }
+}
+
+#[cfg(test)]
+mod tests;
