@@ -1,1 +1,147 @@
-//! One sync pass of the configured accounts into the store.
+//! One sync pass: bring the store up to date with each account's source.
+//!
+//! Invariants: a source is fully read and parsed before anything is written; the write (events
+//! plus cursor) is one transaction; a failing account is reported and recorded, and never stops
+//! the other accounts.
+
+use chrono::{DateTime, Utc};
+use reqwest::Client;
+
+use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
+use crate::store::{AsyncStore, StoreError, SyncOutcome};
+
+/// What to sync for one account.
+#[derive(Debug, Clone)]
+pub struct SyncTarget {
+    pub account: String,
+    pub source: SourceKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    Ics(FeedSource),
+}
+
+impl SourceKind {
+    pub fn provider(&self) -> &'static str {
+        match self {
+            SourceKind::Ics(_) => "ics",
+        }
+    }
+}
+
+/// The result of syncing one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Events stored for the account after the sync.
+    pub events: usize,
+    /// Malformed items that were logged and skipped.
+    pub skipped: usize,
+    /// The source had not changed (HTTP 304); nothing was written.
+    pub unchanged: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("account {account}: {source}")]
+    Fetch { account: String, source: ics::fetch::FetchError },
+    #[error("account {account}: {source}")]
+    Parse { account: String, source: IcsError },
+    #[error("account {account}: {source}")]
+    Store { account: String, source: StoreError },
+}
+
+/// Sync one account into the store. `full` drops the cursor first.
+pub async fn sync_account(
+    store: &AsyncStore,
+    client: &Client,
+    target: &SyncTarget,
+    full: bool,
+    now: DateTime<Utc>,
+) -> Result<SyncSummary, SyncError> {
+    let result = match &target.source {
+        SourceKind::Ics(feed) => sync_ics(store, client, &target.account, feed, full).await,
+    };
+    let outcome = SyncOutcome {
+        at: now,
+        ok: result.is_ok(),
+        error: result.as_ref().err().map(ToString::to_string),
+        changed: result.as_ref().is_ok_and(|s| !s.unchanged),
+    };
+    let name = target.account.clone();
+    let provider = target.source.provider();
+    let recorded = store
+        .call(move |s| {
+            let id = s.ensure_account(&name, provider)?;
+            s.record_sync(id, &outcome)
+        })
+        .await;
+    if let Err(e) = recorded {
+        tracing::warn!(account = %target.account, error = %e, "cannot record the sync outcome");
+    }
+    result
+}
+
+async fn sync_ics(
+    store: &AsyncStore,
+    client: &Client,
+    account: &str,
+    feed: &FeedSource,
+    full: bool,
+) -> Result<SyncSummary, SyncError> {
+    let store_err = |source| SyncError::Store { account: account.to_string(), source };
+    let calendar = feed.calendar_name();
+    let (name, cal) = (account.to_string(), calendar.clone());
+    let (account_id, previous) = store
+        .call(move |s| {
+            let id = s.ensure_account(&name, "ics")?;
+            if full {
+                s.drop_cursors(id)?;
+            }
+            let cal_id = s.ensure_calendar(id, &cal)?;
+            Ok((id, s.cursor(cal_id)?))
+        })
+        .await
+        .map_err(store_err)?;
+    let previous: Option<Validators> = previous.and_then(|c| serde_json::from_str(&c).ok());
+
+    let fetched = ics::fetch::fetch(feed, previous.as_ref(), client)
+        .await
+        .map_err(|source| SyncError::Fetch { account: account.to_string(), source })?;
+    let (bytes, validators) = match fetched {
+        Fetched::Unchanged => {
+            let count = store
+                .call(move |s| s.account_event_count(account_id))
+                .await
+                .map_err(store_err)?;
+            tracing::info!(account, "feed unchanged (304)");
+            return Ok(SyncSummary { events: count, skipped: 0, unchanged: true });
+        }
+        Fetched::Body { bytes, validators } => (bytes, validators),
+    };
+
+    let display = feed.display();
+    let cal = calendar.clone();
+    let parsed = tokio::task::spawn_blocking(move || ics::parse_feed(&bytes, &display, &cal))
+        .await
+        .map_err(|_| store_err(StoreError::Worker))?
+        .map_err(|source| SyncError::Parse { account: account.to_string(), source })?;
+    for item in &parsed.skipped {
+        tracing::warn!(
+            account,
+            source = %feed.display(),
+            line = item.line,
+            uid = item.uid.as_deref().unwrap_or("-"),
+            "skipped a malformed event: {}",
+            item.reason
+        );
+    }
+    let cursor = validators.and_then(|v| serde_json::to_string(&v).ok());
+    let events = parsed.events;
+    let count = events.len();
+    store
+        .call(move |s| s.replace_account_events(account_id, &calendar, &events, cursor.as_deref()))
+        .await
+        .map_err(store_err)?;
+    Ok(SyncSummary { events: count, skipped: parsed.skipped.len(), unchanged: false })
+}

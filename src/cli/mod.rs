@@ -1,5 +1,134 @@
-//! The command line.
+//! The command line (DESIGN §4, a contract): flags, commands, and the one place where errors
+//! become one sentence on stderr and an exit code (0 success, 1 runtime failure, 2 usage or
+//! configuration error).
 
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+mod events;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+pub use setup::Context;
+
+#[derive(Debug, Parser)]
+#[command(name = "cadenced", version, about = "Keeps the 1on1s with your reports on cadence.")]
+pub struct Cli {
+    /// Config file [default: $CADENCED_CONFIG, else $XDG_CONFIG_HOME/cadenced/config.toml, else /etc/cadenced/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// State directory [default: $CADENCED_STATE_DIR, else $STATE_DIRECTORY, else $XDG_STATE_HOME/cadenced]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The instant every analysis treats as now [default: the clock]
+    #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented example config (and its example calendar) to the config path.
+    Init,
+    /// Validate the config and print every problem with its key path.
+    Check,
+    /// One incremental sync pass.
+    Sync {
+        /// Only this account.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Drop the sync cursor first and read everything again.
+        #[arg(long)]
+        full: bool,
+    },
+    /// The stored occurrences in a window, recurrences expanded.
+    Events {
+        /// Only this account.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Window start: YYYY-MM-DD (midnight in the manager's zone) or RFC 3339 [default: now − sync.past]
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Window end, exclusive: YYYY-MM-DD or RFC 3339 [default: now + sync.future]
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2026-11-24T09:00:00+09:00)"))
+}
+
+/// An error at the command line's edge: one sentence and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError { code: 2, message: message.into() }
+    }
+
+    pub fn runtime(message: impl Into<String>) -> Self {
+        CliError { code: 1, message: message.into() }
+    }
+}
+
+/// Parse the process arguments, run the command, and turn its outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            // Printing can only fail when stdout/stderr is gone; nothing more to say then.
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cadenced: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // A second initialisation (tests calling main twice) is harmless; ignore it.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let config_path = match &cli.config {
+        Some(p) => p.clone(),
+        None => crate::config::default_config_path(env),
+    };
+    match cli.command {
+        Command::Init => setup::init(&config_path),
+        Command::Check => setup::check(&config_path),
+        Command::Sync { account, full } => {
+            let ctx = Context::load(&cli, config_path, env)?;
+            setup::sync(&ctx, account.as_deref(), full)
+        }
+        Command::Events { account, from, to, json } => {
+            let ctx = Context::load(&cli, config_path, env)?;
+            events::events(&ctx, account.as_deref(), from.as_deref(), to.as_deref(), json)
+        }
+    }
 }

@@ -3,3 +3,4 @@
 //! Only `ics` exists so far; `google` and `microsoft` slot in beside it.
 
 pub mod ics;
+pub mod http;

@@ -52,11 +52,12 @@ pub fn ensure_state_dir(dir: &Path) -> Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err)
 }
 
-/// One stored event with the account it belongs to.
-#[derive(Debug, Clone)]
-pub struct StoredEvent {
+/// The stored events of one calendar of one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCalendar {
     pub account: String,
-    pub event: Event,
+    pub calendar: String,
+    pub events: Vec<Event>,
 }
 
 /// What a sync leaves behind for an account (`status` shows it).
@@ -221,11 +222,11 @@ impl Store {
     }
 
     /// Every stored event, optionally of one account, grouped by account and calendar.
-    pub fn load_events(&self, account: Option<&str>) -> Result<Vec<StoredEvent>> {
+    pub fn load_events(&self, account: Option<&str>) -> Result<Vec<StoredCalendar>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT a.name, e.event_id, e.data FROM events e
+                "SELECT a.name, c.calendar, e.event_id, e.data FROM events e
                  JOIN calendars c ON c.id = e.calendar_id
                  JOIN accounts a ON a.id = c.account_id
                  WHERE (?1 IS NULL OR a.name = ?1)
@@ -233,17 +234,22 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([account], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .query_map([account], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })
             .map_err(self.sql())?;
-        let mut out = Vec::new();
+        let mut out: Vec<StoredCalendar> = Vec::new();
         for row in rows {
-            let (account, event_id, data) = row.map_err(self.sql())?;
+            let (account, calendar, event_id, data) = row.map_err(self.sql())?;
             let event = serde_json::from_str(&data).map_err(|source| StoreError::Decode {
                 path: self.path.clone(),
                 event_id,
                 source,
             })?;
-            out.push(StoredEvent { account, event });
+            match out.last_mut() {
+                Some(last) if last.account == account && last.calendar == calendar => last.events.push(event),
+                _ => out.push(StoredCalendar { account, calendar, events: vec![event] }),
+            }
         }
         Ok(out)
     }
@@ -261,6 +267,18 @@ impl Store {
             .map_err(self.sql())?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Number of stored events of one account.
+    pub fn account_event_count(&self, account_id: i64) -> Result<usize> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM events e JOIN calendars c ON c.id = e.calendar_id WHERE c.account_id = ?1",
+                [account_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(self.sql())
     }
 
     /// Record the outcome of a sync of an account.

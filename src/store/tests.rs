@@ -48,15 +48,16 @@ fn replace_round_trips_events_and_cursor() {
     let acc = store.ensure_account("feed", "ics").unwrap();
     store.replace_account_events(acc, "team.ics", &[event("a"), event("b")], Some("etag-1")).unwrap();
     let loaded = store.load_events(Some("feed")).unwrap();
-    assert_eq!(loaded.len(), 2);
-    assert_eq!(loaded[0].event, event("a"));
+    assert_eq!(loaded.len(), 1);
+    assert_eq!((loaded[0].account.as_str(), loaded[0].calendar.as_str()), ("feed", "team.ics"));
+    assert_eq!(loaded[0].events, vec![event("a"), event("b")]);
     let cal = store.ensure_calendar(acc, "team.ics").unwrap();
     assert_eq!(store.cursor(cal).unwrap().as_deref(), Some("etag-1"));
 
     // A second replace removes what the feed no longer has.
     store.replace_account_events(acc, "team.ics", &[event("b")], None).unwrap();
     let loaded = store.load_events(None).unwrap();
-    assert_eq!(loaded.iter().map(|e| e.event.event_id.as_str()).collect::<Vec<_>>(), ["b"]);
+    assert_eq!(loaded[0].events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>(), ["b"]);
     assert_eq!(store.cursor(cal).unwrap(), None);
 }
 
@@ -71,8 +72,7 @@ fn apply_changes_upserts_and_deletes() {
     changed.summary = "renamed".into();
     store.apply_changes(cal, &[changed.clone()], &["b".to_string()], Some("t2")).unwrap();
     let loaded = store.load_events(Some("work")).unwrap();
-    assert_eq!(loaded.len(), 1);
-    assert_eq!(loaded[0].event, changed);
+    assert_eq!(loaded[0].events, vec![changed]);
     assert_eq!(store.cursor(cal).unwrap().as_deref(), Some("t2"));
     assert!(store.load_events(Some("other")).unwrap().is_empty());
 }

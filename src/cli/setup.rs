@@ -1,0 +1,184 @@
+//! `init`, `check`, `sync`, and the context every other command starts from.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::{Cli, CliError};
+use crate::config::{self, AccountKind, Config, ConfigError, IcsSource};
+use crate::providers::ics::FeedSource;
+use crate::store::{AsyncStore, Store};
+use crate::sync::{SourceKind, SyncTarget};
+
+/// What a command that reads the config and the store starts from.
+#[derive(Debug)]
+pub struct Context {
+    pub config: Config,
+    pub state_dir: PathBuf,
+    pub now: DateTime<Utc>,
+}
+
+impl Context {
+    /// Load and validate the config, and settle the state directory and `now`.
+    pub fn load(cli: &Cli, config_path: PathBuf, env: impl Fn(&str) -> Option<String>) -> Result<Self, CliError> {
+        let config = load_config(&config_path)?;
+        let state_dir = match &cli.state_dir {
+            Some(d) => d.clone(),
+            None => config::default_state_dir(&env).map_err(|e| CliError::usage(e.to_string()))?,
+        };
+        Ok(Context { config, state_dir, now: cli.now.unwrap_or_else(Utc::now) })
+    }
+
+    /// Open the store in the state directory (created 0700, database 0600).
+    pub fn open_store(&self) -> Result<Store, CliError> {
+        Store::open_in(&self.state_dir).map_err(|e| CliError::runtime(e.to_string()))
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config, CliError> {
+    config::load(path).map_err(|e| match e {
+        ConfigError::Invalid { problems } if problems.len() > 1 => CliError::usage(format!(
+            "the config has {} problems (run `cadenced check` to list them); the first: {}",
+            problems.len(),
+            problems[0]
+        )),
+        other => CliError::usage(other.to_string()),
+    })
+}
+
+/// `init`: write the example config, and the example calendar it reads, next to each other.
+pub fn init(config_path: &Path) -> Result<(), CliError> {
+    if config_path.exists() {
+        return Err(CliError::usage(format!(
+            "{} already exists; init never overwrites a config (edit it, or pass --config for a new path)",
+            config_path.display()
+        )));
+    }
+    let dir = config_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::runtime(format!("cannot create {}: {e}", dir.display())))?;
+    let calendar = dir.join("example.ics");
+    write_new(config_path, Config::example())?;
+    if !calendar.exists() {
+        write_new(&calendar, EXAMPLE_CALENDAR)?;
+    }
+    println!("Wrote {} (and the example calendar {}).", config_path.display(), calendar.display());
+    println!("Edit [manager], [[reports]] and [[accounts]], then run `cadenced check`.");
+    Ok(())
+}
+
+/// The example calendar that the example config reads.
+pub const EXAMPLE_CALENDAR: &str = include_str!("../../config/example.ics");
+
+fn write_new(path: &Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| CliError::runtime(format!("cannot create {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))
+}
+
+/// `check`: print every problem with its key path; exit 2 when there is any.
+pub fn check(config_path: &Path) -> Result<(), CliError> {
+    match config::load(config_path) {
+        Ok(cfg) => {
+            println!(
+                "{}: OK ({} reports, {} accounts)",
+                config_path.display(),
+                cfg.reports.len(),
+                cfg.accounts.len()
+            );
+            Ok(())
+        }
+        Err(ConfigError::Invalid { problems }) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            Err(CliError::usage(format!(
+                "{}: {} problem{} found",
+                config_path.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            )))
+        }
+        Err(other) => Err(CliError::usage(other.to_string())),
+    }
+}
+
+/// The sync targets of the config, optionally only one account.
+pub fn targets(config: &Config, only: Option<&str>) -> Result<Vec<SyncTarget>, CliError> {
+    if let Some(name) = only
+        && config.account(name).is_none()
+    {
+        return Err(CliError::usage(format!("there is no account named {name:?} in {}", config.file.display())));
+    }
+    let mut out = Vec::new();
+    for account in config.accounts.iter().filter(|a| only.is_none_or(|n| n == a.name)) {
+        let source = match &account.kind {
+            AccountKind::Ics(ics) => SourceKind::Ics(match &ics.source {
+                IcsSource::Path(p) => FeedSource::Path(p.clone()),
+                IcsSource::Url(u) => FeedSource::Url(u.expose().to_string()),
+            }),
+            AccountKind::Google(_) | AccountKind::Microsoft(_) => {
+                eprintln!(
+                    "cadenced: account {}: the {} provider is not available in this version yet; skipped",
+                    account.name,
+                    account.provider()
+                );
+                continue;
+            }
+        };
+        out.push(SyncTarget { account: account.name.clone(), source });
+    }
+    Ok(out)
+}
+
+/// `sync`: one pass over the accounts; exit 1 when any account failed (the others still sync).
+pub fn sync(ctx: &Context, only: Option<&str>, full: bool) -> Result<(), CliError> {
+    let targets = targets(&ctx.config, only)?;
+    let store = AsyncStore::new(ctx.open_store()?);
+    let runtime = runtime()?;
+    let client = crate::providers::http::client().map_err(|e| CliError::runtime(e.to_string()))?;
+    let results = runtime.block_on(async {
+        let mut results = Vec::new();
+        for target in &targets {
+            let r = crate::sync::sync_account(&store, &client, target, full, ctx.now).await;
+            results.push((target, r));
+        }
+        results
+    });
+    let mut failed = Vec::new();
+    for (target, result) in results {
+        match result {
+            Ok(s) if s.unchanged => println!("{}: unchanged ({} events)", target.account, s.events),
+            Ok(s) => {
+                let skipped = if s.skipped > 0 { format!(", {} malformed skipped", s.skipped) } else { String::new() };
+                println!("{}: {} events stored{skipped}", target.account, s.events);
+            }
+            Err(e) => {
+                eprintln!("cadenced: {e}");
+                failed.push(target.account.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::runtime(format!(
+            "sync failed for {} account{}: {}",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" },
+            failed.join(", ")
+        )))
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))
+}

@@ -1,0 +1,155 @@
+//! The HTTP client every provider shares: timeouts, a user agent, and retries with backoff.
+//!
+//! Retry policy (DESIGN §9): 429 and 5xx responses and connection failures are retried with
+//! exponential backoff and full jitter, honouring `Retry-After`; other statuses are returned to
+//! the caller to report. URLs are shown through [`redact_url`] because feed URLs often carry a
+//! secret in their path or query.
+
+use std::time::Duration;
+
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+
+/// Attempts per request, the first included.
+pub const MAX_ATTEMPTS: u32 = 4;
+const BASE_DELAY: Duration = Duration::from_millis(500);
+const MAX_DELAY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(reqwest::Error),
+    #[error("{url}: {reason}")]
+    Transport { url: String, reason: String },
+}
+
+/// The shared client: rustls, gzip, connect and overall timeouts, no redirects to other schemes.
+pub fn client() -> Result<Client, HttpError> {
+    Client::builder()
+        .user_agent(concat!("cadenced/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .map_err(HttpError::Client)
+}
+
+/// Whether a response status is worth retrying.
+pub fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// The delay before attempt `attempt + 1`: `Retry-After` when the server gave one (capped),
+/// else exponential backoff with full jitter.
+pub fn backoff_delay(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    if let Some(d) = retry_after {
+        return d.min(MAX_DELAY);
+    }
+    let exp = BASE_DELAY.saturating_mul(1u32 << attempt.min(16)).min(MAX_DELAY);
+    // Full jitter without a RNG dependency: the sub-second clock is random enough to spread
+    // clients apart, which is all jitter is for.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let frac = f64::from(nanos % 1_000_000) / 1_000_000.0;
+    exp.mul_f64(0.5 + frac / 2.0)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is treated as absent).
+pub fn retry_after(resp: &Response) -> Option<Duration> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Send a request built by `build`, retrying transient failures. Returns the final response
+/// (which may still be an error status) or the last transport error.
+pub async fn send_with_retry<F>(url: &str, mut build: F) -> Result<Response, HttpError>
+where
+    F: FnMut() -> RequestBuilder,
+{
+    let mut attempt = 0;
+    loop {
+        let result = build().send().await;
+        let delay = match &result {
+            Ok(resp) if is_retryable(resp.status()) && attempt + 1 < MAX_ATTEMPTS => {
+                backoff_delay(attempt, retry_after(resp))
+            }
+            Err(e) if (e.is_connect() || e.is_timeout() || e.is_request()) && attempt + 1 < MAX_ATTEMPTS => {
+                backoff_delay(attempt, None)
+            }
+            _ => {
+                return result.map_err(|e| HttpError::Transport {
+                    url: redact_url(url),
+                    reason: transport_reason(e),
+                });
+            }
+        };
+        tracing::debug!(url = %redact_url(url), attempt, ?delay, "retrying request");
+        tokio::time::sleep(delay).await;
+        attempt += 1;
+    }
+}
+
+fn transport_reason(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the request timed out".into()
+    } else if e.is_connect() {
+        "cannot connect".into()
+    } else {
+        // reqwest's Display includes the URL; strip it to keep secrets out.
+        e.without_url().to_string()
+    }
+}
+
+/// A URL safe to show: scheme, host, port and the last path segment; no query, no userinfo, no
+/// middle path segments (private feed URLs keep their secret there).
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or("");
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            let last = u.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
+            let hidden = if u.path().matches('/').count() > 1 { "…/" } else { "" };
+            format!("{}://{host}{port}/{hidden}{last}", u.scheme())
+        }
+        Err(_) => "<invalid URL>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_secret_parts_of_urls() {
+        assert_eq!(
+            redact_url("https://user:pw@calendar.example.com/ical/abc/private-s3cr3t/basic.ics?token=x"),
+            "https://calendar.example.com/…/basic.ics"
+        );
+        assert_eq!(redact_url("http://127.0.0.1:8080/team.ics"), "http://127.0.0.1:8080/team.ics");
+    }
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        assert_eq!(backoff_delay(0, Some(Duration::from_secs(3))), Duration::from_secs(3));
+        assert_eq!(backoff_delay(0, Some(Duration::from_secs(3600))), MAX_DELAY);
+        let d0 = backoff_delay(0, None);
+        assert!(d0 >= BASE_DELAY / 2 && d0 <= BASE_DELAY);
+        let d3 = backoff_delay(3, None);
+        assert!(d3 >= BASE_DELAY * 4 && d3 <= BASE_DELAY * 8);
+        assert!(backoff_delay(30, None) <= MAX_DELAY);
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        assert!(is_retryable(StatusCode::TOO_MANY_REQUESTS));
+        assert!(is_retryable(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(!is_retryable(StatusCode::NOT_FOUND));
+        assert!(!is_retryable(StatusCode::FORBIDDEN));
+    }
+}

@@ -1,0 +1,91 @@
+//! Helpers for driving the real `cadenced` binary on temporary configs and state directories.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub state: PathBuf,
+}
+
+impl Env {
+    /// A config with one ics account reading `feed` (a path), manager in `timezone`.
+    pub fn with_feed(feed: &Path, timezone: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[manager]\nemail = \"mika@example.com\"\ntimezone = \"{timezone}\"\n\n[[accounts]]\nname = \"feed\"\nprovider = \"ics\"\npath = \"{}\"\n",
+                feed.display()
+            ),
+        )
+        .unwrap();
+        let state = dir.path().join("state");
+        Env { dir, config, state }
+    }
+
+    pub fn with_config_text(text: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        let state = dir.path().join("state");
+        Env { dir, config, state }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("cadenced")
+            .unwrap()
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    }
+
+    /// `events --json` lines in the window, parsed.
+    pub fn events(&self, from: &str, to: &str) -> Vec<serde_json::Value> {
+        let out = self.run(&["events", "--json", "--from", from, "--to", to]);
+        assert!(out.status.success(), "events failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `uid start end` per line, compactly, for assertions.
+pub fn summary(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {}",
+                e["uid"].as_str().unwrap(),
+                e["start"].as_str().unwrap(),
+                e["end"].as_str().unwrap(),
+                e["status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
