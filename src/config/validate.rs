@@ -798,9 +798,11 @@ fn account_keys(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, provider: Option<Provider>) 
     for (p, keys) in specific {
         // With an unknown provider, every provider's keys are let through.
         if provider.is_none_or(|provider| provider == *p) {
-            allowed.extend_from_slice(keys);
+            allowed.extend(keys.iter().filter(|k| !ACCOUNT_KEYS.contains(k)));
         }
     }
+    allowed.sort_unstable();
+    allowed.dedup();
     for (k, _) in sec.table.iter() {
         let key = k.get_ref().as_ref();
         if allowed.contains(&key) {
@@ -880,7 +882,11 @@ fn microsoft(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> MicrosoftAccount {
     let login_base = cx.http_url(sec, "login_base", MicrosoftAccount::DEFAULT_LOGIN_BASE);
     let tenant = match cx.text(sec, "tenant") {
         Some((t, span)) if t.contains(['/', '?', '#']) || t.contains(char::is_whitespace) => {
-            cx.problem(sec.key("tenant"), Some(span), format!("invalid tenant {t:?}: expected a tenant id, a domain, or organizations/common/consumers"));
+            let msg = format!(
+                "invalid tenant {t:?}: expected a tenant id, a domain, \
+                 or organizations/common/consumers"
+            );
+            cx.problem(sec.key("tenant"), Some(span), msg);
             String::new()
         }
         Some((t, _)) => t.to_owned(),
@@ -908,7 +914,9 @@ fn microsoft(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> MicrosoftAccount {
             }
             let client_secret = client_secret.unwrap_or_else(|| {
                 if sec.get("client_secret").is_none() && sec.get("client_secret_env").is_none() {
-                    cx.missing(sec, "client_secret_env", "the client-credentials flow (user = …) needs client_secret or client_secret_env");
+                    let what = "the client-credentials flow (user = …) needs \
+                                client_secret or client_secret_env";
+                    cx.missing(sec, "client_secret_env", what);
                 }
                 SecretSource::Env(String::new())
             });
@@ -937,10 +945,7 @@ fn ics(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> Option<IcsAccount> {
             .map(|rest| format!("https://{rest}"));
         let url = https.as_deref().unwrap_or(s);
         parse_http_url(url).map(|_| url.to_owned()).map_err(|_| {
-            format!(
-                "invalid URL {:?}: expected an http://, https:// or webcal:// URL with a host",
-                SensitiveUrl::new(s).redacted()
-            )
+            "invalid URL (not shown: it may hold a secret): expected an http://, https:// or webcal:// URL with a host".to_owned()
         })
     });
     let path = cx.path(sec, "path");
@@ -1208,10 +1213,7 @@ fn webhook(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> Option<WebhookChannel> {
     }
     let url = cx.parsed(sec, "url", |s| {
         parse_http_url(s).map(|_| s.to_owned()).map_err(|_| {
-            format!(
-                "invalid URL {:?}: expected an http:// or https:// URL",
-                SensitiveUrl::new(s).redacted()
-            )
+            "invalid URL (not shown: it may hold a secret): expected an http:// or https:// URL with a host".to_owned()
         })
     })?;
     Some(WebhookChannel {
@@ -1279,7 +1281,11 @@ fn agenda(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, accounts: &[Account]) -> AgendaCon
             if s.contains("://") && !s.contains(char::is_whitespace) {
                 Some(s.to_owned())
             } else {
-                cx.problem(sec.key("link_base"), Some(span), format!("invalid URL prefix {s:?}: expected a URL like \"https://intranet.example.com/agendas/\""));
+                let msg = format!(
+                    "invalid URL prefix {s:?}: expected a URL like \
+                     \"https://intranet.example.com/agendas/\""
+                );
+                cx.problem(sec.key("link_base"), Some(span), msg);
                 None
             }
         }
