@@ -1,0 +1,499 @@
+//! The validated configuration (DESIGN §5), with every default filled in.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::value::{Cadence, ConfigDuration, Digest, SecretSource, SensitiveUrl};
+use crate::tz::Zone;
+
+/// The whole configuration, as loaded from one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it was read from (as given to [`super::load`] / [`super::parse`]).
+    pub file: PathBuf,
+    pub manager: Manager,
+    /// `[[reports]]`, in file order (the roster order of `report --json`).
+    pub reports: Vec<Report>,
+    /// `[[accounts]]`, in file order.
+    pub accounts: Vec<Account>,
+    pub sync: SyncConfig,
+    pub detection: DetectionConfig,
+    pub cadence: CadenceConfig,
+    pub alerts: AlertsConfig,
+    pub agenda: AgendaConfig,
+    pub daemon: DaemonConfig,
+}
+
+impl Config {
+    /// The commented example configuration that `init` writes.
+    pub fn example() -> &'static str {
+        include_str!("../../config/example.toml")
+    }
+
+    /// The account with this name.
+    pub fn account(&self, name: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.name == name)
+    }
+
+    /// The report whose e-mail or one of whose aliases is `email` (case-insensitive).
+    pub fn report_for(&self, email: &str) -> Option<&Report> {
+        self.reports.iter().find(|r| r.has_address(email))
+    }
+}
+
+/// `[manager]`: the person whose calendar is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manager {
+    pub email: String,
+    pub name: Option<String>,
+    /// IANA name; default `UTC`.
+    pub timezone: chrono_tz::Tz,
+    pub locale: Locale,
+}
+
+impl Manager {
+    /// The manager's zone in the crate's zone type.
+    pub fn zone(&self) -> Zone {
+        Zone::Iana(self.timezone)
+    }
+
+    /// The name, or the e-mail address when no name is configured.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.email)
+    }
+}
+
+/// `[manager] locale`: the agenda template language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Locale {
+    #[default]
+    En,
+    Ja,
+}
+
+impl Locale {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Ja => "ja",
+        }
+    }
+}
+
+/// One `[[reports]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub email: String,
+    pub name: Option<String>,
+    /// The configured cadence, if any (`cadence_source = "config"`).
+    pub cadence: Option<Cadence>,
+    /// Other addresses of the same person; they count as the report.
+    pub aliases: Vec<String>,
+}
+
+impl Report {
+    /// The name, or the e-mail address when no name is configured.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.email)
+    }
+
+    /// Whether `email` is this report's address or one of its aliases (case-insensitive).
+    pub fn has_address(&self, email: &str) -> bool {
+        self.email.eq_ignore_ascii_case(email)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(email))
+    }
+}
+
+/// `provider = "…"` of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Google,
+    Microsoft,
+    Ics,
+}
+
+impl Provider {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Provider::Google => "google",
+            Provider::Microsoft => "microsoft",
+            Provider::Ics => "ics",
+        }
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `[[accounts]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// Unique; letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    pub kind: AccountKind,
+}
+
+impl Account {
+    pub fn provider(&self) -> Provider {
+        match self.kind {
+            AccountKind::Google(_) => Provider::Google,
+            AccountKind::Microsoft(_) => Provider::Microsoft,
+            AccountKind::Ics(_) => Provider::Ics,
+        }
+    }
+}
+
+/// The provider-specific part of an account.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccountKind {
+    Google(GoogleAccount),
+    Microsoft(MicrosoftAccount),
+    Ics(IcsAccount),
+}
+
+/// A Google Calendar account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoogleAccount {
+    /// Calendar ids; default `["primary"]`.
+    pub calendars: Vec<String>,
+    pub auth: GoogleAuth,
+    /// Default `https://www.googleapis.com` (no trailing slash).
+    pub api_base: String,
+    /// Default `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    /// Default `https://accounts.google.com/o/oauth2/v2/auth`.
+    pub auth_url: String,
+}
+
+impl GoogleAccount {
+    pub const DEFAULT_API_BASE: &'static str = "https://www.googleapis.com";
+    pub const DEFAULT_TOKEN_URL: &'static str = "https://oauth2.googleapis.com/token";
+    pub const DEFAULT_AUTH_URL: &'static str = "https://accounts.google.com/o/oauth2/v2/auth";
+}
+
+/// How a Google account authenticates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GoogleAuth {
+    /// User OAuth (`cadenced auth`): `client_id` and optionally `client_secret`/`client_secret_env`.
+    OAuth {
+        client_id: String,
+        client_secret: Option<SecretSource>,
+    },
+    /// Org-wide mode: a service account with domain-wide delegation impersonating `subject`.
+    ServiceAccount {
+        /// `service_account_key`, resolved against the config file's directory.
+        key: PathBuf,
+        /// `subject`; defaults to `[manager] email`.
+        subject: String,
+    },
+}
+
+/// A Microsoft 365 (Graph) account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MicrosoftAccount {
+    /// Calendar ids; default `["primary"]`, meaning the user's default calendar.
+    pub calendars: Vec<String>,
+    /// Default `organizations`.
+    pub tenant: String,
+    pub client_id: String,
+    pub auth: MicrosoftAuth,
+    /// Default `https://graph.microsoft.com/v1.0` (no trailing slash).
+    pub graph_base: String,
+    /// Default `https://login.microsoftonline.com`.
+    pub login_base: String,
+}
+
+impl MicrosoftAccount {
+    pub const DEFAULT_TENANT: &'static str = "organizations";
+    pub const DEFAULT_GRAPH_BASE: &'static str = "https://graph.microsoft.com/v1.0";
+    pub const DEFAULT_LOGIN_BASE: &'static str = "https://login.microsoftonline.com";
+}
+
+/// How a Microsoft account authenticates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MicrosoftAuth {
+    /// User OAuth (`cadenced auth`), optionally a confidential client.
+    Delegated { client_secret: Option<SecretSource> },
+    /// Org-wide mode (`user` is set): client-credentials flow reading `user`'s calendar.
+    ClientCredentials {
+        client_secret: SecretSource,
+        user: String,
+    },
+}
+
+/// A plain iCalendar feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IcsAccount {
+    pub source: IcsSource,
+}
+
+/// Where an ics account reads its calendar; exactly one of `url` and `path`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IcsSource {
+    /// `http(s)://…`; `webcal://` is read as `https://`. Often a private address: redacted in Debug.
+    Url(SensitiveUrl),
+    /// Resolved against the config file's directory; not required to exist at load time.
+    Path(PathBuf),
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncConfig {
+    /// Default 400d.
+    pub past: ConfigDuration,
+    /// Default 120d.
+    pub future: ConfigDuration,
+    /// Default 5m; at least 30s.
+    pub interval: ConfigDuration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            past: ConfigDuration::from_days(400),
+            future: ConfigDuration::from_days(120),
+            interval: ConfigDuration::from_secs(300),
+        }
+    }
+}
+
+/// `[detection]`: patterns added to the built-in ones (matching is the detector's business).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DetectionConfig {
+    pub title_patterns: Vec<String>,
+    pub exclude_patterns: Vec<String>,
+}
+
+/// `[cadence]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CadenceConfig {
+    /// Default biweekly.
+    pub default: Cadence,
+    /// Default 0.5; ≥ 0.
+    pub grace: f64,
+    /// Default 0.5; in [0, 1].
+    pub uneven_ratio: f64,
+    /// Default 90d; at least 1d.
+    pub lookback: ConfigDuration,
+}
+
+impl Default for CadenceConfig {
+    fn default() -> Self {
+        Self {
+            default: Cadence::Biweekly,
+            grace: 0.5,
+            uneven_ratio: 0.5,
+            lookback: ConfigDuration::from_days(90),
+        }
+    }
+}
+
+/// An alert channel named in `[alerts] channels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Log,
+    Email,
+    Webhook,
+    Command,
+}
+
+impl Channel {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Log => "log",
+            Channel::Email => "email",
+            Channel::Webhook => "webhook",
+            Channel::Command => "command",
+        }
+    }
+}
+
+/// `[alerts]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertsConfig {
+    /// Default `["log"]`; no duplicates; every non-log channel listed has its section.
+    pub channels: Vec<Channel>,
+    /// Default immediate.
+    pub digest: Digest,
+    pub email: Option<EmailChannel>,
+    pub webhook: Option<WebhookChannel>,
+    pub command: Option<CommandChannel>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            channels: vec![Channel::Log],
+            digest: Digest::Immediate,
+            email: None,
+            webhook: None,
+            command: None,
+        }
+    }
+}
+
+/// `[alerts.email]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailChannel {
+    pub smtp_host: String,
+    /// Default by `tls`: starttls 587, tls 465, none 25.
+    pub smtp_port: u16,
+    /// Default starttls.
+    pub tls: SmtpTls,
+    /// Given together with `password_env`, or neither.
+    pub username: Option<String>,
+    /// Name of the environment variable holding the SMTP password.
+    pub password_env: Option<String>,
+    pub from: String,
+    /// A string or an array of strings; default `[manager] email`.
+    pub to: Vec<String>,
+}
+
+impl EmailChannel {
+    /// The password source, when SMTP authentication is configured.
+    pub fn password(&self) -> Option<SecretSource> {
+        self.password_env.clone().map(SecretSource::Env)
+    }
+}
+
+/// `[alerts.email] tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SmtpTls {
+    #[default]
+    Starttls,
+    Tls,
+    None,
+}
+
+impl SmtpTls {
+    pub const fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        }
+    }
+}
+
+/// `[alerts.webhook]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookChannel {
+    /// Often holds a token (Slack, Teams): redacted in Debug.
+    pub url: SensitiveUrl,
+    /// Default json.
+    pub format: WebhookFormat,
+}
+
+/// `[alerts.webhook] format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum WebhookFormat {
+    #[default]
+    Json,
+    Slack,
+    Teams,
+}
+
+/// `[alerts.command]`: run `argv` with the alert JSON on stdin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandChannel {
+    /// Non-empty; `argv[0]` is the program.
+    pub argv: Vec<String>,
+}
+
+/// `[agenda]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgendaConfig {
+    /// Default true.
+    pub enabled: bool,
+    /// Default series.
+    pub mode: AgendaMode,
+    /// Default 2d.
+    pub lead_time: ConfigDuration,
+    /// Default local.
+    pub store: AgendaStore,
+    /// Default `agendas`; relative paths are relative to the state directory (see [`Self::dir_in`]).
+    pub dir: PathBuf,
+    /// Default none (`""` in the file): URL prefix under which `dir` is published.
+    pub link_base: Option<String>,
+    /// Default builtin.
+    pub template: AgendaTemplate,
+    /// Default false: on Microsoft, whether the agenda link edit may send an update to attendees.
+    pub notify_attendees: bool,
+}
+
+impl Default for AgendaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            mode: AgendaMode::Series,
+            lead_time: ConfigDuration::from_days(2),
+            store: AgendaStore::Local,
+            dir: PathBuf::from("agendas"),
+            link_base: None,
+            template: AgendaTemplate::Builtin,
+            notify_attendees: false,
+        }
+    }
+}
+
+impl AgendaConfig {
+    /// The local agenda directory for a state directory (`dir` if it is absolute).
+    pub fn dir_in(&self, state_dir: &Path) -> PathBuf {
+        state_dir.join(&self.dir)
+    }
+}
+
+/// `[agenda] mode` (DESIGN §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AgendaMode {
+    #[default]
+    Series,
+    Session,
+}
+
+/// `[agenda] store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AgendaStore {
+    #[default]
+    Local,
+    GoogleDrive,
+    OneDrive,
+}
+
+/// `[agenda] template`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum AgendaTemplate {
+    #[default]
+    Builtin,
+    /// A minijinja template file, resolved against the config file's directory.
+    File(PathBuf),
+}
+
+/// `[daemon]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonConfig {
+    /// Default 127.0.0.1:8737.
+    pub listen: SocketAddr,
+    /// Default none (`""`): name of the env var holding the access token; required when `listen`
+    /// is not a loopback address.
+    pub token_env: Option<String>,
+}
+
+impl DaemonConfig {
+    pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+        std::net::Ipv4Addr::LOCALHOST,
+        8737,
+    ));
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            listen: Self::DEFAULT_LISTEN,
+            token_env: None,
+        }
+    }
+}
