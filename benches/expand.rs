@@ -19,7 +19,13 @@ const RUNS: usize = 7;
 /// A deterministic calendar shaped like a real org calendar: weekly, biweekly and monthly series
 /// in several zones, EXDATEs (some stale), moved and cancelled overrides, all-day series.
 fn generate() -> String {
-    let zones = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "W. Europe Standard Time", "UTC"];
+    let zones = [
+        "Europe/Berlin",
+        "America/New_York",
+        "Asia/Tokyo",
+        "W. Europe Standard Time",
+        "UTC",
+    ];
     let days = ["MO", "TU", "WE", "TH", "FR"];
     let mut s = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//cadenced bench//EN\r\n");
     for i in 0..SERIES {
@@ -28,15 +34,23 @@ fn generate() -> String {
         let hour = 8 + (i % 9);
         let (rule, label) = match i % 4 {
             0 | 1 => (format!("FREQ=WEEKLY;BYDAY={}", days[i % 5]), "weekly"),
-            2 => (format!("FREQ=WEEKLY;INTERVAL=2;BYDAY={}", days[(i / 3) % 5]), "biweekly"),
-            _ => (format!("FREQ=MONTHLY;BYDAY={}{}", 1 + (i % 3), days[i % 5]), "monthly"),
+            2 => (
+                format!("FREQ=WEEKLY;INTERVAL=2;BYDAY={}", days[(i / 3) % 5]),
+                "biweekly",
+            ),
+            _ => (
+                format!("FREQ=MONTHLY;BYDAY={}{}", 1 + (i % 3), days[i % 5]),
+                "monthly",
+            ),
         };
         let dtstart = if zone == "UTC" {
             format!("DTSTART:202501{day:02}T{hour:02}0000Z\r\nDTEND:202501{day:02}T{hour:02}3000Z")
         } else if i % 50 == 7 {
             format!("DTSTART;VALUE=DATE:202501{day:02}")
         } else {
-            format!("DTSTART;TZID={zone}:202501{day:02}T{hour:02}0000\r\nDTEND;TZID={zone}:202501{day:02}T{hour:02}3000")
+            format!(
+                "DTSTART;TZID={zone}:202501{day:02}T{hour:02}0000\r\nDTEND;TZID={zone}:202501{day:02}T{hour:02}3000"
+            )
         };
         let _ = write!(
             s,
@@ -72,8 +86,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() {
     let arg = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let (text, name) = match &arg {
-        Some(path) => (std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}")), path.clone()),
-        None => (generate().into_bytes(), format!("generated ({SERIES} series)")),
+        Some(path) => (
+            std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}")),
+            path.clone(),
+        ),
+        None => (
+            generate().into_bytes(),
+            format!("generated ({SERIES} series)"),
+        ),
     };
     let window = Window {
         from: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
@@ -93,13 +113,18 @@ fn main() {
         let t = Instant::now();
         let mut bytes = 0;
         for occ in &expansion.occurrences {
-            bytes += serde_json::to_string(&EventLine::new("bench", occ)).map(|l| l.len() + 1).unwrap_or(0);
+            bytes += serde_json::to_string(&EventLine::new("bench", occ))
+                .map(|l| l.len() + 1)
+                .unwrap_or(0);
         }
         format_t.push(t.elapsed());
         counts = (feed.events.len(), expansion.occurrences.len(), bytes);
     }
     println!("input: {name}, {} bytes", text.len());
-    println!("events: {}, occurrences in 2026: {}, JSON bytes: {}", counts.0, counts.1, counts.2);
+    println!(
+        "events: {}, occurrences in 2026: {}, JSON bytes: {}",
+        counts.0, counts.1, counts.2
+    );
     println!("parse:  {:>8.2?} (median of {RUNS})", median(parse_t));
     println!("expand: {:>8.2?}", median(expand_t));
     println!("format: {:>8.2?}", median(format_t));

@@ -11,7 +11,9 @@ use crate::recurrence::Occurrence;
 /// Format an event time the way every output of cadenced does.
 pub fn format_time(t: &EventTime) -> String {
     match t {
-        EventTime::Zoned { local, zone } => zone.to_utc(*local).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        EventTime::Zoned { local, zone } => {
+            zone.to_utc(*local).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        }
         EventTime::Floating { local } => local.format("%Y-%m-%dT%H:%M:%S").to_string(),
         EventTime::Date { date } => date.format("%Y-%m-%d").to_string(),
     }
@@ -60,7 +62,11 @@ impl<'a> EventLine<'a> {
             attendees: e
                 .attendees
                 .iter()
-                .map(|a| AttendeeLine { email: &a.email, response: a.response.as_str(), resource: a.resource })
+                .map(|a| AttendeeLine {
+                    email: &a.email,
+                    response: a.response.as_str(),
+                    resource: a.resource,
+                })
                 .collect(),
         }
     }
@@ -74,10 +80,22 @@ mod tests {
 
     #[test]
     fn formats_the_three_time_forms() {
-        let local = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap().and_hms_opt(10, 0, 0).unwrap();
-        let zoned = EventTime::Zoned { local, zone: Zone::Iana(chrono_tz::Asia::Tokyo) };
+        let local = NaiveDate::from_ymd_opt(2026, 11, 24)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        let zoned = EventTime::Zoned {
+            local,
+            zone: Zone::Iana(chrono_tz::Asia::Tokyo),
+        };
         assert_eq!(format_time(&zoned), "2026-11-24T01:00:00Z");
-        assert_eq!(format_time(&EventTime::Floating { local }), "2026-11-24T10:00:00");
-        assert_eq!(format_time(&EventTime::Date { date: local.date() }), "2026-11-24");
+        assert_eq!(
+            format_time(&EventTime::Floating { local }),
+            "2026-11-24T10:00:00"
+        );
+        assert_eq!(
+            format_time(&EventTime::Date { date: local.date() }),
+            "2026-11-24"
+        );
     }
 }

@@ -44,7 +44,10 @@ pub struct SyncSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("account {account}: {source}")]
-    Fetch { account: String, source: ics::fetch::FetchError },
+    Fetch {
+        account: String,
+        source: ics::fetch::FetchError,
+    },
     #[error("account {account}: {source}")]
     Parse { account: String, source: IcsError },
     #[error("account {account}: {source}")]
@@ -89,7 +92,10 @@ async fn sync_ics(
     feed: &FeedSource,
     full: bool,
 ) -> Result<SyncSummary, SyncError> {
-    let store_err = |source| SyncError::Store { account: account.to_string(), source };
+    let store_err = |source| SyncError::Store {
+        account: account.to_string(),
+        source,
+    };
     let calendar = feed.calendar_name();
     let (name, cal) = (account.to_string(), calendar.clone());
     let (account_id, previous) = store
@@ -107,7 +113,10 @@ async fn sync_ics(
 
     let fetched = ics::fetch::fetch(feed, previous.as_ref(), client)
         .await
-        .map_err(|source| SyncError::Fetch { account: account.to_string(), source })?;
+        .map_err(|source| SyncError::Fetch {
+            account: account.to_string(),
+            source,
+        })?;
     let (bytes, validators) = match fetched {
         Fetched::Unchanged => {
             let count = store
@@ -115,7 +124,11 @@ async fn sync_ics(
                 .await
                 .map_err(store_err)?;
             tracing::info!(account, "feed unchanged (304)");
-            return Ok(SyncSummary { events: count, skipped: 0, unchanged: true });
+            return Ok(SyncSummary {
+                events: count,
+                skipped: 0,
+                unchanged: true,
+            });
         }
         Fetched::Body { bytes, validators } => (bytes, validators),
     };
@@ -125,7 +138,10 @@ async fn sync_ics(
     let parsed = tokio::task::spawn_blocking(move || ics::parse_feed(&bytes, &display, &cal))
         .await
         .map_err(|_| store_err(StoreError::Worker))?
-        .map_err(|source| SyncError::Parse { account: account.to_string(), source })?;
+        .map_err(|source| SyncError::Parse {
+            account: account.to_string(),
+            source,
+        })?;
     for item in &parsed.skipped {
         tracing::warn!(
             account,
@@ -143,5 +159,9 @@ async fn sync_ics(
         .call(move |s| s.replace_account_events(account_id, &calendar, &events, cursor.as_deref()))
         .await
         .map_err(store_err)?;
-    Ok(SyncSummary { events: count, skipped: parsed.skipped.len(), unchanged: false })
+    Ok(SyncSummary {
+        events: count,
+        skipped: parsed.skipped.len(),
+        unchanged: false,
+    })
 }

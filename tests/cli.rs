@@ -8,7 +8,9 @@ use common::{Env, stderr, stdout};
 
 fn cadenced() -> Command {
     let mut c = Command::cargo_bin("cadenced").unwrap();
-    c.env_remove("CADENCED_CONFIG").env_remove("CADENCED_STATE_DIR").env_remove("STATE_DIRECTORY");
+    c.env_remove("CADENCED_CONFIG")
+        .env_remove("CADENCED_STATE_DIR")
+        .env_remove("STATE_DIRECTORY");
     c
 }
 
@@ -16,20 +18,42 @@ fn cadenced() -> Command {
 fn init_writes_a_valid_config_and_refuses_to_overwrite() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("cadenced/config.toml");
-    let out = cadenced().arg("--config").arg(&config).arg("init").output().unwrap();
+    let out = cadenced()
+        .arg("--config")
+        .arg(&config)
+        .arg("init")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(config.exists() && tmp.path().join("cadenced/example.ics").exists());
 
-    let out = cadenced().arg("--config").arg(&config).arg("check").output().unwrap();
+    let out = cadenced()
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 
-    let out = cadenced().arg("--config").arg(&config).arg("init").output().unwrap();
+    let out = cadenced()
+        .arg("--config")
+        .arg(&config)
+        .arg("init")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
 
     // The written example syncs with no account needed.
     let state = tmp.path().join("state");
-    let out = cadenced().arg("--config").arg(&config).arg("--state-dir").arg(&state).arg("sync").output().unwrap();
+    let out = cadenced()
+        .arg("--config")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(&state)
+        .arg("sync")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -50,11 +74,16 @@ fn check_lists_every_problem_with_key_and_line_and_exits_2() {
 
 #[test]
 fn commands_refuse_an_invalid_config_with_exit_2_naming_the_key() {
-    let env = Env::with_config_text("[manager]\nemail = \"mika@example.com\"\ntimezone = \"Mars/Olympus\"\n");
+    let env = Env::with_config_text(
+        "[manager]\nemail = \"mika@example.com\"\ntimezone = \"Mars/Olympus\"\n",
+    );
     let out = env.run(&["sync"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("manager.timezone") && err.contains("config.toml"), "{err}");
+    assert!(
+        err.contains("manager.timezone") && err.contains("config.toml"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "one sentence: {err}");
 }
 
@@ -62,7 +91,12 @@ fn commands_refuse_an_invalid_config_with_exit_2_naming_the_key() {
 fn a_missing_config_names_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nope.toml");
-    let out = cadenced().arg("--config").arg(&missing).arg("events").output().unwrap();
+    let out = cadenced()
+        .arg("--config")
+        .arg(&missing)
+        .arg("events")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nope.toml"), "{}", stderr(&out));
 }
@@ -106,7 +140,10 @@ fn config_and_state_dir_fall_back_to_the_environment() {
 fn usage_errors_exit_2_and_bad_now_is_rejected() {
     let out = cadenced().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = cadenced().args(["--now", "yesterday", "events"]).output().unwrap();
+    let out = cadenced()
+        .args(["--now", "yesterday", "events"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
     let out = cadenced().arg("--help").output().unwrap();

@@ -114,7 +114,11 @@ fn duplicate_uids_keep_the_higher_sequence_and_malformed_events_are_skipped() {
     let env = Env::with_feed(&fixture("duplicates.ics"), "UTC");
     let out = env.run(&["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("1 malformed skipped"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 malformed skipped"),
+        "{}",
+        stdout(&out)
+    );
     // The skipped event is logged with its source and line.
     assert!(stderr(&out).contains("duplicates.ics"), "{}", stderr(&out));
     let events = env.events("2025-01-01", "2026-01-01");
@@ -136,7 +140,10 @@ fn a_broken_feed_is_reported_and_leaves_the_previous_state_intact() {
     let out = env.run(&["sync"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("team.ics") && err.contains("line"), "error should name the file and line: {err}");
+    assert!(
+        err.contains("team.ics") && err.contains("line"),
+        "error should name the file and line: {err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(env.events("2025-01-01", "2026-01-01"), before);
 }
@@ -147,7 +154,13 @@ fn the_window_is_half_open_and_dates_are_in_the_managers_zone() {
     assert!(env.run(&["sync"]).status.success());
     // 2025-01-21 in Tokyo starts at 2025-01-20T15:00Z; the cancelled 10:00Z instance is inside.
     let events = env.events("2025-01-21", "2025-01-22");
-    assert_eq!(summary(&events), ["weekly-sync 2025-01-21T10:00:00Z 2025-01-21T10:30:00Z cancelled"]);
+    assert_eq!(
+        summary(&events),
+        ["weekly-sync 2025-01-21T10:00:00Z 2025-01-21T10:30:00Z cancelled"]
+    );
     // --to is exclusive.
-    assert!(env.events("2025-01-07T00:00:00Z", "2025-01-07T10:00:00Z").is_empty());
+    assert!(
+        env.events("2025-01-07T00:00:00Z", "2025-01-07T10:00:00Z")
+            .is_empty()
+    );
 }

@@ -29,7 +29,10 @@ struct FeedServer {
 impl FeedServer {
     fn start(script: Vec<Reply>) -> FeedServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/private-s3cr3t/team.ics", listener.local_addr().unwrap());
+        let url = format!(
+            "http://{}/private-s3cr3t/team.ics",
+            listener.local_addr().unwrap()
+        );
         let requests = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(script));
         let (reqs, scr) = (Arc::clone(&requests), Arc::clone(&script));
@@ -48,15 +51,32 @@ impl FeedServer {
                 reqs.lock().unwrap().push(head.clone());
                 let reply = {
                     let mut s = scr.lock().unwrap();
-                    if s.len() > 1 { s.remove(0) } else { s[0].clone() }
+                    if s.len() > 1 {
+                        s.remove(0)
+                    } else {
+                        s[0].clone()
+                    }
                 };
-                let etag = reply.headers.iter().find(|(k, _)| k == "ETag").map(|(_, v)| v.clone());
+                let etag = reply
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "ETag")
+                    .map(|(_, v)| v.clone());
                 let not_modified = etag.as_ref().is_some_and(|e| {
-                    head.lines().any(|l| l.to_ascii_lowercase().starts_with("if-none-match:") && l.contains(e.as_str()))
+                    head.lines().any(|l| {
+                        l.to_ascii_lowercase().starts_with("if-none-match:")
+                            && l.contains(e.as_str())
+                    })
                 });
-                let (status, body): (&str, &[u8]) =
-                    if not_modified { ("304 Not Modified", b"") } else { (reply.status, &reply.body) };
-                let mut resp = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+                let (status, body): (&str, &[u8]) = if not_modified {
+                    ("304 Not Modified", b"")
+                } else {
+                    (reply.status, &reply.body)
+                };
+                let mut resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
                 for (k, v) in &reply.headers {
                     resp.push_str(&format!("{k}: {v}\r\n"));
                 }
@@ -65,7 +85,11 @@ impl FeedServer {
                 let _ = stream.write_all(body);
             }
         });
-        FeedServer { url, requests, script }
+        FeedServer {
+            url,
+            requests,
+            script,
+        }
     }
 
     fn requests(&self) -> Vec<String> {
@@ -78,7 +102,10 @@ fn ok_feed(etag: &str) -> Reply {
         status: "200 OK",
         headers: vec![
             ("ETag".into(), etag.into()),
-            ("Last-Modified".into(), "Tue, 07 Jan 2025 10:00:00 GMT".into()),
+            (
+                "Last-Modified".into(),
+                "Tue, 07 Jan 2025 10:00:00 GMT".into(),
+            ),
             ("Content-Type".into(), "text/calendar; charset=utf-8".into()),
         ],
         body: std::fs::read(fixture("overrides.ics")).unwrap(),
@@ -97,7 +124,11 @@ fn an_unchanged_feed_costs_one_304() {
     let env = env_for(&server.url);
     let out = env.run(&["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("3 events stored") || stdout(&out).contains("events stored"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("3 events stored") || stdout(&out).contains("events stored"),
+        "{}",
+        stdout(&out)
+    );
 
     let out = env.run(&["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -107,13 +138,20 @@ fn an_unchanged_feed_costs_one_304() {
     assert_eq!(reqs.len(), 2, "one request per sync: {reqs:?}");
     let second = reqs[1].to_ascii_lowercase();
     assert!(second.contains("if-none-match: \"v1\""), "{second}");
-    assert!(second.contains("if-modified-since: tue, 07 jan 2025 10:00:00 gmt"), "{second}");
+    assert!(
+        second.contains("if-modified-since: tue, 07 jan 2025 10:00:00 gmt"),
+        "{second}"
+    );
     assert_eq!(env.events("2025-01-01", "2026-01-01").len(), 3);
 
     // --full drops the validators and reads everything again.
     let out = env.run(&["sync", "--full"]);
     assert!(out.status.success());
-    assert!(!server.requests()[2].to_ascii_lowercase().contains("if-none-match"));
+    assert!(
+        !server.requests()[2]
+            .to_ascii_lowercase()
+            .contains("if-none-match")
+    );
 }
 
 #[test]
@@ -135,13 +173,19 @@ fn a_client_error_is_reported_without_the_secret_and_keeps_the_state() {
     let server = FeedServer::start(vec![ok_feed("\"v1\"")]);
     let env = env_for(&server.url);
     assert!(env.run(&["sync"]).status.success());
-    *server.script.lock().unwrap() =
-        vec![Reply { status: "404 Not Found", headers: vec![], body: b"gone".to_vec() }];
+    *server.script.lock().unwrap() = vec![Reply {
+        status: "404 Not Found",
+        headers: vec![],
+        body: b"gone".to_vec(),
+    }];
     let out = env.run(&["sync", "--full"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("404") && err.contains("team.ics"), "{err}");
-    assert!(!err.contains("s3cr3t"), "the secret part of the URL must not be shown: {err}");
+    assert!(
+        !err.contains("s3cr3t"),
+        "the secret part of the URL must not be shown: {err}"
+    );
     assert_eq!(server.requests().len(), 2, "a 404 is not retried");
     assert_eq!(env.events("2025-01-01", "2026-01-01").len(), 3);
 }

@@ -11,11 +11,20 @@ use crate::recurrence::{self, Occurrence, Window};
 use crate::store::StoredCalendar;
 use crate::tz::Zone;
 
-pub fn events(ctx: &Context, account: Option<&str>, from: Option<&str>, to: Option<&str>, json: bool) -> Result<(), CliError> {
+pub fn events(
+    ctx: &Context,
+    account: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    json: bool,
+) -> Result<(), CliError> {
     if let Some(name) = account
         && ctx.config.account(name).is_none()
     {
-        return Err(CliError::usage(format!("there is no account named {name:?} in {}", ctx.config.file.display())));
+        return Err(CliError::usage(format!(
+            "there is no account named {name:?} in {}",
+            ctx.config.file.display()
+        )));
     }
     let zone = ctx.config.manager.zone();
     let window = Window {
@@ -32,32 +41,48 @@ pub fn events(ctx: &Context, account: Option<&str>, from: Option<&str>, to: Opti
         return Err(CliError::usage("--to must be after --from"));
     }
     let store = ctx.open_store()?;
-    let stored = store.load_events(account).map_err(|e| CliError::runtime(e.to_string()))?;
+    let stored = store
+        .load_events(account)
+        .map_err(|e| CliError::runtime(e.to_string()))?;
     let occurrences = expand_stored(&stored, &window, &zone);
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = if json {
         occurrences.iter().try_for_each(|(acc, occ)| {
-            let line = serde_json::to_string(&EventLine::new(acc, occ)).map_err(std::io::Error::other)?;
+            let line =
+                serde_json::to_string(&EventLine::new(acc, occ)).map_err(std::io::Error::other)?;
             writeln!(out, "{line}")
         })
     } else {
-        occurrences.iter().try_for_each(|(acc, occ)| writeln!(out, "{}", human_line(acc, occ, &zone)))
+        occurrences
+            .iter()
+            .try_for_each(|(acc, occ)| writeln!(out, "{}", human_line(acc, occ, &zone)))
     };
-    result.and_then(|()| out.flush()).or_else(ignore_broken_pipe)
+    result
+        .and_then(|()| out.flush())
+        .or_else(ignore_broken_pipe)
 }
 
 /// Expand every calendar's events in the window; the result is sorted by start, then uid.
 /// Floating times and dates are placed in the manager's zone.
-pub fn expand_stored<'a>(stored: &'a [StoredCalendar], window: &Window, zone: &Zone) -> Vec<(&'a str, Occurrence<'a>)> {
+pub fn expand_stored<'a>(
+    stored: &'a [StoredCalendar],
+    window: &Window,
+    zone: &Zone,
+) -> Vec<(&'a str, Occurrence<'a>)> {
     let mut all: Vec<(&str, Occurrence<'_>)> = Vec::new();
     for cal in stored {
         let expansion = recurrence::expand(&cal.events, window, zone);
         for warning in &expansion.warnings {
             tracing::warn!(account = %cal.account, calendar = %cal.calendar, "{warning}");
         }
-        all.extend(expansion.occurrences.into_iter().map(|o| (cal.account.as_str(), o)));
+        all.extend(
+            expansion
+                .occurrences
+                .into_iter()
+                .map(|o| (cal.account.as_str(), o)),
+        );
     }
     all.retain(|(_, o)| !o.removed);
     all.sort_by_cached_key(|(_, o)| (o.start.instant(zone), o.event.uid.clone()));
@@ -70,7 +95,11 @@ fn parse_bound(s: &str, zone: &Zone, flag: &str) -> Result<DateTime<Utc>, CliErr
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| CliError::usage(format!("{flag} {s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time")))
+        .map_err(|_| {
+            CliError::usage(format!(
+                "{flag} {s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"
+            ))
+        })
 }
 
 fn human_line(account: &str, occ: &Occurrence<'_>, zone: &Zone) -> String {
@@ -87,9 +116,19 @@ fn human_line(account: &str, occ: &Occurrence<'_>, zone: &Zone) -> String {
             let s = local_in(start, zone);
             let e = local_in(end, zone);
             if s.date() == e.date() {
-                format!("{} {}–{}", s.format("%a %Y-%m-%d"), s.format("%H:%M"), e.format("%H:%M"))
+                format!(
+                    "{} {}–{}",
+                    s.format("%a %Y-%m-%d"),
+                    s.format("%H:%M"),
+                    e.format("%H:%M")
+                )
             } else {
-                format!("{} {} – {}", s.format("%a %Y-%m-%d"), s.format("%H:%M"), e.format("%a %Y-%m-%d %H:%M"))
+                format!(
+                    "{} {} – {}",
+                    s.format("%a %Y-%m-%d"),
+                    s.format("%H:%M"),
+                    e.format("%a %Y-%m-%d %H:%M")
+                )
             }
         }
     };

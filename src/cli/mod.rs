@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 pub use setup::Context;
 
 #[derive(Debug, Parser)]
-#[command(name = "cadenced", version, about = "Keeps the 1on1s with your reports on cadence.")]
+#[command(
+    name = "cadenced",
+    version,
+    about = "Keeps the 1on1s with your reports on cadence."
+)]
 pub struct Cli {
     /// Config file [default: $CADENCED_CONFIG, else $XDG_CONFIG_HOME/cadenced/config.toml, else /etc/cadenced/config.toml]
     #[arg(long, global = true, value_name = "FILE")]
@@ -76,11 +80,17 @@ pub struct CliError {
 
 impl CliError {
     pub fn usage(message: impl Into<String>) -> Self {
-        CliError { code: 2, message: message.into() }
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
     }
 
     pub fn runtime(message: impl Into<String>) -> Self {
-        CliError { code: 1, message: message.into() }
+        CliError {
+            code: 1,
+            message: message.into(),
+        }
     }
 }
 
@@ -109,26 +119,40 @@ fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     // A second initialisation (tests calling main twice) is harmless; ignore it.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let config_path = match &cli.config {
         Some(p) => p.clone(),
-        None => crate::config::default_config_path(env),
+        None => crate::config::default_config_path(),
     };
-    match cli.command {
+    match &cli.command {
         Command::Init => setup::init(&config_path),
         Command::Check => setup::check(&config_path),
         Command::Sync { account, full } => {
-            let ctx = Context::load(&cli, config_path, env)?;
-            setup::sync(&ctx, account.as_deref(), full)
+            let ctx = Context::load(&cli, config_path)?;
+            setup::sync(&ctx, account.as_deref(), *full)
         }
-        Command::Events { account, from, to, json } => {
-            let ctx = Context::load(&cli, config_path, env)?;
-            events::events(&ctx, account.as_deref(), from.as_deref(), to.as_deref(), json)
+        Command::Events {
+            account,
+            from,
+            to,
+            json,
+        } => {
+            let ctx = Context::load(&cli, config_path)?;
+            events::events(
+                &ctx,
+                account.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+                *json,
+            )
         }
     }
 }

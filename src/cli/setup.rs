@@ -20,13 +20,17 @@ pub struct Context {
 
 impl Context {
     /// Load and validate the config, and settle the state directory and `now`.
-    pub fn load(cli: &Cli, config_path: PathBuf, env: impl Fn(&str) -> Option<String>) -> Result<Self, CliError> {
+    pub fn load(cli: &Cli, config_path: PathBuf) -> Result<Self, CliError> {
         let config = load_config(&config_path)?;
         let state_dir = match &cli.state_dir {
             Some(d) => d.clone(),
-            None => config::default_state_dir(&env).map_err(|e| CliError::usage(e.to_string()))?,
+            None => config::default_state_dir().map_err(|e| CliError::usage(e.to_string()))?,
         };
-        Ok(Context { config, state_dir, now: cli.now.unwrap_or_else(Utc::now) })
+        Ok(Context {
+            config,
+            state_dir,
+            now: cli.now.unwrap_or_else(Utc::now),
+        })
     }
 
     /// Open the store in the state directory (created 0700, database 0600).
@@ -54,7 +58,10 @@ pub fn init(config_path: &Path) -> Result<(), CliError> {
             config_path.display()
         )));
     }
-    let dir = config_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::runtime(format!("cannot create {}: {e}", dir.display())))?;
     let calendar = dir.join("example.ics");
@@ -62,7 +69,11 @@ pub fn init(config_path: &Path) -> Result<(), CliError> {
     if !calendar.exists() {
         write_new(&calendar, EXAMPLE_CALENDAR)?;
     }
-    println!("Wrote {} (and the example calendar {}).", config_path.display(), calendar.display());
+    println!(
+        "Wrote {} (and the example calendar {}).",
+        config_path.display(),
+        calendar.display()
+    );
     println!("Edit [manager], [[reports]] and [[accounts]], then run `cadenced check`.");
     Ok(())
 }
@@ -113,10 +124,17 @@ pub fn targets(config: &Config, only: Option<&str>) -> Result<Vec<SyncTarget>, C
     if let Some(name) = only
         && config.account(name).is_none()
     {
-        return Err(CliError::usage(format!("there is no account named {name:?} in {}", config.file.display())));
+        return Err(CliError::usage(format!(
+            "there is no account named {name:?} in {}",
+            config.file.display()
+        )));
     }
     let mut out = Vec::new();
-    for account in config.accounts.iter().filter(|a| only.is_none_or(|n| n == a.name)) {
+    for account in config
+        .accounts
+        .iter()
+        .filter(|a| only.is_none_or(|n| n == a.name))
+    {
         let source = match &account.kind {
             AccountKind::Ics(ics) => SourceKind::Ics(match &ics.source {
                 IcsSource::Path(p) => FeedSource::Path(p.clone()),
@@ -131,7 +149,10 @@ pub fn targets(config: &Config, only: Option<&str>) -> Result<Vec<SyncTarget>, C
                 continue;
             }
         };
-        out.push(SyncTarget { account: account.name.clone(), source });
+        out.push(SyncTarget {
+            account: account.name.clone(),
+            source,
+        });
     }
     Ok(out)
 }
@@ -155,7 +176,11 @@ pub fn sync(ctx: &Context, only: Option<&str>, full: bool) -> Result<(), CliErro
         match result {
             Ok(s) if s.unchanged => println!("{}: unchanged ({} events)", target.account, s.events),
             Ok(s) => {
-                let skipped = if s.skipped > 0 { format!(", {} malformed skipped", s.skipped) } else { String::new() };
+                let skipped = if s.skipped > 0 {
+                    format!(", {} malformed skipped", s.skipped)
+                } else {
+                    String::new()
+                };
                 println!("{}: {} events stored{skipped}", target.account, s.events);
             }
             Err(e) => {

@@ -44,7 +44,9 @@ pub fn backoff_delay(attempt: u32, retry_after: Option<Duration>) -> Duration {
     if let Some(d) = retry_after {
         return d.min(MAX_DELAY);
     }
-    let exp = BASE_DELAY.saturating_mul(1u32 << attempt.min(16)).min(MAX_DELAY);
+    let exp = BASE_DELAY
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(MAX_DELAY);
     // Full jitter without a RNG dependency: the sub-second clock is random enough to spread
     // clients apart, which is all jitter is for.
     let nanos = std::time::SystemTime::now()
@@ -79,7 +81,10 @@ where
             Ok(resp) if is_retryable(resp.status()) && attempt + 1 < MAX_ATTEMPTS => {
                 backoff_delay(attempt, retry_after(resp))
             }
-            Err(e) if (e.is_connect() || e.is_timeout() || e.is_request()) && attempt + 1 < MAX_ATTEMPTS => {
+            Err(e)
+                if (e.is_connect() || e.is_timeout() || e.is_request())
+                    && attempt + 1 < MAX_ATTEMPTS =>
+            {
                 backoff_delay(attempt, None)
             }
             _ => {
@@ -113,8 +118,15 @@ pub fn redact_url(url: &str) -> String {
         Ok(u) => {
             let host = u.host_str().unwrap_or("");
             let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
-            let last = u.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
-            let hidden = if u.path().matches('/').count() > 1 { "…/" } else { "" };
+            let last = u
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .unwrap_or("");
+            let hidden = if u.path().matches('/').count() > 1 {
+                "…/"
+            } else {
+                ""
+            };
             format!("{}://{host}{port}/{hidden}{last}", u.scheme())
         }
         Err(_) => "<invalid URL>".into(),
@@ -128,15 +140,23 @@ mod tests {
     #[test]
     fn redacts_secret_parts_of_urls() {
         assert_eq!(
-            redact_url("https://user:pw@calendar.example.com/ical/abc/private-s3cr3t/basic.ics?token=x"),
+            redact_url(
+                "https://user:pw@calendar.example.com/ical/abc/private-s3cr3t/basic.ics?token=x"
+            ),
             "https://calendar.example.com/…/basic.ics"
         );
-        assert_eq!(redact_url("http://127.0.0.1:8080/team.ics"), "http://127.0.0.1:8080/team.ics");
+        assert_eq!(
+            redact_url("http://127.0.0.1:8080/team.ics"),
+            "http://127.0.0.1:8080/team.ics"
+        );
     }
 
     #[test]
     fn backoff_grows_and_honours_retry_after() {
-        assert_eq!(backoff_delay(0, Some(Duration::from_secs(3))), Duration::from_secs(3));
+        assert_eq!(
+            backoff_delay(0, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
         assert_eq!(backoff_delay(0, Some(Duration::from_secs(3600))), MAX_DELAY);
         let d0 = backoff_delay(0, None);
         assert!(d0 >= BASE_DELAY / 2 && d0 <= BASE_DELAY);

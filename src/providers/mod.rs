@@ -2,5 +2,5 @@
 //!
 //! Only `ics` exists so far; `google` and `microsoft` slot in beside it.
 
-pub mod ics;
 pub mod http;
+pub mod ics;

@@ -26,17 +26,37 @@ pub const DB_FILE: &str = "cadenced.db";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the state directory {path}: {source}")]
-    StateDir { path: PathBuf, source: std::io::Error },
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open the database {path}: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("database {path}: cannot migrate the schema: {source}")]
-    Migrate { path: PathBuf, source: rusqlite_migration::Error },
+    Migrate {
+        path: PathBuf,
+        source: rusqlite_migration::Error,
+    },
     #[error("database {path}: stored event {event_id} is unreadable: {source}")]
-    Decode { path: PathBuf, event_id: String, source: serde_json::Error },
+    Decode {
+        path: PathBuf,
+        event_id: String,
+        source: serde_json::Error,
+    },
     #[error("database {path}: cannot encode event {event_id}: {source}")]
-    Encode { path: PathBuf, event_id: String, source: serde_json::Error },
+    Encode {
+        path: PathBuf,
+        event_id: String,
+        source: serde_json::Error,
+    },
     #[error("the database worker stopped unexpectedly")]
     Worker,
 }
@@ -45,7 +65,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Create the state directory (mode 0700) if needed, and tighten an existing one.
 pub fn ensure_state_dir(dir: &Path) -> Result<()> {
-    let err = |source| StoreError::StateDir { path: dir.to_path_buf(), source };
+    let err = |source| StoreError::StateDir {
+        path: dir.to_path_buf(),
+        source,
+    };
     if !dir.exists() {
         fs::create_dir_all(dir).map_err(err)?;
     }
@@ -98,18 +121,38 @@ impl Store {
             .append(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
-            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
-        let mut conn = Connection::open(&path).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(|source| {
+            StoreError::Open {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        let mut conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
         migrations::migrations()
             .to_latest(&mut conn)
-            .map_err(|source| StoreError::Migrate { path: path.clone(), source })?;
+            .map_err(|source| StoreError::Migrate {
+                path: path.clone(),
+                source,
+            })?;
         Ok(Store { conn, path })
     }
 
@@ -118,7 +161,10 @@ impl Store {
     }
 
     fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sqlite { path: self.path.clone(), source }
+        |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// The id of the account, created if it is new. A changed provider updates the row.
@@ -150,7 +196,11 @@ impl Store {
     /// The stored cursor of a calendar (sync token, delta link, HTTP validators…).
     pub fn cursor(&self, calendar_id: i64) -> Result<Option<String>> {
         self.conn
-            .query_row("SELECT cursor FROM sync_cursors WHERE calendar_id = ?1", [calendar_id], |r| r.get(0))
+            .query_row(
+                "SELECT cursor FROM sync_cursors WHERE calendar_id = ?1",
+                [calendar_id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(self.sql())
     }
@@ -176,10 +226,16 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let tx = self.conn.transaction().map_err(sql)?;
-        tx.execute("DELETE FROM calendars WHERE account_id = ?1 AND calendar <> ?2", params![account_id, calendar])
-            .map_err(sql)?;
+        tx.execute(
+            "DELETE FROM calendars WHERE account_id = ?1 AND calendar <> ?2",
+            params![account_id, calendar],
+        )
+        .map_err(sql)?;
         let calendar_id: i64 = tx
             .query_row(
                 "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
@@ -189,7 +245,8 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(sql)?;
-        tx.execute("DELETE FROM events WHERE calendar_id = ?1", [calendar_id]).map_err(sql)?;
+        tx.execute("DELETE FROM events WHERE calendar_id = ?1", [calendar_id])
+            .map_err(sql)?;
         write_events(&tx, &path, calendar_id, events)?;
         set_cursor(&tx, calendar_id, cursor).map_err(sql)?;
         tx.commit().map_err(sql)
@@ -204,7 +261,10 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let tx = self.conn.transaction().map_err(sql)?;
         {
             let mut del = tx
@@ -235,7 +295,12 @@ impl Store {
             .map_err(self.sql())?;
         let rows = stmt
             .query_map([account], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
             })
             .map_err(self.sql())?;
         let mut out: Vec<StoredCalendar> = Vec::new();
@@ -247,8 +312,14 @@ impl Store {
                 source,
             })?;
             match out.last_mut() {
-                Some(last) if last.account == account && last.calendar == calendar => last.events.push(event),
-                _ => out.push(StoredCalendar { account, calendar, events: vec![event] }),
+                Some(last) if last.account == account && last.calendar == calendar => {
+                    last.events.push(event)
+                }
+                _ => out.push(StoredCalendar {
+                    account,
+                    calendar,
+                    events: vec![event],
+                }),
             }
         }
         Ok(out)
@@ -265,7 +336,9 @@ impl Store {
                  GROUP BY a.id ORDER BY a.name",
             )
             .map_err(self.sql())?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
@@ -288,7 +361,12 @@ impl Store {
                 "UPDATE accounts SET last_sync_at = ?2, last_sync_ok = ?3, last_error = ?4,
                         last_success_at = CASE WHEN ?3 THEN ?2 ELSE last_success_at END
                  WHERE id = ?1",
-                params![account_id, outcome.at.to_rfc3339(), outcome.ok, outcome.error],
+                params![
+                    account_id,
+                    outcome.at.to_rfc3339(),
+                    outcome.ok,
+                    outcome.error
+                ],
             )
             .map(|_| ())
             .map_err(self.sql())
@@ -316,7 +394,11 @@ impl Store {
     }
 }
 
-fn set_cursor(tx: &rusqlite::Transaction<'_>, calendar_id: i64, cursor: Option<&str>) -> rusqlite::Result<()> {
+fn set_cursor(
+    tx: &rusqlite::Transaction<'_>,
+    calendar_id: i64,
+    cursor: Option<&str>,
+) -> rusqlite::Result<()> {
     match cursor {
         Some(c) => tx.execute(
             "INSERT INTO sync_cursors (calendar_id, cursor, updated_at) VALUES (?1, ?2, datetime('now'))
@@ -328,8 +410,16 @@ fn set_cursor(tx: &rusqlite::Transaction<'_>, calendar_id: i64, cursor: Option<&
     Ok(())
 }
 
-fn write_events(tx: &rusqlite::Transaction<'_>, path: &Path, calendar_id: i64, events: &[Event]) -> Result<()> {
-    let sql = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+fn write_events(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    calendar_id: i64,
+    events: &[Event],
+) -> Result<()> {
+    let sql = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO events (calendar_id, event_id, uid, series_id, kind, data)
@@ -351,8 +441,15 @@ fn write_events(tx: &rusqlite::Transaction<'_>, path: &Path, calendar_id: i64, e
         } else {
             "single"
         };
-        stmt.execute(params![calendar_id, event.event_id, event.uid, event.series_id, kind, data])
-            .map_err(sql)?;
+        stmt.execute(params![
+            calendar_id,
+            event.event_id,
+            event.uid,
+            event.series_id,
+            kind,
+            data
+        ])
+        .map_err(sql)?;
     }
     Ok(())
 }
@@ -365,7 +462,9 @@ pub struct AsyncStore {
 
 impl AsyncStore {
     pub fn new(store: Store) -> Self {
-        AsyncStore { inner: Arc::new(Mutex::new(store)) }
+        AsyncStore {
+            inner: Arc::new(Mutex::new(store)),
+        }
     }
 
     /// Run `f` with the store on the blocking thread pool.
@@ -378,7 +477,9 @@ impl AsyncStore {
         tokio::task::spawn_blocking(move || {
             // A poisoned lock means a previous call panicked mid-way; SQLite rolled its
             // transaction back, so the connection itself is still consistent.
-            let mut store = inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut store = inner
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut store)
         })
         .await

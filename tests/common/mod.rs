@@ -53,7 +53,11 @@ impl Env {
     /// `events --json` lines in the window, parsed.
     pub fn events(&self, from: &str, to: &str) -> Vec<serde_json::Value> {
         let out = self.run(&["events", "--json", "--from", from, "--to", to]);
-        assert!(out.status.success(), "events failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "events failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -63,7 +67,9 @@ impl Env {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn stdout(o: &Output) -> String {

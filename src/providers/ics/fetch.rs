@@ -30,7 +30,10 @@ impl FeedSource {
             FeedSource::Path(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
             FeedSource::Url(u) => reqwest::Url::parse(u)
                 .ok()
-                .and_then(|u| u.path_segments().and_then(|mut s| s.next_back().map(str::to_owned)))
+                .and_then(|u| {
+                    u.path_segments()
+                        .and_then(|mut s| s.next_back().map(str::to_owned))
+                })
                 .filter(|s| !s.is_empty()),
         };
         name.unwrap_or_else(|| "feed".into())
@@ -50,13 +53,19 @@ pub struct Validators {
 pub enum Fetched {
     /// The server answered 304: the stored copy is current.
     Unchanged,
-    Body { bytes: Vec<u8>, validators: Option<Validators> },
+    Body {
+        bytes: Vec<u8>,
+        validators: Option<Validators>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error("{url}: the server answered {status}")]
@@ -64,7 +73,11 @@ pub enum FetchError {
 }
 
 /// Read the feed. `previous` are the validators of the copy in the store, if any.
-pub async fn fetch(source: &FeedSource, previous: Option<&Validators>, client: &Client) -> Result<Fetched, FetchError> {
+pub async fn fetch(
+    source: &FeedSource,
+    previous: Option<&Validators>,
+    client: &Client,
+) -> Result<Fetched, FetchError> {
     match source {
         FeedSource::Path(path) => read_file(path).await,
         FeedSource::Url(url) => fetch_url(url, previous, client).await,
@@ -74,13 +87,25 @@ pub async fn fetch(source: &FeedSource, previous: Option<&Validators>, client: &
 async fn read_file(path: &Path) -> Result<Fetched, FetchError> {
     let bytes = tokio::fs::read(path)
         .await
-        .map_err(|source| FetchError::Read { path: path.to_path_buf(), source })?;
-    Ok(Fetched::Body { bytes, validators: None })
+        .map_err(|source| FetchError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(Fetched::Body {
+        bytes,
+        validators: None,
+    })
 }
 
-async fn fetch_url(url: &str, previous: Option<&Validators>, client: &Client) -> Result<Fetched, FetchError> {
+async fn fetch_url(
+    url: &str,
+    previous: Option<&Validators>,
+    client: &Client,
+) -> Result<Fetched, FetchError> {
     let resp = http::send_with_retry(url, || {
-        let mut req = client.get(url).header(header::ACCEPT, "text/calendar, */*;q=0.5");
+        let mut req = client
+            .get(url)
+            .header(header::ACCEPT, "text/calendar, */*;q=0.5");
         if let Some(v) = previous {
             if let Some(etag) = &v.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);
@@ -97,13 +122,30 @@ async fn fetch_url(url: &str, previous: Option<&Validators>, client: &Client) ->
         return Ok(Fetched::Unchanged);
     }
     if !status.is_success() {
-        return Err(FetchError::Status { url: redact_url(url), status });
+        return Err(FetchError::Status {
+            url: redact_url(url),
+            status,
+        });
     }
-    let header_value = |name| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let validators = Validators { etag: header_value(header::ETAG), last_modified: header_value(header::LAST_MODIFIED) };
+    let header_value = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let validators = Validators {
+        etag: header_value(header::ETAG),
+        last_modified: header_value(header::LAST_MODIFIED),
+    };
     let validators = (validators != Validators::default()).then_some(validators);
     let bytes = resp.bytes().await.map_err(|e| {
-        FetchError::Http(HttpError::Transport { url: redact_url(url), reason: e.without_url().to_string() })
+        FetchError::Http(HttpError::Transport {
+            url: redact_url(url),
+            reason: e.without_url().to_string(),
+        })
     })?;
-    Ok(Fetched::Body { bytes: bytes.to_vec(), validators })
+    Ok(Fetched::Body {
+        bytes: bytes.to_vec(),
+        validators,
+    })
 }

@@ -25,5 +25,7 @@ pub enum IcsError {
 }
 
 pub fn parse_feed(_text: &[u8], source: &str, _calendar: &str) -> Result<ParsedFeed, IcsError> {
-    Err(IcsError::Empty { source_name: source.to_string() })
+    Err(IcsError::Empty {
+        source_name: source.to_string(),
+    })
 }
