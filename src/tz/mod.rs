@@ -109,18 +109,27 @@ mod tests {
     use chrono::NaiveDate;
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, 0)
+            .unwrap()
     }
 
     #[test]
     fn spring_gap_moves_forward() {
         let z = Zone::Iana(chrono_tz::America::New_York);
-        assert_eq!(z.to_utc(at(2025, 3, 9, 2, 30)).to_rfc3339(), "2025-03-09T07:30:00+00:00");
+        assert_eq!(
+            z.to_utc(at(2025, 3, 9, 2, 30)).to_rfc3339(),
+            "2025-03-09T07:30:00+00:00"
+        );
     }
 
     #[test]
     fn fall_overlap_takes_first() {
         let z = Zone::Iana(chrono_tz::Europe::Berlin);
-        assert_eq!(z.to_utc(at(2025, 10, 26, 2, 30)).to_rfc3339(), "2025-10-26T00:30:00+00:00");
+        assert_eq!(
+            z.to_utc(at(2025, 10, 26, 2, 30)).to_rfc3339(),
+            "2025-10-26T00:30:00+00:00"
+        );
     }
 }
