@@ -405,7 +405,10 @@ fn match_kind(
         (EventTime::Zoned { zone, .. }, other) => {
             warn(
                 line,
-                "DTEND has no zone but DTSTART has one; DTEND read in DTSTART's zone".to_string(),
+                format!(
+                    "DTEND is {} but DTSTART is zoned; DTEND read in DTSTART's zone",
+                    kind_name(&other)
+                ),
             );
             EventTime::Zoned {
                 local: other.local(),
@@ -415,12 +418,86 @@ fn match_kind(
         (EventTime::Floating { .. }, other) => {
             warn(
                 line,
-                "DTEND is not floating but DTSTART is; DTEND read as floating".to_string(),
+                format!(
+                    "DTEND is {} but DTSTART is floating; DTEND read as floating",
+                    kind_name(&other)
+                ),
             );
             EventTime::Floating {
                 local: other.local(),
             }
         }
+    }
+}
+
+fn kind_name(t: &EventTime) -> &'static str {
+    match t {
+        EventTime::Zoned { .. } => "zoned",
+        EventTime::Floating { .. } => "floating",
+        EventTime::Date { .. } => "a date",
+    }
+}
+
+/// Give each override's RECURRENCE-ID the kind of its master's DTSTART (Exchange writes
+/// `RECURRENCE-ID:20200921T000000Z` for instances of all-day series), so that its event id matches
+/// the id of the instance it replaces. Masters are looked up by UID among `candidates`.
+pub(crate) fn align_recurrence_ids(
+    candidates: &mut [Candidate],
+    warn: &mut dyn FnMut(usize, Option<String>, String),
+) {
+    use std::collections::HashMap;
+    let mut masters: HashMap<String, (i64, EventTime)> = HashMap::new();
+    for c in candidates
+        .iter()
+        .filter(|c| c.event.recurrence_id.is_none() && c.event.recurrence.is_some())
+    {
+        let entry = masters
+            .entry(c.event.uid.clone())
+            .or_insert((c.event.sequence, c.event.start.clone()));
+        if c.event.sequence >= entry.0 {
+            *entry = (c.event.sequence, c.event.start.clone());
+        }
+    }
+    for c in candidates.iter_mut() {
+        let (Some(rid), Some((_, master))) = (&c.event.recurrence_id, masters.get(&c.event.uid))
+        else {
+            continue;
+        };
+        let aligned = match (master, rid) {
+            (EventTime::Date { .. }, EventTime::Date { .. })
+            | (EventTime::Zoned { .. }, EventTime::Zoned { .. })
+            | (EventTime::Floating { .. }, EventTime::Floating { .. }) => continue,
+            (EventTime::Date { .. }, other) => EventTime::Date {
+                date: other.local().date(),
+            },
+            (EventTime::Zoned { local, zone }, EventTime::Date { date }) => EventTime::Zoned {
+                local: date.and_time(local.time()),
+                zone: zone.clone(),
+            },
+            (EventTime::Zoned { zone, .. }, other) => EventTime::Zoned {
+                local: other.local(),
+                zone: zone.clone(),
+            },
+            (EventTime::Floating { local }, EventTime::Date { date }) => EventTime::Floating {
+                local: date.and_time(local.time()),
+            },
+            (EventTime::Floating { .. }, other) => EventTime::Floating {
+                local: other.local(),
+            },
+        };
+        let compact = compact_id(&aligned);
+        warn(
+            c.line,
+            Some(c.event.uid.clone()),
+            format!(
+                "RECURRENCE-ID is {} but the series starts with {}; read as {compact}",
+                kind_name(rid),
+                kind_name(master),
+            ),
+        );
+        c.event.event_id = format!("{}_{compact}", c.event.uid);
+        c.key.1 = Some(compact);
+        c.event.recurrence_id = Some(aligned);
     }
 }
 

@@ -31,7 +31,9 @@
 //! - RRULE: kept verbatim (several lines → several entries, exact duplicates once); a rule without
 //!   FREQ, with a part that is not `KEY=VALUE` or with an unknown key (`UNTL=`) skips the VEVENT.
 //! - A VEVENT with RECURRENCE-ID is an override even if it carries an RRULE; its recurrence is
-//!   dropped. EXDATE without RRULE/RDATE is ignored with a warning (no recurrence set).
+//!   dropped. A RECURRENCE-ID of another kind than its master's DTSTART (Exchange's
+//!   `RECURRENCE-ID:20200921T000000Z` for all-day series) is converted to the master's kind (the
+//!   date as written; a date gets the master's time of day), so its id matches the instance's. EXDATE without RRULE/RDATE is ignored with a warning (no recurrence set).
 //! - No UID: `cadenced-nouid-<FNV-1a of DTSTART (with TZID) and SUMMARY>`, with a warning.
 //! - Duplicates (same UID and RECURRENCE-ID): highest SEQUENCE, then the later of
 //!   DTSTAMP/LAST-MODIFIED, then the later in the file.
@@ -191,6 +193,9 @@ pub fn parse_feed(text: &[u8], source: &str, calendar: &str) -> Result<ParsedFee
         }
     }
     let mut dedup_warnings = Vec::new();
+    event::align_recurrence_ids(&mut candidates, &mut |line, uid, msg| {
+        dedup_warnings.push((line, uid, msg))
+    });
     feed.events = event::dedup(candidates, &mut |line, uid, msg| {
         dedup_warnings.push((line, uid, msg))
     });
