@@ -86,6 +86,18 @@ pub(crate) fn convert(
     } else {
         (start, end)
     };
+    let end = match (&start, end) {
+        (EventTime::Date { date }, EventTime::Date { date: e }) if e == *date => {
+            warn(
+                vevent.line,
+                "all-day event ends on the day it starts; read as one day".to_string(),
+            );
+            EventTime::Date {
+                date: date.succ_opt().unwrap_or(*date),
+            }
+        }
+        (_, end) => end,
+    };
 
     // --- recurrence ----------------------------------------------------------------------------
     let mut rrules: Vec<String> = Vec::new();

@@ -133,7 +133,7 @@ pub(crate) fn parse_content_line(text: &str, line: usize) -> Result<ContentLine,
     if name.is_empty()
         || !name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     {
         return Err(format!("`{}` is not a property name", truncate(name, 40)));
     }
@@ -444,6 +444,11 @@ mod tests {
         assert_eq!(l.param("CN"), Some("a\"b\nc"));
         assert!(parse_content_line("no colon here", 1).is_err());
         assert!(parse_content_line("Bad Name:x", 1).is_err());
+        // Apple's vCard-style group prefixes are read (and then ignored as unknown properties).
+        assert_eq!(
+            parse_content_line("item1.X-ABLABEL:x", 1).unwrap().name,
+            "ITEM1.X-ABLABEL"
+        );
         assert!(parse_content_line("X;CN=\"open:x", 1).is_err());
     }
 

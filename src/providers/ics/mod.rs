@@ -23,7 +23,8 @@
 //! - No DTEND: DURATION if present; else one day for a DATE start and zero length for a DATE-TIME
 //!   start (RFC 5545 §3.6.1). DURATION days are nominal (same wall clock), its hours/minutes/seconds
 //!   exact (§3.3.6); on a DATE start it is rounded up to whole days, at least one.
-//! - DTEND before DTSTART: swapped, with a warning (as recurring-ical-events does).
+//! - DTEND before DTSTART: swapped, with a warning (as recurring-ical-events does). An all-day
+//!   event whose DTEND date equals its DTSTART date lasts one day (with a warning).
 //! - DTEND of another kind than DTSTART (date vs date-time, zoned vs floating) is converted to
 //!   DTSTART's kind, with a warning; a date-time end of an all-day event counts its day unless it
 //!   is midnight.

@@ -125,8 +125,15 @@ fn customized_time_zone_becomes_a_custom_zone() {
 #[test]
 fn unknown_tzid_without_vtimezone_is_floating_with_a_warning() {
     let feed = parse(&cal(
-        "BEGIN:VEVENT\r\nUID:u1\r\nDTSTART;TZID=Mars/Olympus:20250106T090000\r\nEND:VEVENT\r\n",
+        "BEGIN:VEVENT\r\nUID:u1\r\nDTSTART;TZID=Mars/Olympus:20250106T090000\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:u2\r\nDTSTART;TZID=Mars/Olympus:20250107T090000\r\nEND:VEVENT\r\n",
     ));
+    assert_eq!(
+        feed.events[1].start,
+        EventTime::Floating {
+            local: at("2025-01-07 09:00")
+        }
+    );
     assert_eq!(
         feed.events[0].start,
         EventTime::Floating {
@@ -211,7 +218,8 @@ fn floating_without_x_wr_timezone_stays_floating() {
 fn all_day_without_end_lasts_one_day() {
     let feed = parse(&cal(
         "BEGIN:VEVENT\r\nUID:d1\r\nDTSTART;VALUE=DATE:20251231\r\nEND:VEVENT\r\n\
-         BEGIN:VEVENT\r\nUID:d2\r\nDTSTART;VALUE=DATE:20250101\r\nDTEND;VALUE=DATE:20250104\r\nEND:VEVENT\r\n",
+         BEGIN:VEVENT\r\nUID:d2\r\nDTSTART;VALUE=DATE:20250101\r\nDTEND;VALUE=DATE:20250104\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:d3\r\nDTSTART;VALUE=DATE:20250101\r\nDTEND;VALUE=DATE:20250101\r\nEND:VEVENT\r\n",
     ));
     assert_eq!(
         feed.events[0].start,

@@ -16,7 +16,7 @@
 //! in it; dates and `TZID=` times are untouched. It applies to DTSTART, DTEND, RDATE, EXDATE and
 //! RECURRENCE-ID.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
@@ -30,6 +30,8 @@ use crate::tz::{CustomZone, Observance, Zone, resolve_name};
 pub(crate) struct Zones<'a> {
     vtimezones: HashMap<String, &'a Component>,
     cache: HashMap<String, Resolved>,
+    /// Unknown TZIDs already warned about.
+    reported: HashSet<String>,
     /// The zone named by `X-WR-TIMEZONE`, when it is known.
     pub x_wr: Option<Zone>,
 }
@@ -68,6 +70,7 @@ impl<'a> Zones<'a> {
             Zones {
                 vtimezones,
                 cache: HashMap::new(),
+                reported: HashSet::new(),
                 x_wr,
             },
             notes,
@@ -138,7 +141,10 @@ impl<'a> Zones<'a> {
                 Some(tzid) if !tzid.trim().is_empty() => match self.resolve(tzid) {
                     Ok(zone) => EventTime::Zoned { local, zone },
                     Err(why) => {
-                        warning.get_or_insert(why);
+                        // Reported once per feed and TZID, not at every use.
+                        if self.reported.insert(tzid.trim().to_string()) {
+                            warning.get_or_insert(why);
+                        }
                         EventTime::Floating { local }
                     }
                 },
