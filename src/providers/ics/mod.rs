@@ -34,7 +34,14 @@
 //! - A VEVENT with RECURRENCE-ID is an override even if it carries an RRULE; its recurrence is
 //!   dropped. A RECURRENCE-ID of another kind than its master's DTSTART (Exchange's
 //!   `RECURRENCE-ID:20200921T000000Z` for all-day series) is converted to the master's kind (the
-//!   date as written; a date gets the master's time of day), so its id matches the instance's. EXDATE without RRULE/RDATE is ignored with a warning (no recurrence set).
+//!   date as written; a date gets the master's time of day), so its id matches the instance's.
+//! - EXDATE without RRULE/RDATE is ignored with a warning (no recurrence set, the event stays single).
+//! - VEVENTs with no VCALENDAR around them at all are read as one calendar (with a warning): the
+//!   corpus has such a file (icalevents `recurrence_tzinfo.ics`). A feed with neither is an error.
+//! - A line that is not a content line right after a property is appended to it (a fold that lost
+//!   its leading space, Confluence); `mailto:` is searched anywhere in a cal-address.
+//! - Unknown TZID (no known name, no usable VTIMEZONE): floating, warned once per TZID and feed;
+//!   X-WR-TIMEZONE then applies to it like to any floating time (see `zones.rs`).
 //! - No UID: `cadenced-nouid-<FNV-1a of DTSTART (with TZID) and SUMMARY>`, with a warning.
 //! - Duplicates (same UID and RECURRENCE-ID): highest SEQUENCE, then the later of
 //!   DTSTAMP/LAST-MODIFIED, then the later in the file.
