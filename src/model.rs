@@ -30,7 +30,10 @@ pub enum EventTime {
 
 impl EventTime {
     pub fn utc(instant: DateTime<Utc>) -> Self {
-        EventTime::Zoned { local: instant.naive_utc(), zone: Zone::Utc }
+        EventTime::Zoned {
+            local: instant.naive_utc(),
+            zone: Zone::Utc,
+        }
     }
 
     pub fn is_date(&self) -> bool {

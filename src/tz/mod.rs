@@ -6,8 +6,11 @@
 //! Conversion rules (RFC 5545 §3.3.5): a local time inside a spring-forward gap is moved forward by
 //! the gap's length (it is read with the offset in force before the gap); a local time inside a
 //! fall-back overlap is the first (earlier) of the two instants.
+//!
+//! VTIMEZONE evaluation lives in `vtimezone`; IANA names and Windows names are resolved by `names`.
 
 mod names;
+mod vtimezone;
 
 use std::sync::Arc;
 
@@ -91,15 +94,16 @@ fn iana_to_utc(tz: &chrono_tz::Tz, local: NaiveDateTime) -> DateTime<Utc> {
 
 impl CustomZone {
     /// The instant of a wall-clock time in this zone (same rules as [`Zone::to_utc`]).
+    ///
+    /// The observances are evaluated (DTSTART + RRULE + RDATE onsets, each in `offset_from`);
+    /// before the first onset its `offset_from` applies.
     pub fn to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        // Placeholder semantics until transitions are evaluated: the latest observance's offset.
-        let offset = self.observances.last().map_or(0, |o| o.offset_to);
-        (local - Duration::seconds(i64::from(offset))).and_utc()
+        vtimezone::to_utc(self, local)
     }
 
+    /// The wall-clock time of an instant in this zone.
     pub fn from_utc(&self, instant: DateTime<Utc>) -> NaiveDateTime {
-        let offset = self.observances.last().map_or(0, |o| o.offset_to);
-        instant.naive_utc() + Duration::seconds(i64::from(offset))
+        vtimezone::from_utc(self, instant)
     }
 }
 
@@ -109,18 +113,27 @@ mod tests {
     use chrono::NaiveDate;
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, 0)
+            .unwrap()
     }
 
     #[test]
     fn spring_gap_moves_forward() {
         let z = Zone::Iana(chrono_tz::America::New_York);
-        assert_eq!(z.to_utc(at(2025, 3, 9, 2, 30)).to_rfc3339(), "2025-03-09T07:30:00+00:00");
+        assert_eq!(
+            z.to_utc(at(2025, 3, 9, 2, 30)).to_rfc3339(),
+            "2025-03-09T07:30:00+00:00"
+        );
     }
 
     #[test]
     fn fall_overlap_takes_first() {
         let z = Zone::Iana(chrono_tz::Europe::Berlin);
-        assert_eq!(z.to_utc(at(2025, 10, 26, 2, 30)).to_rfc3339(), "2025-10-26T00:30:00+00:00");
+        assert_eq!(
+            z.to_utc(at(2025, 10, 26, 2, 30)).to_rfc3339(),
+            "2025-10-26T00:30:00+00:00"
+        );
     }
 }
