@@ -11,6 +11,8 @@
 
 pub mod rule;
 mod set;
+#[cfg(test)]
+mod tests;
 
 use chrono::{DateTime, Utc};
 

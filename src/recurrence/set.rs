@@ -66,6 +66,21 @@ fn span_len(s: Span) -> Duration {
     }
 }
 
+/// `instant` as a wall-clock time in `zone`; an instant in the second half of a fall-back
+/// overlap cannot be written that way (the wall clock reads as the earlier instant) and is
+/// written in UTC instead.
+fn zoned_at(zone: &Zone, instant: DateTime<Utc>) -> EventTime {
+    let local = zone.from_utc(instant);
+    if zone.to_utc(local) == instant {
+        EventTime::Zoned {
+            local,
+            zone: zone.clone(),
+        }
+    } else {
+        EventTime::utc(instant)
+    }
+}
+
 /// The end of an instance starting at `start`, `span` later; zoned ends use `end_zone` (the
 /// master's end zone) when there is one.
 fn end_after(
@@ -78,10 +93,7 @@ fn end_after(
     match start {
         EventTime::Zoned { zone, .. } => {
             let zone = end_zone.unwrap_or(zone);
-            EventTime::Zoned {
-                local: zone.from_utc(add_instant(start_instant, len)),
-                zone: zone.clone(),
-            }
+            zoned_at(zone, add_instant(start_instant, len))
         }
         EventTime::Floating { local } => EventTime::Floating {
             local: add(*local, len),
@@ -445,10 +457,7 @@ fn shifted(
             let delta =
                 zone.from_utc(moved_to.instant(fz)) - zone.from_utc(recurrence_id.instant(fz));
             let local = add(*local, delta);
-            EventTime::Zoned {
-                local: zone.from_utc(zone.to_utc(local)),
-                zone: zone.clone(),
-            }
+            zoned_at(zone, zone.to_utc(local))
         }
         EventTime::Floating { local } => EventTime::Floating {
             local: add(*local, moved_to.local() - recurrence_id.local()),
