@@ -2,6 +2,17 @@
 //!
 //! Input is the normalized events of one calendar (masters, overrides, singles); output is every
 //! occurrence that overlaps the window, with EXDATE/RDATE and RECURRENCE-ID overrides applied.
+//!
+//! This module owns RRULE parsing and iteration ([`rule`]) and the recurrence-set logic ([`set`]:
+//! DTSTART + RRULE + RDATE − EXDATE, overrides, THISANDFUTURE, window selection and ordering).
+//! Rules are expanded in the wall-clock time of DTSTART's frame and each local start is then
+//! placed with its zone (a time in a spring-forward gap moves forward, an ambiguous one takes the
+//! earlier instant), as RFC 5545 requires.
+
+pub mod rule;
+mod set;
+#[cfg(test)]
+mod tests;
 
 use chrono::{DateTime, Utc};
 
@@ -46,6 +57,27 @@ pub struct Expansion<'a> {
 /// Expand `events` (all from one calendar) in `window`. Floating times and dates are placed in
 /// `floating_zone` to compare them with the window.
 pub fn expand<'a>(events: &'a [Event], window: &Window, floating_zone: &Zone) -> Expansion<'a> {
-    let _ = (events, window, floating_zone);
-    Expansion::default()
+    set::expand(events, window, floating_zone)
+}
+
+pub use rule::{Frequency, Rule, Until, WeekdayNum};
+
+/// Why an RRULE value could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecurrenceError {
+    #[error("the rule has no FREQ")]
+    MissingFreq,
+    #[error("unknown rule part `{0}`")]
+    UnknownPart(String),
+    #[error("`{part}={value}` is not a valid value")]
+    InvalidValue { part: String, value: String },
+    #[error("`{0}` is not a NAME=VALUE pair")]
+    Malformed(String),
+    #[error("`{0}` is not supported")]
+    Unsupported(String),
+}
+
+/// Parse an RRULE value (without the `RRULE:` prefix).
+pub fn parse_rule(value: &str) -> Result<Rule, RecurrenceError> {
+    Rule::parse(value)
 }

@@ -6,8 +6,11 @@
 //! Conversion rules (RFC 5545 §3.3.5): a local time inside a spring-forward gap is moved forward by
 //! the gap's length (it is read with the offset in force before the gap); a local time inside a
 //! fall-back overlap is the first (earlier) of the two instants.
+//!
+//! VTIMEZONE evaluation lives in `vtimezone`; IANA names and Windows names are resolved by `names`.
 
 mod names;
+mod vtimezone;
 
 use std::sync::Arc;
 
@@ -91,15 +94,16 @@ fn iana_to_utc(tz: &chrono_tz::Tz, local: NaiveDateTime) -> DateTime<Utc> {
 
 impl CustomZone {
     /// The instant of a wall-clock time in this zone (same rules as [`Zone::to_utc`]).
+    ///
+    /// The observances are evaluated (DTSTART + RRULE + RDATE onsets, each in `offset_from`);
+    /// before the first onset its `offset_from` applies.
     pub fn to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        // Placeholder semantics until transitions are evaluated: the latest observance's offset.
-        let offset = self.observances.last().map_or(0, |o| o.offset_to);
-        (local - Duration::seconds(i64::from(offset))).and_utc()
+        vtimezone::to_utc(self, local)
     }
 
+    /// The wall-clock time of an instant in this zone.
     pub fn from_utc(&self, instant: DateTime<Utc>) -> NaiveDateTime {
-        let offset = self.observances.last().map_or(0, |o| o.offset_to);
-        instant.naive_utc() + Duration::seconds(i64::from(offset))
+        vtimezone::from_utc(self, instant)
     }
 }
 

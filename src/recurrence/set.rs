@@ -1,0 +1,551 @@
+//! The recurrence set of each series (DTSTART + RRULEs + RDATEs − EXDATEs), overrides
+//! (RECURRENCE-ID, RANGE=THISANDFUTURE), orphans and singles, selected by window and sorted.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+
+use super::rule::{Rule, Until};
+use super::{Expansion, Occurrence, Window};
+use crate::model::{Event, EventTime};
+use crate::tz::Zone;
+
+/// Slack around the window when bounding generation in wall-clock time: covers any UTC offset
+/// (±14 h) and a DST gap, so that the bounds never exclude an instance that overlaps the window.
+const SLACK_DAYS: i64 = 2;
+
+fn add(t: NaiveDateTime, d: Duration) -> NaiveDateTime {
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        NaiveDateTime::MIN
+    } else {
+        NaiveDateTime::MAX
+    })
+}
+
+fn add_instant(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// Whether an occurrence `[start, end)` overlaps the window; a zero-length one counts when it
+/// starts inside the window.
+pub(crate) fn overlaps(start: DateTime<Utc>, end: DateTime<Utc>, w: &Window) -> bool {
+    if end <= start {
+        w.from <= start && start < w.to
+    } else {
+        start < w.to && end > w.from
+    }
+}
+
+/// The length of an event, in the terms its frame uses.
+#[derive(Debug, Clone, Copy)]
+enum Span {
+    /// DATE-TIME: an exact duration (zoned) or a wall-clock one (floating).
+    Time(Duration),
+    /// DATE: whole days.
+    Days(i64),
+}
+
+fn span_of(start: &EventTime, end: &EventTime, fz: &Zone) -> Span {
+    match start {
+        EventTime::Date { date } => Span::Days((end.local().date() - *date).num_days().max(0)),
+        EventTime::Zoned { .. } => {
+            Span::Time((end.instant(fz) - start.instant(fz)).max(Duration::zero()))
+        }
+        EventTime::Floating { local } => Span::Time((end.local() - *local).max(Duration::zero())),
+    }
+}
+
+fn span_len(s: Span) -> Duration {
+    match s {
+        Span::Time(d) => d,
+        Span::Days(n) => Duration::try_days(n).unwrap_or(Duration::MAX),
+    }
+}
+
+/// `instant` as a wall-clock time in `zone`; an instant in the second half of a fall-back
+/// overlap cannot be written that way (the wall clock reads as the earlier instant) and is
+/// written in UTC instead.
+fn zoned_at(zone: &Zone, instant: DateTime<Utc>) -> EventTime {
+    let local = zone.from_utc(instant);
+    if zone.to_utc(local) == instant {
+        EventTime::Zoned {
+            local,
+            zone: zone.clone(),
+        }
+    } else {
+        EventTime::utc(instant)
+    }
+}
+
+/// The end of an instance starting at `start`, `span` later; zoned ends use `end_zone` (the
+/// master's end zone) when there is one.
+fn end_after(
+    start: &EventTime,
+    start_instant: DateTime<Utc>,
+    span: Span,
+    end_zone: Option<&Zone>,
+) -> EventTime {
+    let len = span_len(span);
+    match start {
+        EventTime::Zoned { zone, .. } => {
+            let zone = end_zone.unwrap_or(zone);
+            zoned_at(zone, add_instant(start_instant, len))
+        }
+        EventTime::Floating { local } => EventTime::Floating {
+            local: add(*local, len),
+        },
+        EventTime::Date { date } => EventTime::Date {
+            date: date
+                .checked_add_signed(Duration::try_days(len.num_days()).unwrap_or(Duration::zero()))
+                .unwrap_or(*date),
+        },
+    }
+}
+
+/// The compact form of a recurrence id used in instance ids.
+fn compact(t: &EventTime, instant: DateTime<Utc>) -> String {
+    match t {
+        EventTime::Zoned { .. } => instant.format("%Y%m%dT%H%M%SZ").to_string(),
+        EventTime::Floating { local } => local.format("%Y%m%dT%H%M%S").to_string(),
+        EventTime::Date { date } => date.format("%Y%m%d").to_string(),
+    }
+}
+
+/// Whether two times name the same instance start: zoned times as instants, dates as dates, a
+/// date against a date-time by the date-time's local date, floating against anything by wall
+/// clock.
+fn same_start(
+    a: &EventTime,
+    a_instant: DateTime<Utc>,
+    b: &EventTime,
+    b_instant: DateTime<Utc>,
+) -> bool {
+    match (a, b) {
+        (EventTime::Zoned { .. }, EventTime::Zoned { .. }) => a_instant == b_instant,
+        (EventTime::Date { date: x }, EventTime::Date { date: y }) => x == y,
+        (EventTime::Date { date }, other) | (other, EventTime::Date { date }) => {
+            other.local().date() == *date
+        }
+        _ => a.local() == b.local(),
+    }
+}
+
+/// One member of a series' recurrence set.
+#[derive(Debug)]
+struct Inst {
+    /// The original start (the recurrence id), normalized to the zone's wall clock.
+    start: EventTime,
+    instant: DateTime<Utc>,
+    /// A PERIOD RDATE's own end.
+    end: Option<EventTime>,
+}
+
+/// The wall-clock frame a series is expanded in.
+enum Frame<'z> {
+    Zoned(&'z Zone),
+    Floating,
+    Date,
+}
+
+struct Keyed<'a> {
+    instant: DateTime<Utc>,
+    occ: Occurrence<'a>,
+}
+
+pub(super) fn expand<'a>(events: &'a [Event], window: &Window, fz: &Zone) -> Expansion<'a> {
+    let mut warnings = Vec::new();
+    let mut out: Vec<Keyed<'a>> = Vec::new();
+    let masters: HashMap<&str, &'a Event> = events
+        .iter()
+        .filter(|e| e.is_master())
+        .map(|e| (e.event_id.as_str(), e))
+        .collect();
+    let mut overrides: HashMap<&str, Vec<&'a Event>> = HashMap::new();
+    for e in events {
+        if e.is_override() {
+            match e.series_id.as_deref().filter(|s| masters.contains_key(s)) {
+                Some(s) => overrides.entry(s).or_default().push(e),
+                None => {
+                    // Orphan override: shown on its own.
+                    push_plain(
+                        &mut out,
+                        e,
+                        e.series_id.as_deref(),
+                        e.recurrence_id.clone(),
+                        window,
+                        fz,
+                    )
+                }
+            }
+        } else if !e.is_master() {
+            push_plain(&mut out, e, None, None, window, fz);
+        }
+    }
+    let mut done: HashSet<&str> = HashSet::new();
+    for e in events.iter().filter(|e| e.is_master()) {
+        // A duplicated master id is expanded once (the map holds the last one).
+        if !done.insert(e.event_id.as_str()) {
+            continue;
+        }
+        let master = masters.get(e.event_id.as_str()).copied().unwrap_or(e);
+        let ovs = overrides
+            .get(master.event_id.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        if let Err(w) = expand_series(master, ovs, window, fz, &mut out) {
+            warnings.push(w);
+        }
+    }
+    out.sort_by(|a, b| {
+        a.instant
+            .cmp(&b.instant)
+            .then_with(|| a.occ.event.uid.cmp(&b.occ.event.uid))
+            .then_with(|| a.occ.event_id.cmp(&b.occ.event_id))
+    });
+    Expansion {
+        occurrences: out.into_iter().map(|k| k.occ).collect(),
+        warnings,
+    }
+}
+
+fn push_plain<'a>(
+    out: &mut Vec<Keyed<'a>>,
+    e: &'a Event,
+    series_id: Option<&'a str>,
+    recurrence_id: Option<EventTime>,
+    window: &Window,
+    fz: &Zone,
+) {
+    let (s, t) = (e.start.instant(fz), e.end.instant(fz));
+    if overlaps(s, t, window) {
+        out.push(Keyed {
+            instant: s,
+            occ: Occurrence {
+                event: e,
+                event_id: e.event_id.clone(),
+                series_id,
+                recurrence_id,
+                start: e.start.clone(),
+                end: e.end.clone(),
+                status: e.status,
+                removed: false,
+            },
+        });
+    }
+}
+
+/// Expand one master with its overrides into `out`; an unusable rule skips the whole series
+/// and returns the warning sentence.
+fn expand_series<'a>(
+    master: &'a Event,
+    overrides: &[&'a Event],
+    window: &Window,
+    fz: &Zone,
+    out: &mut Vec<Keyed<'a>>,
+) -> Result<(), String> {
+    let Some(set) = master.recurrence.as_ref() else {
+        return Ok(());
+    };
+    let rules = set
+        .rrules
+        .iter()
+        .map(|r| {
+            Rule::parse(r).map_err(|e| {
+                format!(
+                    "Series {} ({}) skipped: its RRULE `{r}` cannot be used: {e}.",
+                    master.uid, master.event_id
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let span = span_of(&master.start, &master.end, fz);
+    let end_zone = match &master.end {
+        EventTime::Zoned { zone, .. } => Some(zone),
+        _ => None,
+    };
+
+    // Overrides with their recurrence-id instants; THISANDFUTURE ones sorted by it.
+    let ovs: Vec<(&'a Event, &EventTime, DateTime<Utc>)> = overrides
+        .iter()
+        .filter_map(|o| o.recurrence_id.as_ref().map(|r| (*o, r, r.instant(fz))))
+        .collect();
+    let mut taf: Vec<&(&'a Event, &EventTime, DateTime<Utc>)> =
+        ovs.iter().filter(|o| o.0.this_and_future).collect();
+    taf.sort_by_key(|o| o.2);
+    let max_shift = taf
+        .iter()
+        .map(|(o, r, ri)| {
+            (o.start.instant(fz) - *ri).abs()
+                + (o.start.local() - r.local()).abs()
+                + span_len(span_of(&o.start, &o.end, fz))
+        })
+        .max()
+        .unwrap_or(Duration::zero());
+
+    // Wall-clock bounds for generation: every instance that can overlap the window lies inside.
+    let slack = Duration::days(SLACK_DAYS);
+    let lower = add(
+        add(add(window.from.naive_utc(), -slack), -span_len(span)),
+        -max_shift,
+    );
+    let upper = add(add(window.to.naive_utc(), slack), max_shift);
+
+    let exdates: Vec<(&EventTime, DateTime<Utc>)> =
+        set.exdates.iter().map(|x| (x, x.instant(fz))).collect();
+    let frame = match &master.start {
+        EventTime::Zoned { zone, .. } => Frame::Zoned(zone),
+        EventTime::Floating { .. } => Frame::Floating,
+        EventTime::Date { .. } => Frame::Date,
+    };
+
+    let mut insts: Vec<Inst> = Vec::new();
+    let dtstart = master.start.local();
+    if rules.is_empty() {
+        insts.push(Inst {
+            start: master.start.clone(),
+            instant: master.start.instant(fz),
+            end: None,
+        });
+    }
+    let mut truncated = false;
+    for rule in &rules {
+        generate(
+            rule,
+            dtstart,
+            &frame,
+            lower,
+            upper,
+            fz,
+            &mut insts,
+            &mut truncated,
+        );
+    }
+    for rd in &set.rdates {
+        insts.push(Inst {
+            start: rd.start.clone(),
+            instant: rd.start.instant(fz),
+            end: rd.end.clone(),
+        });
+    }
+    insts.sort_by_key(|i| i.instant);
+    // Duplicates (several rules, an RDATE on a rule instance): keep one, a PERIOD end wins.
+    insts.dedup_by(|later, kept| {
+        if later.instant == kept.instant && later.start.is_date() == kept.start.is_date() {
+            if kept.end.is_none() {
+                kept.end = later.end.take();
+            }
+            true
+        } else {
+            false
+        }
+    });
+
+    let series_id = Some(master.event_id.as_str());
+    let mut used = vec![false; ovs.len()];
+    for inst in &insts {
+        let removed = exdates
+            .iter()
+            .any(|(x, xi)| same_start(&inst.start, inst.instant, x, *xi));
+        let own = ovs
+            .iter()
+            .position(|(_, r, ri)| same_start(&inst.start, inst.instant, r, *ri));
+        if let Some(k) = own {
+            used[k] = true;
+            if !removed {
+                let o = ovs[k].0;
+                push_override(out, o, series_id, inst.start.clone(), window, fz);
+                continue;
+            }
+            // EXDATE wins over an override of the same instance (both references agree).
+        }
+        // The latest THISANDFUTURE override before this instance, if any.
+        let follow = taf.iter().rev().find(|o| o.2 < inst.instant);
+        let (event, start, end) = match follow {
+            Some((o, r, _)) => {
+                let start = shifted(&inst.start, &o.start, r, fz);
+                let si = start.instant(fz);
+                let end = end_after(&start, si, span_of(&o.start, &o.end, fz), None);
+                (*o, start, end)
+            }
+            None => {
+                let end = inst
+                    .end
+                    .clone()
+                    .unwrap_or_else(|| end_after(&inst.start, inst.instant, span, end_zone));
+                (master, inst.start.clone(), end)
+            }
+        };
+        let si = start.instant(fz);
+        if !overlaps(si, end.instant(fz), window) {
+            continue;
+        }
+        let mut event_id = String::with_capacity(master.event_id.len() + 17);
+        event_id.push_str(&master.event_id);
+        event_id.push('_');
+        event_id.push_str(&compact(&inst.start, inst.instant));
+        out.push(Keyed {
+            instant: si,
+            occ: Occurrence {
+                event,
+                event_id,
+                series_id,
+                recurrence_id: Some(inst.start.clone()),
+                start,
+                end,
+                status: event.status,
+                removed,
+            },
+        });
+    }
+    // Overrides that replace no generated instance (outside the generated range, or an added
+    // instance): shown with their own times unless an EXDATE removes their recurrence id.
+    for (k, (o, r, ri)) in ovs.iter().enumerate() {
+        if used[k] || exdates.iter().any(|(x, xi)| same_start(r, *ri, x, *xi)) {
+            continue;
+        }
+        push_override(out, o, series_id, (*r).clone(), window, fz);
+    }
+    if truncated {
+        // The rule was cut short: say so, but keep what was generated.
+        return Err(format!(
+            "Series {} ({}) was expanded only partly: its RRULE produces too many candidates.",
+            master.uid, master.event_id
+        ));
+    }
+    Ok(())
+}
+
+fn push_override<'a>(
+    out: &mut Vec<Keyed<'a>>,
+    o: &'a Event,
+    series_id: Option<&'a str>,
+    recurrence_id: EventTime,
+    window: &Window,
+    fz: &Zone,
+) {
+    let (s, t) = (o.start.instant(fz), o.end.instant(fz));
+    if overlaps(s, t, window) {
+        out.push(Keyed {
+            instant: s,
+            occ: Occurrence {
+                event: o,
+                event_id: o.event_id.clone(),
+                series_id,
+                recurrence_id: Some(recurrence_id),
+                start: o.start.clone(),
+                end: o.end.clone(),
+                status: o.status,
+                removed: false,
+            },
+        });
+    }
+}
+
+/// The start of instance `orig` under a THISANDFUTURE override that moved `recurrence_id` to
+/// `moved_to`: the same wall-clock shift in the series' frame.
+fn shifted(
+    orig: &EventTime,
+    moved_to: &EventTime,
+    recurrence_id: &EventTime,
+    fz: &Zone,
+) -> EventTime {
+    match orig {
+        EventTime::Zoned { local, zone } => {
+            let delta =
+                zone.from_utc(moved_to.instant(fz)) - zone.from_utc(recurrence_id.instant(fz));
+            let local = add(*local, delta);
+            zoned_at(zone, zone.to_utc(local))
+        }
+        EventTime::Floating { local } => EventTime::Floating {
+            local: add(*local, moved_to.local() - recurrence_id.local()),
+        },
+        EventTime::Date { date } => {
+            let days = (moved_to.local().date() - recurrence_id.local().date()).num_days();
+            EventTime::Date {
+                date: date
+                    .checked_add_signed(Duration::days(days))
+                    .unwrap_or(*date),
+            }
+        }
+    }
+}
+
+/// Whether the instance at `local` (placed at `instant`) lies after UNTIL. UTC UNTIL compares
+/// instants for a zoned series and wall clocks otherwise; a DATE UNTIL ends a date series on that
+/// day and a date-time series at that day's midnight (both references agree on this).
+fn past_until(until: Until, local: NaiveDateTime, instant: DateTime<Utc>, frame: &Frame) -> bool {
+    match (until, frame) {
+        (Until::Utc(u), Frame::Zoned(_)) => instant > u.and_utc(),
+        (Until::Utc(u) | Until::Local(u), Frame::Date) => local.date() > u.date(),
+        (Until::Utc(u) | Until::Local(u), _) => local > u,
+        (Until::Date(d), Frame::Date) => local.date() > d,
+        (Until::Date(d), _) => local > d.and_time(chrono::NaiveTime::MIN),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn generate(
+    rule: &Rule,
+    dtstart: NaiveDateTime,
+    frame: &Frame,
+    lower: NaiveDateTime,
+    upper: NaiveDateTime,
+    fz: &Zone,
+    insts: &mut Vec<Inst>,
+    truncated: &mut bool,
+) {
+    let mut it = rule.instances(dtstart, upper);
+    if rule.count.is_none() {
+        it.skip_to(lower);
+    }
+    let mut n: u32 = 0;
+    let mut last_date = None;
+    for local in it.by_ref() {
+        let (start, instant) = match frame {
+            Frame::Zoned(zone) => {
+                let instant = zone.to_utc(local);
+                (
+                    EventTime::Zoned {
+                        local: zone.from_utc(instant),
+                        zone: (*zone).clone(),
+                    },
+                    instant,
+                )
+            }
+            Frame::Floating => (EventTime::Floating { local }, fz.to_utc(local)),
+            Frame::Date => {
+                let date = local.date();
+                // A date series has one instance per day even if BYHOUR asks for more.
+                if last_date == Some(date) {
+                    continue;
+                }
+                last_date = Some(date);
+                (
+                    EventTime::Date { date },
+                    fz.to_utc(date.and_time(chrono::NaiveTime::MIN)),
+                )
+            }
+        };
+        if let Some(u) = rule.until
+            && past_until(u, local, instant, frame)
+        {
+            break;
+        }
+        n = n.saturating_add(1);
+        if rule.count.is_some_and(|c| n > c) || local > upper {
+            break;
+        }
+        if local < lower {
+            continue;
+        }
+        insts.push(Inst {
+            start,
+            instant,
+            end: None,
+        });
+    }
+    *truncated |= it.truncated();
+}
