@@ -1198,3 +1198,58 @@ impl WeekdayIndex for NaiveDate {
         self.weekday().num_days_from_monday() as usize
     }
 }
+
+/// `issue_75_range_parameter.ics` (python-recurring-ical-events corpus): both references shift
+/// the later RRULE and RDATE instances by the THISANDFUTURE move and give them its duration.
+#[test]
+fn this_and_future_corpus_issue_75() {
+    let mut m = master(
+        "210",
+        utc("20240901T120000"),
+        utc("20240901T140000"),
+        &["FREQ=DAILY;INTERVAL=2;UNTIL=20250920"],
+    );
+    m.recurrence.as_mut().unwrap().rdates = vec![RDate {
+        start: utc("20240914T090000"),
+        end: None,
+    }];
+    let mut a = override_of(
+        &m,
+        utc("20240913T120000"),
+        utc("20240913T090000"),
+        utc("20240913T160000"),
+    );
+    a.this_and_future = true;
+    let b = override_of(
+        &m,
+        utc("20240915T120000"),
+        utc("20240915T170000"),
+        utc("20240915T190000"),
+    );
+    let mut c = override_of(
+        &m,
+        utc("20240921T120000"),
+        utc("20240922T142200"),
+        utc("20240922T161300"),
+    );
+    c.this_and_future = true;
+    let events = [m, a, b, c];
+    let x = expand(
+        &events,
+        &window("2024-09-10T00:00:00Z", "2024-09-26T00:00:00Z"),
+        &Zone::Utc,
+    );
+    assert_eq!(
+        listed(&x),
+        [
+            "2024-09-11T12:00:00Z/2024-09-11T14:00:00Z",
+            "2024-09-13T09:00:00Z/2024-09-13T16:00:00Z",
+            "2024-09-14T06:00:00Z/2024-09-14T13:00:00Z",
+            "2024-09-15T17:00:00Z/2024-09-15T19:00:00Z",
+            "2024-09-17T09:00:00Z/2024-09-17T16:00:00Z",
+            "2024-09-19T09:00:00Z/2024-09-19T16:00:00Z",
+            "2024-09-22T14:22:00Z/2024-09-22T16:13:00Z",
+            "2024-09-24T14:22:00Z/2024-09-24T16:13:00Z",
+        ]
+    );
+}
