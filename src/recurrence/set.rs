@@ -377,10 +377,22 @@ fn expand_series<'a>(
     };
 
     // Overrides with their recurrence-id instants; THISANDFUTURE ones sorted by it.
-    let ovs: Vec<(&'a Event, &EventTime, DateTime<Utc>)> = overrides
-        .iter()
-        .filter_map(|o| o.recurrence_id.as_ref().map(|r| (*o, r, r.instant(fz))))
-        .collect();
+    let mut ovs: Vec<(&'a Event, &EventTime, DateTime<Utc>)> = Vec::with_capacity(overrides.len());
+    for o in overrides {
+        let Some(r) = o.recurrence_id.as_ref() else {
+            continue;
+        };
+        let ri = r.instant(fz);
+        // Several overrides of the same instance: the highest SEQUENCE wins (the later one on a tie).
+        match ovs
+            .iter_mut()
+            .find(|(_, r2, ri2)| same_start(r, ri, r2, *ri2))
+        {
+            Some(slot) if slot.0.sequence <= o.sequence => *slot = (*o, r, ri),
+            Some(_) => {}
+            None => ovs.push((*o, r, ri)),
+        }
+    }
     let mut taf: Vec<&(&'a Event, &EventTime, DateTime<Utc>)> =
         ovs.iter().filter(|o| o.0.this_and_future).collect();
     taf.sort_by_key(|o| o.2);

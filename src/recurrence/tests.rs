@@ -1253,3 +1253,30 @@ fn this_and_future_corpus_issue_75() {
         ]
     );
 }
+
+#[test]
+fn duplicate_overrides_highest_sequence_wins() {
+    let m = master(
+        "dup",
+        utc("20250106T100000"),
+        utc("20250106T103000"),
+        &["FREQ=WEEKLY;COUNT=2"],
+    );
+    let mut old = override_of(
+        &m,
+        utc("20250113T100000"),
+        utc("20250113T080000"),
+        utc("20250113T083000"),
+    );
+    old.sequence = 1;
+    let mut new = override_of(
+        &m,
+        utc("20250113T100000"),
+        utc("20250113T150000"),
+        utc("20250113T153000"),
+    );
+    new.sequence = 2;
+    let events = [m, new, old];
+    let x = expand(&events, &year_2025(), &Zone::Utc);
+    assert_eq!(starts(&x), ["2025-01-06T10:00:00Z", "2025-01-13T15:00:00Z"]);
+}
