@@ -245,15 +245,21 @@ struct Keyed<'a> {
 }
 
 pub(super) fn expand<'a>(events: &'a [Event], window: &Window, fz: &Zone) -> Expansion<'a> {
+    let refs: Vec<&'a Event> = events.iter().collect();
+    expand_refs(&refs, window, fz)
+}
+
+pub(super) fn expand_refs<'a>(events: &[&'a Event], window: &Window, fz: &Zone) -> Expansion<'a> {
     let mut warnings = Vec::new();
     let mut out: Vec<Keyed<'a>> = Vec::new();
-    let masters: HashMap<&str, &'a Event> = events
+    let masters: HashMap<&'a str, &'a Event> = events
         .iter()
+        .copied()
         .filter(|e| e.is_master())
         .map(|e| (e.event_id.as_str(), e))
         .collect();
-    let mut overrides: HashMap<&str, Vec<&'a Event>> = HashMap::new();
-    for e in events {
+    let mut overrides: HashMap<&'a str, Vec<&'a Event>> = HashMap::new();
+    for &e in events {
         if e.is_override() {
             match e.series_id.as_deref().filter(|s| masters.contains_key(s)) {
                 Some(s) => overrides.entry(s).or_default().push(e),
@@ -273,8 +279,8 @@ pub(super) fn expand<'a>(events: &'a [Event], window: &Window, fz: &Zone) -> Exp
             push_plain(&mut out, e, None, None, window, fz);
         }
     }
-    let mut done: HashSet<&str> = HashSet::new();
-    for e in events.iter().filter(|e| e.is_master()) {
+    let mut done: HashSet<&'a str> = HashSet::new();
+    for &e in events.iter().filter(|e| e.is_master()) {
         // A duplicated master id is expanded once (the map holds the last one).
         if !done.insert(e.event_id.as_str()) {
             continue;

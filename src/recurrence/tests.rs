@@ -1280,3 +1280,41 @@ fn duplicate_overrides_highest_sequence_wins() {
     let x = expand(&events, &year_2025(), &Zone::Utc);
     assert_eq!(starts(&x), ["2025-01-06T10:00:00Z", "2025-01-13T15:00:00Z"]);
 }
+
+#[test]
+fn last_occurrence_of_bounded_series() {
+    let m = with_exdates(
+        master(
+            "end",
+            zoned(BERLIN, "20250106T100000"),
+            zoned(BERLIN, "20250106T103000"),
+            &["FREQ=WEEKLY;COUNT=4"],
+        ),
+        vec![zoned(BERLIN, "20250127T100000")],
+    );
+    let moved = override_of(
+        &m,
+        zoned(BERLIN, "20250120T100000"),
+        zoned(BERLIN, "20250121T100000"),
+        zoned(BERLIN, "20250121T103000"),
+    );
+    let other = master(
+        "other",
+        utc("20250106T100000"),
+        utc("20250106T103000"),
+        &["FREQ=WEEKLY"],
+    );
+    let events = [m.clone(), moved, other.clone()];
+    let last = super::last_occurrence(&events, &m, &Zone::Utc).unwrap();
+    assert_eq!(fmt(&last.start, &Zone::Utc), "2025-01-21T09:00:00Z");
+    assert_eq!(super::is_bounded(&other), Some(false));
+    assert!(super::last_occurrence(&events, &other, &Zone::Utc).is_none());
+    let until = master(
+        "u",
+        utc("20250106T100000"),
+        utc("20250106T103000"),
+        &["FREQ=DAILY;UNTIL=20250110T100000Z"],
+    );
+    let last = super::last_occurrence(std::slice::from_ref(&until), &until, &Zone::Utc).unwrap();
+    assert_eq!(last.event_id, "u_20250110T100000Z");
+}
