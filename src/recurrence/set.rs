@@ -1,5 +1,21 @@
 //! The recurrence set of each series (DTSTART + RRULEs + RDATEs − EXDATEs), overrides
 //! (RECURRENCE-ID, RANGE=THISANDFUTURE), orphans and singles, selected by window and sorted.
+//!
+//! Decisions where RFC 5545 and the references (recurring-ical-events, ical.js) leave room:
+//! - DTSTART is the first instance and counts toward COUNT even when it does not match the rule
+//!   (RFC; recurring-ical-events adds it without counting it, ical.js drops it).
+//! - UNTIL before DTSTART: the rule yields nothing (recurring-ical-events agrees).
+//! - UNTIL as a DATE with a DATE-TIME DTSTART ends at that date's midnight (both references);
+//!   a date-time UNTIL with a DATE DTSTART compares dates (UTC UNTIL's own date).
+//! - EXDATE/RECURRENCE-ID matching: zoned times as instants; a DATE against a date-time by the
+//!   date-time's own wall-clock date (both references); floating against zoned by wall clock.
+//! - An EXDATE wins over an override of the same instance (both references); the instance is
+//!   reported removed. Duplicate overrides of one instance: the highest SEQUENCE wins.
+//! - An override matching no instance is an added instance (recurring-ical-events).
+//! - THISANDFUTURE shifts later instances (RRULE and RDATE) by the override's wall-clock move in
+//!   the series' frame and gives them the override's duration and fields (both references);
+//!   their recurrence id stays their own original start (ical.js).
+//! - An RDATE on a rule instance is merged into it; a PERIOD end wins.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
