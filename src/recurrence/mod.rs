@@ -81,3 +81,47 @@ pub enum RecurrenceError {
 pub fn parse_rule(value: &str) -> Result<Rule, RecurrenceError> {
     Rule::parse(value)
 }
+
+/// Whether every RRULE of `master` ends (COUNT or UNTIL); a master without RRULE is bounded.
+/// `None` when a rule cannot be parsed.
+pub fn is_bounded(master: &Event) -> Option<bool> {
+    let Some(set) = master.recurrence.as_ref() else {
+        return Some(true);
+    };
+    let mut bounded = true;
+    for r in &set.rrules {
+        let rule = Rule::parse(r).ok()?;
+        bounded &= rule.count.is_some() || rule.until.is_some();
+    }
+    Some(bounded)
+}
+
+/// The last occurrence of a bounded series (for "series ending" checks): `events` holds the
+/// master and its overrides (other events are ignored). Removed instances are skipped, cancelled
+/// ones are not. `None` when the series is unbounded, unusable or empty.
+pub fn last_occurrence<'a>(
+    events: &'a [Event],
+    master: &Event,
+    floating_zone: &Zone,
+) -> Option<Occurrence<'a>> {
+    if !is_bounded(master)? {
+        return None;
+    }
+    let window = Window {
+        from: DateTime::<Utc>::MIN_UTC,
+        to: DateTime::<Utc>::MAX_UTC,
+    };
+    let mine: Vec<&'a Event> = events
+        .iter()
+        .filter(|e| {
+            std::ptr::eq(*e, master)
+                || (e.event_id == master.event_id && e.is_master())
+                || e.series_id.as_deref() == Some(master.event_id.as_str())
+        })
+        .collect();
+    set::expand_refs(&mine, &window, floating_zone)
+        .occurrences
+        .into_iter()
+        .filter(|o| !o.removed)
+        .max_by_key(|o| o.start.instant(floating_zone))
+}

@@ -273,27 +273,21 @@ impl Rule {
     }
 }
 
+fn is_leap(year: i32) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
 fn days_in_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    match (
-        NaiveDate::from_ymd_opt(ny, nm, 1),
-        NaiveDate::from_ymd_opt(year, month, 1),
-    ) {
-        (Some(a), Some(b)) => u32::try_from((a - b).num_days()).unwrap_or(31),
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
 }
 
 fn days_in_year(year: i32) -> u32 {
-    if NaiveDate::from_ymd_opt(year, 2, 29).is_some() {
-        366
-    } else {
-        365
-    }
+    if is_leap(year) { 366 } else { 365 }
 }
 
 fn wd_bit(w: Weekday) -> u8 {
@@ -615,21 +609,22 @@ impl<'r> Instances<'r> {
                     if self.months != 0 && self.months & (1 << m) == 0 {
                         continue;
                     }
-                    for day in 1..=days_in_month(c.year(), m) {
-                        if let Some(d) = NaiveDate::from_ymd_opt(c.year(), m, day)
-                            && self.day_matches(d)
-                        {
-                            self.days.push(d);
+                    if let Some(first) = NaiveDate::from_ymd_opt(c.year(), m, 1) {
+                        for d in first.iter_days().take(days_in_month(c.year(), m) as usize) {
+                            if self.day_matches(d) {
+                                self.days.push(d);
+                            }
                         }
                     }
                 }
             }
             Frequency::Monthly => {
                 if self.months == 0 || self.months & (1 << c.month()) != 0 {
-                    for day in 1..=days_in_month(c.year(), c.month()) {
-                        if let Some(d) = NaiveDate::from_ymd_opt(c.year(), c.month(), day)
-                            && self.day_matches(d)
-                        {
+                    for d in c
+                        .iter_days()
+                        .take(days_in_month(c.year(), c.month()) as usize)
+                    {
+                        if self.day_matches(d) {
                             self.days.push(d);
                         }
                     }

@@ -1,9 +1,26 @@
 //! The recurrence set of each series (DTSTART + RRULEs + RDATEs − EXDATEs), overrides
 //! (RECURRENCE-ID, RANGE=THISANDFUTURE), orphans and singles, selected by window and sorted.
+//!
+//! Decisions where RFC 5545 and the references (recurring-ical-events, ical.js) leave room:
+//! - DTSTART is the first instance and counts toward COUNT even when it does not match the rule
+//!   (RFC; recurring-ical-events adds it without counting it, ical.js drops it).
+//! - UNTIL before DTSTART: the rule yields nothing (recurring-ical-events agrees).
+//! - UNTIL as a DATE with a DATE-TIME DTSTART ends at that date's midnight (both references);
+//!   a date-time UNTIL with a DATE DTSTART compares dates (UTC UNTIL's own date).
+//! - EXDATE/RECURRENCE-ID matching: zoned times as instants; a DATE against a date-time by the
+//!   date-time's own wall-clock date (both references); floating against zoned by wall clock.
+//! - An EXDATE wins over an override of the same instance (both references); the instance is
+//!   reported removed. Duplicate overrides of one instance: the highest SEQUENCE wins.
+//! - An override matching no instance is an added instance (recurring-ical-events).
+//! - THISANDFUTURE shifts later instances (RRULE and RDATE) by the override's wall-clock move in
+//!   the series' frame and gives them the override's duration and fields (both references);
+//!   their recurrence id stays their own original start (ical.js).
+//! - An RDATE on a rule instance is merged into it; a PERIOD end wins.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 
 use super::rule::{Rule, Until};
 use super::{Expansion, Occurrence, Window};
@@ -81,37 +98,124 @@ fn zoned_at(zone: &Zone, instant: DateTime<Utc>) -> EventTime {
     }
 }
 
-/// The end of an instance starting at `start`, `span` later; zoned ends use `end_zone` (the
-/// master's end zone) when there is one.
+/// Whether two zones are the same zone (cheaply: custom zones by identity).
+fn same_zone(a: &Zone, b: &Zone) -> bool {
+    match (a, b) {
+        (Zone::Utc, Zone::Utc) => true,
+        (Zone::Iana(x), Zone::Iana(y)) => x == y,
+        (Zone::Custom(x), Zone::Custom(y)) => Arc::ptr_eq(x, y),
+        _ => false,
+    }
+}
+
+/// The end of an instance starting at `start` (placed at `start_instant`), `span` later, with
+/// its instant; zoned ends use `end_zone` (the master's end zone) when there is one.
 fn end_after(
     start: &EventTime,
     start_instant: DateTime<Utc>,
     span: Span,
     end_zone: Option<&Zone>,
-) -> EventTime {
+    fz: &Zone,
+) -> (EventTime, DateTime<Utc>) {
     let len = span_len(span);
     match start {
-        EventTime::Zoned { zone, .. } => {
-            let zone = end_zone.unwrap_or(zone);
-            zoned_at(zone, add_instant(start_instant, len))
+        EventTime::Zoned {
+            zone: start_zone,
+            local: start_local,
+        } => {
+            let zone = end_zone.unwrap_or(start_zone);
+            let instant = add_instant(start_instant, len);
+            let local = zone.from_utc(instant);
+            // Same zone, same offset, less than a day later: the end's wall clock cannot be the
+            // second reading of an overlap (the start's is not), so no round trip is needed.
+            let offset_kept =
+                *start_local - start_instant.naive_utc() == local - instant.naive_utc();
+            if (same_zone(zone, start_zone) && offset_kept && len <= Duration::days(1))
+                || zone.to_utc(local) == instant
+            {
+                (
+                    EventTime::Zoned {
+                        local,
+                        zone: zone.clone(),
+                    },
+                    instant,
+                )
+            } else {
+                (EventTime::utc(instant), instant)
+            }
         }
-        EventTime::Floating { local } => EventTime::Floating {
-            local: add(*local, len),
-        },
-        EventTime::Date { date } => EventTime::Date {
-            date: date
-                .checked_add_signed(Duration::try_days(len.num_days()).unwrap_or(Duration::zero()))
-                .unwrap_or(*date),
-        },
+        EventTime::Floating { local } => {
+            let t = EventTime::Floating {
+                local: add(*local, len),
+            };
+            let i = t.instant(fz);
+            (t, i)
+        }
+        EventTime::Date { date } => {
+            let days = Duration::try_days(len.num_days()).unwrap_or(Duration::zero());
+            let t = EventTime::Date {
+                date: date.checked_add_signed(days).unwrap_or(*date),
+            };
+            let i = t.instant(fz);
+            (t, i)
+        }
     }
 }
 
+/// Place a wall-clock time of `zone`: the instant (gap: forward; overlap: earlier) and the
+/// wall clock that instant reads (differs from `local` only in a gap).
+fn place(zone: &Zone, local: NaiveDateTime) -> (NaiveDateTime, DateTime<Utc>) {
+    match zone {
+        Zone::Utc => (local, local.and_utc()),
+        Zone::Iana(tz) => match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => (local, t.with_timezone(&Utc)),
+            LocalResult::None => {
+                let i = zone.to_utc(local);
+                (zone.from_utc(i), i)
+            }
+        },
+        Zone::Custom(_) => {
+            let i = zone.to_utc(local);
+            (zone.from_utc(i), i)
+        }
+    }
+}
+
+fn push_digits(out: &mut String, n: u32, width: usize) {
+    let s = n.to_string();
+    for _ in s.len()..width {
+        out.push('0');
+    }
+    out.push_str(&s);
+}
+
+fn push_compact_date(out: &mut String, d: chrono::NaiveDate) {
+    if (0..=9999).contains(&d.year()) {
+        push_digits(out, d.year().unsigned_abs(), 4);
+        push_digits(out, d.month(), 2);
+        push_digits(out, d.day(), 2);
+    } else {
+        out.push_str(&d.format("%Y%m%d").to_string());
+    }
+}
+
+fn push_compact_time(out: &mut String, t: NaiveDateTime) {
+    push_compact_date(out, t.date());
+    out.push('T');
+    push_digits(out, t.hour(), 2);
+    push_digits(out, t.minute(), 2);
+    push_digits(out, t.second(), 2);
+}
+
 /// The compact form of a recurrence id used in instance ids.
-fn compact(t: &EventTime, instant: DateTime<Utc>) -> String {
+fn push_compact(out: &mut String, t: &EventTime, instant: DateTime<Utc>) {
     match t {
-        EventTime::Zoned { .. } => instant.format("%Y%m%dT%H%M%SZ").to_string(),
-        EventTime::Floating { local } => local.format("%Y%m%dT%H%M%S").to_string(),
-        EventTime::Date { date } => date.format("%Y%m%d").to_string(),
+        EventTime::Zoned { .. } => {
+            push_compact_time(out, instant.naive_utc());
+            out.push('Z');
+        }
+        EventTime::Floating { local } => push_compact_time(out, *local),
+        EventTime::Date { date } => push_compact_date(out, *date),
     }
 }
 
@@ -157,15 +261,21 @@ struct Keyed<'a> {
 }
 
 pub(super) fn expand<'a>(events: &'a [Event], window: &Window, fz: &Zone) -> Expansion<'a> {
+    let refs: Vec<&'a Event> = events.iter().collect();
+    expand_refs(&refs, window, fz)
+}
+
+pub(super) fn expand_refs<'a>(events: &[&'a Event], window: &Window, fz: &Zone) -> Expansion<'a> {
     let mut warnings = Vec::new();
     let mut out: Vec<Keyed<'a>> = Vec::new();
-    let masters: HashMap<&str, &'a Event> = events
+    let masters: HashMap<&'a str, &'a Event> = events
         .iter()
+        .copied()
         .filter(|e| e.is_master())
         .map(|e| (e.event_id.as_str(), e))
         .collect();
-    let mut overrides: HashMap<&str, Vec<&'a Event>> = HashMap::new();
-    for e in events {
+    let mut overrides: HashMap<&'a str, Vec<&'a Event>> = HashMap::new();
+    for &e in events {
         if e.is_override() {
             match e.series_id.as_deref().filter(|s| masters.contains_key(s)) {
                 Some(s) => overrides.entry(s).or_default().push(e),
@@ -185,8 +295,8 @@ pub(super) fn expand<'a>(events: &'a [Event], window: &Window, fz: &Zone) -> Exp
             push_plain(&mut out, e, None, None, window, fz);
         }
     }
-    let mut done: HashSet<&str> = HashSet::new();
-    for e in events.iter().filter(|e| e.is_master()) {
+    let mut done: HashSet<&'a str> = HashSet::new();
+    for &e in events.iter().filter(|e| e.is_master()) {
         // A duplicated master id is expanded once (the map holds the last one).
         if !done.insert(e.event_id.as_str()) {
             continue;
@@ -199,14 +309,35 @@ pub(super) fn expand<'a>(events: &'a [Event], window: &Window, fz: &Zone) -> Exp
             warnings.push(w);
         }
     }
-    out.sort_by(|a, b| {
-        a.instant
-            .cmp(&b.instant)
-            .then_with(|| a.occ.event.uid.cmp(&b.occ.event.uid))
-            .then_with(|| a.occ.event_id.cmp(&b.occ.event_id))
+    // Sort small keys, not the occurrences themselves; uids are ranked once so that the many
+    // ties on the start instant compare integers.
+    let mut uids: Vec<&str> = out.iter().map(|k| k.occ.event.uid.as_str()).collect();
+    uids.sort_unstable();
+    uids.dedup();
+    let rank: HashMap<&str, usize> = uids.iter().enumerate().map(|(i, u)| (*u, i)).collect();
+    let mut order: Vec<(DateTime<Utc>, usize, usize)> = out
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                k.instant,
+                rank.get(k.occ.event.uid.as_str()).copied().unwrap_or(0),
+                i,
+            )
+        })
+        .collect();
+    order.sort_unstable_by(|(ta, ra, a), (tb, rb, b)| {
+        ta.cmp(tb)
+            .then(ra.cmp(rb))
+            .then_with(|| out[*a].occ.event_id.cmp(&out[*b].occ.event_id))
     });
+    let mut slots: Vec<Option<Occurrence<'a>>> = out.into_iter().map(|k| Some(k.occ)).collect();
+    let occurrences = order
+        .iter()
+        .filter_map(|(_, _, i)| slots.get_mut(*i).and_then(Option::take))
+        .collect();
     Expansion {
-        occurrences: out.into_iter().map(|k| k.occ).collect(),
+        occurrences,
         warnings,
     }
 }
@@ -268,10 +399,22 @@ fn expand_series<'a>(
     };
 
     // Overrides with their recurrence-id instants; THISANDFUTURE ones sorted by it.
-    let ovs: Vec<(&'a Event, &EventTime, DateTime<Utc>)> = overrides
-        .iter()
-        .filter_map(|o| o.recurrence_id.as_ref().map(|r| (*o, r, r.instant(fz))))
-        .collect();
+    let mut ovs: Vec<(&'a Event, &EventTime, DateTime<Utc>)> = Vec::with_capacity(overrides.len());
+    for o in overrides {
+        let Some(r) = o.recurrence_id.as_ref() else {
+            continue;
+        };
+        let ri = r.instant(fz);
+        // Several overrides of the same instance: the highest SEQUENCE wins (the later one on a tie).
+        match ovs
+            .iter_mut()
+            .find(|(_, r2, ri2)| same_start(r, ri, r2, *ri2))
+        {
+            Some(slot) if slot.0.sequence <= o.sequence => *slot = (*o, r, ri),
+            Some(_) => {}
+            None => ovs.push((*o, r, ri)),
+        }
+    }
     let mut taf: Vec<&(&'a Event, &EventTime, DateTime<Utc>)> =
         ovs.iter().filter(|o| o.0.this_and_future).collect();
     taf.sort_by_key(|o| o.2);
@@ -363,29 +506,28 @@ fn expand_series<'a>(
         }
         // The latest THISANDFUTURE override before this instance, if any.
         let follow = taf.iter().rev().find(|o| o.2 < inst.instant);
-        let (event, start, end) = match follow {
+        let (event, start, si, end, ei) = match follow {
             Some((o, r, _)) => {
                 let start = shifted(&inst.start, &o.start, r, fz);
                 let si = start.instant(fz);
-                let end = end_after(&start, si, span_of(&o.start, &o.end, fz), None);
-                (*o, start, end)
+                let (end, ei) = end_after(&start, si, span_of(&o.start, &o.end, fz), None, fz);
+                (*o, start, si, end, ei)
             }
             None => {
-                let end = inst
-                    .end
-                    .clone()
-                    .unwrap_or_else(|| end_after(&inst.start, inst.instant, span, end_zone));
-                (master, inst.start.clone(), end)
+                let (end, ei) = match &inst.end {
+                    Some(e) => (e.clone(), e.instant(fz)),
+                    None => end_after(&inst.start, inst.instant, span, end_zone, fz),
+                };
+                (master, inst.start.clone(), inst.instant, end, ei)
             }
         };
-        let si = start.instant(fz);
-        if !overlaps(si, end.instant(fz), window) {
+        if !overlaps(si, ei, window) {
             continue;
         }
         let mut event_id = String::with_capacity(master.event_id.len() + 17);
         event_id.push_str(&master.event_id);
         event_id.push('_');
-        event_id.push_str(&compact(&inst.start, inst.instant));
+        push_compact(&mut event_id, &inst.start, inst.instant);
         out.push(Keyed {
             instant: si,
             occ: Occurrence {
@@ -506,10 +648,10 @@ fn generate(
     for local in it.by_ref() {
         let (start, instant) = match frame {
             Frame::Zoned(zone) => {
-                let instant = zone.to_utc(local);
+                let (local, instant) = place(zone, local);
                 (
                     EventTime::Zoned {
-                        local: zone.from_utc(instant),
+                        local,
                         zone: (*zone).clone(),
                     },
                     instant,

@@ -1198,3 +1198,123 @@ impl WeekdayIndex for NaiveDate {
         self.weekday().num_days_from_monday() as usize
     }
 }
+
+/// `issue_75_range_parameter.ics` (python-recurring-ical-events corpus): both references shift
+/// the later RRULE and RDATE instances by the THISANDFUTURE move and give them its duration.
+#[test]
+fn this_and_future_corpus_issue_75() {
+    let mut m = master(
+        "210",
+        utc("20240901T120000"),
+        utc("20240901T140000"),
+        &["FREQ=DAILY;INTERVAL=2;UNTIL=20250920"],
+    );
+    m.recurrence.as_mut().unwrap().rdates = vec![RDate {
+        start: utc("20240914T090000"),
+        end: None,
+    }];
+    let mut a = override_of(
+        &m,
+        utc("20240913T120000"),
+        utc("20240913T090000"),
+        utc("20240913T160000"),
+    );
+    a.this_and_future = true;
+    let b = override_of(
+        &m,
+        utc("20240915T120000"),
+        utc("20240915T170000"),
+        utc("20240915T190000"),
+    );
+    let mut c = override_of(
+        &m,
+        utc("20240921T120000"),
+        utc("20240922T142200"),
+        utc("20240922T161300"),
+    );
+    c.this_and_future = true;
+    let events = [m, a, b, c];
+    let x = expand(
+        &events,
+        &window("2024-09-10T00:00:00Z", "2024-09-26T00:00:00Z"),
+        &Zone::Utc,
+    );
+    assert_eq!(
+        listed(&x),
+        [
+            "2024-09-11T12:00:00Z/2024-09-11T14:00:00Z",
+            "2024-09-13T09:00:00Z/2024-09-13T16:00:00Z",
+            "2024-09-14T06:00:00Z/2024-09-14T13:00:00Z",
+            "2024-09-15T17:00:00Z/2024-09-15T19:00:00Z",
+            "2024-09-17T09:00:00Z/2024-09-17T16:00:00Z",
+            "2024-09-19T09:00:00Z/2024-09-19T16:00:00Z",
+            "2024-09-22T14:22:00Z/2024-09-22T16:13:00Z",
+            "2024-09-24T14:22:00Z/2024-09-24T16:13:00Z",
+        ]
+    );
+}
+
+#[test]
+fn duplicate_overrides_highest_sequence_wins() {
+    let m = master(
+        "dup",
+        utc("20250106T100000"),
+        utc("20250106T103000"),
+        &["FREQ=WEEKLY;COUNT=2"],
+    );
+    let mut old = override_of(
+        &m,
+        utc("20250113T100000"),
+        utc("20250113T080000"),
+        utc("20250113T083000"),
+    );
+    old.sequence = 1;
+    let mut new = override_of(
+        &m,
+        utc("20250113T100000"),
+        utc("20250113T150000"),
+        utc("20250113T153000"),
+    );
+    new.sequence = 2;
+    let events = [m, new, old];
+    let x = expand(&events, &year_2025(), &Zone::Utc);
+    assert_eq!(starts(&x), ["2025-01-06T10:00:00Z", "2025-01-13T15:00:00Z"]);
+}
+
+#[test]
+fn last_occurrence_of_bounded_series() {
+    let m = with_exdates(
+        master(
+            "end",
+            zoned(BERLIN, "20250106T100000"),
+            zoned(BERLIN, "20250106T103000"),
+            &["FREQ=WEEKLY;COUNT=4"],
+        ),
+        vec![zoned(BERLIN, "20250127T100000")],
+    );
+    let moved = override_of(
+        &m,
+        zoned(BERLIN, "20250120T100000"),
+        zoned(BERLIN, "20250121T100000"),
+        zoned(BERLIN, "20250121T103000"),
+    );
+    let other = master(
+        "other",
+        utc("20250106T100000"),
+        utc("20250106T103000"),
+        &["FREQ=WEEKLY"],
+    );
+    let events = [m.clone(), moved, other.clone()];
+    let last = super::last_occurrence(&events, &m, &Zone::Utc).unwrap();
+    assert_eq!(fmt(&last.start, &Zone::Utc), "2025-01-21T09:00:00Z");
+    assert_eq!(super::is_bounded(&other), Some(false));
+    assert!(super::last_occurrence(&events, &other, &Zone::Utc).is_none());
+    let until = master(
+        "u",
+        utc("20250106T100000"),
+        utc("20250106T103000"),
+        &["FREQ=DAILY;UNTIL=20250110T100000Z"],
+    );
+    let last = super::last_occurrence(std::slice::from_ref(&until), &until, &Zone::Utc).unwrap();
+    assert_eq!(last.event_id, "u_20250110T100000Z");
+}
