@@ -11,7 +11,8 @@
 //!   date-time's own wall-clock date (both references); floating against zoned by wall clock.
 //! - An EXDATE wins over an override of the same instance (both references); the instance is
 //!   reported removed. Duplicate overrides of one instance: the highest SEQUENCE wins.
-//! - An override matching no instance is an added instance (recurring-ical-events).
+//! - An override whose recurrence id matches no instance of the set is dropped (both references
+//!   agree on it, e.g. recurring-ical-events' issue 253 calendar).
 //! - THISANDFUTURE shifts later instances (RRULE and RDATE) by the override's wall-clock move in
 //!   the series' frame and gives them the override's duration and fields (both references);
 //!   their recurrence id stays their own original start (ical.js).
@@ -542,13 +543,36 @@ fn expand_series<'a>(
             },
         });
     }
-    // Overrides that replace no generated instance (outside the generated range, or an added
-    // instance): shown with their own times unless an EXDATE removes their recurrence id.
+    // Overrides of instances outside the generated range (they may move into the window): shown
+    // with their own times unless an EXDATE removes their recurrence id. An override whose
+    // recurrence id is no instance of the set at all refers to nothing and is dropped (both
+    // references agree; RFC 5545 §3.8.4.4: RECURRENCE-ID identifies an instance of the set).
     for (k, (o, r, ri)) in ovs.iter().enumerate() {
         if used[k] || exdates.iter().any(|(x, xi)| same_start(r, *ri, x, *xi)) {
             continue;
         }
-        push_override(out, o, series_id, (*r).clone(), window, fz);
+        let around = ri.naive_utc();
+        let (lo, hi) = (add(around, -slack), add(around, slack));
+        let mut near: Vec<Inst> = Vec::new();
+        if rules.is_empty() || same_start(r, *ri, &master.start, master.start.instant(fz)) {
+            near.push(Inst {
+                start: master.start.clone(),
+                instant: master.start.instant(fz),
+                end: None,
+            });
+        }
+        let mut cut = false;
+        for rule in &rules {
+            generate(rule, dtstart, &frame, lo, hi, fz, &mut near, &mut cut);
+        }
+        let is_instance = near.iter().any(|i| same_start(&i.start, i.instant, r, *ri))
+            || set
+                .rdates
+                .iter()
+                .any(|rd| same_start(&rd.start, rd.start.instant(fz), r, *ri));
+        if is_instance {
+            push_override(out, o, series_id, (*r).clone(), window, fz);
+        }
     }
     if truncated {
         // The rule was cut short: say so, but keep what was generated.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use proptest::prelude::*;
 
@@ -848,7 +848,9 @@ fn exdate_wins_over_override() {
 }
 
 #[test]
-fn override_matching_no_instance_is_added() {
+fn override_matching_no_instance_is_dropped() {
+    // Both references drop it (recurring-ical-events' issue 253 calendar): a RECURRENCE-ID
+    // identifies an instance of the set, and 2025-01-10 is none.
     let m = master(
         "add",
         utc("20250106T100000"),
@@ -861,15 +863,46 @@ fn override_matching_no_instance_is_added() {
         utc("20250111T120000"),
         utc("20250111T123000"),
     );
-    let events = [m, o];
+    // Past COUNT: 2025-01-20 would match the rule's pattern but is not in the set.
+    let past_count = override_of(
+        &m,
+        utc("20250120T100000"),
+        utc("20250121T120000"),
+        utc("20250121T123000"),
+    );
+    let events = [m, o, past_count];
     let x = expand(&events, &year_2025(), &Zone::Utc);
+    assert_eq!(starts(&x), ["2025-01-06T10:00:00Z", "2025-01-13T10:00:00Z"]);
+}
+
+#[test]
+fn override_of_an_instance_outside_the_window_moved_into_it_is_shown() {
+    let m = master(
+        "moved-in",
+        utc("20250106T100000"),
+        utc("20250106T103000"),
+        &["FREQ=WEEKLY"],
+    );
+    // The 2025-03-03 instance moves a week later, into a window that starts on 2025-03-08.
+    let o = override_of(
+        &m,
+        utc("20250303T100000"),
+        utc("20250309T100000"),
+        utc("20250309T103000"),
+    );
+    let events = [m, o];
+    let window = Window {
+        from: Utc.with_ymd_and_hms(2025, 3, 8, 0, 0, 0).unwrap(),
+        to: Utc.with_ymd_and_hms(2025, 3, 11, 0, 0, 0).unwrap(),
+    };
+    let x = expand(&events, &window, &Zone::Utc);
+    assert_eq!(starts(&x), ["2025-03-09T10:00:00Z", "2025-03-10T10:00:00Z"]);
     assert_eq!(
-        starts(&x),
-        [
-            "2025-01-06T10:00:00Z",
-            "2025-01-11T12:00:00Z",
-            "2025-01-13T10:00:00Z"
-        ]
+        x.occurrences[0]
+            .recurrence_id
+            .as_ref()
+            .map(|r| r.instant(&Zone::Utc).to_rfc3339()),
+        Some("2025-03-03T10:00:00+00:00".to_string())
     );
 }
 
