@@ -342,6 +342,8 @@ pub struct Instances<'r> {
     truncated: bool,
     done: bool,
     dtstart_pending: bool,
+    /// The rule itself produced DTSTART (it is "synchronized" with the rule).
+    dtstart_matched: bool,
     buf: Vec<NaiveDateTime>,
     days: Vec<NaiveDate>,
     pos: usize,
@@ -468,6 +470,7 @@ impl<'r> Instances<'r> {
             truncated: false,
             done: cur.is_none(),
             dtstart_pending: true,
+            dtstart_matched: false,
             buf: Vec::new(),
             days: Vec::new(),
             pos: 0,
@@ -486,6 +489,12 @@ impl<'r> Instances<'r> {
     /// Whether the iterator stopped because it hit [`MAX_PERIODS`].
     pub fn truncated(&self) -> bool {
         self.truncated
+    }
+
+    /// Whether the rule itself produced DTSTART. Known once the iterator has yielded an instance
+    /// after DTSTART (candidates come in order, so DTSTART's slot has been visited by then).
+    pub fn dtstart_matched(&self) -> bool {
+        self.dtstart_matched
     }
 
     /// Jump ahead over whole periods (multiples of INTERVAL) so that the next period visited is
@@ -752,6 +761,9 @@ impl Iterator for Instances<'_> {
                 self.pos += 1;
                 if c > self.dtstart {
                     return Some(c);
+                }
+                if c == self.dtstart {
+                    self.dtstart_matched = true;
                 }
                 continue;
             }

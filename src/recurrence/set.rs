@@ -2,8 +2,10 @@
 //! (RECURRENCE-ID, RANGE=THISANDFUTURE), orphans and singles, selected by window and sorted.
 //!
 //! Decisions where RFC 5545 and the references (recurring-ical-events, ical.js) leave room:
-//! - DTSTART is the first instance and counts toward COUNT even when it does not match the rule
-//!   (RFC; recurring-ical-events adds it without counting it, ical.js drops it).
+//! - DTSTART is always the first instance (RFC 5545 §3.8.5.3). When the rule itself does not
+//!   produce it, it does not use up COUNT: the RFC calls such a set undefined, and both references
+//!   count only the rule's own instances (recurring-ical-events adds DTSTART on top, ical.js
+//!   leaves it out).
 //! - UNTIL before DTSTART: the rule yields nothing (recurring-ical-events agrees).
 //! - UNTIL as a DATE with a DATE-TIME DTSTART ends at that date's midnight (both references);
 //!   a date-time UNTIL with a DATE DTSTART compares dates (UTC UNTIL's own date).
@@ -668,8 +670,17 @@ fn generate(
         it.skip_to(lower);
     }
     let mut n: u32 = 0;
+    let mut yielded: u32 = 0;
     let mut last_date = None;
-    for local in it.by_ref() {
+    // `while let` rather than `for`: the loop asks the iterator whether DTSTART matched.
+    #[allow(clippy::while_let_on_iterator)]
+    while let Some(local) = it.next() {
+        yielded += 1;
+        // A DTSTART the rule does not produce is an extra first instance that does not use up
+        // COUNT (RFC 5545 leaves such a set undefined; both references count it this way).
+        if yielded == 2 && !it.dtstart_matched() {
+            n = n.saturating_sub(1);
+        }
         let (start, instant) = match frame {
             Frame::Zoned(zone) => {
                 let (local, instant) = place(zone, local);
