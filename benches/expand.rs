@@ -112,13 +112,18 @@ fn main() {
 
         let t = Instant::now();
         let mut bytes = 0;
-        for occ in &expansion.occurrences {
+        let listed: Vec<_> = expansion
+            .occurrences
+            .iter()
+            .filter(|o| !o.removed)
+            .collect();
+        for occ in &listed {
             bytes += serde_json::to_string(&EventLine::new("bench", occ))
                 .map(|l| l.len() + 1)
                 .unwrap_or(0);
         }
         format_t.push(t.elapsed());
-        counts = (feed.events.len(), expansion.occurrences.len(), bytes);
+        counts = (feed.events.len(), listed.len(), bytes);
     }
     println!("input: {name}, {} bytes", text.len());
     println!(

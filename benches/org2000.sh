@@ -41,9 +41,10 @@ measure "cadenced sync + events" sh -c "'$bin' --config '$work/config.toml' --st
 
 if python3 -c 'import recurring_ical_events' 2>/dev/null; then
   cat >"$work/ref.py" <<PY
-import sys, icalendar, recurring_ical_events
+import datetime, icalendar, recurring_ical_events
 cal = icalendar.Calendar.from_ical(open("$ics", "rb").read())
-for e in recurring_ical_events.of(cal).between("$from", "$to"):
+day = lambda s: datetime.date.fromisoformat(s)
+for e in recurring_ical_events.of(cal).between(day("$from"), day("$to")):
     print(e.get("UID"), e.get("DTSTART").dt)
 PY
   measure "recurring-ical-events" python3 "$work/ref.py"
