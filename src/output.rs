@@ -9,6 +9,15 @@ use crate::model::EventTime;
 use crate::recurrence::Occurrence;
 
 /// Format an event time the way every output of cadenced does.
+///
+/// ```
+/// use cadenced::{model::EventTime, output::format_time, tz::Zone};
+/// let local = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap().and_hms_opt(10, 0, 0).unwrap();
+/// let tokyo = Zone::Iana(chrono_tz::Asia::Tokyo);
+/// assert_eq!(format_time(&EventTime::Zoned { local, zone: tokyo }), "2026-11-24T01:00:00Z");
+/// assert_eq!(format_time(&EventTime::Floating { local }), "2026-11-24T10:00:00");
+/// assert_eq!(format_time(&EventTime::Date { date: local.date() }), "2026-11-24");
+/// ```
 pub fn format_time(t: &EventTime) -> String {
     match t {
         EventTime::Zoned { local, zone } => {

@@ -86,6 +86,13 @@ impl std::str::FromStr for ConfigDuration {
 }
 
 /// Parses `"5m"`, `"400d"`, `"1h30m"`.
+///
+/// ```
+/// use cadenced::config::parse_duration;
+/// assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
+/// assert_eq!(parse_duration("2d").unwrap().as_secs(), 2 * 86_400);
+/// assert!(parse_duration("forever").is_err());
+/// ```
 pub fn parse_duration(text: &str) -> Result<ConfigDuration, String> {
     let bad = || {
         format!(
