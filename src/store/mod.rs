@@ -182,15 +182,7 @@ impl Store {
 
     /// The id of a calendar of an account, created if it is new.
     pub fn ensure_calendar(&self, account_id: i64, calendar: &str) -> Result<i64> {
-        self.conn
-            .query_row(
-                "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
-                 ON CONFLICT(account_id, calendar) DO UPDATE SET calendar = excluded.calendar
-                 RETURNING id",
-                params![account_id, calendar],
-                |r| r.get(0),
-            )
-            .map_err(self.sql())
+        upsert_calendar(&self.conn, account_id, calendar).map_err(self.sql())
     }
 
     /// The stored cursor of a calendar (sync token, delta link, HTTP validators…).
@@ -236,15 +228,7 @@ impl Store {
             params![account_id, calendar],
         )
         .map_err(sql)?;
-        let calendar_id: i64 = tx
-            .query_row(
-                "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
-                 ON CONFLICT(account_id, calendar) DO UPDATE SET calendar = excluded.calendar
-                 RETURNING id",
-                params![account_id, calendar],
-                |r| r.get(0),
-            )
-            .map_err(sql)?;
+        let calendar_id = upsert_calendar(&tx, account_id, calendar).map_err(sql)?;
         tx.execute("DELETE FROM events WHERE calendar_id = ?1", [calendar_id])
             .map_err(sql)?;
         write_events(&tx, &path, calendar_id, events)?;
@@ -392,6 +376,16 @@ impl Store {
                 })
             })
     }
+}
+
+fn upsert_calendar(conn: &Connection, account_id: i64, calendar: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
+         ON CONFLICT(account_id, calendar) DO UPDATE SET calendar = excluded.calendar
+         RETURNING id",
+        params![account_id, calendar],
+        |r| r.get(0),
+    )
 }
 
 fn set_cursor(
