@@ -9,9 +9,11 @@
 //! - [`store`]: the SQLite state (accounts, calendars, events, sync cursors).
 //! - [`sync`]: one sync pass over the configured accounts into the store.
 //! - [`recurrence`]: expansion of stored series into occurrences for a window.
+//! - [`cadence`]: 1on1 detection, cadence figures and alert findings.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
 
+pub mod cadence;
 pub mod cli;
 pub mod config;
 pub mod model;

@@ -89,7 +89,7 @@ pub fn expand_stored<'a>(
     all
 }
 
-fn parse_bound(s: &str, zone: &Zone, flag: &str) -> Result<DateTime<Utc>, CliError> {
+pub(super) fn parse_bound(s: &str, zone: &Zone, flag: &str) -> Result<DateTime<Utc>, CliError> {
     if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(zone.to_utc(date.and_time(chrono::NaiveTime::MIN)));
     }

@@ -2,6 +2,7 @@
 //! become one sentence on stderr and an exit code (0 success, 1 runtime failure, 2 usage or
 //! configuration error).
 
+mod cadence;
 mod events;
 mod setup;
 
@@ -62,6 +63,38 @@ pub enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+    },
+    /// The detected 1on1 series per report, their sessions, and candidates outside the roster.
+    Series {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The cadence report: one row per report, and the alerts.
+    Report {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open alerts, and their lifecycle (ack, snooze).
+    Alerts {
+        #[command(subcommand)]
+        action: Option<AlertAction>,
+        #[arg(long)]
+        json: bool,
+        /// Also list acknowledged and snoozed alerts.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertAction {
+    /// Acknowledge an alert: it stays quiet until its condition clears.
+    Ack { id: String },
+    /// Silence an alert until a date (YYYY-MM-DD in the manager's zone, or RFC 3339).
+    Snooze {
+        id: String,
+        #[arg(long, value_name = "DATE")]
+        until: String,
     },
 }
 

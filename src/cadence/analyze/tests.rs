@@ -1,0 +1,274 @@
+use super::*;
+use crate::providers::ics::parse_feed;
+use chrono::TimeZone;
+use proptest::prelude::*;
+
+const CONFIG: &str = r#"
+[manager]
+email = "mika@example.com"
+timezone = "UTC"
+[[reports]]
+email = "alice@example.com"
+name = "Alice"
+cadence = "weekly"
+[[reports]]
+email = "bob@example.com"
+name = "Bob"
+[[reports]]
+email = "carol@example.com"
+name = "Carol"
+[cadence]
+lookback = "90d"
+grace = 0.5
+uneven_ratio = 0.5
+"#;
+
+fn config() -> Config {
+    crate::config::parse(CONFIG, std::path::Path::new("/tmp/c.toml")).unwrap()
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap()
+}
+
+fn at_days(d: f64) -> DateTime<Utc> {
+    now() + Duration::seconds((d * DAY_SECS) as i64)
+}
+
+fn compact(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// A VEVENT between the manager and `who` at `start` (30 minutes).
+fn vevent(uid: &str, who: &str, start: DateTime<Utc>, title: &str, extra: &str) -> String {
+    format!(
+        "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{title}\r\nORGANIZER:mailto:mika@example.com\r\n\
+         ATTENDEE;PARTSTAT=ACCEPTED:mailto:mika@example.com\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:{who}\r\n{extra}END:VEVENT\r\n",
+        compact(start),
+        compact(start + Duration::minutes(30))
+    )
+}
+
+fn calendar(vevents: &[String]) -> Vec<StoredCalendar> {
+    let text = format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{}END:VCALENDAR\r\n", vevents.concat());
+    let feed = parse_feed(text.as_bytes(), "test.ics", "test.ics").unwrap();
+    assert!(feed.skipped.is_empty());
+    vec![StoredCalendar { account: "t".into(), calendar: "test.ics".into(), events: feed.events }]
+}
+
+fn kinds(a: &Analysis, report: usize) -> Vec<&'static str> {
+    a.findings.iter().filter(|f| f.report == report).map(|f| f.kind.as_str()).collect()
+}
+
+/// Held 1on1s with `who` at the given day offsets (negative: past).
+fn titled(who: &str, days: &[f64]) -> Vec<String> {
+    days.iter()
+        .enumerate()
+        .map(|(i, d)| vevent(&format!("{who}-{i}"), who, at_days(*d), "1on1", ""))
+        .collect()
+}
+
+#[test]
+fn figures_windows_and_outcomes() {
+    // Weekly Alice series from 200 days ago, open-ended, one instance removed by EXDATE.
+    let extra = format!("RRULE:FREQ=WEEKLY\r\nEXDATE:{}\r\n", compact(at_days(-200.0 + 7.0 * 20.0)));
+    let cal = calendar(&[vevent("a", "alice@example.com", at_days(-200.0), "Alice / Mika", &extra)]);
+    let a = analyze(&config(), &cal, now());
+    let r = &a.reports[0];
+    // Instances every 7 days from day −200: those in [−90, 0) start at −88, −81, …, −4 (13), one
+    // of them (−60) is removed by EXDATE and counts as cancelled.
+    assert_eq!(r.held, 12);
+    assert_eq!(r.cancelled, 1);
+    assert_eq!(r.declined, 0);
+    // Upcoming in [0, 90): +3, +10, …, +87 → 13.
+    assert_eq!(r.upcoming, 13);
+    assert_eq!(r.last_held, Some(at_days(-4.0)));
+    assert_eq!(r.next_scheduled, Some(at_days(3.0)));
+    assert_eq!(r.cadence_source, CadenceSource::Config);
+    assert_eq!(r.expected_interval_days, 7.0);
+    assert!((r.sessions_per_30d - 12.0 * 30.0 / 90.0).abs() < 1e-9);
+    assert_eq!(r.series.len(), 1);
+    assert!(r.series[0].active);
+    assert_eq!(r.series[0].recurrence, "RRULE:FREQ=WEEKLY");
+}
+
+#[test]
+fn declined_by_either_side_and_cancelled_instances() {
+    let mut events = titled("bob@example.com", &[-30.0, -20.0, -10.0]);
+    events.push(
+        vevent("bob-declined", "bob@example.com", at_days(-5.0), "1on1", "")
+            .replace("PARTSTAT=ACCEPTED:mailto:bob", "PARTSTAT=DECLINED:mailto:bob"),
+    );
+    events.push(
+        vevent("mika-declined", "bob@example.com", at_days(-3.0), "1on1", "")
+            .replace("PARTSTAT=ACCEPTED:mailto:mika", "PARTSTAT=DECLINED:mailto:mika"),
+    );
+    events.push(vevent("cancelled", "bob@example.com", at_days(-2.0), "1on1", "STATUS:CANCELLED\r\n"));
+    let a = analyze(&config(), &calendar(&events), now());
+    let r = &a.reports[1];
+    assert_eq!((r.held, r.declined, r.cancelled), (3, 2, 1));
+    // Three held sessions 10 days apart: the interval is inferred.
+    assert_eq!(r.cadence_source, CadenceSource::Inferred);
+    assert_eq!(r.expected_interval_days, 10.0);
+}
+
+#[test]
+fn expected_interval_from_the_active_series_then_default() {
+    let cal = calendar(&[vevent("b", "bob@example.com", at_days(-30.0), "sync", "RRULE:FREQ=WEEKLY;INTERVAL=2\r\n")]);
+    let a = analyze(&config(), &cal, now());
+    assert_eq!(a.reports[1].cadence_source, CadenceSource::Recurrence);
+    assert_eq!(a.reports[1].expected_interval_days, 14.0);
+    assert_eq!(a.reports[2].cadence_source, CadenceSource::Default);
+    assert_eq!(a.reports[2].expected_interval_days, 14.0);
+}
+
+#[test]
+fn gap_at_its_boundary() {
+    // Alice is weekly with grace 0.5: a gap after 10.5 days.
+    for (last, expect) in [(-10.4, false), (-10.6, true)] {
+        let mut events = titled("alice@example.com", &[last]);
+        events.extend(titled("bob@example.com", &[-3.0]));
+        let a = analyze(&config(), &calendar(&events), now());
+        assert_eq!(kinds(&a, 0).contains(&"gap"), expect, "last held {last} days ago: {:?}", kinds(&a, 0));
+    }
+}
+
+#[test]
+fn no_series_replaces_gap_and_uneven() {
+    let mut events = titled("alice@example.com", &[-40.0, -30.0, -20.0, -10.0, -3.0]);
+    events.extend(titled("bob@example.com", &[-80.0, -40.0, -5.0]));
+    // Carol: one 1on1 long ago, nothing in the lookback, nothing scheduled.
+    events.extend(titled("carol@example.com", &[-120.0]));
+    let a = analyze(&config(), &calendar(&events), now());
+    assert_eq!(kinds(&a, 2), ["no_series"]);
+    let f = a.findings.iter().find(|f| f.report == 2).unwrap();
+    assert_eq!(f.since, Some(at_days(-120.0)));
+}
+
+#[test]
+fn upcoming_without_a_held_session_is_a_gap() {
+    let events = titled("carol@example.com", &[5.0]);
+    let a = analyze(&config(), &calendar(&events), now());
+    assert_eq!(kinds(&a, 2), ["gap"]);
+    assert_eq!(a.findings[a.findings.len() - 1].since, None);
+}
+
+#[test]
+fn skipped_unless_made_up_within_half_an_interval() {
+    // Alice weekly: a cancelled session is made up by a held one within 3.5 days.
+    for (makeup, expect) in [(-8.6, false), (-8.4, false), (-6.4, true)] {
+        let mut events = titled("alice@example.com", &[makeup, -1.0]);
+        events.push(vevent("x", "alice@example.com", at_days(-10.0), "1on1", "STATUS:CANCELLED\r\n"));
+        let a = analyze(&config(), &calendar(&events), now());
+        let skipped = kinds(&a, 0).contains(&"skipped");
+        // −8.6 and −8.4 are within 3.5 days of −10; −6.4 is 3.6 days away.
+        assert_eq!(skipped, expect, "make-up at {makeup}");
+    }
+}
+
+#[test]
+fn uneven_against_the_team_median() {
+    // Alice 9 held, Bob 9 held → median of (9, 9, carol) ; Carol 4 held is under 9 × 0.5 = 4.5.
+    let nine: Vec<f64> = (1..=9).map(|i| -(i as f64) * 9.0).collect();
+    for (carol, expect) in [(4, true), (5, false)] {
+        let mut events = titled("alice@example.com", &nine);
+        events.extend(titled("bob@example.com", &nine));
+        let c: Vec<f64> = (1..=carol).map(|i| -(i as f64) * 15.0).collect();
+        events.extend(titled("carol@example.com", &c));
+        events.extend(titled("carol@example.com", &[2.0]).into_iter().map(|v| v.replace("UID:carol", "UID:next-carol")));
+        let a = analyze(&config(), &calendar(&events), now());
+        assert_eq!(a.team_median.map(|m| (m * 90.0 / 30.0).round()), Some(9.0));
+        assert_eq!(kinds(&a, 2).contains(&"uneven"), expect, "carol {carol}: {:?}", kinds(&a, 2));
+    }
+}
+
+#[test]
+fn irregular_when_the_intervals_vary_too_much() {
+    // Intervals (days): 7, 7, 7 → CV 0; 2, 2, 20 → CV ≈ 0.99; 5,9,5,9 → CV 0.28.
+    for (days, expect) in [
+        (vec![-22.0, -15.0, -8.0, -1.0], false),
+        (vec![-25.0, -23.0, -21.0, -1.0], true),
+        (vec![-29.0, -24.0, -15.0, -10.0, -1.0], false),
+    ] {
+        let events = titled("bob@example.com", &days);
+        let a = analyze(&config(), &calendar(&events), now());
+        assert_eq!(kinds(&a, 1).contains(&"irregular"), expect, "{days:?}: {:?}", kinds(&a, 1));
+    }
+}
+
+#[test]
+fn series_ending_within_two_intervals() {
+    // Alice weekly (config): a series whose last instance is 13 days ahead ends soon; 15 days
+    // ahead is beyond two intervals.
+    for (count, expect) in [(9u32, true), (10u32, true), (11u32, false)] {
+        // From −50 weekly: instance k at −50 + 7k; the last (k = count−1) at −50 + 7(count−1).
+        let rule = format!("RRULE:FREQ=WEEKLY;COUNT={count}\r\n");
+        let cal = calendar(&[vevent("s", "alice@example.com", at_days(-50.0), "Alice 1on1", &rule)]);
+        let a = analyze(&config(), &cal, now());
+        assert_eq!(kinds(&a, 0).contains(&"series_ending"), expect, "count {count}");
+    }
+    // Another 1on1 scheduled after the last one: nothing to extend.
+    let mut events = vec![vevent("s", "alice@example.com", at_days(-50.0), "Alice 1on1", "RRULE:FREQ=WEEKLY;COUNT=9\r\n")];
+    events.extend(titled("alice@example.com", &[20.0]));
+    let a = analyze(&config(), &calendar(&events), now());
+    assert!(!kinds(&a, 0).contains(&"series_ending"));
+}
+
+#[test]
+fn findings_are_sorted_by_report_then_kind_then_since() {
+    let mut events = titled("carol@example.com", &[5.0]);
+    events.push(vevent("x1", "alice@example.com", at_days(-30.0), "1on1", "STATUS:CANCELLED\r\n"));
+    events.push(vevent("x2", "alice@example.com", at_days(-20.0), "1on1", "STATUS:CANCELLED\r\n"));
+    let a = analyze(&config(), &calendar(&events), now());
+    let keys: Vec<(String, &str, Option<DateTime<Utc>>)> =
+        a.findings.iter().map(|f| (f.report_email.clone(), f.kind.as_str(), f.since)).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+}
+
+fn held_days() -> impl Strategy<Value = Vec<f64>> {
+    proptest::collection::vec(-120.0f64..-0.01, 0..12)
+}
+
+proptest! {
+    /// Adding a held session never raises days_since_last_held.
+    #[test]
+    fn adding_a_held_session_never_raises_days_since(days in held_days(), extra in -120.0f64..-0.01) {
+        let before = analyze(&config(), &calendar(&titled("bob@example.com", &days)), now());
+        let mut more = titled("bob@example.com", &days);
+        more.push(vevent("extra", "bob@example.com", at_days(extra), "1on1", ""));
+        let after = analyze(&config(), &calendar(&more), now());
+        let (b, a) = (before.reports[1].days_since_last_held, after.reports[1].days_since_last_held);
+        prop_assert!(a.is_some());
+        prop_assert!(b.is_none_or(|b| a.unwrap() <= b));
+    }
+
+    /// Reordering the input events never changes the report.
+    #[test]
+    fn order_of_events_does_not_matter(days in held_days(), seed in any::<u64>()) {
+        let mut events = titled("bob@example.com", &days);
+        events.extend(titled("alice@example.com", &[-3.0, -9.0]));
+        let a = analyze(&config(), &calendar(&events), now());
+        let mut cal = calendar(&events);
+        let n = cal[0].events.len();
+        for i in 0..n {
+            let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % n as u64) as usize;
+            cal[0].events.swap(i, j);
+        }
+        let b = analyze(&config(), &cal, now());
+        prop_assert_eq!(a, b);
+    }
+
+    /// A report's figures depend on the others only through the uneven median.
+    #[test]
+    fn reports_are_independent(bob in held_days(), carol in held_days()) {
+        let alone = analyze(&config(), &calendar(&titled("bob@example.com", &bob)), now());
+        let mut events = titled("bob@example.com", &bob);
+        events.extend(titled("carol@example.com", &carol));
+        let together = analyze(&config(), &calendar(&events), now());
+        prop_assert_eq!(&alone.reports[1], &together.reports[1]);
+        let not_uneven = |a: &Analysis| a.findings.iter().filter(|f| f.report == 1 && f.kind != AlertKind::Uneven).cloned().collect::<Vec<_>>();
+        prop_assert_eq!(not_uneven(&alone), not_uneven(&together));
+    }
+}
