@@ -1,4 +1,13 @@
-//! The schema, as an append-only list of migrations (never edit a released one; add a new one).
+//! The schema, as an append-only list of migrations: never edit a released migration, add a new
+//! one. (Migration 1 has not been released yet; it is still edited in place.)
+//!
+//! `events.start_utc`/`end_utc` are the span a row can touch (see `window.rs`), as
+//! `YYYY-MM-DDTHH:MM:SSZ` text (lexically sortable); `end_utc` is NULL for an open-ended series.
+//! The index `events_window` serves windowed loads: one range on `end_utc`, one equality on
+//! NULL, each then bounded by `start_utc`.
+//!
+//! `alerts` keeps the lifecycle of the analysis' findings (see `alerts.rs`): at most one
+//! unresolved alert per (kind, report, episode), which the partial unique index enforces.
 
 use rusqlite_migration::{M, Migrations};
 
@@ -28,14 +37,31 @@ pub fn migrations() -> Migrations<'static> {
             series_id TEXT,
             kind TEXT NOT NULL CHECK (kind IN ('single', 'master', 'override')),
             data TEXT NOT NULL,
+            start_utc TEXT NOT NULL,
+            end_utc TEXT,
             UNIQUE (calendar_id, event_id)
         );
         CREATE INDEX events_series ON events (calendar_id, series_id);
+        CREATE INDEX events_window ON events (end_utc, start_utc);
         CREATE TABLE sync_cursors (
             calendar_id INTEGER PRIMARY KEY REFERENCES calendars(id) ON DELETE CASCADE,
             cursor TEXT NOT NULL,
             updated_at TEXT NOT NULL
-        );",
+        );
+        CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            report TEXT NOT NULL,
+            episode TEXT NOT NULL,
+            since TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            resolved_at TEXT,
+            acked_at TEXT,
+            snoozed_until TEXT,
+            data TEXT NOT NULL CHECK (json_valid(data))
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX alerts_open ON alerts (kind, report, episode) WHERE resolved_at IS NULL;",
     )])
 }
 

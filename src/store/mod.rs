@@ -8,7 +8,11 @@
 //! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
 //!   the blocking thread pool, never on the runtime's workers.
 
+mod alerts;
 mod migrations;
+mod window;
+
+pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -19,6 +23,28 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::model::Event;
+
+/// The windowed load. `hit` is every row whose span meets `[?2, ?3)` (two index searches on
+/// `events_window`: ends after `?2`, and open ends), the outer query adds the masters of the hit
+/// overrides through the `(calendar_id, event_id)` key.
+const LOAD_WINDOW_SQL: &str = "
+    WITH hit(id, calendar_id, series_id) AS MATERIALIZED (
+        SELECT id, calendar_id, series_id FROM events WHERE end_utc > ?2 AND start_utc < ?3
+        UNION ALL
+        SELECT id, calendar_id, series_id FROM events WHERE end_utc IS NULL AND start_utc < ?3
+    )
+    SELECT a.name, c.calendar, e.event_id, e.data FROM events e
+    JOIN calendars c ON c.id = e.calendar_id
+    JOIN accounts a ON a.id = c.account_id
+    WHERE (?1 IS NULL OR a.name = ?1)
+      AND e.id IN (
+        SELECT id FROM hit
+        UNION
+        SELECT m.id FROM hit h JOIN events m
+          ON m.calendar_id = h.calendar_id AND m.event_id = h.series_id
+        WHERE h.series_id IS NOT NULL
+      )
+    ORDER BY a.name, c.calendar, e.id";
 
 /// The database file name inside the state directory.
 pub const DB_FILE: &str = "cadenced.db";
@@ -56,6 +82,12 @@ pub enum StoreError {
         path: PathBuf,
         event_id: String,
         source: serde_json::Error,
+    },
+    #[error("database {path}: {what} has an unreadable value `{value}`")]
+    BadValue {
+        path: PathBuf,
+        what: String,
+        value: String,
     },
     #[error("the database worker stopped unexpectedly")]
     Worker,
@@ -277,20 +309,46 @@ impl Store {
                  ORDER BY a.name, c.calendar, e.id",
             )
             .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([account], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
+        let rows = stmt.query([account]).map_err(self.sql())?;
+        self.group_rows(rows)
+    }
+
+    /// The stored events, optionally of one account, that can overlap `[from, to)`, grouped and
+    /// ordered as [`Store::load_events`] does: the rows whose span meets the window padded by
+    /// 14 hours on each side (floating times and dates are placed in UTC when stored, but
+    /// analysed in the manager's zone), plus the master of every such override (so that an
+    /// override is expanded as part of its series even when the series ended earlier).
+    ///
+    /// Expanding the result in `[from, to)`, in any floating zone, gives what expanding the
+    /// whole store would.
+    pub fn load_events_in(
+        &self,
+        account: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredCalendar>> {
+        let (lo, hi) = window::query_bounds(from, to);
+        let mut stmt = self
+            .conn
+            .prepare_cached(LOAD_WINDOW_SQL)
             .map_err(self.sql())?;
+        let rows = stmt.query(params![account, lo, hi]).map_err(self.sql())?;
+        self.group_rows(rows)
+    }
+
+    /// Decode `(account, calendar, event_id, data)` rows, grouping consecutive rows of one
+    /// calendar.
+    fn group_rows(&self, mut rows: rusqlite::Rows<'_>) -> Result<Vec<StoredCalendar>> {
         let mut out: Vec<StoredCalendar> = Vec::new();
-        for row in rows {
-            let (account, calendar, event_id, data) = row.map_err(self.sql())?;
-            let event = serde_json::from_str(&data).map_err(|source| StoreError::Decode {
+        while let Some(row) = rows.next().map_err(self.sql())? {
+            let account: String = row.get(0).map_err(self.sql())?;
+            let calendar: String = row.get(1).map_err(self.sql())?;
+            let event_id: String = row.get(2).map_err(self.sql())?;
+            let data = row.get_ref(3).map_err(self.sql())?;
+            let data = data
+                .as_str()
+                .map_err(|e| self.sql()(rusqlite::Error::from(e)))?;
+            let event = serde_json::from_str(data).map_err(|source| StoreError::Decode {
                 path: self.path.clone(),
                 event_id,
                 source,
@@ -416,10 +474,11 @@ fn write_events(
     };
     let mut stmt = tx
         .prepare_cached(
-            "INSERT INTO events (calendar_id, event_id, uid, series_id, kind, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO events (calendar_id, event_id, uid, series_id, kind, data, start_utc, end_utc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT(calendar_id, event_id) DO UPDATE SET
-               uid = excluded.uid, series_id = excluded.series_id, kind = excluded.kind, data = excluded.data",
+               uid = excluded.uid, series_id = excluded.series_id, kind = excluded.kind,
+               data = excluded.data, start_utc = excluded.start_utc, end_utc = excluded.end_utc",
         )
         .map_err(sql)?;
     for event in events {
@@ -435,13 +494,16 @@ fn write_events(
         } else {
             "single"
         };
+        let (start_utc, end_utc) = window::columns(event);
         stmt.execute(params![
             calendar_id,
             event.event_id,
             event.uid,
             event.series_id,
             kind,
-            data
+            data,
+            start_utc,
+            end_utc
         ])
         .map_err(sql)?;
     }
