@@ -189,19 +189,41 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
     order.sort_by(|a, b| (&a.account, &a.calendar).cmp(&(&b.account, &b.calendar)));
     for cal in order {
         for e in cal.events.iter().filter(|e| e.is_master()) {
-            masters.insert((cal.account.clone(), cal.calendar.clone(), e.event_id.clone()), (e, cal));
+            masters.insert(
+                (
+                    cal.account.clone(),
+                    cal.calendar.clone(),
+                    e.event_id.clone(),
+                ),
+                (e, cal),
+            );
         }
         let expansion = recurrence::expand(&cal.events, &window, &zone);
-        warnings.extend(expansion.warnings.iter().map(|w| format!("{} ({}): {w}", cal.account, cal.calendar)));
+        warnings.extend(
+            expansion
+                .warnings
+                .iter()
+                .map(|w| format!("{} ({}): {w}", cal.account, cal.calendar)),
+        );
         let mut occs = expansion.occurrences;
-        occs.sort_by(|a, b| (a.start.instant(&zone), &a.event.uid, &a.event_id).cmp(&(b.start.instant(&zone), &b.event.uid, &b.event_id)));
+        occs.sort_by(|a, b| {
+            (a.start.instant(&zone), &a.event.uid, &a.event_id).cmp(&(
+                b.start.instant(&zone),
+                &b.event.uid,
+                &b.event_id,
+            ))
+        });
         for occ in &occs {
             let m = detector.classify(occ);
             if m == Match::None {
                 continue;
             }
             // The same meeting seen twice (two accounts, or a feed and a provider): count it once.
-            let original = occ.recurrence_id.as_ref().unwrap_or(&occ.start).instant(&zone);
+            let original = occ
+                .recurrence_id
+                .as_ref()
+                .unwrap_or(&occ.start)
+                .instant(&zone);
             if !seen.insert((occ.event.uid.to_lowercase(), original)) {
                 continue;
             }
@@ -229,28 +251,53 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
     let mut reports = Vec::with_capacity(config.reports.len());
     for (i, report) in config.reports.iter().enumerate() {
         let mut sessions = std::mem::take(&mut per_report[i]);
-        sessions.sort_by(|a, b| (a.start, &a.uid, &a.event_id).cmp(&(b.start, &b.uid, &b.event_id)));
+        sessions
+            .sort_by(|a, b| (a.start, &a.uid, &a.event_id).cmp(&(b.start, &b.uid, &b.event_id)));
         let in_lookback = |s: &&Session| s.start >= lb_from && s.start < now;
-        let count = |o: Outcome| sessions.iter().filter(in_lookback).filter(|s| s.outcome == o).count();
+        let count = |o: Outcome| {
+            sessions
+                .iter()
+                .filter(in_lookback)
+                .filter(|s| s.outcome == o)
+                .count()
+        };
         let held = count(Outcome::Held);
         let upcoming = sessions
             .iter()
             .filter(|s| s.outcome == Outcome::Upcoming && s.start >= now && s.start < lb_to)
             .count();
-        let last_held = sessions.iter().filter(|s| s.outcome == Outcome::Held).map(|s| s.start).max();
-        let next_scheduled = sessions.iter().filter(|s| s.outcome == Outcome::Upcoming).map(|s| s.start).min();
+        let last_held = sessions
+            .iter()
+            .filter(|s| s.outcome == Outcome::Held)
+            .map(|s| s.start)
+            .max();
+        let next_scheduled = sessions
+            .iter()
+            .filter(|s| s.outcome == Outcome::Upcoming)
+            .map(|s| s.start)
+            .min();
         let series = series_of(&sessions, &masters, &zone);
 
-        let held_starts: Vec<DateTime<Utc>> =
-            sessions.iter().filter(in_lookback).filter(|s| s.outcome == Outcome::Held).map(|s| s.start).collect();
+        let held_starts: Vec<DateTime<Utc>> = sessions
+            .iter()
+            .filter(in_lookback)
+            .filter(|s| s.outcome == Outcome::Held)
+            .map(|s| s.start)
+            .collect();
         let (expected, source) = if let Some(c) = report.cadence {
             (f64::from(c.days()), CadenceSource::Config)
         } else if let Some(d) = active_series_interval(&series) {
             (d, CadenceSource::Recurrence)
         } else if held_starts.len() >= 3 {
-            (median(&intervals_days(&held_starts)).unwrap_or(0.0), CadenceSource::Inferred)
+            (
+                median(&intervals_days(&held_starts)).unwrap_or(0.0),
+                CadenceSource::Inferred,
+            )
         } else {
-            (f64::from(config.cadence.default.days()), CadenceSource::Default)
+            (
+                f64::from(config.cadence.default.days()),
+                CadenceSource::Default,
+            )
         };
 
         reports.push(ReportFigures {
@@ -271,15 +318,27 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
         });
     }
 
-    let with_held: Vec<f64> = reports.iter().filter(|r| r.held > 0).map(|r| r.sessions_per_30d).collect();
-    let team_median = if with_held.len() >= 2 { median(&with_held) } else { None };
+    let with_held: Vec<f64> = reports
+        .iter()
+        .filter(|r| r.held > 0)
+        .map(|r| r.sessions_per_30d)
+        .collect();
+    let team_median = if with_held.len() >= 2 {
+        median(&with_held)
+    } else {
+        None
+    };
 
     let mut findings = Vec::new();
     for (i, r) in reports.iter().enumerate() {
         findings.extend(findings_for(config, i, r, team_median, now));
     }
     findings.sort_by(|a, b| {
-        (a.report_email.to_lowercase(), a.kind.as_str(), a.since).cmp(&(b.report_email.to_lowercase(), b.kind.as_str(), b.since))
+        (a.report_email.to_lowercase(), a.kind.as_str(), a.since).cmp(&(
+            b.report_email.to_lowercase(),
+            b.kind.as_str(),
+            b.since,
+        ))
     });
 
     let mut candidates: Vec<Candidate> = per_candidate
@@ -293,8 +352,16 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
                 }
             }
             Candidate {
-                last: sessions.iter().filter(|s| s.outcome == Outcome::Held).map(|s| s.start).max(),
-                next: sessions.iter().filter(|s| s.outcome == Outcome::Upcoming).map(|s| s.start).min(),
+                last: sessions
+                    .iter()
+                    .filter(|s| s.outcome == Outcome::Held)
+                    .map(|s| s.start)
+                    .max(),
+                next: sessions
+                    .iter()
+                    .filter(|s| s.outcome == Outcome::Upcoming)
+                    .map(|s| s.start)
+                    .min(),
                 sessions: sessions.len(),
                 titles,
                 email,
@@ -303,7 +370,15 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
         .collect();
     candidates.sort_by(|a, b| a.email.cmp(&b.email));
 
-    Analysis { now, lookback_days, team_median, reports, findings, candidates, warnings }
+    Analysis {
+        now,
+        lookback_days,
+        team_median,
+        reports,
+        findings,
+        candidates,
+        warnings,
+    }
 }
 
 fn session_of(
@@ -317,7 +392,8 @@ fn session_of(
     let e = occ.event;
     let start = occ.start.instant(zone);
     let declined = e.attendees.iter().any(|a| {
-        a.response == Response::Declined && (detector.is_manager(&a.email) || other.contains(&a.email.to_lowercase()))
+        a.response == Response::Declined
+            && (detector.is_manager(&a.email) || other.contains(&a.email.to_lowercase()))
     });
     let outcome = if occ.removed || occ.status == EventStatus::Cancelled {
         Outcome::Cancelled
@@ -346,27 +422,51 @@ type Masters<'a> = HashMap<(String, String, String), (&'a Event, &'a StoredCalen
 fn series_of(sessions: &[Session], masters: &Masters<'_>, zone: &Zone) -> Vec<SeriesInfo> {
     let mut out: Vec<SeriesInfo> = Vec::new();
     for s in sessions {
-        let Some(series_id) = &s.series_id else { continue };
-        if out.iter().any(|x| x.account == s.account && x.calendar == s.calendar && &x.event_id == series_id) {
-            continue;
-        }
-        let Some((master, cal)) = masters.get(&(s.account.clone(), s.calendar.clone(), series_id.clone())) else {
+        let Some(series_id) = &s.series_id else {
             continue;
         };
-        let mine = sessions
+        if out
             .iter()
-            .filter(|x| x.series_id.as_ref() == Some(series_id) && x.account == s.account && x.calendar == s.calendar);
-        let next = mine.filter(|x| x.outcome == Outcome::Upcoming).map(|x| x.start).min();
-        let rules = master.recurrence.as_ref().map(|r| r.rrules.as_slice()).unwrap_or_default();
+            .any(|x| x.account == s.account && x.calendar == s.calendar && &x.event_id == series_id)
+        {
+            continue;
+        }
+        let Some((master, cal)) =
+            masters.get(&(s.account.clone(), s.calendar.clone(), series_id.clone()))
+        else {
+            continue;
+        };
+        let mine = sessions.iter().filter(|x| {
+            x.series_id.as_ref() == Some(series_id)
+                && x.account == s.account
+                && x.calendar == s.calendar
+        });
+        let next = mine
+            .filter(|x| x.outcome == Outcome::Upcoming)
+            .map(|x| x.start)
+            .min();
+        let rules = master
+            .recurrence
+            .as_ref()
+            .map(|r| r.rrules.as_slice())
+            .unwrap_or_default();
         out.push(SeriesInfo {
             account: s.account.clone(),
             calendar: s.calendar.clone(),
             event_id: series_id.clone(),
             title: master.summary.clone(),
-            recurrence: rules.iter().map(|r| format!("RRULE:{r}")).collect::<Vec<_>>().join("\n"),
+            recurrence: rules
+                .iter()
+                .map(|r| format!("RRULE:{r}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             active: next.is_some(),
-            interval_days: rules.first().and_then(|r| Rule::parse(r).ok()).and_then(|r| rule_interval_days(&r)),
-            last_occurrence: recurrence::last_occurrence(&cal.events, master, zone).map(|o| o.start.instant(zone)),
+            interval_days: rules
+                .first()
+                .and_then(|r| Rule::parse(r).ok())
+                .and_then(|r| rule_interval_days(&r)),
+            last_occurrence: recurrence::last_occurrence(&cal.events, master, zone)
+                .map(|o| o.start.instant(zone)),
             next,
         });
     }
@@ -398,7 +498,10 @@ fn active_series_interval(series: &[SeriesInfo]) -> Option<f64> {
 
 /// Days between consecutive starts (sorted input).
 pub fn intervals_days(starts: &[DateTime<Utc>]) -> Vec<f64> {
-    starts.windows(2).map(|w| (w[1] - w[0]).num_seconds() as f64 / DAY_SECS).collect()
+    starts
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_seconds() as f64 / DAY_SECS)
+        .collect()
 }
 
 /// The median (mean of the two middle values for an even count).
@@ -409,7 +512,11 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 /// Coefficient of variation (population standard deviation / mean).
@@ -432,19 +539,21 @@ fn findings_for(
 ) -> Vec<Finding> {
     let text = messages::Texts::new(config, &r.name);
     let mut out = Vec::new();
-    let finding = |kind: AlertKind, since: Option<DateTime<Utc>>, episode: String, message: String| Finding {
-        kind,
-        report: index,
-        report_email: r.email.clone(),
-        severity: messages::severity(kind),
-        since,
-        episode,
-        message,
-    };
+    let finding =
+        |kind: AlertKind, since: Option<DateTime<Utc>>, episode: String, message: String| Finding {
+            kind,
+            report: index,
+            report_email: r.email.clone(),
+            severity: messages::severity(kind),
+            since,
+            episode,
+            message,
+        };
     let expected = r.expected_interval_days;
     let lookback_from = now - config.cadence.lookback.as_chrono();
     let no_series = r.held == 0 && r.upcoming == 0;
-    let episode_of = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_string(), |t| t.to_rfc3339());
+    let episode_of =
+        |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_string(), |t| t.to_rfc3339());
 
     if no_series {
         out.push(finding(
@@ -454,7 +563,9 @@ fn findings_for(
             text.no_series(r.last_held, config.cadence.lookback.as_days_f64()),
         ));
     } else {
-        let overdue = r.days_since_last_held.is_some_and(|d| d > expected * (1.0 + config.cadence.grace));
+        let overdue = r
+            .days_since_last_held
+            .is_some_and(|d| d > expected * (1.0 + config.cadence.grace));
         if overdue || (r.upcoming > 0 && r.held == 0) {
             out.push(finding(
                 AlertKind::Gap,
@@ -466,14 +577,28 @@ fn findings_for(
         if let Some(median) = team_median
             && r.sessions_per_30d < median * config.cadence.uneven_ratio
         {
-            out.push(finding(AlertKind::Uneven, None, String::new(), text.uneven(r.sessions_per_30d, median)));
+            out.push(finding(
+                AlertKind::Uneven,
+                None,
+                String::new(),
+                text.uneven(r.sessions_per_30d, median),
+            ));
         }
     }
 
     // Skipped: a cancelled or declined session in the lookback not made up within half an interval.
-    let held: Vec<DateTime<Utc>> = r.sessions.iter().filter(|s| s.outcome == Outcome::Held).map(|s| s.start).collect();
+    let held: Vec<DateTime<Utc>> = r
+        .sessions
+        .iter()
+        .filter(|s| s.outcome == Outcome::Held)
+        .map(|s| s.start)
+        .collect();
     let half = Duration::seconds((expected * DAY_SECS / 2.0) as i64);
-    for s in r.sessions.iter().filter(|s| s.start >= lookback_from && s.start < now) {
+    for s in r
+        .sessions
+        .iter()
+        .filter(|s| s.start >= lookback_from && s.start < now)
+    {
         if !matches!(s.outcome, Outcome::Cancelled | Outcome::Declined) {
             continue;
         }
@@ -488,13 +613,22 @@ fn findings_for(
         ));
     }
 
-    let lookback_held: Vec<DateTime<Utc>> = held.iter().copied().filter(|t| *t >= lookback_from && *t < now).collect();
+    let lookback_held: Vec<DateTime<Utc>> = held
+        .iter()
+        .copied()
+        .filter(|t| *t >= lookback_from && *t < now)
+        .collect();
     if lookback_held.len() >= 4 {
         let gaps = intervals_days(&lookback_held);
         if coefficient_of_variation(&gaps).is_some_and(|cv| cv > 0.5) {
             let lo = gaps.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = gaps.iter().copied().fold(0.0, f64::max);
-            out.push(finding(AlertKind::Irregular, None, String::new(), text.irregular(lo, hi)));
+            out.push(finding(
+                AlertKind::Irregular,
+                None,
+                String::new(),
+                text.irregular(lo, hi),
+            ));
         }
     }
 
@@ -502,11 +636,16 @@ fn findings_for(
     // with nothing else scheduled after it.
     let horizon = now + Duration::seconds((2.0 * expected * DAY_SECS) as i64);
     for s in &r.series {
-        let Some(last) = s.last_occurrence else { continue };
+        let Some(last) = s.last_occurrence else {
+            continue;
+        };
         if last < now || last > horizon {
             continue;
         }
-        if r.sessions.iter().any(|x| x.outcome == Outcome::Upcoming && x.start > last) {
+        if r.sessions
+            .iter()
+            .any(|x| x.outcome == Outcome::Upcoming && x.start > last)
+        {
             continue;
         }
         out.push(finding(

@@ -59,7 +59,12 @@ impl Detector {
             reports: config
                 .reports
                 .iter()
-                .map(|r| std::iter::once(&r.email).chain(&r.aliases).map(|a| a.to_lowercase()).collect())
+                .map(|r| {
+                    std::iter::once(&r.email)
+                        .chain(&r.aliases)
+                        .map(|a| a.to_lowercase())
+                        .collect()
+                })
                 .collect(),
             patterns: BUILTIN_PATTERNS
                 .iter()
@@ -162,7 +167,10 @@ pub fn humans(event: &Event) -> Vec<String> {
     };
     if let Some(o) = &event.organizer {
         // An organizer listed as a resource attendee (a room that owns the booking) is no human.
-        let is_resource = event.attendees.iter().any(|a| a.resource && a.email.eq_ignore_ascii_case(&o.email));
+        let is_resource = event
+            .attendees
+            .iter()
+            .any(|a| a.resource && a.email.eq_ignore_ascii_case(&o.email));
         if !is_resource {
             push(&o.email);
         }
@@ -193,14 +201,28 @@ fn contains_pattern(title: &str, pattern: &str) -> bool {
         return title.contains(pattern);
     }
     let bytes = title.as_bytes();
-    let glued = |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(|b| b.is_ascii_alphanumeric());
+    let glued = |i: Option<usize>| {
+        i.and_then(|i| bytes.get(i))
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+    };
     title.match_indices(pattern).any(|(at, _)| {
-        let first = pattern.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric);
-        let last = pattern.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric);
+        let first = pattern
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric);
+        let last = pattern
+            .as_bytes()
+            .last()
+            .is_some_and(u8::is_ascii_alphanumeric);
         let end = at + pattern.len();
-        let before = if first { glued(at.checked_sub(1)) } else { false };
+        let before = if first {
+            glued(at.checked_sub(1))
+        } else {
+            false
+        };
         // A plural ("1on1s") still names 1on1s.
-        let after = last && glued(Some(end)) && !(bytes.get(end) == Some(&b's') && !glued(Some(end + 1)));
+        let after =
+            last && glued(Some(end)) && !(bytes.get(end) == Some(&b's') && !glued(Some(end + 1)));
         !before && !after
     })
 }

@@ -27,7 +27,9 @@ impl Severity {
 /// How urgent each kind is: missing 1on1s and ending series need action; the rest is a nudge.
 pub fn severity(kind: AlertKind) -> Severity {
     match kind {
-        AlertKind::Gap | AlertKind::NoSeries | AlertKind::SeriesEnding | AlertKind::Uneven => Severity::Warning,
+        AlertKind::Gap | AlertKind::NoSeries | AlertKind::SeriesEnding | AlertKind::Uneven => {
+            Severity::Warning
+        }
         AlertKind::Skipped | AlertKind::Irregular => Severity::Info,
     }
 }
@@ -40,12 +42,20 @@ pub struct Texts<'a> {
 }
 
 fn num(x: f64) -> String {
-    if (x - x.round()).abs() < 0.05 { format!("{}", x.round() as i64) } else { format!("{x:.1}") }
+    if (x - x.round()).abs() < 0.05 {
+        format!("{}", x.round() as i64)
+    } else {
+        format!("{x:.1}")
+    }
 }
 
 impl<'a> Texts<'a> {
     pub fn new(config: &Config, name: &'a str) -> Self {
-        Texts { locale: config.manager.locale, zone: config.manager.zone(), name }
+        Texts {
+            locale: config.manager.locale,
+            zone: config.manager.zone(),
+            name,
+        }
     }
 
     fn date(&self, t: DateTime<Utc>) -> String {
@@ -60,10 +70,18 @@ impl<'a> Texts<'a> {
         let n = self.name;
         match (self.locale, days) {
             (Locale::En, Some(d)) => {
-                format!("No 1on1 with {n} for {} days (expected every {}).", d.floor() as i64, num(expected))
+                format!(
+                    "No 1on1 with {n} for {} days (expected every {}).",
+                    d.floor() as i64,
+                    num(expected)
+                )
             }
             (Locale::Ja, Some(d)) => {
-                format!("{n}さんとの1on1が{}日間ありません（想定: {}日ごと）。", d.floor() as i64, num(expected))
+                format!(
+                    "{n}さんとの1on1が{}日間ありません（想定: {}日ごと）。",
+                    d.floor() as i64,
+                    num(expected)
+                )
             }
             (Locale::En, None) => format!(
                 "No 1on1 with {n} has been held yet; the first is scheduled for {}.",
@@ -88,7 +106,10 @@ impl<'a> Texts<'a> {
                 num(lookback_days)
             ),
             (Locale::Ja, Some(t)) => {
-                format!("{n}さんとの1on1は{}以降なく、予定もありません。定例の1on1を設定しましょう。", self.date(t))
+                format!(
+                    "{n}さんとの1on1は{}以降なく、予定もありません。定例の1on1を設定しましょう。",
+                    self.date(t)
+                )
             }
             (Locale::Ja, None) => format!(
                 "{n}さんとの1on1は過去{}日間なく、予定もありません。定例の1on1を設定しましょう。",
@@ -100,10 +121,18 @@ impl<'a> Texts<'a> {
     pub fn skipped(&self, at: DateTime<Utc>, declined: bool) -> String {
         let (n, d) = (self.name, self.date(at));
         match (self.locale, declined) {
-            (Locale::En, true) => format!("The 1on1 with {n} on {d} was declined and not made up: reschedule it."),
-            (Locale::En, false) => format!("The 1on1 with {n} on {d} was cancelled and not made up: reschedule it."),
-            (Locale::Ja, true) => format!("{d}の{n}さんとの1on1は辞退され、振り替えられていません。再設定しましょう。"),
-            (Locale::Ja, false) => format!("{d}の{n}さんとの1on1はキャンセルされ、振り替えられていません。再設定しましょう。"),
+            (Locale::En, true) => {
+                format!("The 1on1 with {n} on {d} was declined and not made up: reschedule it.")
+            }
+            (Locale::En, false) => {
+                format!("The 1on1 with {n} on {d} was cancelled and not made up: reschedule it.")
+            }
+            (Locale::Ja, true) => format!(
+                "{d}の{n}さんとの1on1は辞退され、振り替えられていません。再設定しましょう。"
+            ),
+            (Locale::Ja, false) => format!(
+                "{d}の{n}さんとの1on1はキャンセルされ、振り替えられていません。再設定しましょう。"
+            ),
         }
     }
 
@@ -138,8 +167,12 @@ impl<'a> Texts<'a> {
     pub fn series_ending(&self, last: DateTime<Utc>) -> String {
         let (n, d) = (self.name, self.date(last));
         match self.locale {
-            Locale::En => format!("The recurring 1on1 with {n} ends on {d} and nothing follows: extend it."),
-            Locale::Ja => format!("{n}さんとの定例1on1は{d}で終了し、その後の予定がありません。延長しましょう。"),
+            Locale::En => {
+                format!("The recurring 1on1 with {n} ends on {d} and nothing follows: extend it.")
+            }
+            Locale::Ja => format!(
+                "{n}さんとの定例1on1は{d}で終了し、その後の予定がありません。延長しましょう。"
+            ),
         }
     }
 }

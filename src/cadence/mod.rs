@@ -12,5 +12,8 @@ pub mod analyze;
 pub mod detect;
 pub mod messages;
 
-pub use analyze::{Analysis, AlertKind, Candidate, CadenceSource, Finding, Outcome, ReportFigures, Session, SeriesInfo, analyze};
+pub use analyze::{
+    AlertKind, Analysis, CadenceSource, Candidate, Finding, Outcome, ReportFigures, SeriesInfo,
+    Session, analyze,
+};
 pub use detect::{Detector, Match};

@@ -36,7 +36,8 @@ pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
             report: f.report_email.to_lowercase(),
             episode: f.episode.clone(),
             since: f.since,
-            data: serde_json::json!({"severity": f.severity.as_str(), "message": f.message}).to_string(),
+            data: serde_json::json!({"severity": f.severity.as_str(), "message": f.message})
+                .to_string(),
         })
         .collect();
     let states = store
@@ -160,7 +161,8 @@ pub fn report(ctx: &Context, json: bool) -> Result<(), CliError> {
             reports: a.analysis.reports.iter().map(report_row).collect(),
             alerts: alert_rows(&a),
         };
-        let text = serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
     write_out(&render_report(ctx, &a, Style::detect()))
@@ -174,26 +176,45 @@ pub struct Style {
 
 impl Style {
     pub fn detect() -> Self {
-        Style { color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
-    }
-
-    pub fn plain() -> Self {
-        Style { color: false }
+        Style {
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
 
     fn paint(self, code: &str, s: &str) -> String {
-        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
     }
 }
 
 fn pad(s: &str, width: usize) -> String {
     // Display width: CJK characters take two columns.
-    let w: usize = s.chars().map(|c| if (c as u32) >= 0x1100 && !matches!(c as u32, 0x2000..=0x206F) { 2 } else { 1 }).sum();
+    let w: usize = s
+        .chars()
+        .map(|c| {
+            if (c as u32) >= 0x1100 && !matches!(c as u32, 0x2000..=0x206F) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum();
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
 fn width(s: &str) -> usize {
-    s.chars().map(|c| if (c as u32) >= 0x1100 && !matches!(c as u32, 0x2000..=0x206F) { 2 } else { 1 }).sum()
+    s.chars()
+        .map(|c| {
+            if (c as u32) >= 0x1100 && !matches!(c as u32, 0x2000..=0x206F) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 fn local_date(t: DateTime<Utc>, zone: &Zone) -> NaiveDate {
@@ -204,11 +225,29 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
     let zone = ctx.config.manager.zone();
     let ja = ctx.config.manager.locale == Locale::Ja;
     let an = &a.analysis;
-    let median = an.team_median.map_or_else(|| "-".to_string(), |m| format!("{m:.1}"));
+    let median = an
+        .team_median
+        .map_or_else(|| "-".to_string(), |m| format!("{m:.1}"));
     let headers = if ja {
-        ["メンバー", "想定間隔", "最終実施", "次回予定", "実施/中止/辞退", "30日あたり", "アラート"]
+        [
+            "メンバー",
+            "想定間隔",
+            "最終実施",
+            "次回予定",
+            "実施/中止/辞退",
+            "30日あたり",
+            "アラート",
+        ]
     } else {
-        ["Report", "Expected", "Last held", "Next", "Held/canc/decl", "Per 30d", "Alerts"]
+        [
+            "Report",
+            "Expected",
+            "Last held",
+            "Next",
+            "Held/canc/decl",
+            "Per 30d",
+            "Alerts",
+        ]
     };
     let mut rows: Vec<[String; 7]> = Vec::new();
     for (i, r) in an.reports.iter().enumerate() {
@@ -216,20 +255,31 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
             .findings
             .iter()
             .zip(&a.states)
-            .filter(|(f, s)| f.report == i && !s.acked && s.snoozed_until.is_none_or(|u| u <= ctx.now))
+            .filter(|(f, s)| {
+                f.report == i && !s.acked && s.snoozed_until.is_none_or(|u| u <= ctx.now)
+            })
             .map(|(f, _)| f.kind.as_str())
             .collect();
         rows.push([
             r.name.clone(),
-            format!("{}d ({})", round1(r.expected_interval_days), r.cadence_source.as_str()),
+            format!(
+                "{}d ({})",
+                round1(r.expected_interval_days),
+                r.cadence_source.as_str()
+            ),
             r.last_held.map_or_else(
                 || "-".into(),
                 |t| format!("{} ({}d)", local_date(t, &zone), (ctx.now - t).num_days()),
             ),
-            r.next_scheduled.map_or_else(|| "-".into(), |t| local_date(t, &zone).to_string()),
+            r.next_scheduled
+                .map_or_else(|| "-".into(), |t| local_date(t, &zone).to_string()),
             format!("{}/{}/{}", r.held, r.cancelled, r.declined),
             format!("{:.1} / {median}", r.sessions_per_30d),
-            if kinds.is_empty() { "ok".into() } else { kinds.join(", ") },
+            if kinds.is_empty() {
+                "ok".into()
+            } else {
+                kinds.join(", ")
+            },
         ]);
     }
     let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
@@ -240,7 +290,11 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
     }
     let mut out = String::new();
     let title = if ja {
-        format!("1on1 の状況（{}時点, 過去{}日）\n\n", zone.from_utc(ctx.now).format("%Y-%m-%d %H:%M"), an.lookback_days)
+        format!(
+            "1on1 の状況（{}時点, 過去{}日）\n\n",
+            zone.from_utc(ctx.now).format("%Y-%m-%d %H:%M"),
+            an.lookback_days
+        )
     } else {
         format!(
             "1on1 cadence at {} ({}), lookback {} days\n\n",
@@ -251,14 +305,26 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
     };
     out.push_str(&style.paint("1", &title));
     let line = |cells: Vec<String>| cells.join("  ").trim_end().to_string() + "\n";
-    out.push_str(&style.paint(
-        "1",
-        &line(headers.iter().zip(&widths).map(|(h, w)| pad(h, *w)).collect()),
-    ));
+    out.push_str(
+        &style.paint(
+            "1",
+            &line(
+                headers
+                    .iter()
+                    .zip(&widths)
+                    .map(|(h, w)| pad(h, *w))
+                    .collect(),
+            ),
+        ),
+    );
     for row in &rows {
         let mut cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
         if let Some(last) = cells.last_mut() {
-            *last = if row[6] == "ok" { style.paint("32", last) } else { style.paint("33", last) };
+            *last = if row[6] == "ok" {
+                style.paint("32", last)
+            } else {
+                style.paint("33", last)
+            };
         }
         out.push_str(&line(cells));
     }
@@ -322,7 +388,9 @@ struct CandidateJson<'a> {
 pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
     let a = analyse(ctx)?;
     let an = &a.analysis;
-    let hint = |email: &str| format!("add [[reports]] email = \"{email}\" to the config if this is a direct report");
+    let hint = |email: &str| {
+        format!("add [[reports]] email = \"{email}\" to the config if this is a direct report")
+    };
     if json {
         let doc = SeriesDoc {
             now: rfc3339(ctx.now),
@@ -361,7 +429,8 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
                 })
                 .collect(),
         };
-        let text = serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
     let zone = ctx.config.manager.zone();
@@ -373,25 +442,47 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
         }
         for s in &r.series {
             let state = if s.active { "active" } else { "ended" };
-            out.push_str(&format!("  series {:?} ({}, {state}) [{}]\n", s.title, s.recurrence.replace('\n', "; "), s.account));
+            out.push_str(&format!(
+                "  series {:?} ({}, {state}) [{}]\n",
+                s.title,
+                s.recurrence.replace('\n', "; "),
+                s.account
+            ));
         }
         let past: Vec<_> = r.sessions.iter().filter(|s| s.start < ctx.now).collect();
         let shown = past.len().saturating_sub(6);
-        for s in past.iter().skip(shown).copied().chain(r.sessions.iter().filter(|s| s.start >= ctx.now).take(3)) {
+        for s in past
+            .iter()
+            .skip(shown)
+            .copied()
+            .chain(r.sessions.iter().filter(|s| s.start >= ctx.now).take(3))
+        {
             let outcome = match s.outcome {
                 Outcome::Held => "held",
                 Outcome::Upcoming => "upcoming",
                 Outcome::Cancelled => "cancelled",
                 Outcome::Declined => "declined",
             };
-            out.push_str(&format!("    {}  {outcome:<9}  {}\n", zone.from_utc(s.start).format("%a %Y-%m-%d %H:%M"), s.title));
+            out.push_str(&format!(
+                "    {}  {outcome:<9}  {}\n",
+                zone.from_utc(s.start).format("%a %Y-%m-%d %H:%M"),
+                s.title
+            ));
         }
         out.push('\n');
     }
     if !an.candidates.is_empty() {
-        out.push_str("Candidates (1on1-shaped meetings with people outside the roster; never alerted on)\n");
+        out.push_str(
+            "Candidates (1on1-shaped meetings with people outside the roster; never alerted on)\n",
+        );
         for c in &an.candidates {
-            out.push_str(&format!("  {}  {} sessions: {}\n    hint: {}\n", c.email, c.sessions, c.titles.join(" | "), hint(&c.email)));
+            out.push_str(&format!(
+                "  {}  {} sessions: {}\n    hint: {}\n",
+                c.email,
+                c.sessions,
+                c.titles.join(" | "),
+                hint(&c.email)
+            ));
         }
     }
     write_out(&out)
@@ -403,10 +494,16 @@ pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
     let a = analyse(ctx)?;
     let rows: Vec<AlertJson<'_>> = alert_rows(&a)
         .into_iter()
-        .filter(|r| all || (!r.acknowledged && r.snoozed_until.as_deref().is_none_or(|u| u <= rfc3339(ctx.now).as_str())))
+        .filter(|r| {
+            all || (!r.acknowledged
+                && r.snoozed_until
+                    .as_deref()
+                    .is_none_or(|u| u <= rfc3339(ctx.now).as_str()))
+        })
         .collect();
     if json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| CliError::runtime(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
     if rows.is_empty() {
@@ -421,15 +518,24 @@ pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
         } else {
             String::new()
         };
-        out.push_str(&format!("{}  {:<13} {:<7} {}{state}\n", r.id, r.kind, r.severity, r.message));
+        out.push_str(&format!(
+            "{}  {:<13} {:<7} {}{state}\n",
+            r.id, r.kind, r.severity, r.message
+        ));
     }
     write_out(&out)
 }
 
 pub fn ack(ctx: &Context, id: &str) -> Result<(), CliError> {
     let store = ctx.open_store()?;
-    let outcome = store.ack_alert(id, ctx.now).map_err(|e| CliError::runtime(e.to_string()))?;
-    lifecycle_result(outcome, id, "acknowledged; it stays quiet until its condition clears")
+    let outcome = store
+        .ack_alert(id, ctx.now)
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    lifecycle_result(
+        outcome,
+        id,
+        "acknowledged; it stays quiet until its condition clears",
+    )
 }
 
 pub fn snooze(ctx: &Context, id: &str, until: &str) -> Result<(), CliError> {
@@ -439,22 +545,30 @@ pub fn snooze(ctx: &Context, id: &str, until: &str) -> Result<(), CliError> {
         return Err(CliError::usage("--until must be in the future"));
     }
     let store = ctx.open_store()?;
-    let outcome = store.snooze_alert(id, until, ctx.now).map_err(|e| CliError::runtime(e.to_string()))?;
+    let outcome = store
+        .snooze_alert(id, until, ctx.now)
+        .map_err(|e| CliError::runtime(e.to_string()))?;
     lifecycle_result(outcome, id, &format!("snoozed until {}", rfc3339(until)))
 }
 
 fn lifecycle_result(outcome: AckOutcome, id: &str, done: &str) -> Result<(), CliError> {
     match outcome {
         AckOutcome::Done => write_out(&format!("Alert {id} {done}.\n")),
-        AckOutcome::NotFound => Err(CliError::usage(format!("there is no alert with id {id:?} (run `cadenced alerts --all`)"))),
-        AckOutcome::AlreadyResolved => Err(CliError::usage(format!("alert {id} is already resolved: its condition has cleared"))),
+        AckOutcome::NotFound => Err(CliError::usage(format!(
+            "there is no alert with id {id:?} (run `cadenced alerts --all`)"
+        ))),
+        AckOutcome::AlreadyResolved => Err(CliError::usage(format!(
+            "alert {id} is already resolved: its condition has cleared"
+        ))),
     }
 }
 
 fn write_out(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::runtime(format!("cannot write the output: {e}"))),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::runtime(format!("cannot write the output: {e}")))
+        }
         _ => Ok(()),
     }
 }

@@ -187,5 +187,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 *json,
             )
         }
+        Command::Series { json } => cadence::series(&Context::load(&cli, config_path)?, *json),
+        Command::Report { json } => cadence::report(&Context::load(&cli, config_path)?, *json),
+        Command::Alerts { action, json, all } => {
+            let ctx = Context::load(&cli, config_path)?;
+            match action {
+                None => cadence::alerts(&ctx, *json, *all),
+                Some(AlertAction::Ack { id }) => cadence::ack(&ctx, id),
+                Some(AlertAction::Snooze { id, until }) => cadence::snooze(&ctx, id, until),
+            }
+        }
     }
 }

@@ -50,14 +50,25 @@ fn vevent(uid: &str, who: &str, start: DateTime<Utc>, title: &str, extra: &str) 
 }
 
 fn calendar(vevents: &[String]) -> Vec<StoredCalendar> {
-    let text = format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{}END:VCALENDAR\r\n", vevents.concat());
+    let text = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{}END:VCALENDAR\r\n",
+        vevents.concat()
+    );
     let feed = parse_feed(text.as_bytes(), "test.ics", "test.ics").unwrap();
     assert!(feed.skipped.is_empty());
-    vec![StoredCalendar { account: "t".into(), calendar: "test.ics".into(), events: feed.events }]
+    vec![StoredCalendar {
+        account: "t".into(),
+        calendar: "test.ics".into(),
+        events: feed.events,
+    }]
 }
 
 fn kinds(a: &Analysis, report: usize) -> Vec<&'static str> {
-    a.findings.iter().filter(|f| f.report == report).map(|f| f.kind.as_str()).collect()
+    a.findings
+        .iter()
+        .filter(|f| f.report == report)
+        .map(|f| f.kind.as_str())
+        .collect()
 }
 
 /// Held 1on1s with `who` at the given day offsets (negative: past).
@@ -71,8 +82,17 @@ fn titled(who: &str, days: &[f64]) -> Vec<String> {
 #[test]
 fn figures_windows_and_outcomes() {
     // Weekly Alice series from 200 days ago, open-ended, one instance removed by EXDATE.
-    let extra = format!("RRULE:FREQ=WEEKLY\r\nEXDATE:{}\r\n", compact(at_days(-200.0 + 7.0 * 20.0)));
-    let cal = calendar(&[vevent("a", "alice@example.com", at_days(-200.0), "Alice / Mika", &extra)]);
+    let extra = format!(
+        "RRULE:FREQ=WEEKLY\r\nEXDATE:{}\r\n",
+        compact(at_days(-200.0 + 7.0 * 20.0))
+    );
+    let cal = calendar(&[vevent(
+        "a",
+        "alice@example.com",
+        at_days(-200.0),
+        "Alice / Mika",
+        &extra,
+    )]);
     let a = analyze(&config(), &cal, now());
     let r = &a.reports[0];
     // Instances every 7 days from day −200: those in [−90, 0) start at −88, −81, …, −4 (13), one
@@ -96,14 +116,31 @@ fn figures_windows_and_outcomes() {
 fn declined_by_either_side_and_cancelled_instances() {
     let mut events = titled("bob@example.com", &[-30.0, -20.0, -10.0]);
     events.push(
-        vevent("bob-declined", "bob@example.com", at_days(-5.0), "1on1", "")
-            .replace("PARTSTAT=ACCEPTED:mailto:bob", "PARTSTAT=DECLINED:mailto:bob"),
+        vevent("bob-declined", "bob@example.com", at_days(-5.0), "1on1", "").replace(
+            "PARTSTAT=ACCEPTED:mailto:bob",
+            "PARTSTAT=DECLINED:mailto:bob",
+        ),
     );
     events.push(
-        vevent("mika-declined", "bob@example.com", at_days(-3.0), "1on1", "")
-            .replace("PARTSTAT=ACCEPTED:mailto:mika", "PARTSTAT=DECLINED:mailto:mika"),
+        vevent(
+            "mika-declined",
+            "bob@example.com",
+            at_days(-3.0),
+            "1on1",
+            "",
+        )
+        .replace(
+            "PARTSTAT=ACCEPTED:mailto:mika",
+            "PARTSTAT=DECLINED:mailto:mika",
+        ),
     );
-    events.push(vevent("cancelled", "bob@example.com", at_days(-2.0), "1on1", "STATUS:CANCELLED\r\n"));
+    events.push(vevent(
+        "cancelled",
+        "bob@example.com",
+        at_days(-2.0),
+        "1on1",
+        "STATUS:CANCELLED\r\n",
+    ));
     let a = analyze(&config(), &calendar(&events), now());
     let r = &a.reports[1];
     assert_eq!((r.held, r.declined, r.cancelled), (3, 2, 1));
@@ -114,7 +151,13 @@ fn declined_by_either_side_and_cancelled_instances() {
 
 #[test]
 fn expected_interval_from_the_active_series_then_default() {
-    let cal = calendar(&[vevent("b", "bob@example.com", at_days(-30.0), "sync", "RRULE:FREQ=WEEKLY;INTERVAL=2\r\n")]);
+    let cal = calendar(&[vevent(
+        "b",
+        "bob@example.com",
+        at_days(-30.0),
+        "sync",
+        "RRULE:FREQ=WEEKLY;INTERVAL=2\r\n",
+    )]);
     let a = analyze(&config(), &cal, now());
     assert_eq!(a.reports[1].cadence_source, CadenceSource::Recurrence);
     assert_eq!(a.reports[1].expected_interval_days, 14.0);
@@ -129,7 +172,12 @@ fn gap_at_its_boundary() {
         let mut events = titled("alice@example.com", &[last]);
         events.extend(titled("bob@example.com", &[-3.0]));
         let a = analyze(&config(), &calendar(&events), now());
-        assert_eq!(kinds(&a, 0).contains(&"gap"), expect, "last held {last} days ago: {:?}", kinds(&a, 0));
+        assert_eq!(
+            kinds(&a, 0).contains(&"gap"),
+            expect,
+            "last held {last} days ago: {:?}",
+            kinds(&a, 0)
+        );
     }
 }
 
@@ -158,7 +206,13 @@ fn skipped_unless_made_up_within_half_an_interval() {
     // Alice weekly: a cancelled session is made up by a held one within 3.5 days.
     for (makeup, expect) in [(-8.6, false), (-8.4, false), (-6.4, true)] {
         let mut events = titled("alice@example.com", &[makeup, -1.0]);
-        events.push(vevent("x", "alice@example.com", at_days(-10.0), "1on1", "STATUS:CANCELLED\r\n"));
+        events.push(vevent(
+            "x",
+            "alice@example.com",
+            at_days(-10.0),
+            "1on1",
+            "STATUS:CANCELLED\r\n",
+        ));
         let a = analyze(&config(), &calendar(&events), now());
         let skipped = kinds(&a, 0).contains(&"skipped");
         // −8.6 and −8.4 are within 3.5 days of −10; −6.4 is 3.6 days away.
@@ -175,10 +229,19 @@ fn uneven_against_the_team_median() {
         events.extend(titled("bob@example.com", &nine));
         let c: Vec<f64> = (1..=carol).map(|i| -(i as f64) * 15.0).collect();
         events.extend(titled("carol@example.com", &c));
-        events.extend(titled("carol@example.com", &[2.0]).into_iter().map(|v| v.replace("UID:carol", "UID:next-carol")));
+        events.extend(
+            titled("carol@example.com", &[2.0])
+                .into_iter()
+                .map(|v| v.replace("UID:carol", "UID:next-carol")),
+        );
         let a = analyze(&config(), &calendar(&events), now());
         assert_eq!(a.team_median.map(|m| (m * 90.0 / 30.0).round()), Some(9.0));
-        assert_eq!(kinds(&a, 2).contains(&"uneven"), expect, "carol {carol}: {:?}", kinds(&a, 2));
+        assert_eq!(
+            kinds(&a, 2).contains(&"uneven"),
+            expect,
+            "carol {carol}: {:?}",
+            kinds(&a, 2)
+        );
     }
 }
 
@@ -192,7 +255,12 @@ fn irregular_when_the_intervals_vary_too_much() {
     ] {
         let events = titled("bob@example.com", &days);
         let a = analyze(&config(), &calendar(&events), now());
-        assert_eq!(kinds(&a, 1).contains(&"irregular"), expect, "{days:?}: {:?}", kinds(&a, 1));
+        assert_eq!(
+            kinds(&a, 1).contains(&"irregular"),
+            expect,
+            "{days:?}: {:?}",
+            kinds(&a, 1)
+        );
     }
 }
 
@@ -203,12 +271,28 @@ fn series_ending_within_two_intervals() {
     for (count, expect) in [(9u32, true), (10u32, true), (11u32, false)] {
         // From −50 weekly: instance k at −50 + 7k; the last (k = count−1) at −50 + 7(count−1).
         let rule = format!("RRULE:FREQ=WEEKLY;COUNT={count}\r\n");
-        let cal = calendar(&[vevent("s", "alice@example.com", at_days(-50.0), "Alice 1on1", &rule)]);
+        let cal = calendar(&[vevent(
+            "s",
+            "alice@example.com",
+            at_days(-50.0),
+            "Alice 1on1",
+            &rule,
+        )]);
         let a = analyze(&config(), &cal, now());
-        assert_eq!(kinds(&a, 0).contains(&"series_ending"), expect, "count {count}");
+        assert_eq!(
+            kinds(&a, 0).contains(&"series_ending"),
+            expect,
+            "count {count}"
+        );
     }
     // Another 1on1 scheduled after the last one: nothing to extend.
-    let mut events = vec![vevent("s", "alice@example.com", at_days(-50.0), "Alice 1on1", "RRULE:FREQ=WEEKLY;COUNT=9\r\n")];
+    let mut events = vec![vevent(
+        "s",
+        "alice@example.com",
+        at_days(-50.0),
+        "Alice 1on1",
+        "RRULE:FREQ=WEEKLY;COUNT=9\r\n",
+    )];
     events.extend(titled("alice@example.com", &[20.0]));
     let a = analyze(&config(), &calendar(&events), now());
     assert!(!kinds(&a, 0).contains(&"series_ending"));
@@ -217,11 +301,26 @@ fn series_ending_within_two_intervals() {
 #[test]
 fn findings_are_sorted_by_report_then_kind_then_since() {
     let mut events = titled("carol@example.com", &[5.0]);
-    events.push(vevent("x1", "alice@example.com", at_days(-30.0), "1on1", "STATUS:CANCELLED\r\n"));
-    events.push(vevent("x2", "alice@example.com", at_days(-20.0), "1on1", "STATUS:CANCELLED\r\n"));
+    events.push(vevent(
+        "x1",
+        "alice@example.com",
+        at_days(-30.0),
+        "1on1",
+        "STATUS:CANCELLED\r\n",
+    ));
+    events.push(vevent(
+        "x2",
+        "alice@example.com",
+        at_days(-20.0),
+        "1on1",
+        "STATUS:CANCELLED\r\n",
+    ));
     let a = analyze(&config(), &calendar(&events), now());
-    let keys: Vec<(String, &str, Option<DateTime<Utc>>)> =
-        a.findings.iter().map(|f| (f.report_email.clone(), f.kind.as_str(), f.since)).collect();
+    let keys: Vec<(String, &str, Option<DateTime<Utc>>)> = a
+        .findings
+        .iter()
+        .map(|f| (f.report_email.clone(), f.kind.as_str(), f.since))
+        .collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);

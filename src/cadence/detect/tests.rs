@@ -22,7 +22,10 @@ exclude_patterns = ["Calibration"]
 }
 
 fn event(title: &str, organizer: &str, attendees: &[(&str, bool)]) -> Event {
-    let local = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap().and_hms_opt(10, 0, 0).unwrap();
+    let local = NaiveDate::from_ymd_opt(2026, 11, 24)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap();
     Event {
         calendar: "c".into(),
         uid: "u".into(),
@@ -37,7 +40,10 @@ fn event(title: &str, organizer: &str, attendees: &[(&str, bool)]) -> Event {
         summary: title.into(),
         description: None,
         location: None,
-        organizer: Some(ModelPerson { email: organizer.into(), name: None }),
+        organizer: Some(ModelPerson {
+            email: organizer.into(),
+            name: None,
+        }),
         attendees: attendees
             .iter()
             .map(|(e, resource)| Attendee {
@@ -59,10 +65,18 @@ fn two_person_rule_ignores_rooms_and_case() {
     let e = event(
         "Weekly sync",
         "mika@example.com",
-        &[("MIKA@example.com", false), ("Alice@Example.COM", false), ("room-1@resource.example.com", true)],
+        &[
+            ("MIKA@example.com", false),
+            ("Alice@Example.COM", false),
+            ("room-1@resource.example.com", true),
+        ],
     );
     assert_eq!(d.classify_event(&e, true), Match::Report(0));
-    let three = event("Weekly sync", "mika@example.com", &[("alice@example.com", false), ("bob@example.com", false)]);
+    let three = event(
+        "Weekly sync",
+        "mika@example.com",
+        &[("alice@example.com", false), ("bob@example.com", false)],
+    );
     assert_eq!(d.classify_event(&three, true), Match::None);
     // Without the manager it is not the manager's 1on1.
     let without = event("1on1", "alice@example.com", &[("bob@example.com", false)]);
@@ -75,7 +89,11 @@ fn aliases_count_as_the_report() {
     let e = event("1:1", "robert@example.org", &[("mika@example.com", false)]);
     assert_eq!(d.classify_event(&e, false), Match::Report(1));
     // Both addresses of Bob are still one person.
-    let both = event("1:1", "bob@example.com", &[("robert@example.org", false), ("mika@example.com", false)]);
+    let both = event(
+        "1:1",
+        "bob@example.com",
+        &[("robert@example.org", false), ("mika@example.com", false)],
+    );
     assert_eq!(d.classify_event(&both, false), Match::Report(1));
 }
 
@@ -107,7 +125,14 @@ fn titles_in_english_and_japanese_with_full_width_forms() {
 #[test]
 fn exclusions_win_over_patterns_and_recurrence() {
     let d = Detector::new(&config());
-    for title in ["1on1 / performance review", "上期評価面談", "Interview debrief 1:1", "面接", "Calibration 1on1", "ＲＥＶＩＥＷ"] {
+    for title in [
+        "1on1 / performance review",
+        "上期評価面談",
+        "Interview debrief 1:1",
+        "面接",
+        "Calibration 1on1",
+        "ＲＥＶＩＥＷ",
+    ] {
         let e = event(title, "mika@example.com", &[("alice@example.com", false)]);
         assert_eq!(d.classify_event(&e, true), Match::None, "{title}");
     }
@@ -116,7 +141,11 @@ fn exclusions_win_over_patterns_and_recurrence() {
 #[test]
 fn an_untitled_single_meeting_does_not_count_but_a_series_does() {
     let d = Detector::new(&config());
-    let e = event("Coffee", "mika@example.com", &[("alice@example.com", false)]);
+    let e = event(
+        "Coffee",
+        "mika@example.com",
+        &[("alice@example.com", false)],
+    );
     assert_eq!(d.classify_event(&e, false), Match::None);
     assert_eq!(d.classify_event(&e, true), Match::Report(0));
 }
@@ -124,8 +153,15 @@ fn an_untitled_single_meeting_does_not_count_but_a_series_does() {
 #[test]
 fn people_outside_the_roster_are_candidates() {
     let d = Detector::new(&config());
-    let e = event("Mika / Kenji", "Kenji@example.com", &[("mika@example.com", false)]);
-    assert_eq!(d.classify_event(&e, true), Match::Candidate("kenji@example.com".into()));
+    let e = event(
+        "Mika / Kenji",
+        "Kenji@example.com",
+        &[("mika@example.com", false)],
+    );
+    assert_eq!(
+        d.classify_event(&e, true),
+        Match::Candidate("kenji@example.com".into())
+    );
 }
 
 #[test]
