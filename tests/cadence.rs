@@ -30,7 +30,11 @@ impl Example {
         std::fs::write(&config, text).unwrap();
         std::fs::copy(root.join("example.ics"), dir.path().join("example.ics")).unwrap();
         let state = dir.path().join("state");
-        let ex = Example { _dir: dir, config, state };
+        let ex = Example {
+            _dir: dir,
+            config,
+            state,
+        };
         let out = ex.run(&["sync"]);
         assert!(out.status.success(), "{}", stderr(&out));
         ex
@@ -75,17 +79,36 @@ fn alert_ids(report: &serde_json::Value) -> Vec<(String, String, String)> {
 fn golden_report_on_the_example_calendar() {
     let ex = Example::new(None);
     let got = ex.json(&["--now", NOW, "report", "--json"]);
-    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/example-report.json");
+    let golden_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/example-report.json");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden_path, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &golden_path,
+            serde_json::to_string_pretty(&got).unwrap() + "\n",
+        )
+        .unwrap();
     }
-    let golden: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&golden_path).unwrap()).unwrap();
-    assert_eq!(got, golden, "report --json changed; review it and rerun with UPDATE_GOLDEN=1 if intended");
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&golden_path).unwrap()).unwrap();
+    assert_eq!(
+        got, golden,
+        "report --json changed; review it and rerun with UPDATE_GOLDEN=1 if intended"
+    );
     // Every alert kind shows on the example.
     let mut kinds: Vec<String> = alert_ids(&got).into_iter().map(|(k, _, _)| k).collect();
     kinds.sort();
     kinds.dedup();
-    assert_eq!(kinds, ["gap", "irregular", "no_series", "series_ending", "skipped", "uneven"]);
+    assert_eq!(
+        kinds,
+        [
+            "gap",
+            "irregular",
+            "no_series",
+            "series_ending",
+            "skipped",
+            "uneven"
+        ]
+    );
 }
 
 #[test]
@@ -99,11 +122,18 @@ fn alert_ids_are_stable_across_runs_and_resyncs() {
     assert_eq!(first, resynced);
     // A day later the same conditions keep their ids.
     let later = alert_ids(&ex.json(&["--now", "2026-11-25T09:00:00+09:00", "report", "--json"]));
-    let gap = |v: &[(String, String, String)]| v.iter().find(|(k, r, _)| k == "gap" && r == "bob@example.com").cloned();
+    let gap = |v: &[(String, String, String)]| {
+        v.iter()
+            .find(|(k, r, _)| k == "gap" && r == "bob@example.com")
+            .cloned()
+    };
     assert_eq!(gap(&first), gap(&later));
     // A fresh state directory at the same now gives the same ids.
     let other = Example::new(None);
-    assert_eq!(first, alert_ids(&other.json(&["--now", NOW, "report", "--json"])));
+    assert_eq!(
+        first,
+        alert_ids(&other.json(&["--now", NOW, "report", "--json"]))
+    );
 }
 
 #[test]
@@ -111,29 +141,58 @@ fn ack_and_snooze_lifecycle() {
     let ex = Example::new(None);
     let report = ex.json(&["--now", NOW, "report", "--json"]);
     let ids = alert_ids(&report);
-    let find = |kind: &str, who: &str| ids.iter().find(|(k, r, _)| k == kind && r == who).unwrap().2.clone();
+    let find = |kind: &str, who: &str| {
+        ids.iter()
+            .find(|(k, r, _)| k == kind && r == who)
+            .unwrap()
+            .2
+            .clone()
+    };
     let gap = find("gap", "bob@example.com");
     let no_series = find("no_series", "fatima@example.com");
 
     let out = ex.run(&["--now", NOW, "alerts", "ack", &gap]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = ex.run(&["--now", NOW, "alerts", "snooze", &no_series, "--until", "2026-12-01"]);
+    let out = ex.run(&[
+        "--now",
+        NOW,
+        "alerts",
+        "snooze",
+        &no_series,
+        "--until",
+        "2026-12-01",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     let open = ex.json(&["--now", NOW, "alerts", "--json"]);
-    let open_ids: Vec<&str> = open.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let open_ids: Vec<&str> = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert!(!open_ids.contains(&gap.as_str()) && !open_ids.contains(&no_series.as_str()));
     assert_eq!(open_ids.len(), ids.len() - 2);
 
     // Acknowledged stays quiet while the episode lasts; the snoozed one returns after its date.
     let later = ex.json(&["--now", "2026-12-02T09:00:00+09:00", "alerts", "--json"]);
-    let later_ids: Vec<&str> = later.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let later_ids: Vec<&str> = later
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert!(!later_ids.contains(&gap.as_str()));
     assert!(later_ids.contains(&no_series.as_str()));
 
     // --all lists the acknowledged one, marked.
     let all = ex.json(&["--now", NOW, "alerts", "--json", "--all"]);
-    let acked = all.as_array().unwrap().iter().find(|a| a["id"] == gap.as_str()).unwrap();
+    let acked = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == gap.as_str())
+        .unwrap();
     assert_eq!(acked["acknowledged"], true);
 
     let out = ex.run(&["--now", NOW, "alerts", "ack", "nosuchid"]);
@@ -147,9 +206,15 @@ fn report_table_and_japanese_messages() {
     let out = ex.run(&["--now", NOW, "report"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("メンバー") && text.contains("Fatimaさんとの1on1"), "{text}");
+    assert!(
+        text.contains("メンバー") && text.contains("Fatimaさんとの1on1"),
+        "{text}"
+    );
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
     let series = ex.run(&["--now", NOW, "series"]);
     let text = stdout(&series);
-    assert!(text.contains("kenji@example.com") && text.contains("hint"), "{text}");
+    assert!(
+        text.contains("kenji@example.com") && text.contains("hint"),
+        "{text}"
+    );
 }

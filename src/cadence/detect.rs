@@ -221,8 +221,8 @@ fn contains_pattern(title: &str, pattern: &str) -> bool {
             false
         };
         // A plural ("1on1s") still names 1on1s.
-        let after =
-            last && glued(Some(end)) && !(bytes.get(end) == Some(&b's') && !glued(Some(end + 1)));
+        let plural = bytes.get(end) == Some(&b's') && !glued(Some(end + 1));
+        let after = last && glued(Some(end)) && !plural;
         !before && !after
     })
 }

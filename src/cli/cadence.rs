@@ -269,7 +269,13 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
             ),
             r.last_held.map_or_else(
                 || "-".into(),
-                |t| format!("{} ({:.0}d)", local_date(t, &zone), (ctx.now - t).num_seconds() as f64 / 86_400.0),
+                |t| {
+                    format!(
+                        "{} ({:.0}d)",
+                        local_date(t, &zone),
+                        (ctx.now - t).num_seconds() as f64 / 86_400.0
+                    )
+                },
             ),
             r.next_scheduled
                 .map_or_else(|| "-".into(), |t| local_date(t, &zone).to_string()),
