@@ -26,7 +26,8 @@ use crate::model::Event;
 
 /// The windowed load. `hit` is every row whose span meets `[?2, ?3)` (two index searches on
 /// `events_window`: ends after `?2`, and open ends), the outer query adds the masters of the hit
-/// overrides through the `(calendar_id, event_id)` key.
+/// overrides through the `(calendar_id, event_id)` key (`CROSS JOIN` keeps `hit` the outer loop;
+/// the planner would otherwise scan every event).
 const LOAD_WINDOW_SQL: &str = "
     WITH hit(id, calendar_id, series_id) AS MATERIALIZED (
         SELECT id, calendar_id, series_id FROM events WHERE end_utc > ?2 AND start_utc < ?3
@@ -40,7 +41,7 @@ const LOAD_WINDOW_SQL: &str = "
       AND e.id IN (
         SELECT id FROM hit
         UNION
-        SELECT m.id FROM hit h JOIN events m
+        SELECT m.id FROM hit h CROSS JOIN events m
           ON m.calendar_id = h.calendar_id AND m.event_id = h.series_id
         WHERE h.series_id IS NOT NULL
       )
