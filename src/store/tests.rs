@@ -429,3 +429,48 @@ fn windowed_load_uses_the_window_index() {
         "{plan}"
     );
 }
+
+/// Timing of a windowed load over many stored singles (run with
+/// `cargo test --release --lib -- --ignored windowed_load_timing --nocapture`).
+#[test]
+#[ignore]
+fn windowed_load_timing() {
+    let n: i64 = std::env::var("CADENCED_TIMING_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let w = window();
+    // Ten years of events ending at w.to, evenly spread.
+    let first = w.to - Duration::days(3650);
+    let step = Duration::seconds(3650 * 86_400 / n);
+    let mut events = Vec::with_capacity(usize::try_from(n).unwrap());
+    for i in 0..n {
+        let mut e = single_at(
+            &format!("e{i}"),
+            first + step * i32::try_from(i).unwrap(),
+            30,
+        );
+        e.attendees = vec![crate::model::Attendee {
+            email: format!("r{}@example.com", i % 8),
+            name: None,
+            response: crate::model::Response::Accepted,
+            resource: false,
+            is_self: false,
+        }];
+        events.push(e);
+    }
+    let t = std::time::Instant::now();
+    let (_tmp, store) = store_with(&events);
+    let written = t.elapsed();
+    let t = std::time::Instant::now();
+    let all = store.load_events(None).unwrap();
+    let whole = t.elapsed();
+    let t = std::time::Instant::now();
+    let some = store.load_events_in(None, w.from, w.to).unwrap();
+    let windowed = t.elapsed();
+    println!(
+        "{n} singles: write {written:?}; load_events {} rows in {whole:?}; load_events_in {} rows in {windowed:?}",
+        all[0].events.len(),
+        some[0].events.len()
+    );
+}
