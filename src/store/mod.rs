@@ -1,10 +1,15 @@
-//! The SQLite store: accounts, calendars, normalized events and sync cursors.
+//! The SQLite store: accounts, calendars, normalized events, sync cursors and alerts.
 //!
 //! Owns the database file and its schema (versioned migrations in [`migrations`]). Invariants:
 //! - The database is created with mode 0600 (its WAL/SHM files inherit it), in a state directory
 //!   created 0700.
 //! - Every write that a sync makes for one page of changes, together with the cursor that covers
 //!   it, is one transaction: a crash loses nothing and duplicates nothing.
+//! - Every event row carries the UTC span it can touch (`start_utc`, `end_utc`; see `window.rs`),
+//!   a superset of what it contributes to any expansion: expanding [`Store::load_events_in`]'s
+//!   rows in their window gives what expanding every row would.
+//! - Alerts (`alerts.rs`): at most one unresolved alert per (kind, report, episode); ids are
+//!   deterministic; a reconcile is one transaction.
 //! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
 //!   the blocking thread pool, never on the runtime's workers.
 
@@ -546,3 +551,5 @@ impl AsyncStore {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_alerts;
