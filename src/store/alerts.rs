@@ -100,7 +100,7 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 /// The id for the hashed text `seed`, with clash counter `salt` (0: none).
-fn make_id(seed: &str, salt: u32) -> String {
+pub(super) fn make_id(seed: &str, salt: u32) -> String {
     let text = if salt == 0 {
         seed.to_string()
     } else {

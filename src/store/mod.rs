@@ -1,10 +1,15 @@
-//! The SQLite store: accounts, calendars, normalized events and sync cursors.
+//! The SQLite store: accounts, calendars, normalized events, sync cursors and alerts.
 //!
 //! Owns the database file and its schema (versioned migrations in [`migrations`]). Invariants:
 //! - The database is created with mode 0600 (its WAL/SHM files inherit it), in a state directory
 //!   created 0700.
 //! - Every write that a sync makes for one page of changes, together with the cursor that covers
 //!   it, is one transaction: a crash loses nothing and duplicates nothing.
+//! - Every event row carries the UTC span it can touch (`start_utc`, `end_utc`; see `window.rs`),
+//!   a superset of what it contributes to any expansion: expanding [`Store::load_events_in`]'s
+//!   rows in their window gives what expanding every row would.
+//! - Alerts (`alerts.rs`): at most one unresolved alert per (kind, report, episode); ids are
+//!   deterministic; a reconcile is one transaction.
 //! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
 //!   the blocking thread pool, never on the runtime's workers.
 
@@ -26,7 +31,8 @@ use crate::model::Event;
 
 /// The windowed load. `hit` is every row whose span meets `[?2, ?3)` (two index searches on
 /// `events_window`: ends after `?2`, and open ends), the outer query adds the masters of the hit
-/// overrides through the `(calendar_id, event_id)` key.
+/// overrides through the `(calendar_id, event_id)` key (`CROSS JOIN` keeps `hit` the outer loop;
+/// the planner would otherwise scan every event).
 const LOAD_WINDOW_SQL: &str = "
     WITH hit(id, calendar_id, series_id) AS MATERIALIZED (
         SELECT id, calendar_id, series_id FROM events WHERE end_utc > ?2 AND start_utc < ?3
@@ -40,7 +46,7 @@ const LOAD_WINDOW_SQL: &str = "
       AND e.id IN (
         SELECT id FROM hit
         UNION
-        SELECT m.id FROM hit h JOIN events m
+        SELECT m.id FROM hit h CROSS JOIN events m
           ON m.calendar_id = h.calendar_id AND m.event_id = h.series_id
         WHERE h.series_id IS NOT NULL
       )
@@ -545,3 +551,5 @@ impl AsyncStore {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_alerts;
