@@ -170,8 +170,15 @@ fn main() {
     let bin = env!("CARGO_BIN_EXE_cadenced");
     let has_time = Path::new("/usr/bin/time").exists();
     for n in sizes {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let state = dir.path().join("state");
+        // BENCH_KEEP=DIR keeps the generated state and config there (for profiling).
+        let guard = tempfile::tempdir().expect("temp dir");
+        let root = match std::env::var_os("BENCH_KEEP") {
+            Some(keep) => std::path::PathBuf::from(keep).join(n.to_string()),
+            None => guard.path().to_path_buf(),
+        };
+        std::fs::create_dir_all(&root).expect("bench dir");
+        let _ = std::fs::remove_dir_all(root.join("state"));
+        let state = root.join("state");
         let t = Instant::now();
         fill(&state, n);
         let db = std::fs::metadata(state.join("cadenced.db"))
@@ -182,7 +189,7 @@ fn main() {
             t.elapsed(),
             db / (1 << 20)
         );
-        let config = config(dir.path());
+        let config = config(&root);
         for run in 0..3 {
             let args = [
                 "--config",

@@ -190,4 +190,31 @@ impl Event {
     pub fn is_override(&self) -> bool {
         self.recurrence_id.is_some()
     }
+
+    /// The humans of the event (DESIGN §6): organizer and attendees minus resources and rooms,
+    /// lower-cased, deduplicated by address. (A report's aliases are folded into one person by
+    /// the cadence detector, which knows the roster.)
+    pub fn humans(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::with_capacity(self.attendees.len() + 1);
+        let mut push = |email: &str| {
+            let e = email.trim().to_lowercase();
+            if !e.is_empty() && !out.contains(&e) {
+                out.push(e);
+            }
+        };
+        if let Some(o) = &self.organizer {
+            // An organizer that is itself a resource attendee (a room owning the booking) is no human.
+            let resource = self
+                .attendees
+                .iter()
+                .any(|a| a.resource && a.email.eq_ignore_ascii_case(&o.email));
+            if !resource {
+                push(&o.email);
+            }
+        }
+        for a in self.attendees.iter().filter(|a| !a.resource) {
+            push(&a.email);
+        }
+        out
+    }
 }

@@ -83,8 +83,9 @@ impl Detector {
 
     /// The roster index of an address, if it belongs to a report.
     pub fn report_of(&self, email: &str) -> Option<usize> {
-        let email = email.to_lowercase();
-        self.reports.iter().position(|addrs| addrs.contains(&email))
+        self.reports
+            .iter()
+            .position(|addrs| addrs.iter().any(|a| a.eq_ignore_ascii_case(email)))
     }
 
     /// Whether an address is the manager's.
@@ -114,26 +115,52 @@ impl Detector {
 
     /// Classify an event's participants and title; `recurring` says whether it belongs to a series.
     pub fn classify_event(&self, event: &Event, recurring: bool) -> Match {
+        self.classify_parts(
+            event.humans().iter().map(String::as_str),
+            &event.summary,
+            recurring,
+        )
+    }
+
+    /// Whether a single (non-recurring) event with these humans and this title can matter to the
+    /// analysis (a report's 1on1 or a candidate). Lets the store skip decoding the rest.
+    pub fn single_may_matter<'h>(
+        &self,
+        humans: impl Iterator<Item = &'h str>,
+        title: &str,
+    ) -> bool {
+        self.classify_parts(humans, title, false) != Match::None
+    }
+
+    fn classify_parts<'h>(
+        &self,
+        humans: impl Iterator<Item = &'h str>,
+        title: &str,
+        recurring: bool,
+    ) -> Match {
         // Fold every address to a person: the manager, a report (aliases included), or itself.
         let mut manager = false;
         let mut others: Vec<Person> = Vec::with_capacity(2);
-        for email in humans(event) {
-            let person = if self.is_manager(&email) {
+        for email in humans {
+            let person = if self.is_manager(email) {
                 manager = true;
                 continue;
-            } else if let Some(i) = self.report_of(&email) {
+            } else if let Some(i) = self.report_of(email) {
                 Person::Report(i)
             } else {
-                Person::Other(email)
+                Person::Other(email.to_lowercase())
             };
             if !others.contains(&person) {
                 others.push(person);
+            }
+            if others.len() > 1 {
+                return Match::None;
             }
         }
         if !manager || others.len() != 1 {
             return Match::None;
         }
-        let title = normalize_title(&event.summary);
+        let title = normalize_title(title);
         if self.is_excluded_normalized(&title) {
             return Match::None;
         }
@@ -152,33 +179,6 @@ impl Detector {
 enum Person {
     Report(usize),
     Other(String),
-}
-
-/// The humans of an event: organizer and attendees minus resources, lower-cased, deduplicated
-/// by address. (A report's aliases are folded into one person by [`Detector::classify_event`],
-/// which knows the roster.)
-pub fn humans(event: &Event) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(event.attendees.len() + 1);
-    let mut push = |email: &str| {
-        let e = email.trim().to_lowercase();
-        if !e.is_empty() && !out.contains(&e) {
-            out.push(e);
-        }
-    };
-    if let Some(o) = &event.organizer {
-        // An organizer listed as a resource attendee (a room that owns the booking) is no human.
-        let is_resource = event
-            .attendees
-            .iter()
-            .any(|a| a.resource && a.email.eq_ignore_ascii_case(&o.email));
-        if !is_resource {
-            push(&o.email);
-        }
-    }
-    for a in event.attendees.iter().filter(|a| !a.resource) {
-        push(&a.email);
-    }
-    out
 }
 
 /// Full-width ASCII forms (U+FF01–U+FF5E) and the ideographic space become ASCII; lower case.

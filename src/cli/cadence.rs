@@ -21,10 +21,23 @@ pub struct Analysed {
 pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
     let mut store = ctx.open_store()?;
     let window = cadence::analyze::analysis_window(&ctx.config, ctx.now);
+    let started = std::time::Instant::now();
+    // Single events that cannot be anyone's 1on1 (or a candidate's) are not even decoded.
+    let detector = cadence::Detector::new(&ctx.config);
+    let keep = |humans: &mut dyn Iterator<Item = &str>, title: &str| {
+        detector.single_may_matter(humans, title)
+    };
     let calendars = store
-        .load_events_in(None, window.from, window.to)
+        .load_events_in_filtered(None, window.from, window.to, &keep)
         .map_err(|e| CliError::runtime(e.to_string()))?;
+    let loaded = started.elapsed();
     let analysis = cadence::analyze(&ctx.config, &calendars, ctx.now);
+    tracing::debug!(
+        events = calendars.iter().map(|c| c.events.len()).sum::<usize>(),
+        ?loaded,
+        analysed = ?(started.elapsed() - loaded),
+        "analysis done"
+    );
     for w in &analysis.warnings {
         tracing::warn!("{w}");
     }

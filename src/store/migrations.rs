@@ -39,6 +39,10 @@ pub fn migrations() -> Migrations<'static> {
             data TEXT NOT NULL,
             start_utc TEXT NOT NULL,
             end_utc TEXT,
+            -- The event's humans (lower-cased, one per line) and title, so that a reader can
+            -- skip decoding `data` for events it has no use for.
+            humans TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',
             UNIQUE (calendar_id, event_id)
         );
         CREATE INDEX events_series ON events (calendar_id, series_id);

@@ -39,7 +39,7 @@ const LOAD_WINDOW_SQL: &str = "
         UNION ALL
         SELECT id, calendar_id, series_id FROM events WHERE end_utc IS NULL AND start_utc < ?3
     )
-    SELECT a.name, c.calendar, e.event_id, e.data FROM events e
+    SELECT a.name, c.calendar, e.event_id, e.data, e.kind, e.humans, e.summary FROM events e
     JOIN calendars c ON c.id = e.calendar_id
     JOIN accounts a ON a.id = c.account_id
     WHERE (?1 IS NULL OR a.name = ?1)
@@ -316,7 +316,7 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt.query([account]).map_err(self.sql())?;
-        self.group_rows(rows)
+        self.group_rows(rows, None)
     }
 
     /// The stored events, optionally of one account, that can overlap `[from, to)`, grouped and
@@ -339,14 +339,47 @@ impl Store {
             .prepare_cached(LOAD_WINDOW_SQL)
             .map_err(self.sql())?;
         let rows = stmt.query(params![account, lo, hi]).map_err(self.sql())?;
-        self.group_rows(rows)
+        self.group_rows(rows, None)
+    }
+
+    /// Like [`Store::load_events_in`], but single events (neither a series nor an override) for
+    /// which `keep_single(humans, summary)` is false are skipped without being decoded.
+    pub fn load_events_in_filtered(
+        &self,
+        account: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        keep_single: &dyn Fn(&mut dyn Iterator<Item = &str>, &str) -> bool,
+    ) -> Result<Vec<StoredCalendar>> {
+        let (lo, hi) = window::query_bounds(from, to);
+        let mut stmt = self
+            .conn
+            .prepare_cached(LOAD_WINDOW_SQL)
+            .map_err(self.sql())?;
+        let rows = stmt.query(params![account, lo, hi]).map_err(self.sql())?;
+        self.group_rows(rows, Some(keep_single))
     }
 
     /// Decode `(account, calendar, event_id, data)` rows, grouping consecutive rows of one
     /// calendar.
-    fn group_rows(&self, mut rows: rusqlite::Rows<'_>) -> Result<Vec<StoredCalendar>> {
+    fn group_rows(
+        &self,
+        mut rows: rusqlite::Rows<'_>,
+        keep_single: Option<&dyn Fn(&mut dyn Iterator<Item = &str>, &str) -> bool>,
+    ) -> Result<Vec<StoredCalendar>> {
         let mut out: Vec<StoredCalendar> = Vec::new();
         while let Some(row) = rows.next().map_err(self.sql())? {
+            if let Some(keep) = keep_single {
+                let text = |i| {
+                    row.get_ref(i)
+                        .ok()
+                        .and_then(|v| v.as_str().ok())
+                        .unwrap_or("")
+                };
+                if text(4) == "single" && !keep(&mut text(5).lines(), text(6)) {
+                    continue;
+                }
+            }
             let account: String = row.get(0).map_err(self.sql())?;
             let calendar: String = row.get(1).map_err(self.sql())?;
             let event_id: String = row.get(2).map_err(self.sql())?;
@@ -480,11 +513,12 @@ fn write_events(
     };
     let mut stmt = tx
         .prepare_cached(
-            "INSERT INTO events (calendar_id, event_id, uid, series_id, kind, data, start_utc, end_utc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO events (calendar_id, event_id, uid, series_id, kind, data, start_utc, end_utc, humans, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT(calendar_id, event_id) DO UPDATE SET
                uid = excluded.uid, series_id = excluded.series_id, kind = excluded.kind,
-               data = excluded.data, start_utc = excluded.start_utc, end_utc = excluded.end_utc",
+               data = excluded.data, start_utc = excluded.start_utc, end_utc = excluded.end_utc,
+               humans = excluded.humans, summary = excluded.summary",
         )
         .map_err(sql)?;
     for event in events {
@@ -509,7 +543,9 @@ fn write_events(
             kind,
             data,
             start_utc,
-            end_utc
+            end_utc,
+            event.humans().join("\n"),
+            event.summary
         ])
         .map_err(sql)?;
     }

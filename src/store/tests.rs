@@ -474,3 +474,52 @@ fn windowed_load_timing() {
         some[0].events.len()
     );
 }
+
+#[test]
+fn filtered_load_skips_only_the_singles_the_reader_rejects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in(tmp.path()).unwrap();
+    let acc = store.ensure_account("feed", "ics").unwrap();
+    let mut group = event("group");
+    group.summary = "Team sync".into();
+    group.attendees = ["a@x.com", "b@x.com", "c@x.com"]
+        .iter()
+        .map(|e| crate::model::Attendee {
+            email: (*e).into(),
+            ..Default::default()
+        })
+        .collect();
+    let mut series = event("series");
+    series.recurrence = Some(crate::model::RecurrenceSet {
+        rrules: vec!["FREQ=WEEKLY".into()],
+        ..Default::default()
+    });
+    let kept = event("kept");
+    store
+        .replace_account_events(acc, "f", &[group, series, kept], None)
+        .unwrap();
+    let from = chrono::Utc::now() - chrono::Duration::days(3650);
+    let to = chrono::Utc::now() + chrono::Duration::days(3650);
+    let seen = std::cell::RefCell::new(Vec::new());
+    let keep = |humans: &mut dyn Iterator<Item = &str>, title: &str| {
+        let h: Vec<String> = humans.map(str::to_owned).collect();
+        seen.borrow_mut().push((title.to_string(), h.len()));
+        h.len() < 3
+    };
+    let loaded = store
+        .load_events_in_filtered(None, from, to, &keep)
+        .unwrap();
+    let ids: Vec<&str> = loaded[0]
+        .events
+        .iter()
+        .map(|e| e.event_id.as_str())
+        .collect();
+    assert_eq!(ids, ["series", "kept"]);
+    // The reader saw the singles' humans and titles, never the series master's.
+    let mut seen = seen.into_inner();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("Team sync".to_string(), 3), ("event kept".to_string(), 0)]
+    );
+}
