@@ -164,3 +164,19 @@ fn the_window_is_half_open_and_dates_are_in_the_managers_zone() {
             .is_empty()
     );
 }
+
+#[test]
+fn logs_are_plain_text_when_not_on_a_terminal() {
+    let env = Env::with_feed(&fixture("duplicates.ics"), "UTC");
+    let out = env.run(&["sync"]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("malformed") || err.contains("skipped"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\x1b'),
+        "no escape codes in captured logs: {err:?}"
+    );
+}
