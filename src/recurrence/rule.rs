@@ -212,6 +212,11 @@ impl Rule {
                         .filter(|&n: &u32| n >= 1)
                         .ok_or_else(|| invalid(&name, value))?
                 }
+                // A negative COUNT (`COUNT=-1`, written by some exporters beside UNTIL) means
+                // nothing: it is ignored, as recurring-ical-events does.
+                "COUNT"
+                    if value.trim().starts_with('-')
+                        && value.trim()[1..].parse::<u32>().is_ok() => {}
                 "COUNT" => rule.count = Some(value.parse().map_err(|_| invalid(&name, value))?),
                 "UNTIL" => {
                     rule.until = Some(parse_until(value).ok_or_else(|| invalid(&name, value))?)
@@ -837,6 +842,11 @@ mod tests {
         assert!(Rule::parse("FREQ=WEEKLY;BYDAY=").is_err());
         assert!(Rule::parse("FREQ=WEEKLY;junk").is_err());
         assert!(Rule::parse("FREQ=WEEKLY;BYDAY=1€").is_err());
+        assert!(Rule::parse("FREQ=WEEKLY;COUNT=x").is_err());
+        // A negative COUNT beside UNTIL (seen in real exports) is ignored; UNTIL bounds the rule.
+        let r = Rule::parse("FREQ=WEEKLY;UNTIL=20240331;COUNT=-1;INTERVAL=4;BYDAY=MO").unwrap();
+        assert_eq!(r.count, None);
+        assert!(r.until.is_some());
     }
 
     #[test]

@@ -52,6 +52,10 @@ const LOAD_WINDOW_SQL: &str = "
       )
     ORDER BY a.name, c.calendar, e.id";
 
+/// A reader's test on a single event's humans (lower-cased) and title: false skips the event
+/// without decoding it.
+pub type KeepSingle<'a> = &'a dyn Fn(&mut dyn Iterator<Item = &str>, &str) -> bool;
+
 /// The database file name inside the state directory.
 pub const DB_FILE: &str = "cadenced.db";
 
@@ -349,7 +353,7 @@ impl Store {
         account: Option<&str>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        keep_single: &dyn Fn(&mut dyn Iterator<Item = &str>, &str) -> bool,
+        keep_single: KeepSingle<'_>,
     ) -> Result<Vec<StoredCalendar>> {
         let (lo, hi) = window::query_bounds(from, to);
         let mut stmt = self
@@ -365,7 +369,7 @@ impl Store {
     fn group_rows(
         &self,
         mut rows: rusqlite::Rows<'_>,
-        keep_single: Option<&dyn Fn(&mut dyn Iterator<Item = &str>, &str) -> bool>,
+        keep_single: Option<KeepSingle<'_>>,
     ) -> Result<Vec<StoredCalendar>> {
         let mut out: Vec<StoredCalendar> = Vec::new();
         while let Some(row) = rows.next().map_err(self.sql())? {
