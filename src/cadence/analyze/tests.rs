@@ -252,6 +252,9 @@ fn irregular_when_the_intervals_vary_too_much() {
         (vec![-22.0, -15.0, -8.0, -1.0], false),
         (vec![-25.0, -23.0, -21.0, -1.0], true),
         (vec![-29.0, -24.0, -15.0, -10.0, -1.0], false),
+        // Just under and just over 0.5: intervals 2, 2, 5 (CV 0.471) and 1.8, 1.8, 5 (CV 0.526).
+        (vec![-10.0, -8.0, -6.0, -1.0], false),
+        (vec![-9.6, -7.8, -6.0, -1.0], true),
     ] {
         let events = titled("bob@example.com", &days);
         let a = analyze(&config(), &calendar(&events), now());
