@@ -337,13 +337,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<StoredCalendar>> {
-        let (lo, hi) = window::query_bounds(from, to);
-        let mut stmt = self
-            .conn
-            .prepare_cached(LOAD_WINDOW_SQL)
-            .map_err(self.sql())?;
-        let rows = stmt.query(params![account, lo, hi]).map_err(self.sql())?;
-        self.group_rows(rows, None)
+        self.load_window(account, from, to, None)
     }
 
     /// Like [`Store::load_events_in`], but single events (neither a series nor an override) for
@@ -355,17 +349,27 @@ impl Store {
         to: DateTime<Utc>,
         keep_single: KeepSingle<'_>,
     ) -> Result<Vec<StoredCalendar>> {
+        self.load_window(account, from, to, Some(keep_single))
+    }
+
+    fn load_window(
+        &self,
+        account: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        keep_single: Option<KeepSingle<'_>>,
+    ) -> Result<Vec<StoredCalendar>> {
         let (lo, hi) = window::query_bounds(from, to);
         let mut stmt = self
             .conn
             .prepare_cached(LOAD_WINDOW_SQL)
             .map_err(self.sql())?;
         let rows = stmt.query(params![account, lo, hi]).map_err(self.sql())?;
-        self.group_rows(rows, Some(keep_single))
+        self.group_rows(rows, keep_single)
     }
 
-    /// Decode `(account, calendar, event_id, data)` rows, grouping consecutive rows of one
-    /// calendar.
+    /// Decode `(account, calendar, event_id, data[, kind, humans, summary])` rows, grouping
+    /// consecutive rows of one calendar; with `keep_single`, rejected singles are not decoded.
     fn group_rows(
         &self,
         mut rows: rusqlite::Rows<'_>,
