@@ -203,21 +203,11 @@ impl Style {
     }
 }
 
-fn pad(s: &str, width: usize) -> String {
-    // Display width: CJK characters take two columns.
-    let w: usize = s
-        .chars()
-        .map(|c| {
-            if (c as u32) >= 0x1100 && !matches!(c as u32, 0x2000..=0x206F) {
-                2
-            } else {
-                1
-            }
-        })
-        .sum();
-    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+fn pad(s: &str, columns: usize) -> String {
+    format!("{s}{}", " ".repeat(columns.saturating_sub(width(s))))
 }
 
+/// Display width in terminal columns: CJK and other wide characters take two.
 fn width(s: &str) -> usize {
     s.chars()
         .map(|c| {
