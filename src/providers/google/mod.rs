@@ -1,6 +1,10 @@
 //! Google Calendar (`provider = "google"`): OAuth tokens, incremental sync, and the mapping of
 //! Calendar v3 events into the normalized model.
 //!
+//! - [`auth`]: the token file, refresh, the service-account grant, `cadenced auth` flows.
 //! - [`model`]: Event JSON → [`crate::model::Event`] (pure; unit-tested on real samples).
 
+pub mod auth;
 pub mod model;
+#[cfg(test)]
+mod testserver;
