@@ -46,6 +46,8 @@ pub enum CalendarError {
     Http(HttpError),
     #[error("Google answered HTTP {status}: {message}")]
     Api { status: u16, message: String },
+    #[error("{0}")]
+    Config(String),
     #[error("the sync token is no longer valid")]
     Gone,
     #[error("an events page could not be read: {0}")]
@@ -142,10 +144,7 @@ pub async fn sync_calendar(
                 .map(|c| c.sync_token)
         })
     };
-    let url = events_url(&google.api_base, calendar).map_err(|m| CalendarError::Api {
-        status: 0,
-        message: m,
-    })?;
+    let url = events_url(&google.api_base, calendar).map_err(CalendarError::Config)?;
     let mut restarted = false;
     loop {
         match run(
