@@ -7,6 +7,9 @@
 use chrono::{DateTime, Utc};
 use reqwest::Client;
 
+use crate::config::GoogleAccount;
+use crate::providers::google::auth::{AuthError, Authenticator, Clock};
+use crate::providers::google::sync as gsync;
 use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::store::{AsyncStore, StoreError, SyncOutcome};
 
@@ -20,12 +23,21 @@ pub struct SyncTarget {
 #[derive(Debug, Clone)]
 pub enum SourceKind {
     Ics(FeedSource),
+    Google(GoogleSource),
+}
+
+/// A Google account to sync: its config, and where its token file lives.
+#[derive(Debug, Clone)]
+pub struct GoogleSource {
+    pub google: GoogleAccount,
+    pub state_dir: std::path::PathBuf,
 }
 
 impl SourceKind {
     pub fn provider(&self) -> &'static str {
         match self {
             SourceKind::Ics(_) => "ics",
+            SourceKind::Google(_) => "google",
         }
     }
 }
@@ -52,6 +64,15 @@ pub enum SyncError {
     Parse { account: String, source: IcsError },
     #[error("account {account}: {source}")]
     Store { account: String, source: StoreError },
+    /// Authorization failed (the message names the account and, if needed, `cadenced auth`).
+    #[error("{source}")]
+    Auth { account: String, source: AuthError },
+    /// Some calendars of the account failed (the others were synced).
+    #[error("account {account}: {}", failures.join("; "))]
+    Calendars {
+        account: String,
+        failures: Vec<String>,
+    },
 }
 
 /// Sync one account into the store. `full` drops the cursor first.
@@ -64,6 +85,17 @@ pub async fn sync_account(
 ) -> Result<SyncSummary, SyncError> {
     let result = match &target.source {
         SourceKind::Ics(feed) => sync_ics(store, client, &target.account, feed, full).await,
+        SourceKind::Google(g) => {
+            sync_google(
+                store,
+                client,
+                &target.account,
+                g,
+                full,
+                crate::providers::google::auth::system_clock(),
+            )
+            .await
+        }
     };
     let outcome = SyncOutcome {
         at: now,
@@ -83,6 +115,109 @@ pub async fn sync_account(
         tracing::warn!(account = %target.account, error = %e, "cannot record the sync outcome");
     }
     result
+}
+
+/// Sync every configured calendar of a Google account; a failing calendar does not stop the
+/// others. A revoked refresh token marks the account (`needs_auth`) and is reported without
+/// further requests until `cadenced auth` clears the mark.
+pub async fn sync_google(
+    store: &AsyncStore,
+    client: &Client,
+    account: &str,
+    source: &GoogleSource,
+    full: bool,
+    clock: Clock,
+) -> Result<SyncSummary, SyncError> {
+    let store_err = |source| SyncError::Store {
+        account: account.to_string(),
+        source,
+    };
+    let (name, calendars) = (account.to_string(), source.google.calendars.clone());
+    let (account_id, needs_auth) = store
+        .call(move |s| {
+            let id = s.ensure_account(&name, "google")?;
+            if full {
+                s.drop_cursors(id)?;
+            }
+            s.retain_calendars(id, &calendars)?;
+            Ok((id, s.needs_auth(id)?))
+        })
+        .await
+        .map_err(store_err)?;
+    if needs_auth {
+        return Err(SyncError::Auth {
+            account: account.to_string(),
+            source: AuthError::NeedsAuth {
+                account: account.to_string(),
+            },
+        });
+    }
+    let auth = Authenticator::new(
+        account,
+        &source.google,
+        &source.state_dir,
+        client.clone(),
+        clock,
+    );
+    let mut failures = Vec::new();
+    let mut skipped = 0;
+    for calendar in &source.google.calendars {
+        match gsync::sync_calendar(
+            store,
+            client,
+            &auth,
+            &source.google,
+            account_id,
+            calendar,
+            full,
+        )
+        .await
+        {
+            Ok(s) => {
+                skipped += s.skipped;
+                tracing::info!(
+                    account,
+                    calendar,
+                    full = s.full,
+                    pages = s.pages,
+                    upserts = s.upserts,
+                    deletions = s.deletions,
+                    "calendar synced"
+                );
+            }
+            Err(gsync::CalendarError::Auth(e)) => {
+                if matches!(e, AuthError::NeedsAuth { .. }) {
+                    let marked = store
+                        .call(move |s| s.set_needs_auth(account_id, true))
+                        .await;
+                    if let Err(err) = marked {
+                        tracing::warn!(account, "cannot mark the account: {err}");
+                    }
+                }
+                // The same credentials serve every calendar: stop here.
+                return Err(SyncError::Auth {
+                    account: account.to_string(),
+                    source: e,
+                });
+            }
+            Err(e) => failures.push(format!("calendar {calendar}: {e}")),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(SyncError::Calendars {
+            account: account.to_string(),
+            failures,
+        });
+    }
+    let events = store
+        .call(move |s| s.account_event_count(account_id))
+        .await
+        .map_err(store_err)?;
+    Ok(SyncSummary {
+        events,
+        skipped,
+        unchanged: false,
+    })
 }
 
 async fn sync_ics(

@@ -2,6 +2,7 @@
 //! become one sentence on stderr and an exit code (0 success, 1 runtime failure, 2 usage or
 //! configuration error).
 
+mod auth;
 mod cadence;
 mod events;
 mod setup;
@@ -40,6 +41,21 @@ pub enum Command {
     Init,
     /// Validate the config and print every problem with its key path.
     Check,
+    /// Authorize an account: the browser on a loopback redirect with PKCE, or an imported
+    /// refresh token.
+    Auth {
+        /// The account name in the config.
+        account: String,
+        /// Read an existing refresh token (one line) from standard input.
+        #[arg(long, conflicts_with = "device")]
+        refresh_token_stdin: bool,
+        /// The device-code flow (Microsoft only: Google does not allow calendar scopes on it).
+        #[arg(long)]
+        device: bool,
+        /// Do not try to open a browser; only print the URL.
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// One incremental sync pass.
     Sync {
         /// Only this account.
@@ -172,6 +188,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Init => setup::init(&config_path),
         Command::Check => setup::check(&config_path),
+        Command::Auth {
+            account,
+            refresh_token_stdin,
+            device,
+            no_browser,
+        } => {
+            let ctx = Context::load(&cli, config_path)?;
+            auth::auth(&ctx, account, *refresh_token_stdin, *device, !*no_browser)
+        }
         Command::Sync { account, full } => {
             let ctx = Context::load(&cli, config_path)?;
             setup::sync(&ctx, account.as_deref(), *full)

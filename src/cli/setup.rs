@@ -8,7 +8,7 @@ use super::{Cli, CliError};
 use crate::config::{self, AccountKind, Config, ConfigError, IcsSource};
 use crate::providers::ics::FeedSource;
 use crate::store::{AsyncStore, Store};
-use crate::sync::{SourceKind, SyncTarget};
+use crate::sync::{GoogleSource, SourceKind, SyncTarget};
 
 /// What a command that reads the config and the store starts from.
 #[derive(Debug)]
@@ -120,7 +120,11 @@ pub fn check(config_path: &Path) -> Result<(), CliError> {
 }
 
 /// The sync targets of the config, optionally only one account.
-pub fn targets(config: &Config, only: Option<&str>) -> Result<Vec<SyncTarget>, CliError> {
+pub fn targets(
+    config: &Config,
+    state_dir: &Path,
+    only: Option<&str>,
+) -> Result<Vec<SyncTarget>, CliError> {
     if let Some(name) = only
         && config.account(name).is_none()
     {
@@ -140,7 +144,11 @@ pub fn targets(config: &Config, only: Option<&str>) -> Result<Vec<SyncTarget>, C
                 IcsSource::Path(p) => FeedSource::Path(p.clone()),
                 IcsSource::Url(u) => FeedSource::Url(u.expose().to_string()),
             }),
-            AccountKind::Google(_) | AccountKind::Microsoft(_) => {
+            AccountKind::Google(g) => SourceKind::Google(GoogleSource {
+                google: g.clone(),
+                state_dir: state_dir.to_path_buf(),
+            }),
+            AccountKind::Microsoft(_) => {
                 eprintln!(
                     "cadenced: account {}: the {} provider is not available in this version yet; skipped",
                     account.name,
@@ -159,7 +167,7 @@ pub fn targets(config: &Config, only: Option<&str>) -> Result<Vec<SyncTarget>, C
 
 /// `sync`: one pass over the accounts; exit 1 when any account failed (the others still sync).
 pub fn sync(ctx: &Context, only: Option<&str>, full: bool) -> Result<(), CliError> {
-    let targets = targets(&ctx.config, only)?;
+    let targets = targets(&ctx.config, &ctx.state_dir, only)?;
     let store = AsyncStore::new(ctx.open_store()?);
     let runtime = runtime()?;
     let client = crate::providers::http::client().map_err(|e| CliError::runtime(e.to_string()))?;

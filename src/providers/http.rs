@@ -4,6 +4,12 @@
 //! exponential backoff and full jitter, honouring `Retry-After`; other statuses are returned to
 //! the caller to report. URLs are shown through [`redact_url`] because feed URLs often carry a
 //! secret in their path or query.
+//!
+//! [`send_buffered_with_retry`] is the variant for JSON APIs whose retry decision needs the body
+//! (Google answers rate limits with 403 `rateLimitExceeded`): the caller classifies each
+//! (status, body), a body that breaks off mid-way counts as a dropped connection, and the whole
+//! exchange is bounded by [`RetryPolicy::max_total`]. `Retry-After` is read as seconds or as an
+//! HTTP date there.
 
 use std::time::Duration;
 
@@ -100,6 +106,99 @@ where
     }
 }
 
+/// How hard [`send_buffered_with_retry`] tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts, the first included.
+    pub max_attempts: u32,
+    /// No retry is started whose delay would end after this much time since the first attempt.
+    pub max_total: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            max_total: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A response read in full.
+#[derive(Debug, Clone)]
+pub struct Buffered {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+/// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3), relative to `now`.
+pub fn retry_after_value(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Send a request built by `build` and read its body, retrying while `retryable(status, body)`
+/// says so, and on connection failures (including a body cut off mid-way), within `policy`.
+/// Returns the final response, which may still be an error status.
+pub async fn send_buffered_with_retry<F, R>(
+    url: &str,
+    policy: RetryPolicy,
+    mut build: F,
+    retryable: R,
+) -> Result<Buffered, HttpError>
+where
+    F: FnMut() -> RequestBuilder,
+    R: Fn(StatusCode, &[u8]) -> bool,
+{
+    let started = tokio::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        let last = attempt + 1 >= policy.max_attempts;
+        // What to return if no further attempt is made, and how long to wait otherwise.
+        let (outcome, delay) = match build().send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let after = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry_after_value(v, chrono::Utc::now()));
+                match resp.bytes().await {
+                    Ok(body) => {
+                        let body = body.to_vec();
+                        if last || !retryable(status, &body) {
+                            return Ok(Buffered { status, body });
+                        }
+                        (Ok(Buffered { status, body }), backoff_delay(attempt, after))
+                    }
+                    Err(e) => (Err(e), backoff_delay(attempt, None)),
+                }
+            }
+            Err(e) if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() => {
+                (Err(e), backoff_delay(attempt, None))
+            }
+            Err(e) => (Err(e), Duration::MAX),
+        };
+        if last || delay == Duration::MAX || started.elapsed() + delay > policy.max_total {
+            return outcome.map_err(|e| HttpError::Transport {
+                url: redact_url(url),
+                reason: transport_reason(e),
+            });
+        }
+        tracing::debug!(url = %redact_url(url), attempt, ?delay, "retrying request");
+        tokio::time::sleep(delay).await;
+        attempt += 1;
+    }
+}
+
 fn transport_reason(e: reqwest::Error) -> String {
     if e.is_timeout() {
         "the request timed out".into()
@@ -163,6 +262,21 @@ mod tests {
         let d3 = backoff_delay(3, None);
         assert!(d3 >= BASE_DELAY * 4 && d3 <= BASE_DELAY * 8);
         assert!(backoff_delay(30, None) <= MAX_DELAY);
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now: chrono::DateTime<chrono::Utc> = "2013-11-19T01:13:50Z".parse().unwrap();
+        assert_eq!(retry_after_value("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after_value("Tue, 19 Nov 2013 01:13:52 GMT", now),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            retry_after_value("Tue, 19 Nov 2013 01:13:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after_value("soon", now), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Providers: each one translates one source's API into the normalized [`crate::model`].
 //!
-//! Only `ics` exists so far; `google` and `microsoft` slot in beside it.
+//! `ics` and `google` exist; `microsoft` slots in beside them.
 
+pub mod google;
 pub mod http;
 pub mod ics;

@@ -6,6 +6,9 @@
 //! The index `events_window` serves windowed loads: one range on `end_utc`, one equality on
 //! NULL, each then bounded by `start_utc`.
 //!
+//! `events.generation` numbers the full syncs of a calendar (see `providers/google/sync.rs`): rows
+//! a full sync did not see again are the ones of another generation when its last page commits.
+//!
 //! `alerts` keeps the lifecycle of the analysis' findings (see `alerts.rs`): at most one
 //! unresolved alert per (kind, report, episode), which the partial unique index enforces.
 
@@ -43,6 +46,9 @@ pub fn migrations() -> Migrations<'static> {
             -- skip decoding `data` for events it has no use for.
             humans TEXT NOT NULL DEFAULT '',
             summary TEXT NOT NULL DEFAULT '',
+            -- The full sync that last wrote the row (Google): the last page of a full sync
+            -- deletes the calendar's rows of any other generation. 0 for providers without it.
+            generation INTEGER NOT NULL DEFAULT 0,
             UNIQUE (calendar_id, event_id)
         );
         CREATE INDEX events_series ON events (calendar_id, series_id);

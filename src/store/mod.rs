@@ -273,7 +273,7 @@ impl Store {
         let calendar_id = upsert_calendar(&tx, account_id, calendar).map_err(sql)?;
         tx.execute("DELETE FROM events WHERE calendar_id = ?1", [calendar_id])
             .map_err(sql)?;
-        write_events(&tx, &path, calendar_id, events)?;
+        write_events(&tx, &path, calendar_id, events, 0)?;
         set_cursor(&tx, calendar_id, cursor).map_err(sql)?;
         tx.commit().map_err(sql)
     }
@@ -300,7 +300,7 @@ impl Store {
                 del.execute(params![calendar_id, id]).map_err(sql)?;
             }
         }
-        write_events(&tx, &path, calendar_id, upserts)?;
+        write_events(&tx, &path, calendar_id, upserts, 0)?;
         if cursor.is_some() {
             set_cursor(&tx, calendar_id, cursor).map_err(sql)?;
         }
@@ -483,6 +483,131 @@ impl Store {
     }
 }
 
+/// One page of a generation-tracked sync (Google), applied with
+/// [`Store::apply_generation_page`].
+#[derive(Debug, Clone, Copy)]
+pub struct GenerationPage<'a> {
+    /// Inserted or replaced, tagged with `generation`.
+    pub upserts: &'a [Event],
+    /// Removed, together with the overrides whose `series_id` is one of them.
+    pub deleted_ids: &'a [String],
+    pub generation: i64,
+    /// The last page of a full sync: rows of the calendar of any other generation are deleted.
+    pub sweep: bool,
+    /// Stored with the page (the last page's sync token); `None` leaves the cursor as it is.
+    pub cursor: Option<&'a str>,
+}
+
+impl Store {
+    /// Apply one page of a generation-tracked sync, in one transaction (see [`GenerationPage`]).
+    pub fn apply_generation_page(
+        &mut self,
+        calendar_id: i64,
+        page: &GenerationPage<'_>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut del = tx
+                .prepare_cached(
+                    "DELETE FROM events WHERE calendar_id = ?1 AND (event_id = ?2 OR series_id = ?2)",
+                )
+                .map_err(sql)?;
+            for id in page.deleted_ids {
+                del.execute(params![calendar_id, id]).map_err(sql)?;
+            }
+        }
+        write_events(&tx, &path, calendar_id, page.upserts, page.generation)?;
+        if page.sweep {
+            tx.execute(
+                "DELETE FROM events WHERE calendar_id = ?1 AND generation <> ?2",
+                params![calendar_id, page.generation],
+            )
+            .map_err(sql)?;
+        }
+        if page.cursor.is_some() {
+            set_cursor(&tx, calendar_id, page.cursor).map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// A generation number no row of the calendar carries yet (for a new full sync).
+    pub fn next_generation(&self, calendar_id: i64) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(generation), 0) + 1 FROM events WHERE calendar_id = ?1",
+                [calendar_id],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
+    }
+
+    /// Forget the cursor of one calendar (an expired sync token).
+    pub fn clear_cursor(&mut self, calendar_id: i64) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            })?;
+        set_cursor(&tx, calendar_id, None)
+            .and_then(|()| tx.commit())
+            .map_err(|source| StoreError::Sqlite { path, source })
+    }
+
+    /// Remove the calendars of an account that are not in `keep` (and their events and cursors).
+    pub fn retain_calendars(&self, account_id: i64, keep: &[String]) -> Result<()> {
+        let existing: Vec<(i64, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id, calendar FROM calendars WHERE account_id = ?1")
+                .map_err(self.sql())?;
+            let rows = stmt
+                .query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(self.sql())?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())?
+        };
+        for (id, name) in existing {
+            if !keep.contains(&name) {
+                self.conn
+                    .execute("DELETE FROM calendars WHERE id = ?1", [id])
+                    .map_err(self.sql())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Mark an account as needing `cadenced auth` (a revoked refresh token), or clear the mark.
+    pub fn set_needs_auth(&self, account_id: i64, needs: bool) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE accounts SET needs_auth = ?2 WHERE id = ?1",
+                params![account_id, needs],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// Whether the account is marked as needing `cadenced auth`.
+    pub fn needs_auth(&self, account_id: i64) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT needs_auth FROM accounts WHERE id = ?1",
+                [account_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|v| v.unwrap_or(false))
+            .map_err(self.sql())
+    }
+}
+
 fn upsert_calendar(conn: &Connection, account_id: i64, calendar: &str) -> rusqlite::Result<i64> {
     conn.query_row(
         "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
@@ -514,6 +639,7 @@ fn write_events(
     path: &Path,
     calendar_id: i64,
     events: &[Event],
+    generation: i64,
 ) -> Result<()> {
     let sql = |source| StoreError::Sqlite {
         path: path.to_path_buf(),
@@ -521,12 +647,12 @@ fn write_events(
     };
     let mut stmt = tx
         .prepare_cached(
-            "INSERT INTO events (calendar_id, event_id, uid, series_id, kind, data, start_utc, end_utc, humans, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO events (calendar_id, event_id, uid, series_id, kind, data, start_utc, end_utc, humans, summary, generation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT(calendar_id, event_id) DO UPDATE SET
                uid = excluded.uid, series_id = excluded.series_id, kind = excluded.kind,
                data = excluded.data, start_utc = excluded.start_utc, end_utc = excluded.end_utc,
-               humans = excluded.humans, summary = excluded.summary",
+               humans = excluded.humans, summary = excluded.summary, generation = excluded.generation",
         )
         .map_err(sql)?;
     for event in events {
@@ -553,7 +679,8 @@ fn write_events(
             start_utc,
             end_utc,
             event.humans().join("\n"),
-            event.summary
+            event.summary,
+            generation
         ])
         .map_err(sql)?;
     }
@@ -597,3 +724,5 @@ impl AsyncStore {
 mod tests;
 #[cfg(test)]
 mod tests_alerts;
+#[cfg(test)]
+mod tests_generation;

@@ -1,0 +1,685 @@
+//! Google OAuth: the token file, access-token refresh, the service-account JWT grant, and the
+//! installed-app (loopback + PKCE) flow behind `cadenced auth`.
+//!
+//! - Tokens live in `<state dir>/tokens/<account>.json` (directory 0700, file 0600), written
+//!   atomically (a 0600 temp file in the same directory, fsync, rename). They hold the refresh
+//!   token and the cached access token with its expiry. [`Tokens`]' `Debug` is redacted and no
+//!   error message ever carries a token.
+//! - An access token is used until [`REFRESH_MARGIN`] before its expiry, then refreshed with
+//!   `grant_type=refresh_token` (the refresh response has no new refresh token: the old one is
+//!   kept). A 401 from the API forces one refresh ([`Authenticator::refresh`]).
+//! - `invalid_grant` on a refresh is [`AuthError::NeedsAuth`]: the sync marks the account and
+//!   tells the user to run `cadenced auth ACCOUNT`.
+//! - Service accounts (`service_account_key` + `subject`): an RS256 JWT (`iss`, `scope`, `aud`,
+//!   `iat`, `exp` = `iat` + 1 h, `sub`) signed with the key's PKCS#8 RSA key through aws-lc-rs
+//!   (already in the build as rustls' provider), posted as `jwt-bearer`. The key's `token_uri` is
+//!   used unless the account overrides `token_url`.
+//!
+//! Plain reqwest form posts are used rather than the `oauth2` crate: the three grants are a few
+//! fields each, and this keeps our own client, retry policy and error wording.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use reqwest::{Client, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{GoogleAccount, GoogleAuth};
+use crate::providers::http::{self, HttpError, RetryPolicy};
+
+/// The only scope requested (write-back comes later).
+pub const SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
+/// An access token is refreshed this long before it expires.
+pub const REFRESH_MARGIN: chrono::Duration = chrono::Duration::seconds(60);
+/// Google's token endpoint (the JWT audience when the account does not override `token_url`).
+const DEFAULT_TOKEN_URL: &str = GoogleAccount::DEFAULT_TOKEN_URL;
+
+/// The clock used for expiry decisions (injected in tests).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(
+        "account {account}: the refresh token was revoked or expired; run `cadenced auth {account}`"
+    )]
+    NeedsAuth { account: String },
+    #[error("account {account}: not authorized yet; run `cadenced auth {account}`")]
+    NotAuthorized { account: String },
+    #[error("token file {path}: {reason}")]
+    TokenFile { path: PathBuf, reason: String },
+    #[error("account {account}: the token endpoint refused: {reason}")]
+    Endpoint { account: String, reason: String },
+    #[error("account {account}: {source}")]
+    Http { account: String, source: HttpError },
+    #[error("account {account}: {reason}")]
+    Config { account: String, reason: String },
+    #[error("account {account}: service account key {path}: {reason}")]
+    ServiceAccountKey {
+        account: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("account {account}: authorization failed: {reason}")]
+    Flow { account: String, reason: String },
+}
+
+/// What the token file holds.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tokens {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The scopes actually granted (granular consent may grant fewer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |o: &Option<String>| if o.is_some() { "<redacted>" } else { "-" };
+        f.debug_struct("Tokens")
+            .field("refresh_token", &shown(&self.refresh_token))
+            .field("access_token", &shown(&self.access_token))
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl Tokens {
+    /// The cached access token if it is still good at `now` (with [`REFRESH_MARGIN`] to spare).
+    pub fn valid_access_token(&self, now: DateTime<Utc>) -> Option<&str> {
+        let token = self.access_token.as_deref()?;
+        let expires = self.expires_at?;
+        (now + REFRESH_MARGIN < expires).then_some(token)
+    }
+}
+
+/// `<state dir>/tokens/<account>.json`.
+pub fn token_path(state_dir: &Path, account: &str) -> PathBuf {
+    state_dir.join("tokens").join(format!("{account}.json"))
+}
+
+/// Read a token file; `None` when there is none.
+pub fn load_tokens(path: &Path) -> Result<Option<Tokens>, AuthError> {
+    let err = |reason: String| AuthError::TokenFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(e.to_string())),
+    };
+    // serde_json's message names a position, never the content.
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| err(format!("unreadable ({e})")))
+}
+
+/// Write a token file atomically with mode 0600 (its directory 0700).
+pub fn save_tokens(path: &Path, tokens: &Tokens) -> Result<(), AuthError> {
+    let err = |reason: String| AuthError::TokenFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let dir = path
+        .parent()
+        .ok_or_else(|| err("has no parent directory".into()))?;
+    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| err(e.to_string()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let body = serde_json::to_vec_pretty(tokens).map_err(|e| err(e.to_string()))?;
+    let write = || -> std::io::Result<()> {
+        // A leftover from a crash is ours to replace.
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&body)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e.to_string())
+    })
+}
+
+/// The token endpoint's answer (success or error).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TokenResponse {
+    access_token: Option<String>,
+    expires_in: Option<i64>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Retry the token endpoint on 429/5xx/dropped connections only.
+fn token_retryable(status: StatusCode, _body: &[u8]) -> bool {
+    http::is_retryable(status)
+}
+
+/// POST a form to a token endpoint. Returns the parsed answer and its status.
+async fn post_token(
+    client: &Client,
+    account: &str,
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<(StatusCode, TokenResponse), AuthError> {
+    let resp = http::send_buffered_with_retry(
+        url,
+        RetryPolicy::default(),
+        || client.post(url).form(form),
+        token_retryable,
+    )
+    .await
+    .map_err(|source| AuthError::Http {
+        account: account.to_string(),
+        source,
+    })?;
+    let parsed: TokenResponse = serde_json::from_slice(&resp.body).unwrap_or_default();
+    Ok((resp.status, parsed))
+}
+
+fn endpoint_reason(status: StatusCode, r: &TokenResponse) -> String {
+    match (&r.error, &r.error_description) {
+        (Some(e), Some(d)) => format!("{e} ({d}), HTTP {}", status.as_u16()),
+        (Some(e), None) => format!("{e}, HTTP {}", status.as_u16()),
+        _ => format!("HTTP {}", status.as_u16()),
+    }
+}
+
+/// Hands out access tokens for one account, refreshing them as needed.
+pub struct Authenticator {
+    account: String,
+    google: GoogleAccount,
+    path: PathBuf,
+    client: Client,
+    clock: Clock,
+    cached: tokio::sync::Mutex<Option<Tokens>>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("account", &self.account)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    pub fn new(
+        account: &str,
+        google: &GoogleAccount,
+        state_dir: &Path,
+        client: Client,
+        clock: Clock,
+    ) -> Self {
+        Authenticator {
+            account: account.to_string(),
+            google: google.clone(),
+            path: token_path(state_dir, account),
+            client,
+            clock,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// A valid access token: the cached one while it has [`REFRESH_MARGIN`] left, else a new one.
+    pub async fn access_token(&self) -> Result<String, AuthError> {
+        let mut cached = self.cached.lock().await;
+        if cached.is_none() {
+            *cached = load_tokens(&self.path)?;
+        }
+        let now = (self.clock)();
+        if let Some(t) = cached.as_ref().and_then(|t| t.valid_access_token(now)) {
+            return Ok(t.to_string());
+        }
+        self.renew(&mut cached).await
+    }
+
+    /// A new access token regardless of the cached one (after a 401).
+    pub async fn refresh(&self) -> Result<String, AuthError> {
+        let mut cached = self.cached.lock().await;
+        if cached.is_none() {
+            *cached = load_tokens(&self.path)?;
+        }
+        self.renew(&mut cached).await
+    }
+
+    async fn renew(&self, cached: &mut Option<Tokens>) -> Result<String, AuthError> {
+        let now = (self.clock)();
+        let mut tokens = cached.clone().unwrap_or_default();
+        let (status, r) = match &self.google.auth {
+            GoogleAuth::OAuth {
+                client_id,
+                client_secret,
+            } => {
+                let Some(refresh) = tokens.refresh_token.clone() else {
+                    return Err(AuthError::NotAuthorized {
+                        account: self.account.clone(),
+                    });
+                };
+                let secret = resolve_secret(&self.account, client_secret.as_ref())?;
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("client_id", client_id.as_str()),
+                ];
+                if let Some(s) = secret.as_deref() {
+                    form.push(("client_secret", s));
+                }
+                let (status, r) =
+                    post_token(&self.client, &self.account, &self.google.token_url, &form).await?;
+                if r.error.as_deref() == Some("invalid_grant") {
+                    return Err(AuthError::NeedsAuth {
+                        account: self.account.clone(),
+                    });
+                }
+                (status, r)
+            }
+            GoogleAuth::ServiceAccount { key, subject } => {
+                let key_file = read_service_key(&self.account, key)?;
+                let url = if self.google.token_url == DEFAULT_TOKEN_URL {
+                    key_file
+                        .token_uri
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_TOKEN_URL.into())
+                } else {
+                    self.google.token_url.clone()
+                };
+                let assertion =
+                    service_account_jwt(&self.account, key, &key_file, subject, &url, now)?;
+                post_token(
+                    &self.client,
+                    &self.account,
+                    &url,
+                    &[
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                        ("assertion", assertion.as_str()),
+                    ],
+                )
+                .await?
+            }
+        };
+        let access = match (&r.access_token, status.is_success()) {
+            (Some(a), true) if !a.is_empty() => a.clone(),
+            _ => {
+                return Err(AuthError::Endpoint {
+                    account: self.account.clone(),
+                    reason: endpoint_reason(status, &r),
+                });
+            }
+        };
+        tokens.access_token = Some(access.clone());
+        tokens.expires_at = Some(now + chrono::Duration::seconds(r.expires_in.unwrap_or(3600)));
+        if let Some(rt) = r.refresh_token.filter(|t| !t.is_empty()) {
+            tokens.refresh_token = Some(rt);
+        }
+        if r.scope.is_some() {
+            tokens.scope = r.scope;
+        }
+        // Caching is an optimisation: a file we cannot write costs a refresh next run, no more.
+        if let Err(e) = save_tokens(&self.path, &tokens) {
+            tracing::warn!(account = %self.account, "cannot cache the access token: {e}");
+        }
+        *cached = Some(tokens);
+        Ok(access)
+    }
+}
+
+fn resolve_secret(
+    account: &str,
+    secret: Option<&crate::config::SecretSource>,
+) -> Result<Option<String>, AuthError> {
+    secret
+        .map(|s| {
+            s.resolve_from_env()
+                .map(|v| v.expose().to_string())
+                .map_err(|e| AuthError::Config {
+                    account: account.to_string(),
+                    reason: format!("client_secret_env: {e}"),
+                })
+        })
+        .transpose()
+}
+
+/// The fields of a service-account key file that the grant needs.
+#[derive(Deserialize)]
+struct ServiceKey {
+    client_email: String,
+    private_key: String,
+    #[serde(default)]
+    private_key_id: Option<String>,
+    #[serde(default)]
+    token_uri: Option<String>,
+}
+
+fn read_service_key(account: &str, path: &Path) -> Result<ServiceKey, AuthError> {
+    let err = |reason: String| AuthError::ServiceAccountKey {
+        account: account.to_string(),
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        err(format!(
+            "not a service account key (client_email, private_key) ({e})"
+        ))
+    })
+}
+
+/// Build and sign the JWT-bearer assertion.
+fn service_account_jwt(
+    account: &str,
+    path: &Path,
+    key: &ServiceKey,
+    subject: &str,
+    audience: &str,
+    now: DateTime<Utc>,
+) -> Result<String, AuthError> {
+    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    let err = |reason: &str| AuthError::ServiceAccountKey {
+        account: account.to_string(),
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let der = pem_body(&key.private_key).ok_or_else(|| err("private_key is not a PEM key"))?;
+    let pair =
+        RsaKeyPair::from_pkcs8(&der).map_err(|_| err("private_key is not a PKCS#8 RSA key"))?;
+    let mut header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+    if let Some(kid) = &key.private_key_id {
+        header["kid"] = serde_json::Value::String(kid.clone());
+    }
+    let iat = now.timestamp();
+    let claims = serde_json::json!({
+        "iss": key.client_email,
+        "scope": SCOPE,
+        "aud": audience,
+        "iat": iat,
+        "exp": iat + 3600,
+        "sub": subject,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut sig = vec![0u8; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|_| err("signing failed"))?;
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+}
+
+/// The DER bytes of a `-----BEGIN PRIVATE KEY-----` block.
+fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    let b64: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// `cadenced auth`: installed-app flow and refresh-token import.
+
+/// `length` random bytes, base64url without padding.
+fn random_token(length: usize) -> Result<String, String> {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut bytes = vec![0u8; length];
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| "the system random source failed".to_string())?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// PKCE S256: base64url(SHA-256(verifier)).
+pub fn pkce_challenge(verifier: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// Store a refresh token (from `--refresh-token-stdin`), then verify it by refreshing once.
+pub async fn import_refresh_token(
+    account: &str,
+    google: &GoogleAccount,
+    state_dir: &Path,
+    client: Client,
+    refresh_token: &str,
+) -> Result<(), AuthError> {
+    let path = token_path(state_dir, account);
+    save_tokens(
+        &path,
+        &Tokens {
+            refresh_token: Some(refresh_token.to_string()),
+            ..Tokens::default()
+        },
+    )?;
+    Authenticator::new(account, google, state_dir, client, system_clock())
+        .refresh()
+        .await
+        .map(|_| ())
+}
+
+/// How the loopback flow talks to the user.
+pub struct FlowOptions {
+    /// How long to wait for the browser's redirect.
+    pub timeout: Duration,
+    /// Try `xdg-open`/`open` on the URL.
+    pub open_browser: bool,
+}
+
+/// The installed-app flow: PKCE S256 on a loopback redirect, `state` checked, code exchanged at
+/// `token_url`, tokens stored 0600. `show` receives the URL to print.
+pub async fn loopback_flow(
+    account: &str,
+    google: &GoogleAccount,
+    state_dir: &Path,
+    client: Client,
+    options: FlowOptions,
+    show: &mut (dyn FnMut(&str) + Send),
+) -> Result<(), AuthError> {
+    let flow_err = |reason: String| AuthError::Flow {
+        account: account.to_string(),
+        reason,
+    };
+    let GoogleAuth::OAuth {
+        client_id,
+        client_secret,
+    } = &google.auth
+    else {
+        return Err(AuthError::Config {
+            account: account.to_string(),
+            reason: "uses a service account, which needs no `cadenced auth`".into(),
+        });
+    };
+    let secret = resolve_secret(account, client_secret.as_ref())?;
+    let verifier = random_token(48).map_err(flow_err)?;
+    let state = random_token(24).map_err(flow_err)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| flow_err(format!("cannot listen on 127.0.0.1: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| flow_err(e.to_string()))?
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}");
+    let mut url = reqwest::Url::parse(&google.auth_url)
+        .map_err(|e| flow_err(format!("auth_url is not a URL: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("response_type", "code")
+        .append_pair("scope", SCOPE)
+        .append_pair("code_challenge", &pkce_challenge(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", &state);
+    show(url.as_str());
+    if options.open_browser {
+        open_browser(url.as_str());
+    }
+    let code = tokio::time::timeout(options.timeout, wait_for_code(&listener, &state))
+        .await
+        .map_err(|_| {
+            flow_err(format!(
+                "no answer from the browser within {} s",
+                options.timeout.as_secs()
+            ))
+        })?
+        .map_err(flow_err)?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", verifier.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("client_id", client_id.as_str()),
+    ];
+    if let Some(s) = secret.as_deref() {
+        form.push(("client_secret", s));
+    }
+    let (status, r) = post_token(&client, account, &google.token_url, &form).await?;
+    let (Some(access), Some(refresh), true) = (
+        r.access_token.clone(),
+        r.refresh_token.clone(),
+        status.is_success(),
+    ) else {
+        return Err(AuthError::Endpoint {
+            account: account.to_string(),
+            reason: endpoint_reason(status, &r),
+        });
+    };
+    if let Some(scope) = &r.scope
+        && !scope
+            .split_whitespace()
+            .any(|s| s == SCOPE || s == "https://www.googleapis.com/auth/calendar")
+    {
+        return Err(flow_err(
+            "the calendar read permission was not granted (tick it on the consent screen)".into(),
+        ));
+    }
+    save_tokens(
+        &token_path(state_dir, account),
+        &Tokens {
+            refresh_token: Some(refresh),
+            access_token: Some(access),
+            expires_at: Some(Utc::now() + chrono::Duration::seconds(r.expires_in.unwrap_or(3600))),
+            scope: r.scope,
+        },
+    )
+}
+
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    // Best effort: the URL is printed anyway.
+    let _ = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
+/// Accept connections until one carries `code` (or `error`) with our `state`.
+async fn wait_for_code(listener: &tokio::net::TcpListener, state: &str) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let (mut sock, _) = listener
+            .accept()
+            .await
+            .map_err(|e| format!("the redirect listener failed: {e}"))?;
+        let mut buf = vec![0u8; 8192];
+        let mut len = 0;
+        while len < buf.len() {
+            match sock.read(&mut buf[len..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => len += n,
+            }
+            if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+        let head = String::from_utf8_lossy(&buf[..len]);
+        let target = head
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("/");
+        let params: Vec<(String, String)> =
+            reqwest::Url::parse(&format!("http://127.0.0.1{target}"))
+                .map(|u| u.query_pairs().into_owned().collect())
+                .unwrap_or_default();
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let (reply, outcome) = match (get("state"), get("code"), get("error")) {
+            (Some(s), Some(code), _) if s == state => (
+                "Authorized. You can close this tab and return to cadenced.",
+                Some(Ok(code)),
+            ),
+            (Some(s), _, Some(e)) if s == state => (
+                "Authorization was not granted. You can close this tab.",
+                Some(Err(format!("Google answered `{e}`"))),
+            ),
+            (Some(_), _, _) => ("This answer does not belong to this request.", None),
+            _ => ("Waiting for Google's redirect.", None),
+        };
+        let status = if outcome.is_some() {
+            "200 OK"
+        } else {
+            "400 Bad Request"
+        };
+        let body = format!("<!doctype html><title>cadenced</title><p>{reply}</p>");
+        let _ = sock
+            .write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .await;
+        let _ = sock.shutdown().await;
+        if let Some(o) = outcome {
+            return o;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,12 @@
+//! Google Calendar (`provider = "google"`): OAuth tokens, incremental sync, and the mapping of
+//! Calendar v3 events into the normalized model.
+//!
+//! - [`auth`]: the token file, refresh, the service-account grant, `cadenced auth` flows.
+//! - [`model`]: Event JSON → [`crate::model::Event`] (pure; unit-tested on real samples).
+//! - [`sync`]: events.list with sync tokens, one transaction per page, crash-safe full syncs.
+
+pub mod auth;
+pub mod model;
+pub mod sync;
+#[cfg(test)]
+mod testserver;
