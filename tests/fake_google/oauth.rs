@@ -151,10 +151,10 @@ impl State {
 
     /// Marks the access token presented in `authorization` as expired (the 401 fault).
     pub fn expire_presented_token(&mut self, authorization: Option<&str>) {
-        if let Some(token) = authorization.and_then(|h| h.strip_prefix("Bearer ")) {
-            if let Some(g) = self.oauth.access_tokens.get_mut(token.trim()) {
-                g.expires_at = Instant::now();
-            }
+        if let Some(token) = authorization.and_then(|h| h.strip_prefix("Bearer "))
+            && let Some(g) = self.oauth.access_tokens.get_mut(token.trim())
+        {
+            g.expires_at = Instant::now();
         }
     }
 

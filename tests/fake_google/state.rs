@@ -796,14 +796,15 @@ impl State {
                 return false;
             }
         }
-        if r["status"] == "cancelled" {
-            return true;
-        }
         if !f.event_types.is_empty() {
+            // Judged on the stored resource, so a tombstone keeps its series' type.
             let t = r["eventType"].as_str().unwrap_or("default");
             if !f.event_types.iter().any(|e| e == t) {
                 return false;
             }
+        }
+        if r["status"] == "cancelled" {
+            return true;
         }
         if let Some(uid) = &f.ical_uid
             && r["iCalUID"].as_str() != Some(uid.as_str())
@@ -845,7 +846,8 @@ impl State {
         let r = &ev.resource;
         if page.since.is_some() {
             // CAL-SYNC rule 3: incremental results always include deletions, whatever showDeleted
-            // says. Live items still honour eventTypes (the "same other parameters").
+            // says (even of other event types: a superset is safe). Live items still honour
+            // eventTypes (the "same other parameters").
             if ev.cancelled() {
                 return true;
             }
@@ -938,7 +940,12 @@ impl State {
                 req.max_results
             };
             let cal = self.calendar(calendar);
-            for (&seq, id) in cal.by_seq.range(page.cursor + 1..=page.upper) {
+            let range = if page.cursor < page.upper {
+                cal.by_seq.range(page.cursor + 1..=page.upper)
+            } else {
+                cal.by_seq.range(0..0)
+            };
+            for (&seq, id) in range {
                 let ev = &cal.events[id];
                 if !State::include(cal, ev, &page) {
                     continue;

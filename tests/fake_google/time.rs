@@ -115,16 +115,16 @@ impl InstanceStart {
     }
 
     /// The id suffix: `YYYYMMDDTHHMMSSZ`, or `YYYYMMDD` for all-day (that form is unverified).
-    pub fn id_suffix(&self) -> String {
+    pub fn id_suffix(self) -> String {
         match self {
-            InstanceStart::Timed(t) => basic_utc(*t),
+            InstanceStart::Timed(t) => basic_utc(t),
             InstanceStart::AllDay(d) => d.format("%Y%m%d").to_string(),
         }
     }
 
     /// The EventDateTime for `originalStartTime`/`start`, written in the master's zone the way the
     /// real samples do: `{"dateTime":"2025-03-25T08:00:00-05:00","timeZone":"America/Chicago"}`.
-    pub fn to_edt(&self, zone_name: Option<&str>) -> Value {
+    pub fn to_edt(self, zone_name: Option<&str>) -> Value {
         match self {
             InstanceStart::AllDay(d) => json!({"date": d.format("%Y-%m-%d").to_string()}),
             InstanceStart::Timed(t) => match zone_name.and_then(parse_tz) {
@@ -138,13 +138,13 @@ impl InstanceStart {
     }
 
     /// This start shifted by `d`, as an EventDateTime in the same form.
-    pub fn plus_edt(&self, d: chrono::Duration, zone_name: Option<&str>) -> Value {
+    pub fn plus_edt(self, d: chrono::Duration, zone_name: Option<&str>) -> Value {
         match self {
             InstanceStart::AllDay(date) => {
                 let days = d.num_days().max(1);
-                InstanceStart::AllDay(*date + chrono::Duration::days(days)).to_edt(zone_name)
+                InstanceStart::AllDay(date + chrono::Duration::days(days)).to_edt(zone_name)
             }
-            InstanceStart::Timed(t) => InstanceStart::Timed(*t + d).to_edt(zone_name),
+            InstanceStart::Timed(t) => InstanceStart::Timed(t + d).to_edt(zone_name),
         }
     }
 }
