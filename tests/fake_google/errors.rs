@@ -8,6 +8,8 @@ pub struct Reply {
     pub status: u16,
     pub body: Value,
     pub headers: Vec<(String, String)>,
+    /// A pre-serialized body that replaces `body` when set.
+    pub raw: Option<String>,
 }
 
 impl Reply {
@@ -16,6 +18,25 @@ impl Reply {
             status: 200,
             body,
             headers: Vec::new(),
+            raw: None,
+        }
+    }
+
+    /// `envelope` with an `"items"` array spliced in from already serialized JSON.
+    pub fn raw_with_items(envelope: Value, items_json: &str) -> Reply {
+        let mut text = serde_json::to_string(&envelope).expect("json");
+        text.pop(); // the closing brace
+        if text.len() > 1 {
+            text.push(',');
+        }
+        text.push_str("\"items\":");
+        text.push_str(items_json);
+        text.push('}');
+        Reply {
+            status: 200,
+            body: Value::Null,
+            headers: Vec::new(),
+            raw: Some(text),
         }
     }
 
@@ -42,6 +63,7 @@ pub fn calendar_error(
         status,
         body: json!({"error": {"errors": [item], "code": status, "message": message}}),
         headers: Vec::new(),
+        raw: None,
     }
 }
 
@@ -116,6 +138,7 @@ pub fn unavailable() -> Reply {
             "status": "UNAVAILABLE"
         }}),
         headers: Vec::new(),
+        raw: None,
     }
 }
 
@@ -141,6 +164,7 @@ pub fn unauthenticated() -> Reply {
             "WWW-Authenticate".to_string(),
             "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"".to_string(),
         )],
+        raw: None,
     }
 }
 
@@ -165,6 +189,7 @@ pub fn insufficient_scope(method: &str) -> Reply {
             "Bearer realm=\"https://accounts.google.com/\", error=\"insufficient_scope\""
                 .to_string(),
         )],
+        raw: None,
     }
 }
 
@@ -200,5 +225,6 @@ pub fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
         status,
         body: json!({"error": error, "error_description": description}),
         headers: Vec::new(),
+        raw: None,
     }
 }

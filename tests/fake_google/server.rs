@@ -346,7 +346,10 @@ fn to_response(reply: Reply, gzip: bool) -> Response<Full<Bytes>> {
     let mut builder = Response::builder().status(reply.status);
     let mut body = Vec::new();
     if reply.status != 304 && reply.status != 302 {
-        body = serde_json::to_vec_pretty(&reply.body).expect("json");
+        body = match reply.raw {
+            Some(raw) => raw.into_bytes(),
+            None => serde_json::to_vec_pretty(&reply.body).expect("json"),
+        };
         builder = builder
             .header("Content-Type", "application/json; charset=UTF-8")
             .header("Vary", "Origin, X-Origin, Referer");
@@ -392,13 +395,14 @@ fn route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
             }
             let fields = form(&req.body);
             record.grant_type = fields.get("grant_type").cloned();
-            st.token_endpoint(&fields)
+            st.token_endpoint(&fields, req.header("authorization"))
         }
         Endpoint::Authorize => match st.authorize(&req.query) {
             Ok(location) => Reply {
                 status: 302,
                 body: Value::Null,
                 headers: vec![("Location".to_string(), location)],
+                raw: None,
             },
             Err(r) => r,
         },
@@ -449,7 +453,7 @@ fn route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
                     match req.endpoint {
                         Endpoint::EventsList => match parse_list_request(req) {
                             Ok(lr) => match st.list_events(&calendar, &lr) {
-                                Ok(body) => Reply::ok(body),
+                                Ok(reply) => reply,
                                 Err(r) => r,
                             },
                             Err(r) => r,
@@ -616,6 +620,7 @@ fn get_event(st: &mut State, calendar: &str, req: &Req) -> Reply {
             status: 304,
             body: Value::Null,
             headers: vec![("ETag".to_string(), etag)],
+            raw: None,
         };
     }
     Reply::ok(event).with_header("ETag", etag)

@@ -40,6 +40,9 @@ pub struct Calendar {
 pub struct StoredEvent {
     pub resource: Value,
     pub seq: u64,
+    /// The list form ([`State::render`]) serialized once at write time, so that listing large
+    /// calendars costs a copy rather than a clone and a serialization per page.
+    pub list_json: String,
 }
 
 impl StoredEvent {
@@ -352,14 +355,14 @@ impl State {
         if let Some(old) = cal.events.get(&id) {
             cal.by_seq.remove(&old.seq);
         }
+        let mut stored = StoredEvent {
+            resource: resource.clone(),
+            seq,
+            list_json: String::new(),
+        };
+        stored.list_json = serde_json::to_string(&State::render(&stored)).expect("json");
         cal.by_seq.insert(seq, id.clone());
-        cal.events.insert(
-            id,
-            StoredEvent {
-                resource: resource.clone(),
-                seq,
-            },
-        );
+        cal.events.insert(id, stored);
         resource
     }
 
@@ -869,7 +872,7 @@ impl State {
     }
 
     /// One page of events.list. `req` is already validated.
-    pub fn list_events(&mut self, calendar: &str, req: &ListRequest) -> Result<Value, Reply> {
+    pub fn list_events(&mut self, calendar: &str, req: &ListRequest) -> Result<Reply, Reply> {
         let generation = self.calendar(calendar).generation;
         let mut page = if let Some(pt) = &req.page_token {
             let st = self
@@ -954,7 +957,7 @@ impl State {
                     more = true;
                     break;
                 }
-                items.push(State::render(ev));
+                items.push(ev.list_json.as_str());
                 last = seq;
             }
         }
@@ -975,8 +978,9 @@ impl State {
             "timeZone": cal.time_zone,
             "accessRole": cal.access_role,
             "defaultReminders": cal.default_reminders,
-            "items": items,
         });
+        let raw_items = format!("[{}]", items.join(","));
+        drop(items);
         if more {
             page.cursor = last;
             let token = self.new_opaque("page");
@@ -994,7 +998,7 @@ impl State {
             );
             body["nextSyncToken"] = json!(token);
         }
-        Ok(body)
+        Ok(Reply::raw_with_items(body, &raw_items))
     }
 
     // ----- events.get / events.patch ----------------------------------------------------------
