@@ -214,7 +214,17 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
             ))
         });
         for occ in &occs {
-            let m = detector.classify(occ);
+            // A provider's cancelled-instance tombstone carries no participants or title: it is
+            // judged by its series master (an EXDATE'd instance already carries the master).
+            let subject = match occ.series_id {
+                Some(sid) if occ.event.organizer.is_none() && occ.event.attendees.is_empty() => {
+                    masters
+                        .get(&(cal.account.clone(), cal.calendar.clone(), sid.to_string()))
+                        .map_or(occ.event, |(m, _)| *m)
+                }
+                _ => occ.event,
+            };
+            let m = detector.classify_event(subject, occ.series_id.is_some());
             if m == Match::None {
                 continue;
             }
@@ -224,7 +234,7 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
                 .as_ref()
                 .unwrap_or(&occ.start)
                 .instant(&zone);
-            if !seen.insert((occ.event.uid.to_lowercase(), original)) {
+            if !seen.insert((subject.uid.to_lowercase(), original)) {
                 continue;
             }
             let addresses: Vec<String> = match &m {
@@ -237,7 +247,7 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
                 Match::Candidate(e) => vec![e.clone()],
                 Match::None => continue,
             };
-            let session = session_of(cal, occ, &zone, now, &detector, &addresses);
+            let session = session_of(cal, occ, subject, &zone, now, &detector, &addresses);
             match m {
                 Match::Report(i) => per_report[i].push(session),
                 Match::Candidate(e) => per_candidate.entry(e).or_default().push(session),
@@ -384,12 +394,13 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
 fn session_of(
     cal: &StoredCalendar,
     occ: &Occurrence<'_>,
+    subject: &Event,
     zone: &Zone,
     now: DateTime<Utc>,
     detector: &Detector,
     other: &[String],
 ) -> Session {
-    let e = occ.event;
+    let e = subject;
     let start = occ.start.instant(zone);
     let declined = e.attendees.iter().any(|a| {
         a.response == Response::Declined

@@ -374,3 +374,34 @@ proptest! {
         prop_assert_eq!(not_uneven(&alone), not_uneven(&together));
     }
 }
+
+#[test]
+fn a_bare_cancelled_instance_is_judged_by_its_series() {
+    // Providers report a cancelled instance as a tombstone: no attendees, no title.
+    let mut cal = calendar(&[vevent(
+        "s",
+        "alice@example.com",
+        at_days(-20.0),
+        "Alice / Mika",
+        "RRULE:FREQ=WEEKLY\r\n",
+    )]);
+    let master = cal[0].events[0].clone();
+    let original = crate::model::EventTime::utc(at_days(-13.0));
+    let tombstone = Event {
+        event_id: "s_cancelled".into(),
+        uid: String::new(),
+        series_id: Some(master.event_id.clone()),
+        recurrence: None,
+        recurrence_id: Some(original.clone()),
+        start: original.clone(),
+        end: original,
+        status: EventStatus::Cancelled,
+        summary: String::new(),
+        organizer: None,
+        attendees: vec![],
+        ..master
+    };
+    cal[0].events.push(tombstone);
+    let a = analyze(&config(), &cal, now());
+    assert_eq!((a.reports[0].held, a.reports[0].cancelled), (2, 1));
+}
