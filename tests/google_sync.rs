@@ -479,3 +479,62 @@ fn the_same_calendar_from_google_and_from_ics_gives_the_same_report() {
     };
     assert_eq!(figures(&google), figures(&ics));
 }
+
+#[test]
+fn interactive_auth_with_pkce_on_a_loopback_redirect() {
+    use std::io::{BufRead, BufReader};
+    let g = FakeGoogle::start();
+    weekly_1on1(&g);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("[manager]\nemail = \"me@example.com\"\n\n{}", g.google_account_toml("work", &["primary"]))).unwrap();
+    let state = dir.path().join("state");
+    let mut child = bin()
+        .arg("--config")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["auth", "work", "--no-browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The binary prints the authorization URL; a "browser" (here: an HTTP client) opens it and the
+    // fake consents, redirecting to the binary's loopback listener with the code and the state.
+    let stderr = child.stderr.take().unwrap();
+    let mut url = None;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(u) = line.split_whitespace().find(|w| w.starts_with(&g.auth_url())) {
+            url = Some(u.to_string());
+            break;
+        }
+    }
+    let url = url.expect("the authorization URL is printed");
+    let parsed = reqwest::Url::parse(&url).unwrap();
+    let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+    assert_eq!(q.get("code_challenge_method").map(String::as_str), Some("S256"));
+    assert!(q.get("redirect_uri").is_some_and(|r| r.starts_with("http://127.0.0.1:")));
+    assert!(q.get("state").is_some_and(|s| s.len() >= 16));
+    assert!(q.get("scope").is_some_and(|s| s.contains("calendar.readonly")));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async { reqwest::get(&url).await.map(|r| r.status()) }).unwrap();
+    assert!(status.is_success(), "the loopback page answers: {status}");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "auth: {}", text(&out.stdout));
+    let token_file = state.join("tokens/work.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+    // And the stored tokens work.
+    let sync = bin().arg("--config").arg(&config).arg("--state-dir").arg(&state).arg("sync").output().unwrap();
+    assert!(sync.status.success(), "{}", text(&sync.stderr));
+}
+
+#[test]
+fn the_device_flow_is_refused_for_google() {
+    let g = FakeGoogle::start();
+    let env = Env::new(&g, "");
+    let out = env.run(&["auth", "work", "--device"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("device"), "{}", text(&out.stderr));
+}
