@@ -369,6 +369,65 @@ fn a_revoked_refresh_token_needs_auth_and_other_accounts_keep_running() {
     let again = env.run(&["sync"]);
     assert_eq!(again.status.code(), Some(1));
     assert_eq!(g.requests().len(), 0);
+
+    // It shows in `status` and as an alert, without any secret.
+    let status = env.run(&["status", "--json"]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert_no_secret(&status);
+    let v: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let work = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "work")
+        .unwrap();
+    assert_eq!(work["needs_auth"], true);
+    assert_eq!(work["last_sync_ok"], false);
+    let feed = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "feed")
+        .unwrap();
+    assert_eq!(feed["last_sync_ok"], true);
+    let alerts = env.run(&["alerts", "--json"]);
+    assert_no_secret(&alerts);
+    let list: Value = serde_json::from_slice(&alerts.stdout).unwrap();
+    let needs: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "needs_auth")
+        .collect();
+    assert_eq!(needs.len(), 1, "{list}");
+    assert_eq!(needs[0]["account"], "work");
+    assert!(
+        needs[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cadenced auth work")
+    );
+
+    // A new authorization clears it.
+    g.add_refresh_token(
+        fake_google::DEFAULT_ACCOUNT,
+        "1//fresh-token",
+        &["calendar.readonly"],
+    );
+    let out = env.run_with_stdin(
+        &["auth", "work", "--refresh-token-stdin"],
+        "1//fresh-token\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    env.sync_ok();
+    let list: Value = serde_json::from_slice(&env.run(&["alerts", "--json"]).stdout).unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["kind"] != "needs_auth"),
+        "{list}"
+    );
 }
 
 #[test]
@@ -487,7 +546,14 @@ fn interactive_auth_with_pkce_on_a_loopback_redirect() {
     weekly_1on1(&g);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    std::fs::write(&config, format!("[manager]\nemail = \"me@example.com\"\n\n{}", g.google_account_toml("work", &["primary"]))).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[manager]\nemail = \"me@example.com\"\n\n{}",
+            g.google_account_toml("work", &["primary"])
+        ),
+    )
+    .unwrap();
     let state = dir.path().join("state");
     let mut child = bin()
         .arg("--config")
@@ -505,7 +571,10 @@ fn interactive_auth_with_pkce_on_a_loopback_redirect() {
     let mut url = None;
     for line in BufReader::new(stderr).lines() {
         let line = line.unwrap();
-        if let Some(u) = line.split_whitespace().find(|w| w.starts_with(&g.auth_url())) {
+        if let Some(u) = line
+            .split_whitespace()
+            .find(|w| w.starts_with(&g.auth_url()))
+        {
             url = Some(u.to_string());
             break;
         }
@@ -513,20 +582,41 @@ fn interactive_auth_with_pkce_on_a_loopback_redirect() {
     let url = url.expect("the authorization URL is printed");
     let parsed = reqwest::Url::parse(&url).unwrap();
     let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
-    assert_eq!(q.get("code_challenge_method").map(String::as_str), Some("S256"));
-    assert!(q.get("redirect_uri").is_some_and(|r| r.starts_with("http://127.0.0.1:")));
+    assert_eq!(
+        q.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
+    assert!(
+        q.get("redirect_uri")
+            .is_some_and(|r| r.starts_with("http://127.0.0.1:"))
+    );
     assert!(q.get("state").is_some_and(|s| s.len() >= 16));
-    assert!(q.get("scope").is_some_and(|s| s.contains("calendar.readonly")));
+    assert!(
+        q.get("scope")
+            .is_some_and(|s| s.contains("calendar.readonly"))
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let status = rt.block_on(async { reqwest::get(&url).await.map(|r| r.status()) }).unwrap();
+    let status = rt
+        .block_on(async { reqwest::get(&url).await.map(|r| r.status()) })
+        .unwrap();
     assert!(status.is_success(), "the loopback page answers: {status}");
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "auth: {}", text(&out.stdout));
     let token_file = state.join("tokens/work.json");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     // And the stored tokens work.
-    let sync = bin().arg("--config").arg(&config).arg("--state-dir").arg(&state).arg("sync").output().unwrap();
+    let sync = bin()
+        .arg("--config")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(&state)
+        .arg("sync")
+        .output()
+        .unwrap();
     assert!(sync.status.success(), "{}", text(&sync.stderr));
 }
 
@@ -536,5 +626,9 @@ fn the_device_flow_is_refused_for_google() {
     let env = Env::new(&g, "");
     let out = env.run(&["auth", "work", "--device"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("device"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("device"),
+        "{}",
+        text(&out.stderr)
+    );
 }

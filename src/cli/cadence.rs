@@ -16,7 +16,18 @@ pub struct Analysed {
     pub analysis: Analysis,
     /// One per finding, same order.
     pub states: Vec<AlertState>,
+    /// Accounts that cannot sync until `cadenced auth` (DESIGN §9), with their alert state.
+    pub account_alerts: Vec<(AccountAlert, AlertState)>,
 }
+
+/// An alert about an account rather than a report.
+pub struct AccountAlert {
+    pub account: String,
+    pub message: String,
+}
+
+/// The alert kind of an account whose refresh token was revoked or expired.
+pub const NEEDS_AUTH: &str = "needs_auth";
 
 pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
     let mut store = ctx.open_store()?;
@@ -41,7 +52,17 @@ pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
     for w in &analysis.warnings {
         tracing::warn!("{w}");
     }
-    let findings: Vec<store::Finding> = analysis
+    let account_alerts: Vec<AccountAlert> = store
+        .account_overview()
+        .map_err(|e| CliError::runtime(e.to_string()))?
+        .into_iter()
+        .filter(|a| a.needs_auth && ctx.config.account(&a.name).is_some())
+        .map(|a| AccountAlert {
+            message: needs_auth_message(ctx, &a.name),
+            account: a.name,
+        })
+        .collect();
+    let mut findings: Vec<store::Finding> = analysis
         .findings
         .iter()
         .map(|f| store::Finding {
@@ -53,10 +74,33 @@ pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
                 .to_string(),
         })
         .collect();
-    let states = store
+    findings.extend(account_alerts.iter().map(|a| store::Finding {
+        kind: NEEDS_AUTH.to_string(),
+        report: format!("account:{}", a.account),
+        episode: String::new(),
+        since: None,
+        data: serde_json::json!({"severity": "warning", "message": a.message}).to_string(),
+    }));
+    let mut states = store
         .reconcile_alerts(&findings, ctx.now)
         .map_err(|e| CliError::runtime(e.to_string()))?;
-    Ok(Analysed { analysis, states })
+    let account_states = states.split_off(analysis.findings.len());
+    Ok(Analysed {
+        analysis,
+        states,
+        account_alerts: account_alerts.into_iter().zip(account_states).collect(),
+    })
+}
+
+fn needs_auth_message(ctx: &Context, account: &str) -> String {
+    match ctx.config.manager.locale {
+        Locale::Ja => format!(
+            "アカウント {account} の認可が失効したため同期できません。`cadenced auth {account}` を実行してください。"
+        ),
+        Locale::En => format!(
+            "Account {account} cannot sync: its authorization was revoked or expired. Run `cadenced auth {account}`."
+        ),
+    }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -108,7 +152,10 @@ struct SeriesJson<'a> {
 struct AlertJson<'a> {
     id: &'a str,
     kind: &'static str,
-    report: &'a str,
+    /// The report's e-mail; null for an alert about an account.
+    report: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a str>,
     severity: &'static str,
     since: Option<String>,
     message: &'a str,
@@ -152,13 +199,25 @@ fn alert_rows<'a>(a: &'a Analysed) -> Vec<AlertJson<'a>> {
         .map(|(f, s)| AlertJson {
             id: &s.id,
             kind: f.kind.as_str(),
-            report: &f.report_email,
+            report: Some(&f.report_email),
+            account: None,
             severity: f.severity.as_str(),
             since: Some(rfc3339(f.since.unwrap_or(s.since))),
             message: &f.message,
             acknowledged: s.acked,
             snoozed_until: s.snoozed_until.map(rfc3339),
         })
+        .chain(a.account_alerts.iter().map(|(acc, s)| AlertJson {
+            id: &s.id,
+            kind: NEEDS_AUTH,
+            report: None,
+            account: Some(&acc.account),
+            severity: "warning",
+            since: Some(rfc3339(s.since)),
+            message: &acc.message,
+            acknowledged: s.acked,
+            snoozed_until: s.snoozed_until.map(rfc3339),
+        }))
         .collect()
 }
 
@@ -337,20 +396,22 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
         }
         out.push_str(&line(cells));
     }
-    let open: Vec<_> = an
-        .findings
-        .iter()
-        .zip(&a.states)
-        .filter(|(_, s)| !s.acked && s.snoozed_until.is_none_or(|u| u <= ctx.now))
-        .collect();
+    let quiet = |s: &AlertState| s.acked || s.snoozed_until.is_some_and(|u| u > ctx.now);
+    let mut open: Vec<(String, &str, &str)> = Vec::new();
+    for (f, s) in an.findings.iter().zip(&a.states).filter(|(_, s)| !quiet(s)) {
+        let sev = match f.severity {
+            cadence::messages::Severity::Warning => style.paint("33", "warning"),
+            cadence::messages::Severity::Info => style.paint("36", "info   "),
+        };
+        open.push((sev, &s.id, &f.message));
+    }
+    for (acc, s) in a.account_alerts.iter().filter(|(_, s)| !quiet(s)) {
+        open.push((style.paint("31", "warning"), &s.id, &acc.message));
+    }
     if !open.is_empty() {
         out.push_str(&style.paint("1", if ja { "\nアラート\n" } else { "\nAlerts\n" }));
-        for (f, s) in open {
-            let sev = match f.severity {
-                cadence::messages::Severity::Warning => style.paint("33", "warning"),
-                cadence::messages::Severity::Info => style.paint("36", "info   "),
-            };
-            out.push_str(&format!("  {sev}  {}  {}\n", s.id, f.message));
+        for (sev, id, message) in open {
+            out.push_str(&format!("  {sev}  {id}  {message}\n"));
         }
     }
     out

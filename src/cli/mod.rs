@@ -6,6 +6,7 @@ mod auth;
 mod cadence;
 mod events;
 mod setup;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +83,11 @@ pub enum Command {
     },
     /// The detected 1on1 series per report, their sessions, and candidates outside the roster.
     Series {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accounts, their last sync and its outcome, cursors, counts, open alerts.
+    Status {
         #[arg(long)]
         json: bool,
     },
@@ -217,6 +223,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             )
         }
         Command::Series { json } => cadence::series(&Context::load(&cli, config_path)?, *json),
+        Command::Status { json } => status::status(&Context::load(&cli, config_path)?, *json),
         Command::Report { json } => cadence::report(&Context::load(&cli, config_path)?, *json),
         Command::Alerts { action, json, all } => {
             let ctx = Context::load(&cli, config_path)?;

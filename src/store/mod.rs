@@ -135,6 +135,23 @@ pub struct SyncOutcome {
     pub changed: bool,
 }
 
+/// One account as `status` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountOverview {
+    pub name: String,
+    pub provider: String,
+    pub needs_auth: bool,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub last_sync_ok: Option<bool>,
+    /// One sentence; never holds a secret.
+    pub last_error: Option<String>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub events: i64,
+    pub calendars: i64,
+    /// Calendars with a stored sync cursor (sync token, delta link, HTTP validators).
+    pub cursors: i64,
+}
+
 /// A connection to the state database.
 pub struct Store {
     conn: Connection,
@@ -441,6 +458,42 @@ impl Store {
             )
             .map(|n| usize::try_from(n).unwrap_or(0))
             .map_err(self.sql())
+    }
+
+    /// What `status` shows of every stored account, by name.
+    pub fn account_overview(&self) -> Result<Vec<AccountOverview>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.name, a.provider, a.needs_auth, a.last_sync_at, a.last_sync_ok, a.last_error,
+                        a.last_success_at,
+                        (SELECT COUNT(*) FROM events e JOIN calendars c ON c.id = e.calendar_id WHERE c.account_id = a.id),
+                        (SELECT COUNT(*) FROM calendars c WHERE c.account_id = a.id),
+                        (SELECT COUNT(*) FROM sync_cursors s JOIN calendars c ON c.id = s.calendar_id WHERE c.account_id = a.id)
+                 FROM accounts a ORDER BY a.name",
+            )
+            .map_err(self.sql())?;
+        let time = |s: Option<String>| {
+            s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AccountOverview {
+                    name: r.get(0)?,
+                    provider: r.get(1)?,
+                    needs_auth: r.get(2)?,
+                    last_sync_at: time(r.get(3)?),
+                    last_sync_ok: r.get(4)?,
+                    last_error: r.get(5)?,
+                    last_success_at: time(r.get(6)?),
+                    events: r.get(7)?,
+                    calendars: r.get(8)?,
+                    cursors: r.get(9)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
     /// Record the outcome of a sync of an account.
