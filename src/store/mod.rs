@@ -565,13 +565,19 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(sql)?;
         {
+            // Two statements, each on its own index: with `event_id = ?2 OR series_id = ?2`
+            // SQLite scanned every row of the calendar per deletion (quadratic full syncs).
             let mut del = tx
-                .prepare_cached(
-                    "DELETE FROM events WHERE calendar_id = ?1 AND (event_id = ?2 OR series_id = ?2)",
-                )
+                .prepare_cached("DELETE FROM events WHERE calendar_id = ?1 AND event_id = ?2")
+                .map_err(sql)?;
+            let mut del_overrides = tx
+                .prepare_cached("DELETE FROM events WHERE calendar_id = ?1 AND series_id = ?2")
                 .map_err(sql)?;
             for id in page.deleted_ids {
                 del.execute(params![calendar_id, id]).map_err(sql)?;
+                del_overrides
+                    .execute(params![calendar_id, id])
+                    .map_err(sql)?;
             }
         }
         write_events(&tx, &path, calendar_id, page.upserts, page.generation)?;

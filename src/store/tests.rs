@@ -523,3 +523,27 @@ fn filtered_load_skips_only_the_singles_the_reader_rejects() {
         [("Team sync".to_string(), 3), ("event kept".to_string(), 0)]
     );
 }
+
+#[test]
+fn deleting_by_id_or_series_uses_an_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open_in(tmp.path()).unwrap();
+    for sql in [
+        "EXPLAIN QUERY PLAN DELETE FROM events WHERE calendar_id = 1 AND event_id = 'x'",
+        "EXPLAIN QUERY PLAN DELETE FROM events WHERE calendar_id = 1 AND series_id = 'x'",
+    ] {
+        let plan: Vec<String> = store
+            .conn
+            .prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter().any(|p| p.contains("USING INDEX")
+                && (p.contains("event_id=?") || p.contains("series_id=?"))),
+            "{sql}: {plan:?}"
+        );
+    }
+}
