@@ -66,9 +66,20 @@ fn measure(
     args: &[String],
     env_remove: &[&str],
 ) -> (Output, Option<[f64; 4]>, f64) {
+    // BENCH_PERF=FILE: record a profile of the client with `perf record` (for looking, not timing).
+    let perf = std::env::var_os("BENCH_PERF");
     let mut cmd = if timed {
         let mut c = Command::new(TIME);
-        c.args(["-f", "%U %S %e %M"]).arg(program);
+        c.args(["-f", "%U %S %e %M"]);
+        if let Some(out) = &perf {
+            let name = program
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            c.args(["perf", "record", "-g", "-o"])
+                .arg(format!("{}.{name}", out.to_string_lossy()));
+        }
+        c.arg(program);
         c
     } else {
         Command::new(program)

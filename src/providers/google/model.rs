@@ -34,7 +34,9 @@ use crate::tz::{Zone, resolve_name};
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct EventsPage {
-    pub items: Vec<serde_json::Value>,
+    /// Kept raw: each item is decoded on its own (a malformed one is skipped), straight from
+    /// the page's bytes without an intermediate JSON tree.
+    pub items: Vec<Box<serde_json::value::RawValue>>,
     pub next_page_token: Option<String>,
     pub next_sync_token: Option<String>,
 }
@@ -103,12 +105,12 @@ pub enum Mapped {
 
 /// Decode and map one raw item. `Err` is a one-sentence reason to log; the item is skipped.
 pub fn map_item(
-    raw: &serde_json::Value,
+    raw: &serde_json::value::RawValue,
     calendar: &str,
     warn: &mut dyn FnMut(String),
 ) -> Result<Mapped, String> {
-    let item: GEvent = serde_json::from_value(raw.clone())
-        .map_err(|e| format!("an item could not be read: {e}"))?;
+    let item: GEvent =
+        serde_json::from_str(raw.get()).map_err(|e| format!("an item could not be read: {e}"))?;
     map_event(&item, calendar, warn)
 }
 

@@ -1,6 +1,15 @@
 use super::*;
 use chrono::NaiveDate;
 
+/// The tests build items as JSON values; the provider reads them raw from the page.
+fn map_item(
+    v: &serde_json::Value,
+    calendar: &str,
+    warn: &mut dyn FnMut(String),
+) -> Result<Mapped, String> {
+    super::map_item(&serde_json::value::to_raw_value(v).unwrap(), calendar, warn)
+}
+
 fn items(json: &str) -> Vec<serde_json::Value> {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     match v {
