@@ -367,8 +367,9 @@ pub fn map_event(
     }
 }
 
-/// Map a master fetched with `$select=…,cancelledOccurrences,exceptionOccurrences` (§3.3): the
-/// master first, then one override per `exceptionOccurrences` item. An exception that cannot be
+/// Map a master fetched by id with `$select=…,recurrence,cancelledOccurrences,exceptionOccurrences`
+/// (§3.3): the master first (always read as a master, whatever its `type`), then one override
+/// per `exceptionOccurrences` item. An exception that cannot be
 /// mapped is skipped with a warning; `Err` only when the master itself cannot be.
 pub fn map_series(
     master: &MsEvent,
@@ -376,9 +377,8 @@ pub fn map_series(
     warn: &mut dyn FnMut(String),
 ) -> Result<Vec<Mapped>, String> {
     let mut item = master.clone();
-    if item.event_type.is_none() && item.recurrence.is_some() {
-        item.event_type = Some("seriesMaster".into());
-    }
+    // Whatever `$select` left out, this is a master (without `recurrence`: incomplete).
+    item.event_type = Some("seriesMaster".into());
     let mapped = map_event(&item, calendar, &|_| None, warn)?;
     let info = match &mapped {
         Mapped::Upsert(e) => SeriesInfo::of(e),
