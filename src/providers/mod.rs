@@ -5,3 +5,4 @@
 pub mod google;
 pub mod http;
 pub mod ics;
+pub mod microsoft;
