@@ -431,7 +431,7 @@ impl FakeGraph {
             Some(APP_CLIENT_SECRET.to_string()),
         );
         let rt_scopes: Vec<String> = DEFAULT_SCOPES.split(' ').map(str::to_string).collect();
-        let issued = st.issue_refresh(DEFAULT_USER, PUBLIC_CLIENT_ID, &rt_scopes);
+        let issued = st.issue_refresh(DEFAULT_USER, PUBLIC_CLIENT_ID, &rt_scopes, None);
         let grant = st.oauth.refresh_tokens.remove(&issued).expect("grant");
         st.oauth
             .refresh_tokens
@@ -501,7 +501,7 @@ impl FakeGraph {
     pub fn mint_access_token(&self) -> String {
         let mut st = self.st();
         let scopes: Vec<String> = DEFAULT_SCOPES.split(' ').map(str::to_string).collect();
-        let rt = st.issue_refresh(DEFAULT_USER, PUBLIC_CLIENT_ID, &scopes);
+        let rt = st.issue_refresh(DEFAULT_USER, PUBLIC_CLIENT_ID, &scopes, None);
         st.oauth.refresh_tokens.remove(&rt);
         let n = st.counter;
         let token = format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6ImZha2UifQ.fake-graph-minted-{n}.sig");
@@ -512,7 +512,7 @@ impl FakeGraph {
                 user: Some(DEFAULT_USER.to_string()),
                 expires_at: std::time::Instant::now() + Duration::from_secs(lifetime),
                 expired: false,
-                refresh_token: None,
+                family: None,
             },
         );
         token
@@ -522,7 +522,7 @@ impl FakeGraph {
     pub fn add_refresh_token(&self, token: &str, scopes: &str) {
         let mut st = self.st();
         let list: Vec<String> = scopes.split_whitespace().map(str::to_string).collect();
-        let issued = st.issue_refresh(DEFAULT_USER, PUBLIC_CLIENT_ID, &list);
+        let issued = st.issue_refresh(DEFAULT_USER, PUBLIC_CLIENT_ID, &list, None);
         let grant = st.oauth.refresh_tokens.remove(&issued).expect("grant");
         st.oauth.refresh_tokens.insert(token.to_string(), grant);
     }
@@ -569,7 +569,8 @@ impl FakeGraph {
         self.st().expire_access_tokens();
     }
 
-    /// AADSTS50173 from now on; access tokens minted from it stop working.
+    /// AADSTS50173 from now on, for this token and every token of its sign-in session (rotated
+    /// successors included); access tokens minted in that session stop working (401).
     pub fn revoke_refresh_token(&self, token: &str) {
         self.st().set_refresh_status(token, RefreshStatus::Revoked);
     }

@@ -35,6 +35,8 @@ pub struct RefreshGrant {
     /// `None` = unlimited.
     pub uses_left: Option<u32>,
     pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// The sign-in session: rotated tokens inherit it; revocation covers the whole family.
+    pub family: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -43,8 +45,8 @@ pub struct AccessGrant {
     pub user: Option<String>,
     pub expires_at: Instant,
     pub expired: bool,
-    /// The refresh token it was minted from, for revocation.
-    pub refresh_token: Option<String>,
+    /// The refresh-token family (sign-in session) it belongs to, for revocation.
+    pub family: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +114,7 @@ impl State {
         errors::aad_error(status, error, code, message, n)
     }
 
-    fn issue_access(&mut self, user: Option<&str>, refresh_token: Option<&str>) -> (String, u64) {
+    fn issue_access(&mut self, user: Option<&str>, family: Option<u64>) -> (String, u64) {
         let n = self.next_n();
         let token = format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6ImZha2UifQ.fake-graph-at-{n}.sig");
         let lifetime = self.options.access_token_lifetime_secs;
@@ -122,14 +124,21 @@ impl State {
                 user: user.map(str::to_string),
                 expires_at: Instant::now() + Duration::from_secs(lifetime),
                 expired: false,
-                refresh_token: refresh_token.map(str::to_string),
+                family,
             },
         );
         (token, lifetime)
     }
 
-    pub fn issue_refresh(&mut self, user: &str, client_id: &str, scopes: &[String]) -> String {
+    pub fn issue_refresh(
+        &mut self,
+        user: &str,
+        client_id: &str,
+        scopes: &[String],
+        family: Option<u64>,
+    ) -> String {
         let n = self.next_n();
+        let family = family.unwrap_or(n);
         let token = format!("1.AQsA-fake-graph-rt-{n}");
         self.oauth.refresh_tokens.insert(
             token.clone(),
@@ -140,6 +149,7 @@ impl State {
                 status: RefreshStatus::Live,
                 uses_left: None,
                 issued_at: chrono::Utc::now(),
+                family,
             },
         );
         token
@@ -147,10 +157,21 @@ impl State {
 
     /// A delegated success body (§1.6): token_type, scope, expires_in, ext_expires_in,
     /// access_token, refresh_token (only with offline_access), id_token (only with openid).
-    fn delegated_success(&mut self, user: &str, client_id: &str, scopes: &[String]) -> Reply {
+    fn delegated_success(
+        &mut self,
+        user: &str,
+        client_id: &str,
+        scopes: &[String],
+        family: Option<u64>,
+    ) -> Reply {
         let refresh = has_scope(scopes, "offline_access")
-            .then(|| self.issue_refresh(user, client_id, scopes));
-        let (access, lifetime) = self.issue_access(Some(user), refresh.as_deref());
+            .then(|| self.issue_refresh(user, client_id, scopes, family));
+        let family = refresh
+            .as_ref()
+            .and_then(|r| self.oauth.refresh_tokens.get(r))
+            .map(|g| g.family)
+            .or(family);
+        let (access, lifetime) = self.issue_access(Some(user), family);
         let mut body = json!({
             "token_type": "Bearer",
             "scope": resource_scopes(scopes).join(" "),
@@ -269,7 +290,7 @@ impl State {
         match g.status {
             RefreshStatus::Live => {}
             RefreshStatus::Inactive => {
-                let issued = g.issued_at.format("%Y-%m-%dT%H:%M:%S%.7fZ");
+                let issued = g.issued_at.format("%Y-%m-%dT%H:%M:%S%.6f0Z");
                 return self.aad(
                     400,
                     "invalid_grant",
@@ -333,7 +354,7 @@ impl State {
         let grace = self.options.rotated_refresh_token_uses;
         if let Some(entry) = self.oauth.refresh_tokens.get_mut(&token) {
             entry.uses_left = match entry.uses_left {
-                None => grace,
+                None => grace.map(|n| n.saturating_sub(1)),
                 Some(n) => Some(n.saturating_sub(1)),
             };
             if entry.uses_left == Some(0) {
@@ -341,7 +362,7 @@ impl State {
             }
         }
         let user = g.user.clone();
-        self.delegated_success(&user, client_id, &scopes)
+        self.delegated_success(&user, client_id, &scopes, Some(g.family))
     }
 
     /// §1.5: a real tenant (not `common`/`consumers`, AADSTS9001023 wording approximate), a
@@ -509,7 +530,7 @@ impl State {
                 if let Some(e) = self.oauth.device_codes.get_mut(&code) {
                     e.status = DeviceStatus::Redeemed;
                 }
-                self.delegated_success(&g.user, client_id, &g.scopes)
+                self.delegated_success(&g.user, client_id, &g.scopes, None)
             }
         }
     }
@@ -568,16 +589,25 @@ impl State {
         }
     }
 
+    /// Revocation covers the token's whole family (the sign-in session): every refresh token
+    /// rotated from it and the access tokens minted along the way.
     pub fn set_refresh_status(&mut self, token: &str, status: RefreshStatus) {
-        if let Some(g) = self.oauth.refresh_tokens.get_mut(token) {
-            g.status = status;
-        }
+        let Some(family) = self.oauth.refresh_tokens.get(token).map(|g| g.family) else {
+            return;
+        };
         if status == RefreshStatus::Revoked {
+            for g in self.oauth.refresh_tokens.values_mut() {
+                if g.family == family {
+                    g.status = status;
+                }
+            }
             for a in self.oauth.access_tokens.values_mut() {
-                if a.refresh_token.as_deref() == Some(token) {
+                if a.family == Some(family) {
                     a.expired = true;
                 }
             }
+        } else if let Some(g) = self.oauth.refresh_tokens.get_mut(token) {
+            g.status = status;
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct Event {
     pub time_zone: String,
     pub series: Option<Series>,
     pub version: u64,
+    /// Master only: bumped by changes that show in its occurrences (the occurrences' etag).
+    pub occ_version: u64,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
 }
@@ -147,7 +149,7 @@ fn dtz(t: DateTime<Utc>) -> Value {
 }
 
 fn offset_str(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string()
+    t.format("%Y-%m-%dT%H:%M:%S%.6f0Z").to_string()
 }
 
 /// Re-renders the `start`/`end` of an item (and of `exceptionOccurrences`) in `tz`.
@@ -359,7 +361,7 @@ impl State {
                     &Map::new(),
                     start,
                     end,
-                    (&master.id, master.version),
+                    (&master.id, master.occ_version),
                     (master.created, master.modified),
                     &master.time_zone,
                 )
@@ -375,7 +377,7 @@ impl State {
         let (start, end) = Self::occurrence_times(s, date);
         json!({
             "@odata.type": "#microsoft.graph.event",
-            "@odata.etag": format!("W/\"{}\"", change_key(&master.id, master.version)),
+            "@odata.etag": format!("W/\"{}\"", change_key(&master.id, master.occ_version)),
             "id": occurrence_id(&master.id, date),
             "seriesMasterId": master.id,
             "type": "occurrence",
@@ -526,12 +528,21 @@ impl State {
                 removed.sort();
                 entries.extend(removed.into_iter().map(|id| tomb(id)));
                 if self.options.report_out_of_window_changes {
+                    // A series with instances in the window is not "outside" it.
+                    let present_masters: HashSet<&str> = view
+                        .iter()
+                        .filter_map(|(_, v)| v["seriesMasterId"].as_str())
+                        .collect();
                     let mut noise: Vec<&String> = self
                         .changes
                         .iter()
                         .filter(|(s, _)| *s > p.seq)
                         .flat_map(|(_, ids)| ids)
-                        .filter(|id| !known.contains_key(*id) && !p.known.contains_key(*id))
+                        .filter(|id| {
+                            !known.contains_key(*id)
+                                && !p.known.contains_key(*id)
+                                && !present_masters.contains(id.as_str())
+                        })
                         .collect();
                     noise.sort();
                     noise.dedup();
@@ -664,6 +675,7 @@ impl State {
             time_zone: spec.time_zone.clone(),
             series: None,
             version: 1,
+            occ_version: 1,
             created: now,
             modified: now,
         };
@@ -716,6 +728,7 @@ impl State {
                 time_zone: spec.time_zone.clone(),
                 series: Some(series),
                 version: 1,
+                occ_version: 1,
                 created: now,
                 modified: now,
             },
@@ -785,6 +798,7 @@ impl State {
         exc.version += 1;
         exc.modified = now;
         s.overrides.insert(date, Override::Exception(exc));
+        self.bump(master);
         let id = occurrence_id(master, date);
         self.touch(vec![id.clone()]);
         id
@@ -834,6 +848,7 @@ impl State {
             for (k, v) in patch {
                 ev.fields.insert(k, v);
             }
+            ev.occ_version += 1;
             self.bump(id);
             self.touch(vec![id.to_string()]);
             return;
