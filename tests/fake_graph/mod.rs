@@ -98,8 +98,15 @@
 //!   [`USER_ID`]), else 404 `ErrorInvalidUser`. Only the primary calendar.
 //! - An exception keeps the id of the occurrence it replaces (real ids are opaque; clients must
 //!   not rely on either). Occurrence ids encode master and date and are case-sensitive.
-//! - Occurrences share the master's etag (sample 13), so a master change makes every in-window
-//!   occurrence reappear (bare) in the next delta round: a superset of what the service sends.
+//! - Occurrences of a series share one etag (sample 13). It changes when the master itself is
+//!   updated ([`FakeGraph::update_event`] on the master id), which makes every in-window
+//!   occurrence reappear (bare) in the next delta round; cancelling an occurrence or creating an
+//!   exception changes the master's `changeKey` but not the occurrences' etag. Whether Exchange
+//!   re-sends occurrences on a master change is unverified.
+//! - Out-of-window noise: ids touched since the last round that are neither in the window now nor
+//!   were in it before; a master counts as inside while any of its instances is in the window.
+//! - Revoking a refresh token revokes its whole sign-in session (all tokens rotated from the same
+//!   original grant and the access tokens minted from them).
 //! - No replays or duplicates within a round, no `@removed` reason `changed`, masters never in
 //!   delta, no series-not-split-across-pages rule. Delta tokens never expire on their own
 //!   ([`FakeGraph::invalidate_delta_tokens`]).
