@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use super::{CliError, Context};
-use crate::config::{AccountKind, GoogleAccount};
+use crate::config::{AccountKind, GoogleAccount, MicrosoftAccount};
 use crate::providers::google::auth::{self as gauth, AuthError, FlowOptions};
+use crate::providers::microsoft::auth as mauth;
 
 /// How long the loopback flow waits for the browser.
 const FLOW_TIMEOUT: Duration = Duration::from_secs(300);
@@ -24,10 +25,8 @@ pub fn auth(
     };
     let google = match &acc.kind {
         AccountKind::Google(g) => g,
-        AccountKind::Microsoft(_) => {
-            return Err(CliError::runtime(format!(
-                "account {account}: the microsoft provider is not available in this version yet"
-            )));
+        AccountKind::Microsoft(ms) => {
+            return microsoft(ctx, account, ms, refresh_token_stdin, device);
         }
         AccountKind::Ics(_) => {
             return Err(CliError::usage(format!(
@@ -60,16 +59,70 @@ pub fn auth(
         AuthError::Config { .. } => CliError::usage(e.to_string()),
         other => CliError::runtime(other.to_string()),
     })?;
-    // Authorized again: clear the mark a revoked token left.
+    authorized(ctx, account, "google")
+}
+
+/// Authorized again: clear the mark a revoked token left, and say so.
+fn authorized(ctx: &Context, account: &str, provider: &str) -> Result<(), CliError> {
     let store = ctx.open_store()?;
     let id = store
-        .ensure_account(account, "google")
+        .ensure_account(account, provider)
         .map_err(|e| CliError::runtime(e.to_string()))?;
     store
         .set_needs_auth(id, false)
         .map_err(|e| CliError::runtime(e.to_string()))?;
     println!("{account}: authorized; tokens stored in the state directory.");
     Ok(())
+}
+
+/// Microsoft: `--device` (device-code flow) or `--refresh-token-stdin`. The browser (PKCE
+/// loopback) flow is not implemented yet: without a flag the command says to use `--device`.
+fn microsoft(
+    ctx: &Context,
+    account: &str,
+    ms: &MicrosoftAccount,
+    refresh_token_stdin: bool,
+    device: bool,
+) -> Result<(), CliError> {
+    if matches!(
+        ms.auth,
+        crate::config::MicrosoftAuth::ClientCredentials { .. }
+    ) {
+        return Err(CliError::usage(format!(
+            "account {account} uses client credentials (org-wide mode), which needs no `cadenced auth`"
+        )));
+    }
+    if !refresh_token_stdin && !device {
+        return Err(CliError::usage(format!(
+            "account {account}: the browser sign-in is not available for Microsoft accounts yet; run `cadenced auth {account} --device` (or use --refresh-token-stdin)"
+        )));
+    }
+    let refresh_token = if refresh_token_stdin {
+        Some(read_token_line()?)
+    } else {
+        None
+    };
+    crate::store::ensure_state_dir(&ctx.state_dir).map_err(|e| CliError::runtime(e.to_string()))?;
+    let client = crate::providers::http::client().map_err(|e| CliError::runtime(e.to_string()))?;
+    let runtime = super::setup::runtime()?;
+    let result = runtime.block_on(async {
+        match refresh_token {
+            Some(token) => {
+                mauth::import_refresh_token(account, ms, &ctx.state_dir, client, &token).await
+            }
+            None => {
+                mauth::device_flow(account, ms, &ctx.state_dir, client, &mut |message| {
+                    eprintln!("{message}");
+                })
+                .await
+            }
+        }
+    });
+    result.map_err(|e| match e {
+        mauth::AuthError::Config { .. } => CliError::usage(e.to_string()),
+        other => CliError::runtime(other.to_string()),
+    })?;
+    authorized(ctx, account, "microsoft")
 }
 
 async fn run(

@@ -6,3 +6,4 @@ pub mod google;
 pub mod http;
 pub mod ics;
 pub mod microsoft;
+pub mod tokens;

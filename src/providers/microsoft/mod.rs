@@ -1,6 +1,8 @@
 //! Microsoft 365 (Microsoft Graph v1.0) provider.
 //!
-//! Only the pure mapping layer exists so far: Graph event JSON → the normalized
-//! [`crate::model::Event`] ([`model`]). HTTP, auth and the delta sync loop come later.
+//! So far: the mapping layer, Graph event JSON → the normalized [`crate::model::Event`]
+//! ([`model`]), and authorization ([`auth`]: device code, refresh with rotation, client
+//! credentials). HTTP calendar reads and the delta sync loop come later.
 
+pub mod auth;
 pub mod model;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::providers::google::testserver::{self, json};
+use std::os::unix::fs::PermissionsExt;
 use std::sync::Mutex;
 
 fn account(token_url: &str) -> GoogleAccount {

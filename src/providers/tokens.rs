@@ -1,0 +1,119 @@
+//! The per-account token file shared by the OAuth providers (Google, Microsoft).
+//!
+//! Tokens live in `<state dir>/tokens/<account>.json` (directory 0700, file 0600), written
+//! atomically (a 0600 temp file in the same directory, fsync, rename, fsync of the directory), so
+//! a crash leaves either the old file or the new one, never a mix. [`Tokens`]' `Debug` is
+//! redacted and [`TokenFileError`] never carries file content.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An access token is refreshed this long before it expires.
+pub const REFRESH_MARGIN: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A token file could not be read or written (the message never holds its content).
+#[derive(Debug, thiserror::Error)]
+#[error("token file {path}: {reason}")]
+pub struct TokenFileError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// What the token file holds.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tokens {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The scopes actually granted (granular consent may grant fewer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |o: &Option<String>| if o.is_some() { "<redacted>" } else { "-" };
+        f.debug_struct("Tokens")
+            .field("refresh_token", &shown(&self.refresh_token))
+            .field("access_token", &shown(&self.access_token))
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl Tokens {
+    /// The cached access token if it is still good at `now` (with [`REFRESH_MARGIN`] to spare).
+    pub fn valid_access_token(&self, now: DateTime<Utc>) -> Option<&str> {
+        let token = self.access_token.as_deref()?;
+        let expires = self.expires_at?;
+        (now + REFRESH_MARGIN < expires).then_some(token)
+    }
+}
+
+/// `<state dir>/tokens/<account>.json`.
+pub fn token_path(state_dir: &Path, account: &str) -> PathBuf {
+    state_dir.join("tokens").join(format!("{account}.json"))
+}
+
+/// Read a token file; `None` when there is none.
+pub fn load_tokens(path: &Path) -> Result<Option<Tokens>, TokenFileError> {
+    let err = |reason: String| TokenFileError {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(e.to_string())),
+    };
+    // serde_json's message names a position, never the content.
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| err(format!("unreadable ({e})")))
+}
+
+/// Write a token file atomically with mode 0600 (its directory 0700).
+pub fn save_tokens(path: &Path, tokens: &Tokens) -> Result<(), TokenFileError> {
+    let err = |reason: String| TokenFileError {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let dir = path
+        .parent()
+        .ok_or_else(|| err("has no parent directory".into()))?;
+    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| err(e.to_string()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let body = serde_json::to_vec_pretty(tokens).map_err(|e| err(e.to_string()))?;
+    let write = || -> std::io::Result<()> {
+        // A leftover from a crash is ours to replace.
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&body)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e.to_string())
+    })
+}
