@@ -7,9 +7,11 @@
 use chrono::{DateTime, Utc};
 use reqwest::Client;
 
-use crate::config::GoogleAccount;
+use crate::config::{GoogleAccount, MicrosoftAccount};
 use crate::providers::google::auth::{AuthError, Authenticator, Clock};
 use crate::providers::google::sync as gsync;
+use crate::providers::microsoft::auth as msauth;
+use crate::providers::microsoft::sync as mssync;
 use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::store::{AsyncStore, StoreError, SyncOutcome};
 
@@ -24,6 +26,17 @@ pub struct SyncTarget {
 pub enum SourceKind {
     Ics(FeedSource),
     Google(GoogleSource),
+    Microsoft(MicrosoftSource),
+}
+
+/// A Microsoft 365 account to sync: its config, its token file's directory, and the window.
+#[derive(Debug, Clone)]
+pub struct MicrosoftSource {
+    pub microsoft: MicrosoftAccount,
+    pub state_dir: std::path::PathBuf,
+    /// How far back and ahead of now the delta window reaches (`[sync] past`/`future`).
+    pub past: chrono::Duration,
+    pub future: chrono::Duration,
 }
 
 /// A Google account to sync: its config, and where its token file lives.
@@ -38,6 +51,7 @@ impl SourceKind {
         match self {
             SourceKind::Ics(_) => "ics",
             SourceKind::Google(_) => "google",
+            SourceKind::Microsoft(_) => "microsoft",
         }
     }
 }
@@ -67,6 +81,12 @@ pub enum SyncError {
     /// Authorization failed (the message names the account and, if needed, `cadenced auth`).
     #[error("{source}")]
     Auth { account: String, source: AuthError },
+    /// Microsoft authorization failed (the message names `cadenced auth`).
+    #[error("{source}")]
+    MicrosoftAuth {
+        account: String,
+        source: msauth::AuthError,
+    },
     /// Some calendars of the account failed (the others were synced).
     #[error("account {account}: {}", failures.join("; "))]
     Calendars {
@@ -93,6 +113,18 @@ pub async fn sync_account(
                 g,
                 full,
                 crate::providers::google::auth::system_clock(),
+            )
+            .await
+        }
+        SourceKind::Microsoft(m) => {
+            sync_microsoft(
+                store,
+                client,
+                &target.account,
+                m,
+                full,
+                now,
+                msauth::system_clock(),
             )
             .await
         }
@@ -196,6 +228,115 @@ pub async fn sync_google(
                 }
                 // The same credentials serve every calendar: stop here.
                 return Err(SyncError::Auth {
+                    account: account.to_string(),
+                    source: e,
+                });
+            }
+            Err(e) => failures.push(format!("calendar {calendar}: {e}")),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(SyncError::Calendars {
+            account: account.to_string(),
+            failures,
+        });
+    }
+    let events = store
+        .call(move |s| s.account_event_count(account_id))
+        .await
+        .map_err(store_err)?;
+    Ok(SyncSummary {
+        events,
+        skipped,
+        unchanged: false,
+    })
+}
+
+/// Sync a Microsoft 365 account (its primary calendar); as for Google, a revoked refresh token
+/// marks the account (`needs_auth`) and later syncs skip it until `cadenced auth` clears the mark.
+pub async fn sync_microsoft(
+    store: &AsyncStore,
+    client: &Client,
+    account: &str,
+    source: &MicrosoftSource,
+    full: bool,
+    now: DateTime<Utc>,
+    clock: msauth::Clock,
+) -> Result<SyncSummary, SyncError> {
+    let store_err = |source| SyncError::Store {
+        account: account.to_string(),
+        source,
+    };
+    let (name, calendars) = (account.to_string(), source.microsoft.calendars.clone());
+    let (account_id, needs_auth) = store
+        .call(move |s| {
+            let id = s.ensure_account(&name, "microsoft")?;
+            if full {
+                s.drop_cursors(id)?;
+            }
+            s.retain_calendars(id, &calendars)?;
+            Ok((id, s.needs_auth(id)?))
+        })
+        .await
+        .map_err(store_err)?;
+    if needs_auth {
+        return Err(SyncError::MicrosoftAuth {
+            account: account.to_string(),
+            source: msauth::AuthError::NeedsAuth {
+                account: account.to_string(),
+                code: "marked by an earlier sync".to_string(),
+            },
+        });
+    }
+    let auth = msauth::Authenticator::new(
+        account,
+        &source.microsoft,
+        &source.state_dir,
+        client.clone(),
+        clock,
+    );
+    let window = mssync::Window {
+        start: now - source.past,
+        end: now + source.future,
+    };
+    let mut failures = Vec::new();
+    let mut skipped = 0;
+    for calendar in &source.microsoft.calendars {
+        match mssync::sync_calendar(
+            store,
+            client,
+            &auth,
+            &source.microsoft,
+            account_id,
+            calendar,
+            &window,
+            full,
+        )
+        .await
+        {
+            Ok(s) => {
+                skipped += s.skipped;
+                tracing::info!(
+                    account,
+                    calendar,
+                    full = s.full,
+                    pages = s.pages,
+                    upserts = s.upserts,
+                    deletions = s.deletions,
+                    masters = s.masters_fetched,
+                    "calendar synced"
+                );
+            }
+            Err(mssync::MsSyncError::Auth(e)) => {
+                if matches!(e, msauth::AuthError::NeedsAuth { .. }) {
+                    let marked = store
+                        .call(move |s| s.set_needs_auth(account_id, true))
+                        .await;
+                    if let Err(err) = marked {
+                        tracing::warn!(account, "cannot mark the account: {err}");
+                    }
+                }
+                return Err(SyncError::MicrosoftAuth {
                     account: account.to_string(),
                     source: e,
                 });

@@ -8,7 +8,7 @@ use super::{Cli, CliError};
 use crate::config::{self, AccountKind, Config, ConfigError, IcsSource};
 use crate::providers::ics::FeedSource;
 use crate::store::{AsyncStore, Store};
-use crate::sync::{GoogleSource, SourceKind, SyncTarget};
+use crate::sync::{GoogleSource, MicrosoftSource, SourceKind, SyncTarget};
 
 /// What a command that reads the config and the store starts from.
 #[derive(Debug)]
@@ -148,14 +148,12 @@ pub fn targets(
                 google: g.clone(),
                 state_dir: state_dir.to_path_buf(),
             }),
-            AccountKind::Microsoft(_) => {
-                eprintln!(
-                    "cadenced: account {}: the {} provider is not available in this version yet; skipped",
-                    account.name,
-                    account.provider()
-                );
-                continue;
-            }
+            AccountKind::Microsoft(m) => SourceKind::Microsoft(MicrosoftSource {
+                microsoft: m.clone(),
+                state_dir: state_dir.to_path_buf(),
+                past: config.sync.past.as_chrono(),
+                future: config.sync.future.as_chrono(),
+            }),
         };
         out.push(SyncTarget {
             account: account.name.clone(),

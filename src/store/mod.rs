@@ -653,6 +653,51 @@ impl Store {
             .map_err(self.sql())
     }
 
+    /// The stored series masters of a calendar (for providers that fetch masters by id).
+    pub fn calendar_masters(&self, calendar_id: i64) -> Result<Vec<Event>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT event_id, data FROM events WHERE calendar_id = ?1 AND kind = 'master'",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([calendar_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (event_id, data) = row.map_err(self.sql())?;
+            let event = serde_json::from_str(&data).map_err(|source| StoreError::Decode {
+                path: self.path.clone(),
+                event_id,
+                source,
+            })?;
+            out.push(event);
+        }
+        Ok(out)
+    }
+
+    /// Which of `ids` are stored in the calendar (as an event id).
+    pub fn known_event_ids(
+        &self,
+        calendar_id: i64,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM events WHERE calendar_id = ?1 AND event_id = ?2")
+            .map_err(self.sql())?;
+        let mut out = std::collections::HashSet::new();
+        for id in ids {
+            if stmt.exists(params![calendar_id, id]).map_err(self.sql())? {
+                out.insert(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether the account is marked as needing `cadenced auth`.
     pub fn needs_auth(&self, account_id: i64) -> Result<bool> {
         self.conn

@@ -2,7 +2,8 @@
 //!
 //! So far: the mapping layer, Graph event JSON → the normalized [`crate::model::Event`]
 //! ([`model`]), and authorization ([`auth`]: device code, refresh with rotation, client
-//! credentials). HTTP calendar reads and the delta sync loop come later.
+//! credentials), and the calendarView delta sync ([`sync`]).
 
 pub mod auth;
 pub mod model;
+pub mod sync;
