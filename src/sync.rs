@@ -10,9 +10,9 @@ use reqwest::Client;
 use crate::config::{GoogleAccount, MicrosoftAccount};
 use crate::providers::google::auth::{AuthError, Authenticator, Clock};
 use crate::providers::google::sync as gsync;
+use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::providers::microsoft::auth as msauth;
 use crate::providers::microsoft::sync as mssync;
-use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::store::{AsyncStore, StoreError, SyncOutcome};
 
 /// What to sync for one account.

@@ -67,11 +67,12 @@ fn device_run(env: &Env, act: impl FnOnce(&str)) -> (Option<i32>, String) {
     let sink = seen.clone();
     let reader = std::thread::spawn(move || {
         for line in err.lines().map_while(Result::ok) {
+            // Record the line before handing the code over, so the caller sees it.
+            sink.lock().unwrap().push_str(&format!("{line}\n"));
             if let Some(code) = line.split("enter the code ").nth(1) {
                 let code: String = code.chars().take_while(|c| c.is_alphanumeric()).collect();
                 let _ = tx.send(code);
             }
-            sink.lock().unwrap().push_str(&format!("{line}\n"));
         }
     });
     let code = rx

@@ -251,10 +251,12 @@ async fn run(
         None => initial_delta_url(ctx.ms, window)?,
     };
     loop {
-        let body = get_json(ctx, &url, true).await?.ok_or_else(|| MsSyncError::Api {
-            status: 404,
-            message: "the delta endpoint was not found".into(),
-        })?;
+        let body = get_json(ctx, &url, true)
+            .await?
+            .ok_or_else(|| MsSyncError::Api {
+                status: 404,
+                message: "the delta endpoint was not found".into(),
+            })?;
         let page: EventsPage =
             serde_json::from_slice(&body).map_err(|e| MsSyncError::Decode(e.to_string()))?;
         summary.pages += 1;
@@ -274,7 +276,11 @@ async fn run(
             if item.removed.is_some() {
                 continue;
             }
-            let kind = item.event_type.as_deref().unwrap_or("").to_ascii_lowercase();
+            let kind = item
+                .event_type
+                .as_deref()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             let master = match kind.as_str() {
                 "seriesmaster" => Some(item.id.trim().to_string()),
                 "occurrence" | "exception" => item
@@ -435,7 +441,10 @@ async fn fetch_master(
         }
     }
     let Some(master) = master_event else {
-        tracing::warn!(calendar, "series master {id} could not be mapped as a master");
+        tracing::warn!(
+            calendar,
+            "series master {id} could not be mapped as a master"
+        );
         return Ok(());
     };
     if let Some(stored) = only_if_changed
