@@ -117,3 +117,24 @@ pub fn save_tokens(path: &Path, tokens: &Tokens) -> Result<(), TokenFileError> {
         err(e.to_string())
     })
 }
+
+/// The in-memory copy of one account's tokens, read from the token file on first use. Shared by
+/// the OAuth providers' authenticators, which hold the lock while they renew.
+#[derive(Default)]
+pub struct TokenCache {
+    cached: tokio::sync::Mutex<Option<Tokens>>,
+}
+
+impl TokenCache {
+    /// Lock the cache, loading `path` the first time (still `None` when there is no file).
+    pub async fn lock(
+        &self,
+        path: &Path,
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<Tokens>>, TokenFileError> {
+        let mut cached = self.cached.lock().await;
+        if cached.is_none() {
+            *cached = load_tokens(path)?;
+        }
+        Ok(cached)
+    }
+}

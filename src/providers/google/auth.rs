@@ -144,7 +144,7 @@ pub struct Authenticator {
     path: PathBuf,
     client: Client,
     clock: Clock,
-    cached: tokio::sync::Mutex<Option<Tokens>>,
+    cache: tokens::TokenCache,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -170,16 +170,13 @@ impl Authenticator {
             path: token_path(state_dir, account),
             client,
             clock,
-            cached: tokio::sync::Mutex::new(None),
+            cache: tokens::TokenCache::default(),
         }
     }
 
     /// A valid access token: the cached one while it has [`REFRESH_MARGIN`] left, else a new one.
     pub async fn access_token(&self) -> Result<String, AuthError> {
-        let mut cached = self.cached.lock().await;
-        if cached.is_none() {
-            *cached = load_tokens(&self.path)?;
-        }
+        let mut cached = self.cache.lock(&self.path).await?;
         let now = (self.clock)();
         if let Some(t) = cached.as_ref().and_then(|t| t.valid_access_token(now)) {
             return Ok(t.to_string());
@@ -189,10 +186,7 @@ impl Authenticator {
 
     /// A new access token regardless of the cached one (after a 401).
     pub async fn refresh(&self) -> Result<String, AuthError> {
-        let mut cached = self.cached.lock().await;
-        if cached.is_none() {
-            *cached = load_tokens(&self.path)?;
-        }
+        let mut cached = self.cache.lock(&self.path).await?;
         self.renew(&mut cached).await
     }
 

@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::config::{MicrosoftAccount, MicrosoftAuth, SecretSource};
 use crate::providers::http::{self, HttpError, RetryPolicy};
-use crate::providers::tokens::{self, TokenFileError, Tokens, load_tokens, save_tokens};
+use crate::providers::tokens::{self, TokenFileError, Tokens, save_tokens};
 
 /// Delegated scopes requested by the device flow (short names are Graph scopes).
 pub const SCOPE: &str = "offline_access Calendars.Read User.Read";
@@ -154,7 +154,7 @@ pub struct Authenticator {
     path: PathBuf,
     client: Client,
     clock: Clock,
-    cached: tokio::sync::Mutex<Option<Tokens>>,
+    cache: tokens::TokenCache,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -180,17 +180,14 @@ impl Authenticator {
             path: tokens::token_path(state_dir, account),
             client,
             clock,
-            cached: tokio::sync::Mutex::new(None),
+            cache: tokens::TokenCache::default(),
         }
     }
 
     /// A valid access token: the cached one while it has [`tokens::REFRESH_MARGIN`] left, else a
     /// new one.
     pub async fn access_token(&self) -> Result<String, AuthError> {
-        let mut cached = self.cached.lock().await;
-        if cached.is_none() {
-            *cached = load_tokens(&self.path)?;
-        }
+        let mut cached = self.cache.lock(&self.path).await?;
         let now = (self.clock)();
         if let Some(t) = cached.as_ref().and_then(|t| t.valid_access_token(now)) {
             return Ok(t.to_string());
@@ -200,10 +197,7 @@ impl Authenticator {
 
     /// A new access token regardless of the cached one (after a 401).
     pub async fn refresh(&self) -> Result<String, AuthError> {
-        let mut cached = self.cached.lock().await;
-        if cached.is_none() {
-            *cached = load_tokens(&self.path)?;
-        }
+        let mut cached = self.cache.lock(&self.path).await?;
         self.renew(&mut cached).await
     }
 
