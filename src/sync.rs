@@ -219,12 +219,7 @@ pub async fn sync_google(
             }
             Err(gsync::CalendarError::Auth(e)) => {
                 if matches!(e, AuthError::NeedsAuth { .. }) {
-                    let marked = store
-                        .call(move |s| s.set_needs_auth(account_id, true))
-                        .await;
-                    if let Err(err) = marked {
-                        tracing::warn!(account, "cannot mark the account: {err}");
-                    }
+                    mark_needs_auth(store, account, account_id).await;
                 }
                 // The same credentials serve every calendar: stop here.
                 return Err(SyncError::Auth {
@@ -235,21 +230,7 @@ pub async fn sync_google(
             Err(e) => failures.push(format!("calendar {calendar}: {e}")),
         }
     }
-    if !failures.is_empty() {
-        return Err(SyncError::Calendars {
-            account: account.to_string(),
-            failures,
-        });
-    }
-    let events = store
-        .call(move |s| s.account_event_count(account_id))
-        .await
-        .map_err(store_err)?;
-    Ok(SyncSummary {
-        events,
-        skipped,
-        unchanged: false,
-    })
+    summarize(store, account, account_id, failures, skipped).await
 }
 
 /// Sync a Microsoft 365 account (its primary calendar); as for Google, a revoked refresh token
@@ -329,12 +310,7 @@ pub async fn sync_microsoft(
             }
             Err(mssync::MsSyncError::Auth(e)) => {
                 if matches!(e, msauth::AuthError::NeedsAuth { .. }) {
-                    let marked = store
-                        .call(move |s| s.set_needs_auth(account_id, true))
-                        .await;
-                    if let Err(err) = marked {
-                        tracing::warn!(account, "cannot mark the account: {err}");
-                    }
+                    mark_needs_auth(store, account, account_id).await;
                 }
                 return Err(SyncError::MicrosoftAuth {
                     account: account.to_string(),
@@ -344,6 +320,27 @@ pub async fn sync_microsoft(
             Err(e) => failures.push(format!("calendar {calendar}: {e}")),
         }
     }
+    summarize(store, account, account_id, failures, skipped).await
+}
+
+/// Record that an account's authorization was revoked (later syncs skip it until `auth`).
+async fn mark_needs_auth(store: &AsyncStore, account: &str, account_id: i64) {
+    let marked = store
+        .call(move |s| s.set_needs_auth(account_id, true))
+        .await;
+    if let Err(err) = marked {
+        tracing::warn!(account, "cannot mark the account: {err}");
+    }
+}
+
+/// The end of an OAuth provider's pass: the failed calendars, or the account's stored count.
+async fn summarize(
+    store: &AsyncStore,
+    account: &str,
+    account_id: i64,
+    failures: Vec<String>,
+    skipped: usize,
+) -> Result<SyncSummary, SyncError> {
     if !failures.is_empty() {
         return Err(SyncError::Calendars {
             account: account.to_string(),
@@ -353,7 +350,10 @@ pub async fn sync_microsoft(
     let events = store
         .call(move |s| s.account_event_count(account_id))
         .await
-        .map_err(store_err)?;
+        .map_err(|source| SyncError::Store {
+            account: account.to_string(),
+            source,
+        })?;
     Ok(SyncSummary {
         events,
         skipped,
