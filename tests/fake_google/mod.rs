@@ -20,9 +20,9 @@
 //! - **Token endpoint** `POST /token`, form-encoded (§1.1, §1.2, §1.4):
 //!   - `refresh_token` → `{access_token, expires_in, scope, token_type:"Bearer"}` and no new
 //!     refresh token; an unknown, revoked or other-client refresh token → 400 `invalid_grant`.
-//!     Its description defaults to "Token has been expired or revoked." (common but unverified
-//!     wording); the real capture says "Bad Request" (SAMPLE:token-error-invalid-grant.json), which
-//!     [`Options::invalid_grant_description`] selects.
+//!     Its description defaults to the real capture's "Bad Request"
+//!     (SAMPLE:token-error-invalid-grant.json); [`Options::invalid_grant_description`] selects the
+//!     other, unverified wording "Token has been expired or revoked.".
 //!   - `authorization_code` with `code_verifier` and `redirect_uri`: PKCE S256 or plain checked
 //!     against the challenge registered by [`FakeGoogle::register_auth_code`] or by the authorize
 //!     endpoint; single-use codes; returns a new refresh token (§1.1: always for installed apps).
@@ -270,8 +270,8 @@ impl Fault {
 pub struct Options {
     /// `expires_in` of issued access tokens, and their real lifetime. Default 3599.
     pub access_token_lifetime_secs: u64,
-    /// `error_description` of a refresh-token `invalid_grant`. Default "Token has been expired or
-    /// revoked."; the real capture has "Bad Request".
+    /// `error_description` of a refresh-token `invalid_grant`. Default "Bad Request", as in the
+    /// real capture; "Token has been expired or revoked." is the unverified alternative.
     pub invalid_grant_description: String,
     /// Make every events.list listing start with an empty page and hold at most half of
     /// `maxResults` per page afterwards (both legal, §2.2 / §8 item 1). Default false.
@@ -287,7 +287,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             access_token_lifetime_secs: 3599,
-            invalid_grant_description: "Token has been expired or revoked.".to_string(),
+            invalid_grant_description: "Bad Request".to_string(),
             ragged_pages: false,
             time_max_keeps_sync_token: false,
             enforce_scopes: true,
