@@ -10,9 +10,12 @@
 //! - [`sync`]: one sync pass over the configured accounts into the store.
 //! - [`recurrence`]: expansion of stored series into occurrences for a window.
 //! - [`cadence`]: 1on1 detection, cadence figures and alert findings.
+//! - [`alerts`]: findings matched to their stored lifecycle (ids, ack, snooze).
+//! - [`report`]: the `report --json` document shared by the CLI and the dashboard.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
 
+pub mod alerts;
 pub mod cadence;
 pub mod cli;
 pub mod config;
@@ -20,6 +23,7 @@ pub mod model;
 pub mod output;
 pub mod providers;
 pub mod recurrence;
+pub mod report;
 pub mod store;
 pub mod sync;
 pub mod tz;

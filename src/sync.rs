@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 use reqwest::Client;
 
-use crate::config::{GoogleAccount, MicrosoftAccount};
+use std::path::Path;
+
+use crate::config::{AccountKind, Config, GoogleAccount, IcsSource, MicrosoftAccount};
 use crate::providers::google::auth::{AuthError, Authenticator, Clock};
 use crate::providers::google::sync as gsync;
 use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
@@ -54,6 +56,34 @@ impl SourceKind {
             SourceKind::Microsoft(_) => "microsoft",
         }
     }
+}
+
+/// The sync targets of the config, one per account, in the config's order.
+pub fn targets(config: &Config, state_dir: &Path) -> Vec<SyncTarget> {
+    let mut out = Vec::new();
+    for account in config.accounts.iter() {
+        let source = match &account.kind {
+            AccountKind::Ics(ics) => SourceKind::Ics(match &ics.source {
+                IcsSource::Path(p) => FeedSource::Path(p.clone()),
+                IcsSource::Url(u) => FeedSource::Url(u.expose().to_string()),
+            }),
+            AccountKind::Google(g) => SourceKind::Google(GoogleSource {
+                google: g.clone(),
+                state_dir: state_dir.to_path_buf(),
+            }),
+            AccountKind::Microsoft(m) => SourceKind::Microsoft(MicrosoftSource {
+                microsoft: m.clone(),
+                state_dir: state_dir.to_path_buf(),
+                past: config.sync.past.as_chrono(),
+                future: config.sync.future.as_chrono(),
+            }),
+        };
+        out.push(SyncTarget {
+            account: account.name.clone(),
+            source,
+        });
+    }
+    out
 }
 
 /// The result of syncing one account.

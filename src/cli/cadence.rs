@@ -6,219 +6,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::{CliError, Context};
-use crate::cadence::{self, Analysis, Outcome, ReportFigures};
+use crate::alerts::Analysed;
+use crate::cadence::{self, Outcome};
 use crate::config::Locale;
-use crate::store::{self, AckOutcome, AlertState};
+use crate::report::{AlertJson, SeriesJson, rfc3339, round1};
+use crate::store::{AckOutcome, AlertState};
 use crate::tz::Zone;
 
 /// The analysis at `ctx.now`, with the alerts matched to their stored lifecycle.
-pub struct Analysed {
-    pub analysis: Analysis,
-    /// One per finding, same order.
-    pub states: Vec<AlertState>,
-    /// Accounts that cannot sync until `cadenced auth` (DESIGN §9), with their alert state.
-    pub account_alerts: Vec<(AccountAlert, AlertState)>,
-}
-
-/// An alert about an account rather than a report.
-pub struct AccountAlert {
-    pub account: String,
-    pub message: String,
-}
-
-/// The alert kind of an account whose refresh token was revoked or expired.
-pub const NEEDS_AUTH: &str = "needs_auth";
-
 pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
     let mut store = ctx.open_store()?;
-    let window = cadence::analyze::analysis_window(&ctx.config, ctx.now);
-    let started = std::time::Instant::now();
-    // Single events that cannot be anyone's 1on1 (or a candidate's) are not even decoded.
-    let detector = cadence::Detector::new(&ctx.config);
-    let keep = |humans: &mut dyn Iterator<Item = &str>, title: &str| {
-        detector.single_may_matter(humans, title)
-    };
-    let calendars = store
-        .load_events_in_filtered(None, window.from, window.to, &keep)
-        .map_err(|e| CliError::runtime(e.to_string()))?;
-    let loaded = started.elapsed();
-    let analysis = cadence::analyze(&ctx.config, &calendars, ctx.now);
-    tracing::debug!(
-        events = calendars.iter().map(|c| c.events.len()).sum::<usize>(),
-        ?loaded,
-        analysed = ?(started.elapsed() - loaded),
-        "analysis done"
-    );
-    for w in &analysis.warnings {
-        tracing::warn!("{w}");
-    }
-    let account_alerts: Vec<AccountAlert> = store
-        .account_overview()
-        .map_err(|e| CliError::runtime(e.to_string()))?
-        .into_iter()
-        .filter(|a| a.needs_auth && ctx.config.account(&a.name).is_some())
-        .map(|a| AccountAlert {
-            message: needs_auth_message(ctx, &a.name),
-            account: a.name,
-        })
-        .collect();
-    let mut findings: Vec<store::Finding> = analysis
-        .findings
-        .iter()
-        .map(|f| store::Finding {
-            kind: f.kind.as_str().to_string(),
-            report: f.report_email.to_lowercase(),
-            episode: f.episode.clone(),
-            since: f.since,
-            data: serde_json::json!({"severity": f.severity.as_str(), "message": f.message})
-                .to_string(),
-        })
-        .collect();
-    findings.extend(account_alerts.iter().map(|a| store::Finding {
-        kind: NEEDS_AUTH.to_string(),
-        report: format!("account:{}", a.account),
-        episode: String::new(),
-        since: None,
-        data: serde_json::json!({"severity": "warning", "message": a.message}).to_string(),
-    }));
-    let mut states = store
-        .reconcile_alerts(&findings, ctx.now)
-        .map_err(|e| CliError::runtime(e.to_string()))?;
-    let account_states = states.split_off(analysis.findings.len());
-    Ok(Analysed {
-        analysis,
-        states,
-        account_alerts: account_alerts.into_iter().zip(account_states).collect(),
-    })
-}
-
-fn needs_auth_message(ctx: &Context, account: &str) -> String {
-    match ctx.config.manager.locale {
-        Locale::Ja => format!(
-            "アカウント {account} の認可が失効したため同期できません。`cadenced auth {account}` を実行してください。"
-        ),
-        Locale::En => format!(
-            "Account {account} cannot sync: its authorization was revoked or expired. Run `cadenced auth {account}`."
-        ),
-    }
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-// ---------------------------------------------------------------- JSON (DESIGN §6, a contract)
-
-#[derive(Serialize)]
-struct ReportJson<'a> {
-    now: String,
-    manager: &'a str,
-    team_median_sessions_per_30d: Option<f64>,
-    reports: Vec<ReportRow<'a>>,
-    alerts: Vec<AlertJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct ReportRow<'a> {
-    email: &'a str,
-    name: &'a str,
-    expected_interval_days: f64,
-    cadence_source: &'static str,
-    held: usize,
-    cancelled: usize,
-    declined: usize,
-    upcoming: usize,
-    last_held: Option<String>,
-    next_scheduled: Option<String>,
-    days_since_last_held: Option<f64>,
-    sessions_per_30d: f64,
-    series: Vec<SeriesJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct SeriesJson<'a> {
-    account: &'a str,
-    event_id: &'a str,
-    title: &'a str,
-    recurrence: &'a str,
-    active: bool,
-}
-
-#[derive(Serialize)]
-struct AlertJson<'a> {
-    id: &'a str,
-    kind: &'static str,
-    /// The report's e-mail; null for an alert about an account.
-    report: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account: Option<&'a str>,
-    severity: &'static str,
-    since: Option<String>,
-    message: &'a str,
-    acknowledged: bool,
-    snoozed_until: Option<String>,
-}
-
-fn report_row(r: &ReportFigures) -> ReportRow<'_> {
-    ReportRow {
-        email: &r.email,
-        name: &r.name,
-        expected_interval_days: round1(r.expected_interval_days),
-        cadence_source: r.cadence_source.as_str(),
-        held: r.held,
-        cancelled: r.cancelled,
-        declined: r.declined,
-        upcoming: r.upcoming,
-        last_held: r.last_held.map(rfc3339),
-        next_scheduled: r.next_scheduled.map(rfc3339),
-        days_since_last_held: r.days_since_last_held.map(round1),
-        sessions_per_30d: round1(r.sessions_per_30d),
-        series: r
-            .series
-            .iter()
-            .map(|s| SeriesJson {
-                account: &s.account,
-                event_id: &s.event_id,
-                title: &s.title,
-                recurrence: &s.recurrence,
-                active: s.active,
-            })
-            .collect(),
-    }
-}
-
-fn alert_rows<'a>(a: &'a Analysed) -> Vec<AlertJson<'a>> {
-    a.analysis
-        .findings
-        .iter()
-        .zip(&a.states)
-        .map(|(f, s)| AlertJson {
-            id: &s.id,
-            kind: f.kind.as_str(),
-            report: Some(&f.report_email),
-            account: None,
-            severity: f.severity.as_str(),
-            since: Some(rfc3339(f.since.unwrap_or(s.since))),
-            message: &f.message,
-            acknowledged: s.acked,
-            snoozed_until: s.snoozed_until.map(rfc3339),
-        })
-        .chain(a.account_alerts.iter().map(|(acc, s)| AlertJson {
-            id: &s.id,
-            kind: NEEDS_AUTH,
-            report: None,
-            account: Some(&acc.account),
-            severity: "warning",
-            since: Some(rfc3339(s.since)),
-            message: &acc.message,
-            acknowledged: s.acked,
-            snoozed_until: s.snoozed_until.map(rfc3339),
-        }))
-        .collect()
+    crate::alerts::analyse(&ctx.config, &mut store, ctx.now)
+        .map_err(|e| CliError::runtime(e.to_string()))
 }
 
 // ---------------------------------------------------------------- report
@@ -226,13 +25,7 @@ fn alert_rows<'a>(a: &'a Analysed) -> Vec<AlertJson<'a>> {
 pub fn report(ctx: &Context, json: bool) -> Result<(), CliError> {
     let a = analyse(ctx)?;
     if json {
-        let doc = ReportJson {
-            now: rfc3339(ctx.now),
-            manager: &ctx.config.manager.email,
-            team_median_sessions_per_30d: a.analysis.team_median.map(round1),
-            reports: a.analysis.reports.iter().map(report_row).collect(),
-            alerts: alert_rows(&a),
-        };
+        let doc = crate::report::build(&ctx.config, &a, ctx.now);
         let text =
             serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
@@ -430,7 +223,7 @@ struct SeriesDoc<'a> {
 struct SeriesReport<'a> {
     email: &'a str,
     name: &'a str,
-    series: Vec<SeriesJson<'a>>,
+    series: Vec<SeriesJson>,
     sessions: Vec<SessionJson<'a>>,
 }
 
@@ -470,7 +263,7 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
                 .map(|r| SeriesReport {
                     email: &r.email,
                     name: &r.name,
-                    series: report_row(r).series,
+                    series: crate::report::series_json(r),
                     sessions: r
                         .sessions
                         .iter()
@@ -562,7 +355,8 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
 
 pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
     let a = analyse(ctx)?;
-    let rows: Vec<AlertJson<'_>> = alert_rows(&a)
+    let rows: Vec<AlertJson> = crate::report::build(&ctx.config, &a, ctx.now)
+        .alerts
         .into_iter()
         .filter(|r| {
             all || (!r.acknowledged

@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::{Cli, CliError};
-use crate::config::{self, AccountKind, Config, ConfigError, IcsSource};
-use crate::providers::ics::FeedSource;
+use crate::config::{self, Config, ConfigError};
 use crate::store::{AsyncStore, Store};
-use crate::sync::{GoogleSource, MicrosoftSource, SourceKind, SyncTarget};
+use crate::sync::SyncTarget;
 
 /// What a command that reads the config and the store starts from.
 #[derive(Debug)]
@@ -133,34 +132,10 @@ pub fn targets(
             config.file.display()
         )));
     }
-    let mut out = Vec::new();
-    for account in config
-        .accounts
-        .iter()
-        .filter(|a| only.is_none_or(|n| n == a.name))
-    {
-        let source = match &account.kind {
-            AccountKind::Ics(ics) => SourceKind::Ics(match &ics.source {
-                IcsSource::Path(p) => FeedSource::Path(p.clone()),
-                IcsSource::Url(u) => FeedSource::Url(u.expose().to_string()),
-            }),
-            AccountKind::Google(g) => SourceKind::Google(GoogleSource {
-                google: g.clone(),
-                state_dir: state_dir.to_path_buf(),
-            }),
-            AccountKind::Microsoft(m) => SourceKind::Microsoft(MicrosoftSource {
-                microsoft: m.clone(),
-                state_dir: state_dir.to_path_buf(),
-                past: config.sync.past.as_chrono(),
-                future: config.sync.future.as_chrono(),
-            }),
-        };
-        out.push(SyncTarget {
-            account: account.name.clone(),
-            source,
-        });
-    }
-    Ok(out)
+    Ok(crate::sync::targets(config, state_dir)
+        .into_iter()
+        .filter(|t| only.is_none_or(|n| n == t.account))
+        .collect())
 }
 
 /// `sync`: one pass over the accounts; exit 1 when any account failed (the others still sync).

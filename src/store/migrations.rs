@@ -1,5 +1,5 @@
 //! The schema, as an append-only list of migrations: never edit a released migration, add a new
-//! one. (Migration 1 has not been released yet; it is still edited in place.)
+//! one. Migration 1 is released (issues 2–5).
 //!
 //! `events.start_utc`/`end_utc` are the span a row can touch (see `window.rs`), as
 //! `YYYY-MM-DDTHH:MM:SSZ` text (lexically sortable); `end_utc` is NULL for an open-ended series.

@@ -1,0 +1,147 @@
+//! The cadence report document (DESIGN §6 `report --json`, a contract): built once from an
+//! [`Analysed`](crate::alerts::Analysed) and shared by `report --json`, the dashboard and
+//! `/api/report`, so they can never disagree.
+//!
+//! Invariants: times are RFC 3339 in UTC; figures are rounded to one decimal; `reports` follows
+//! the roster's order; `alerts` are the analysis' findings (sorted by report, kind, since) then
+//! the account alerts.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::{Analysed, NEEDS_AUTH};
+use crate::cadence::ReportFigures;
+use crate::config::Config;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReportDoc {
+    pub now: String,
+    pub manager: String,
+    pub team_median_sessions_per_30d: Option<f64>,
+    pub reports: Vec<ReportRow>,
+    pub alerts: Vec<AlertJson>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReportRow {
+    pub email: String,
+    pub name: String,
+    pub expected_interval_days: f64,
+    pub cadence_source: String,
+    pub held: usize,
+    pub cancelled: usize,
+    pub declined: usize,
+    pub upcoming: usize,
+    pub last_held: Option<String>,
+    pub next_scheduled: Option<String>,
+    pub days_since_last_held: Option<f64>,
+    pub sessions_per_30d: f64,
+    pub series: Vec<SeriesJson>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeriesJson {
+    pub account: String,
+    pub event_id: String,
+    pub title: String,
+    pub recurrence: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AlertJson {
+    pub id: String,
+    pub kind: String,
+    /// The report's e-mail; null for an alert about an account.
+    pub report: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub severity: String,
+    pub since: Option<String>,
+    pub message: String,
+    pub acknowledged: bool,
+    pub snoozed_until: Option<String>,
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Rounded to one decimal, as every figure in the report.
+pub fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// The report document at `now`.
+pub fn build(config: &Config, a: &Analysed, now: DateTime<Utc>) -> ReportDoc {
+    ReportDoc {
+        now: rfc3339(now),
+        manager: config.manager.email.clone(),
+        team_median_sessions_per_30d: a.analysis.team_median.map(round1),
+        reports: a.analysis.reports.iter().map(report_row).collect(),
+        alerts: alert_rows(a),
+    }
+}
+
+/// The series of one report, as the report lists them.
+pub fn series_json(r: &ReportFigures) -> Vec<SeriesJson> {
+    r.series
+        .iter()
+        .map(|s| SeriesJson {
+            account: s.account.clone(),
+            event_id: s.event_id.clone(),
+            title: s.title.clone(),
+            recurrence: s.recurrence.clone(),
+            active: s.active,
+        })
+        .collect()
+}
+
+fn report_row(r: &ReportFigures) -> ReportRow {
+    ReportRow {
+        email: r.email.clone(),
+        name: r.name.clone(),
+        expected_interval_days: round1(r.expected_interval_days),
+        cadence_source: r.cadence_source.as_str().to_string(),
+        held: r.held,
+        cancelled: r.cancelled,
+        declined: r.declined,
+        upcoming: r.upcoming,
+        last_held: r.last_held.map(rfc3339),
+        next_scheduled: r.next_scheduled.map(rfc3339),
+        days_since_last_held: r.days_since_last_held.map(round1),
+        sessions_per_30d: round1(r.sessions_per_30d),
+        series: series_json(r),
+    }
+}
+
+fn alert_rows(a: &Analysed) -> Vec<AlertJson> {
+    a.analysis
+        .findings
+        .iter()
+        .zip(&a.states)
+        .map(|(f, s)| AlertJson {
+            id: s.id.clone(),
+            kind: f.kind.as_str().to_string(),
+            report: Some(f.report_email.clone()),
+            account: None,
+            severity: f.severity.as_str().to_string(),
+            since: Some(rfc3339(f.since.unwrap_or(s.since))),
+            message: f.message.clone(),
+            acknowledged: s.acked,
+            snoozed_until: s.snoozed_until.map(rfc3339),
+        })
+        .chain(a.account_alerts.iter().map(|(acc, s)| AlertJson {
+            id: s.id.clone(),
+            kind: NEEDS_AUTH.to_string(),
+            report: None,
+            account: Some(acc.account.clone()),
+            severity: "warning".to_string(),
+            since: Some(rfc3339(s.since)),
+            message: acc.message.clone(),
+            acknowledged: s.acked,
+            snoozed_until: s.snoozed_until.map(rfc3339),
+        }))
+        .collect()
+}
