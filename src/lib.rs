@@ -13,12 +13,14 @@
 //! - [`alerts`]: findings matched to their stored lifecycle (ids, ack, snooze).
 //! - [`report`]: the `report --json` document shared by the CLI and the dashboard.
 //! - [`output`]: the machine-readable output formats (`events --json`).
+//! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
 
 pub mod alerts;
 pub mod cadence;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod model;
 pub mod output;
 pub mod providers;

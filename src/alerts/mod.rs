@@ -33,16 +33,16 @@ pub fn analyse(
     store: &mut Store,
     now: DateTime<Utc>,
 ) -> Result<Analysed, StoreError> {
-    let window = cadence::analyze::analysis_window(&config, now);
+    let window = cadence::analyze::analysis_window(config, now);
     let started = std::time::Instant::now();
     // Single events that cannot be anyone's 1on1 (or a candidate's) are not even decoded.
-    let detector = cadence::Detector::new(&config);
+    let detector = cadence::Detector::new(config);
     let keep = |humans: &mut dyn Iterator<Item = &str>, title: &str| {
         detector.single_may_matter(humans, title)
     };
     let calendars = store.load_events_in_filtered(None, window.from, window.to, &keep)?;
     let loaded = started.elapsed();
-    let analysis = cadence::analyze(&config, &calendars, now);
+    let analysis = cadence::analyze(config, &calendars, now);
     tracing::debug!(
         events = calendars.iter().map(|c| c.events.len()).sum::<usize>(),
         ?loaded,

@@ -5,6 +5,7 @@
 mod auth;
 mod cadence;
 mod events;
+mod run;
 mod setup;
 mod status;
 
@@ -95,6 +96,12 @@ pub enum Command {
     Report {
         #[arg(long)]
         json: bool,
+    },
+    /// The daemon: sync, analyse, alert and prepare agendas on a schedule.
+    Run {
+        /// One whole cycle, then exit (0 when everything worked).
+        #[arg(long)]
+        once: bool,
     },
     /// Open alerts, and their lifecycle (ack, snooze).
     Alerts {
@@ -225,6 +232,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Series { json } => cadence::series(&Context::load(&cli, config_path)?, *json),
         Command::Status { json } => status::status(&Context::load(&cli, config_path)?, *json),
         Command::Report { json } => cadence::report(&Context::load(&cli, config_path)?, *json),
+        Command::Run { once } => {
+            let ctx = Context::load(&cli, config_path)?;
+            if *once {
+                run::run_once(&ctx)
+            } else {
+                Err(CliError::usage(
+                    "the long-running daemon is not built yet; use `cadenced run --once`",
+                ))
+            }
+        }
         Command::Alerts { action, json, all } => {
             let ctx = Context::load(&cli, config_path)?;
             match action {
