@@ -12,6 +12,7 @@
 //! - [`cadence`]: 1on1 detection, cadence figures and alert findings.
 //! - [`alerts`]: findings matched to their stored lifecycle (ids, ack, snooze).
 //! - [`report`]: the `report --json` document shared by the CLI and the dashboard.
+//! - [`dashboard`]: the HTML page (heatmap, figures, alerts, sync state) of `report --html` and `/`.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
@@ -21,6 +22,7 @@ pub mod cadence;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod dashboard;
 pub mod model;
 pub mod output;
 pub mod providers;

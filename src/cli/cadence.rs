@@ -1,6 +1,7 @@
 //! `report`, `series` and `alerts`: the cadence analysis, shown for a person or a script.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -22,8 +23,26 @@ pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
 
 // ---------------------------------------------------------------- report
 
-pub fn report(ctx: &Context, json: bool) -> Result<(), CliError> {
+pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliError> {
     let a = analyse(ctx)?;
+    if let Some(path) = html {
+        let accounts = ctx
+            .open_store()?
+            .account_overview()
+            .map_err(|e| CliError::runtime(e.to_string()))?;
+        let input = crate::dashboard::input(&ctx.config, &a, &accounts, ctx.now);
+        let page =
+            crate::dashboard::render(&input).map_err(|e| CliError::runtime(e.to_string()))?;
+        write_atomically(path, page.as_bytes()).map_err(|e| {
+            CliError::runtime(format!(
+                "cannot write the dashboard to {}: {e}",
+                path.display()
+            ))
+        })?;
+        if !json {
+            return Ok(());
+        }
+    }
     if json {
         let doc = crate::report::build(&ctx.config, &a, ctx.now);
         let text =
@@ -425,6 +444,33 @@ fn lifecycle_result(outcome: AckOutcome, id: &str, done: &str) -> Result<(), Cli
             "alert {id} is already resolved: its condition has cleared"
         ))),
     }
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a
+/// reader never sees a half-written page.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn write_out(text: &str) -> Result<(), CliError> {

@@ -96,6 +96,10 @@ pub enum Command {
     Report {
         #[arg(long)]
         json: bool,
+        /// Write the dashboard page (one self-contained HTML file) to FILE; stdout stays quiet
+        /// unless --json is given too.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
     },
     /// The daemon: sync, analyse, alert and prepare agendas on a schedule.
     Run {
@@ -231,7 +235,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Series { json } => cadence::series(&Context::load(&cli, config_path)?, *json),
         Command::Status { json } => status::status(&Context::load(&cli, config_path)?, *json),
-        Command::Report { json } => cadence::report(&Context::load(&cli, config_path)?, *json),
+        Command::Report { json, html } => {
+            cadence::report(&Context::load(&cli, config_path)?, *json, html.as_deref())
+        }
         Command::Run { once } => {
             let ctx = Context::load(&cli, config_path)?;
             if *once {
