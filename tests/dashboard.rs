@@ -1,0 +1,603 @@
+//! The dashboard page (`report --html FILE`) on the shipped example calendar: its structure (one
+//! row per report in roster order, one cell per week), every cell cross-checked against
+//! `series --json` and `report --json`, the legend, the hover/focus text, escaping, both
+//! languages, stale accounts, no secrets; and the same checks on the DOM that a real headless
+//! Chromium renders, plus a screenshot.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use common::stderr;
+use scraper::{ElementRef, Html, Selector};
+
+const NOW: &str = "2026-11-24T09:00:00+09:00";
+const TOKYO: chrono_tz::Tz = chrono_tz::Asia::Tokyo;
+
+struct Example {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    state: PathBuf,
+}
+
+impl Example {
+    /// The shipped example, with `edit` applied to the config and the calendar, synced.
+    fn new(edit: impl Fn(String, String) -> (String, String)) -> Example {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let toml = std::fs::read_to_string(root.join("example.toml")).unwrap();
+        let ics = std::fs::read_to_string(root.join("example.ics")).unwrap();
+        let (toml, ics) = edit(toml, ics);
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, toml).unwrap();
+        std::fs::write(dir.path().join("example.ics"), ics).unwrap();
+        let state = dir.path().join("state");
+        let ex = Example { dir, config, state };
+        let out = ex.run(&["sync", "--account", "example"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        ex
+    }
+
+    fn english() -> Example {
+        Example::new(|t, i| (t, i))
+    }
+
+    fn japanese() -> Example {
+        Example::new(|t, i| {
+            let t = t.replace("locale = \"en\"", "locale = \"ja\"");
+            assert!(t.contains("locale = \"ja\""));
+            (t, i)
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::cargo_bin("cadenced")
+            .unwrap()
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// `report --html` at `now` into the example's directory; returns the file.
+    fn html(&self, now: &str) -> PathBuf {
+        let path = self.dir.path().join("out").join("cadence.html");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let out = self.run(&["--now", now, "report", "--html", path.to_str().unwrap()]);
+        assert!(out.status.success(), "report --html: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "--html alone prints nothing");
+        path
+    }
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap()
+}
+
+fn attr<'a>(e: &ElementRef<'a>, name: &str) -> &'a str {
+    e.value()
+        .attr(name)
+        .unwrap_or_else(|| panic!("<{}> has no {name}: {}", e.value().name(), e.html()))
+}
+
+fn text(e: &ElementRef) -> String {
+    e.text().collect::<String>()
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn monday(t: DateTime<Utc>) -> NaiveDate {
+    let d = t.with_timezone(&TOKYO).date_naive();
+    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+}
+
+/// The weeks the page must show at NOW: Mondays (Tokyo) from the week of now − 90 days to four
+/// weeks after the current one.
+fn expected_weeks() -> Vec<String> {
+    let now = utc(NOW);
+    let mut w = monday(now - Duration::days(90));
+    let last = monday(now) + Duration::weeks(4);
+    let mut out = Vec::new();
+    while w <= last {
+        out.push(w.to_string());
+        w += Duration::weeks(1);
+    }
+    out
+}
+
+/// The structural checks shared by the generated file and the DOM Chromium renders from it.
+fn check_page(html: &str, report: &serde_json::Value, series: &serde_json::Value, lang: &str) {
+    let doc = Html::parse_document(html);
+    let root = doc.root_element();
+    assert_eq!(attr(&root, "lang"), lang);
+
+    // Self-contained: no script, no external resource.
+    assert_eq!(doc.select(&sel("script")).count(), 0, "no script");
+    assert_eq!(doc.select(&sel("link, img, iframe")).count(), 0);
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no network reference"
+    );
+
+    let weeks = expected_weeks();
+    assert_eq!(weeks.len(), 18);
+    let table = doc
+        .select(&sel("table#heatmap"))
+        .next()
+        .expect("the heatmap table");
+    assert_eq!(attr(&table, "data-weeks"), weeks.len().to_string());
+    let header: Vec<&str> = table
+        .select(&sel("thead th[data-week]"))
+        .map(|th| attr(&th, "data-week"))
+        .collect();
+    assert_eq!(header, weeks, "one column per week, Monday first");
+    let current: Vec<&str> = table
+        .select(&sel("thead th.now"))
+        .map(|th| attr(&th, "data-week"))
+        .collect();
+    assert_eq!(current, ["2026-11-23"]);
+
+    // One row per report, roster order.
+    let rows: Vec<ElementRef> = table.select(&sel("tbody tr.report")).collect();
+    let reports = report["reports"].as_array().unwrap();
+    assert_eq!(rows.len(), reports.len());
+    assert_eq!(rows.len(), 6);
+    let now = utc(NOW);
+    let lookback_start = now - Duration::days(90);
+    let shown_end =
+        NaiveDate::parse_from_str(weeks.last().unwrap(), "%Y-%m-%d").unwrap() + Duration::weeks(1);
+    let series_reports = series["reports"].as_array().unwrap();
+    for ((row, rep), ser) in rows.iter().zip(reports).zip(series_reports) {
+        let email = rep["email"].as_str().unwrap();
+        let name = rep["name"].as_str().unwrap();
+        assert_eq!(attr(row, "data-email"), email);
+        assert_eq!(ser["email"].as_str().unwrap(), email);
+        let th = row.select(&sel("th.name")).next().unwrap();
+        assert!(text(&th).contains(name), "{name} in {}", text(&th));
+
+        let cells: Vec<ElementRef> = row.select(&sel("td.cell")).collect();
+        assert_eq!(cells.len(), weeks.len(), "{name}: one cell per week");
+
+        // What series --json says each shown week holds, by outcome.
+        let mut expected: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for s in ser["sessions"].as_array().unwrap() {
+            let start = utc(s["start"].as_str().unwrap());
+            let w = monday(start);
+            if w.to_string() >= weeks[0] && w < shown_end {
+                expected.entry(w.to_string()).or_default().push((
+                    s["start"].as_str().unwrap().to_string(),
+                    s["outcome"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        let mut in_lookback: BTreeMap<String, usize> = BTreeMap::new();
+        for (cell, week) in cells.iter().zip(&weeks) {
+            assert_eq!(attr(cell, "data-week"), week);
+            let sessions: Vec<(String, String)> = cell
+                .select(&sel("[data-start]"))
+                .map(|s| {
+                    (
+                        attr(&s, "data-start").to_string(),
+                        attr(&s, "data-outcome").to_string(),
+                    )
+                })
+                .collect();
+            let want = expected.remove(week).unwrap_or_default();
+            assert_eq!(sessions, want, "{name}, week of {week}");
+
+            // The cell's colour follows its most telling session; its symbols are the outcomes'.
+            let outcome = attr(cell, "data-outcome");
+            let dominant = ["held", "upcoming", "declined", "cancelled"]
+                .into_iter()
+                .find(|o| sessions.iter().any(|(_, so)| so == o))
+                .unwrap_or("none");
+            assert_eq!(outcome, dominant, "{name}, week of {week}");
+            let symbols: String = cell
+                .select(&sel("[data-start]"))
+                .map(|s| text(&s))
+                .collect();
+            let want_symbols: String = sessions
+                .iter()
+                .map(|(_, o)| match o.as_str() {
+                    "held" => "●",
+                    "cancelled" => "✕",
+                    "declined" => "⊘",
+                    "upcoming" => "○",
+                    other => panic!("outcome {other}"),
+                })
+                .collect();
+            assert_eq!(symbols, want_symbols);
+
+            // Hover and focus: a focusable element whose title and aria-label explain the week.
+            let bx = cell
+                .select(&sel("[tabindex='0']"))
+                .next()
+                .expect("focusable cell");
+            let title = attr(&bx, "title");
+            let label = attr(&bx, "aria-label");
+            for t in [title, label] {
+                assert!(t.contains(name), "{t}");
+                assert!(t.contains(week.as_str()), "{t}");
+            }
+            let titles: Vec<&str> = ser["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| sessions.iter().any(|(st, _)| s["start"] == st.as_str()))
+                .map(|s| s["title"].as_str().unwrap())
+                .collect();
+            for t in &titles {
+                assert!(label.contains(t), "{label:?} names {t:?}");
+                assert!(title.contains(t), "{title:?} names {t:?}");
+            }
+            assert_eq!(
+                label.matches('\n').count(),
+                sessions.len(),
+                "one line per session: {label:?}"
+            );
+
+            for (start, o) in &sessions {
+                let t = utc(start);
+                if t >= lookback_start && t < now {
+                    *in_lookback.entry(o.clone()).or_default() += 1;
+                }
+                assert_eq!(o == "upcoming", t >= now, "{start} {o}");
+            }
+        }
+        assert!(
+            expected.is_empty(),
+            "{name}: sessions missing: {expected:?}"
+        );
+        // The cells of the lookback add up to the report's figures.
+        for k in ["held", "cancelled", "declined"] {
+            assert_eq!(
+                in_lookback.get(k).copied().unwrap_or(0) as u64,
+                rep[k].as_u64().unwrap(),
+                "{name}: {k} in the heatmap vs report --json"
+            );
+            assert_eq!(attr(row, &format!("data-{k}")), rep[k].to_string());
+        }
+    }
+
+    // The legend: all five states with their symbols.
+    let legend: Vec<(String, String)> = doc
+        .select(&sel("#legend li"))
+        .map(|li| {
+            (
+                attr(&li, "data-outcome").to_string(),
+                text(&li.select(&sel(".chip")).next().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legend,
+        [
+            ("held", "●"),
+            ("cancelled", "✕"),
+            ("declined", "⊘"),
+            ("upcoming", "○"),
+            ("none", "·")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+
+    // The alert list holds the report's open alerts.
+    let ids: Vec<&str> = doc
+        .select(&sel("#alerts li.alert"))
+        .map(|li| attr(&li, "data-id"))
+        .collect();
+    let want: Vec<&str> = report["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, want);
+    // One card per report, with its cadence and where it comes from.
+    let cards: Vec<ElementRef> = doc.select(&sel("#reports article.person")).collect();
+    assert_eq!(cards.len(), reports.len());
+    for (card, rep) in cards.iter().zip(reports) {
+        let dd = card.select(&sel("dd.expected")).next().unwrap();
+        assert_eq!(
+            attr(&dd, "data-source"),
+            rep["cadence_source"].as_str().unwrap()
+        );
+    }
+    // The account and its last successful sync.
+    let acc: Vec<&str> = doc
+        .select(&sel("#accounts li.account"))
+        .map(|li| attr(&li, "data-account"))
+        .collect();
+    assert_eq!(acc, ["example"]);
+}
+
+fn example_docs(ex: &Example) -> (serde_json::Value, serde_json::Value) {
+    (
+        ex.json(&["--now", NOW, "report", "--json"]),
+        ex.json(&["--now", NOW, "series", "--json"]),
+    )
+}
+
+#[test]
+fn the_page_matches_the_report_in_english() {
+    let ex = Example::english();
+    let (report, series) = example_docs(&ex);
+    let path = ex.html(NOW);
+    let html = std::fs::read_to_string(&path).unwrap();
+    check_page(&html, &report, &series, "en");
+    // Figures a person reads.
+    assert!(html.contains("Weekly heatmap"));
+    assert!(html.contains("every 7 days"));
+    assert!(html.contains("set in the config"));
+    assert!(html.contains("as of Tue 24 Nov 2026 09:00"));
+    // Alice's declined week (Oct 19) explains itself.
+    let doc = Html::parse_document(&html);
+    let alice = doc
+        .select(&sel("tr[data-email='alice@example.com']"))
+        .next()
+        .unwrap();
+    let cell = alice
+        .select(&sel("td[data-week='2026-10-19']"))
+        .next()
+        .unwrap();
+    assert_eq!(attr(&cell, "data-outcome"), "declined");
+    let label = attr(
+        &cell.select(&sel("[aria-label]")).next().unwrap(),
+        "aria-label",
+    );
+    assert!(label.contains("Tue 20 Oct 10:00"), "{label}");
+    assert!(label.contains("(declined)"), "{label}");
+    // The file was replaced atomically: nothing else is left in its directory.
+    let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+    assert_eq!(left.len(), 1);
+}
+
+#[test]
+fn the_page_speaks_japanese_when_the_manager_does() {
+    let ex = Example::japanese();
+    let (report, series) = example_docs(&ex);
+    let html = std::fs::read_to_string(ex.html(NOW)).unwrap();
+    check_page(&html, &report, &series, "ja");
+    for s in [
+        "週ごとのヒートマップ",
+        "凡例",
+        "実施",
+        "中止",
+        "辞退",
+        "予定",
+        "7日ごと",
+        "設定ファイル",
+        "佐藤大輝",
+    ] {
+        assert!(html.contains(s), "{s}");
+    }
+    let doc = Html::parse_document(&html);
+    let sub = text(&doc.select(&sel("header .sub")).next().unwrap());
+    assert!(sub.contains("2026/11/24(火) 09:00 時点"), "{sub}");
+    let sato = doc
+        .select(&sel("tr[data-email='daiki.sato@example.com']"))
+        .next()
+        .unwrap();
+    let label = attr(
+        &sato
+            .select(&sel("td[data-week='2026-11-09'] [aria-label]"))
+            .next()
+            .unwrap(),
+        "aria-label",
+    );
+    assert!(
+        label.contains("佐藤大輝: 週の開始 2026-11-09:\n"),
+        "{label}"
+    );
+    assert!(label.contains("(実施)"), "{label}");
+    assert!(!html.contains("Weekly heatmap"));
+}
+
+#[test]
+fn user_text_is_escaped() {
+    let hostile = r#"<img src=x onerror="alert(1)"> & 'Bob'"#;
+    let ex = Example::new(|t, i| {
+        let t = t.replace("name = \"Bob\"", &format!("name = {}", toml_str(hostile)));
+        let i = i.replace(
+            "SUMMARY:Bob <> Mika 1:1",
+            "SUMMARY:Bob <script>alert(2)</script> 1:1",
+        );
+        (t, i)
+    });
+    let (report, series) = example_docs(&ex);
+    assert_eq!(report["reports"][1]["name"], hostile);
+    let html = std::fs::read_to_string(ex.html(NOW)).unwrap();
+    assert!(!html.contains("<img"), "raw markup from the config");
+    assert!(!html.contains("<script"), "raw markup from the calendar");
+    assert!(html.contains("&lt;img src=x onerror="));
+    assert!(html.contains("&lt;script&gt;alert(2)&lt;"));
+    check_page(&html, &report, &series, "en");
+    let doc = Html::parse_document(&html);
+    let bob = doc
+        .select(&sel("tr[data-email='bob@example.com'] th .nm"))
+        .next()
+        .unwrap();
+    assert_eq!(text(&bob), hostile);
+    let cell = doc
+        .select(&sel(
+            "tr[data-email='bob@example.com'] td[data-outcome='held'] [aria-label]",
+        ))
+        .next()
+        .unwrap();
+    let label = attr(&cell, "aria-label");
+    assert!(label.starts_with(hostile), "{label}");
+    assert!(
+        label.contains("Bob <script>alert(2)</script> 1:1"),
+        "{label}"
+    );
+}
+
+fn toml_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[test]
+fn stale_and_failing_accounts_are_flagged_and_secrets_never_shown() {
+    let secret = "GOCSPX-do-not-show-this-secret";
+    let ex = Example::new(|t, i| {
+        let t = t.replace(
+            "[sync]",
+            &format!(
+                "[[accounts]]\nname = \"broken\"\nprovider = \"ics\"\npath = \"missing.ics\"\n\n\
+                 [[accounts]]\nname = \"work\"\nprovider = \"google\"\nclient_id = \"id\"\n\
+                 client_secret = \"{secret}\"\n\n[sync]"
+            ),
+        );
+        (t, i)
+    });
+    // The broken feed fails its sync (recorded in the store); the others still run.
+    let out = ex.run(&["sync", "--account", "broken"]);
+    assert!(!out.status.success());
+    // Long after the last successful sync: stale.
+    let html = std::fs::read_to_string(ex.html("2030-01-01T00:00:00Z")).unwrap();
+    assert!(!html.contains(secret));
+    let doc = Html::parse_document(&html);
+    let state = |name: &str| {
+        let li = doc
+            .select(&sel(&format!("#accounts li[data-account='{name}']")))
+            .next()
+            .unwrap_or_else(|| panic!("account {name} listed"));
+        (attr(&li, "data-stale").to_string(), text(&li))
+    };
+    let (stale, t) = state("example");
+    assert_eq!(stale, "true", "{t}");
+    assert!(t.contains("not synced for over 15 minutes"), "{t}");
+    let (stale, t) = state("broken");
+    assert_eq!(stale, "true", "{t}");
+    assert!(t.contains("the last sync failed"), "{t}");
+    assert!(t.contains("never"), "no successful sync: {t}");
+
+    // Right after the sync, the example account is up to date.
+    let html = std::fs::read_to_string(ex.html(&Utc::now().to_rfc3339())).unwrap();
+    let doc = Html::parse_document(&html);
+    let li = doc
+        .select(&sel("#accounts li[data-account='example']"))
+        .next()
+        .unwrap();
+    assert_eq!(attr(&li, "data-stale"), "false", "{}", text(&li));
+}
+
+#[test]
+fn an_unwritable_html_path_is_one_clear_error() {
+    let ex = Example::english();
+    let target = ex.dir.path().join("no/such/dir/page.html");
+    let out = ex.run(&["--now", NOW, "report", "--html", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot write the dashboard to"), "{err}");
+    assert!(err.contains("page.html"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+// ---------------------------------------------------------------- real browser
+
+/// Debian's `chromium` (CI installs it), or `$CADENCED_CHROMIUM`.
+fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("CADENCED_CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        let paths = std::env::var_os("PATH").unwrap_or_default();
+        for dir in std::env::split_paths(&paths) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!(
+        "no headless browser found: the dashboard's end-to-end test needs Debian's `chromium` \
+         (apt-get install chromium; .ci/run installs it) or CADENCED_CHROMIUM=/path/to/chrome"
+    );
+}
+
+fn browser(profile: &Path, args: &[&str], page: &Path) -> std::process::Output {
+    let out = Process::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args(["--no-first-run", "--disable-extensions", "--mute-audio"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the browser {}: {e}", chromium().display()));
+    assert!(
+        out.status.success(),
+        "chromium {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[test]
+fn headless_chromium_renders_the_heatmap_and_a_screenshot() {
+    let ex = Example::english();
+    let (report, series) = example_docs(&ex);
+    let page = ex.html(NOW);
+    let profile = tempfile::tempdir().unwrap();
+
+    // The DOM as the browser built it from the file.
+    let out = browser(profile.path(), &["--dump-dom"], &page);
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        dom.contains("<table class=\"heatmap\""),
+        "the browser rendered the page"
+    );
+    check_page(&dom, &report, &series, "en");
+
+    // A screenshot for people (and the issue note).
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shot = dir.join("dashboard-en-1280x900.png");
+    let _ = std::fs::remove_file(&shot);
+    browser(
+        profile.path(),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,900",
+        ],
+        &page,
+    );
+    let png = std::fs::read(&shot).expect("the screenshot was written");
+    assert_eq!(png_size(&png), (1280, 900));
+    assert!(
+        png.len() > 20_000,
+        "a real picture, not a blank page: {} bytes",
+        png.len()
+    );
+    println!("dashboard screenshot: {}", shot.display());
+}
