@@ -601,3 +601,223 @@ fn headless_chromium_renders_the_heatmap_and_a_screenshot() {
     );
     println!("dashboard screenshot: {}", shot.display());
 }
+
+/// A headless Chromium driven over the DevTools protocol (one page session), killed on drop.
+struct Devtools {
+    child: std::process::Child,
+    ws: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+    session: Option<String>,
+    next_id: u64,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Devtools {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Devtools {
+    fn launch() -> Devtools {
+        use std::io::BufRead;
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Process::new(chromium())
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .args(["--no-first-run", "--disable-extensions", "--mute-audio"])
+            .args(["--remote-debugging-port=0", "--window-size=1280,900"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run the browser {}: {e}", chromium().display()));
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(i) = line.find("ws://") {
+                        break line[i..].trim().to_string();
+                    }
+                }
+                _ => panic!("chromium exited before opening its DevTools endpoint"),
+            }
+        };
+        // Keep draining the browser's log so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        let (ws, _) = tungstenite::connect(url.as_str()).expect("DevTools websocket");
+        Devtools {
+            child,
+            ws,
+            session: None,
+            next_id: 0,
+            _profile: profile,
+        }
+    }
+
+    /// One command; its result (panics on a protocol error).
+    fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut msg = serde_json::json!({"id": id, "method": method, "params": params});
+        if let Some(s) = &self.session {
+            msg["sessionId"] = serde_json::Value::String(s.clone());
+        }
+        self.ws
+            .send(tungstenite::Message::text(msg.to_string()))
+            .unwrap();
+        loop {
+            let m = self.ws.read().expect("DevTools message");
+            let tungstenite::Message::Text(t) = m else {
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["id"] == id {
+                assert!(v.get("error").is_none(), "{method}: {v}");
+                return v["result"].clone();
+            }
+        }
+    }
+
+    /// Opens `page` in a new tab and waits until it has loaded.
+    fn open(&mut self, page: &Path) {
+        let target = self.call(
+            "Target.createTarget",
+            serde_json::json!({"url": format!("file://{}", page.display())}),
+        );
+        let attached = self.call(
+            "Target.attachToTarget",
+            serde_json::json!({"targetId": target["targetId"], "flatten": true}),
+        );
+        self.session = Some(attached["sessionId"].as_str().unwrap().to_string());
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+        );
+        for _ in 0..200 {
+            if self.eval("document.readyState") == "complete" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the page never finished loading");
+    }
+
+    /// Evaluates an expression in the page (the test's probe; the page itself has no script).
+    fn eval(&mut self, expression: &str) -> serde_json::Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            serde_json::json!({"expression": expression, "returnByValue": true}),
+        );
+        assert!(r.get("exceptionDetails").is_none(), "{expression}: {r}");
+        r["result"]["value"].clone()
+    }
+
+    fn mouse_to(&mut self, x: f64, y: f64) {
+        self.call(
+            "Input.dispatchMouseEvent",
+            serde_json::json!({"type": "mouseMoved", "x": x, "y": y}),
+        );
+    }
+
+    fn tab(&mut self) {
+        for kind in ["keyDown", "keyUp"] {
+            self.call(
+                "Input.dispatchKeyEvent",
+                serde_json::json!({"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9}),
+            );
+        }
+    }
+
+    fn screenshot(&mut self, path: &Path) {
+        use base64::Engine;
+        let shot = self.call(
+            "Page.captureScreenshot",
+            serde_json::json!({"format": "png"}),
+        );
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+#[test]
+fn hovering_or_focusing_a_cell_explains_it_in_chromium() {
+    let ex = Example::english();
+    let page = ex.html(NOW);
+    let mut b = Devtools::launch();
+    b.open(&page);
+
+    let cell = r#"tr[data-email="alice@example.com"] td[data-week="2026-10-19"]"#;
+    let tip = |b: &mut Devtools| {
+        let v = b.eval(&format!(
+            r#"(() => {{ const t = document.querySelector('{cell} .tip');
+                return [getComputedStyle(t).display, t.innerText]; }})()"#
+        ));
+        (
+            v[0].as_str().unwrap().to_string(),
+            v[1].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(tip(&mut b).0, "none", "hidden until asked");
+
+    // Hover: the pointer over the cell shows its explanation.
+    let at = b.eval(&format!(
+        r#"(() => {{ const e = document.querySelector('{cell} .box');
+            e.scrollIntoView({{block: 'center', inline: 'center'}});
+            const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()"#
+    ));
+    b.mouse_to(at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    let (display, text) = tip(&mut b);
+    assert_eq!(display, "block", "the tooltip shows on hover");
+    assert!(text.contains("Alice"), "{text}");
+    assert!(text.contains("Week of 2026-10-19"), "{text}");
+    assert!(text.contains("Tue 20 Oct 10:00"), "{text}");
+    assert!(text.contains("Alice / Mika 1on1"), "{text}");
+    assert!(text.contains("(declined)"), "{text}");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shot = dir.join("dashboard-en-hover.png");
+    b.screenshot(&shot);
+    assert_eq!(png_size(&std::fs::read(&shot).unwrap()), (1280, 900));
+    println!("dashboard hover screenshot: {}", shot.display());
+
+    // Away from the cell, the tooltip goes.
+    b.mouse_to(5.0, 5.0);
+    assert_eq!(tip(&mut b).0, "none");
+
+    // Keyboard: Tab reaches the cells, and the focused one explains itself.
+    let mut focused = serde_json::Value::Null;
+    for _ in 0..10 {
+        b.tab();
+        focused = b.eval(
+            "(() => { const e = document.activeElement; if (!e.classList.contains('box')) return null; \
+             return [e.closest('td').dataset.week, e.getAttribute('aria-label'), \
+                     getComputedStyle(e.nextElementSibling).display]; })()",
+        );
+        if !focused.is_null() {
+            break;
+        }
+    }
+    assert!(
+        !focused.is_null(),
+        "a heatmap cell takes the keyboard focus"
+    );
+    // (Chromium starts the Tab order where the pointer last was, so which cell varies.)
+    let week = focused[0].as_str().unwrap();
+    assert!(expected_weeks().iter().any(|w| w == week), "{focused}");
+    assert!(
+        focused[1]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Alice: Week of {week}")),
+        "{focused}"
+    );
+    assert_eq!(focused[2], "block", "the tooltip shows on focus");
+}
