@@ -131,9 +131,12 @@ fn check_page(html: &str, report: &serde_json::Value, series: &serde_json::Value
     // Self-contained: no script, no external resource.
     assert_eq!(doc.select(&sel("script")).count(), 0, "no script");
     assert_eq!(doc.select(&sel("link, img, iframe")).count(), 0);
+    assert_eq!(doc.select(&sel("[src]")).count(), 0, "nothing loaded");
+    let style: String = doc.select(&sel("style")).map(|s| text(&s)).collect();
+    assert!(style.contains(".heatmap"), "the CSS is inline");
     assert!(
-        !html.contains("http://") && !html.contains("https://"),
-        "no network reference"
+        !style.contains("url(") && !style.contains("@import"),
+        "no external resource"
     );
 
     let weeks = expected_weeks();
@@ -700,7 +703,9 @@ impl Devtools {
             serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
         );
         for _ in 0..200 {
-            if self.eval("document.readyState") == "complete" {
+            // (The new tab is about:blank until the file's navigation commits.)
+            let loaded = "document.readyState === 'complete' && location.protocol === 'file:'";
+            if self.eval(loaded) == true {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -820,4 +825,53 @@ fn hovering_or_focusing_a_cell_explains_it_in_chromium() {
         "{focused}"
     );
     assert_eq!(focused[2], "block", "the tooltip shows on focus");
+}
+
+#[test]
+fn agenda_links_render_when_present_and_only_web_addresses_become_links() {
+    let ex = Example::english();
+    let config = cadenced::config::load(&ex.config).unwrap();
+    let mut store = cadenced::store::Store::open_in(&ex.state).unwrap();
+    let now = utc(NOW);
+    // The library path the daemon takes gives the same page as the CLI.
+    let page = cadenced::dashboard::page(&config, &mut store, now).unwrap();
+    assert_eq!(page, std::fs::read_to_string(ex.html(NOW)).unwrap());
+
+    let a = cadenced::alerts::analyse(&config, &mut store, now).unwrap();
+    let accounts = store.account_overview().unwrap();
+    let links = |email: &str| match email {
+        "alice@example.com" => Some("https://docs.example.com/d/alice?x=1&y=<2>".to_string()),
+        "bob@example.com" => Some("agendas/bob@example.com.md".to_string()),
+        "chen.wei@example.com" => Some("javascript:alert(1)".to_string()),
+        _ => None,
+    };
+    let input = cadenced::dashboard::input_with_agendas(&config, &a, &accounts, now, &links);
+    let html = cadenced::dashboard::render(&input).unwrap();
+    let doc = Html::parse_document(&html);
+    let agenda = |email: &str| {
+        doc.select(&sel(&format!("article[data-email='{email}'] dd.agenda")))
+            .next()
+            .unwrap()
+    };
+    let alice = agenda("alice@example.com");
+    let a_link = alice.select(&sel("a")).next().expect("a web link");
+    assert_eq!(
+        attr(&a_link, "href"),
+        "https://docs.example.com/d/alice?x=1&y=<2>"
+    );
+    let bob = agenda("bob@example.com");
+    assert_eq!(
+        bob.select(&sel("a")).count(),
+        0,
+        "a local path is shown, not linked"
+    );
+    assert_eq!(text(&bob), "agendas/bob@example.com.md");
+    let chen = agenda("chen.wei@example.com");
+    assert_eq!(
+        chen.select(&sel("a")).count(),
+        0,
+        "never a javascript: link"
+    );
+    assert!(!html.contains("href=\"javascript"));
+    assert_eq!(text(&agenda("erin@example.com")), "no agenda yet");
 }

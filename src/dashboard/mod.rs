@@ -6,7 +6,8 @@
 //!   localised (`[manager] locale`) and in the manager's zone; a pure function of its arguments.
 //! - [`render`] turns that into HTML with the bundled minijinja template, which auto-escapes every
 //!   value (titles, names, messages are user text).
-//! - [`page`] does both from a store, for the daemon.
+//! - [`load`] and [`page`] do it straight from a store, for the daemon (`load` inside
+//!   `AsyncStore::call`, then `render`).
 //!
 //! Invariants: the page never holds a token, secret or account credential (only account names,
 //! providers, sync times and the store's one-sentence errors, which never hold secrets); every
@@ -700,13 +701,23 @@ pub fn render(input: &DashboardInput) -> Result<String, DashboardError> {
         .map_err(|e| DashboardError::Render(e.to_string()))
 }
 
-/// The whole page at `now`, straight from the store (what the daemon serves at `/`).
+/// The page's content at `now`, straight from the store. Returns the store's own error, so the
+/// daemon can run it inside `AsyncStore::call` and render outside.
+pub fn load(
+    config: &Config,
+    store: &mut Store,
+    now: DateTime<Utc>,
+) -> Result<DashboardInput, crate::store::StoreError> {
+    let a = crate::alerts::analyse(config, store, now)?;
+    let accounts = store.account_overview()?;
+    Ok(input(config, &a, &accounts, now))
+}
+
+/// The whole page at `now`, straight from the store.
 pub fn page(
     config: &Config,
     store: &mut Store,
     now: DateTime<Utc>,
 ) -> Result<String, DashboardError> {
-    let a = crate::alerts::analyse(config, store, now)?;
-    let accounts = store.account_overview()?;
-    render(&input(config, &a, &accounts, now))
+    render(&load(config, store, now)?)
 }
