@@ -687,11 +687,16 @@ impl Devtools {
         }
     }
 
-    /// Opens `page` in a new tab and waits until it has loaded.
+    /// Opens `page` in a new 1280×900 tab and waits until it has loaded.
     fn open(&mut self, page: &Path) {
+        self.open_sized(page, 1280, 900, false);
+    }
+
+    /// Opens `page` in a new tab of the given viewport and waits until it has loaded.
+    fn open_sized(&mut self, page: &Path, width: u32, height: u32, mobile: bool) {
         let target = self.call(
             "Target.createTarget",
-            serde_json::json!({"url": format!("file://{}", page.display())}),
+            serde_json::json!({"url": "about:blank"}),
         );
         let attached = self.call(
             "Target.attachToTarget",
@@ -700,10 +705,14 @@ impl Devtools {
         self.session = Some(attached["sessionId"].as_str().unwrap().to_string());
         self.call(
             "Emulation.setDeviceMetricsOverride",
-            serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+            serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+        self.call(
+            "Page.navigate",
+            serde_json::json!({"url": format!("file://{}", page.display())}),
         );
         for _ in 0..200 {
-            // (The new tab is about:blank until the file's navigation commits.)
+            // (The tab is about:blank until the file's navigation commits.)
             let loaded = "document.readyState === 'complete' && location.protocol === 'file:'";
             if self.eval(loaded) == true {
                 return;
@@ -874,4 +883,75 @@ fn agenda_links_render_when_present_and_only_web_addresses_become_links() {
     );
     assert!(!html.contains("href=\"javascript"));
     assert_eq!(text(&agenda("erin@example.com")), "no agenda yet");
+}
+
+#[test]
+fn on_a_phone_the_heatmap_scrolls_under_fixed_names_and_dark_mode_follows_the_system() {
+    let ex = Example::japanese();
+    let page = ex.html(NOW);
+    let mut b = Devtools::launch();
+    b.open_sized(&page, 390, 844, true);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // The page fits the phone; only the heatmap scrolls sideways.
+    let fits = b.eval("document.documentElement.scrollWidth <= window.innerWidth");
+    assert_eq!(fits, true, "the page does not scroll sideways");
+    let geometry = |b: &mut Devtools| {
+        b.eval(
+            r#"(() => { const s = document.querySelector('.scroll').getBoundingClientRect();
+                const box = (q) => { const r = document.querySelector(q).getBoundingClientRect();
+                                     return [r.left, r.right]; };
+                const sc = document.querySelector('.scroll');
+                return { left: s.left, right: s.right, scrolls: sc.scrollWidth > sc.clientWidth + 50,
+                         name: box('tbody tr th.name'), now: box('thead th.now'),
+                         first: box('thead th[data-week]') }; })()"#,
+        )
+    };
+    let g = geometry(&mut b);
+    assert_eq!(g["scrolls"], true, "{g}");
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let (left, right) = (f(&g["left"]), f(&g["right"]));
+    // It opens on the recent weeks: the current week is in view, the oldest is not.
+    assert!(
+        f(&g["now"][0]) >= left && f(&g["now"][1]) <= right + 1.0,
+        "{g}"
+    );
+    assert!(
+        f(&g["first"][1]) <= left + f(&g["name"][1]) - f(&g["name"][0]) + 1.0,
+        "{g}"
+    );
+    // The names stay at the left edge.
+    // (4px of border-spacing separate the table from the scroller's edge.)
+    assert!((f(&g["name"][0]) - left).abs() <= 5.0, "{g}");
+    let shot = dir.join("dashboard-ja-phone.png");
+    b.screenshot(&shot);
+    println!("dashboard phone screenshot: {}", shot.display());
+
+    // Scrolled back to the oldest week, the names are still there.
+    b.eval("document.querySelector('.scroll').scrollLeft = -1e6");
+    let g = geometry(&mut b);
+    assert!((f(&g["name"][0]) - left).abs() <= 5.0, "sticky names: {g}");
+    assert!(
+        f(&g["first"][0]) >= f(&g["name"][1]) - 1.0,
+        "oldest week in view: {g}"
+    );
+    assert!(f(&g["now"][0]) > right, "current week scrolled away: {g}");
+
+    // Light and dark follow prefers-color-scheme.
+    let background = |b: &mut Devtools| b.eval("getComputedStyle(document.body).backgroundColor");
+    assert_eq!(background(&mut b), "rgb(244, 245, 247)");
+    b.call(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    assert_eq!(background(&mut b), "rgb(15, 18, 23)");
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    let shot = dir.join("dashboard-ja-dark.png");
+    b.screenshot(&shot);
+    assert_eq!(png_size(&std::fs::read(&shot).unwrap()), (1280, 900));
+    println!("dashboard dark screenshot: {}", shot.display());
 }

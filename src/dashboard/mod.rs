@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::alerts::Analysed;
-use crate::cadence::{CadenceSource, Outcome};
+use crate::cadence::{AlertKind, CadenceSource, Outcome};
 use crate::config::{Config, Locale};
 use crate::report::{rfc3339, round1};
 use crate::store::{AccountOverview, AlertState, Store};
@@ -108,6 +108,8 @@ pub struct ReportRow {
     pub rate_percent: f64,
     pub median_percent: Option<f64>,
     pub below_median: bool,
+    /// A `gap` or `no_series` alert is open: the report is waiting for a 1on1.
+    pub overdue: bool,
     pub alerts: Vec<AlertBadge>,
     /// The report's agenda (a URL or a local path); set once agendas exist.
     pub agenda: Option<AgendaLink>,
@@ -196,6 +198,8 @@ pub struct Strings {
     pub reports: &'static str,
     pub expected: &'static str,
     pub last: &'static str,
+    pub last_short: &'static str,
+    pub never_met: &'static str,
     pub next: &'static str,
     pub none: &'static str,
     pub per_30d: &'static str,
@@ -236,6 +240,8 @@ static EN: Strings = Strings {
     reports: "Reports",
     expected: "Expected",
     last: "Last held",
+    last_short: "last met",
+    never_met: "no 1on1 yet",
     next: "Next",
     none: "none",
     per_30d: "per 30 days",
@@ -276,6 +282,8 @@ static JA: Strings = Strings {
     reports: "メンバー別",
     expected: "想定間隔",
     last: "前回",
+    last_short: "前回",
+    never_met: "1on1なし",
     next: "次回",
     none: "なし",
     per_30d: "回 / 30日",
@@ -537,6 +545,9 @@ pub fn input_with_agendas(
                 rate_percent: percent(r.sessions_per_30d),
                 median_percent: an.team_median.map(percent),
                 below_median: an.team_median.is_some_and(|m| r.sessions_per_30d < m),
+                overdue: open.iter().any(|(f, _)| {
+                    f.report == i && matches!(f.kind, AlertKind::Gap | AlertKind::NoSeries)
+                }),
                 alerts: open
                     .iter()
                     .filter(|(f, _)| f.report == i)
