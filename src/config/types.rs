@@ -350,6 +350,10 @@ pub struct EmailChannel {
     pub from: String,
     /// A string or an array of strings; default `[manager] email`.
     pub to: Vec<String>,
+    /// Default none.
+    pub reply_to: Option<String>,
+    /// Per SMTP command; default 30s.
+    pub timeout: ConfigDuration,
 }
 
 impl EmailChannel {
@@ -385,6 +389,8 @@ pub struct WebhookChannel {
     pub url: SensitiveUrl,
     /// Default json.
     pub format: WebhookFormat,
+    /// The whole request; default 10s.
+    pub timeout: ConfigDuration,
 }
 
 /// `[alerts.webhook] format`.
@@ -401,6 +407,8 @@ pub enum WebhookFormat {
 pub struct CommandChannel {
     /// Non-empty; `argv[0]` is the program.
     pub argv: Vec<String>,
+    /// The program is killed after this long (a failed attempt); default 30s.
+    pub timeout: ConfigDuration,
 }
 
 /// `[agenda]`.

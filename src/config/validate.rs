@@ -69,9 +69,11 @@ const EMAIL_KEYS: &[&str] = &[
     "password_env",
     "from",
     "to",
+    "reply_to",
+    "timeout",
 ];
-const WEBHOOK_KEYS: &[&str] = &["url", "format"];
-const COMMAND_KEYS: &[&str] = &["argv"];
+const WEBHOOK_KEYS: &[&str] = &["url", "format", "timeout"];
+const COMMAND_KEYS: &[&str] = &["argv", "timeout"];
 const AGENDA_KEYS: &[&str] = &[
     "enabled",
     "mode",
@@ -1191,6 +1193,20 @@ fn email(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, manager_email: &str) -> EmailChanne
         password_env,
         from: from.map(|(s, _)| s).unwrap_or_default(),
         to,
+        reply_to: cx.email(sec, "reply_to").map(|(s, _)| s),
+        timeout: channel_timeout(cx, sec, 30),
+    }
+}
+
+/// `[alerts.*] timeout`: at least one second, at most an hour.
+fn channel_timeout(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, default_secs: u64) -> ConfigDuration {
+    match cx.duration(sec, "timeout") {
+        Some((d, span)) if !(1..=3600).contains(&d.as_secs()) => {
+            cx.problem(sec.key("timeout"), Some(span), "must be between 1s and 1h");
+            ConfigDuration::from_secs(default_secs)
+        }
+        Some((d, _)) => d,
+        None => ConfigDuration::from_secs(default_secs),
     }
 }
 
@@ -1216,9 +1232,11 @@ fn webhook(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> Option<WebhookChannel> {
             "invalid URL (not shown: it may hold a secret): expected an http:// or https:// URL with a host".to_owned()
         })
     })?;
+    let timeout = channel_timeout(cx, sec, 10);
     Some(WebhookChannel {
         url: SensitiveUrl::new(url),
         format,
+        timeout,
     })
 }
 
@@ -1241,8 +1259,10 @@ fn command(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> Option<CommandChannel> {
         );
         return None;
     }
+    let timeout = channel_timeout(cx, sec, 30);
     Some(CommandChannel {
         argv: items.into_iter().map(|(s, _)| s.to_owned()).collect(),
+        timeout,
     })
 }
 
