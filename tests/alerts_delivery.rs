@@ -693,3 +693,67 @@ fn teams_gets_an_adaptive_card() {
             .any(|t| t.contains("No 1on1 with Bob for 46 days"))
     );
 }
+
+#[test]
+fn a_failing_or_hanging_command_is_a_failed_attempt_and_starttls_is_never_skipped() {
+    let smtp = SmtpServer::start();
+    // The test server offers no STARTTLS: a starttls channel must refuse to go on in clear.
+    let sections = email_section(
+        smtp.port,
+        "username = \"mika\"\npassword_env = \"TEST_SMTP_PASSWORD\"\n",
+    )
+    .replace("tls = \"none\"", "tls = \"starttls\"");
+    let s = Setup::new("[\"email\", \"command\"]", "immediate", &sections, |t| t);
+    let script = s.dir.path().join("fail.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ncat > /dev/null\necho 'no route to pager' >&2\nexit 3\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&s.config).unwrap()
+        + &format!(
+            "\n[alerts.command]\nargv = [\"/bin/sh\", \"{}\"]\n",
+            script.display()
+        );
+    std::fs::write(&s.config, text).unwrap();
+    let out = s.run(NOW, &["alerts", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    let o = stdout(&out);
+    assert!(
+        o.contains("command: failed: command /bin/sh: exit 3: no route to pager"),
+        "{o}"
+    );
+    assert!(o.contains("email: failed: SMTP 127.0.0.1:"), "{o}");
+    assert!(smtp.received().is_empty());
+    assert!(!o.contains("s3cret-pw") && !stderr(&out).contains("s3cret-pw"));
+
+    // A command that hangs is killed after its timeout.
+    std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("\"email\", \"command\"", "\"command\"")
+        + "timeout = \"1s\"\n";
+    std::fs::write(&s.config, text).unwrap();
+    let out = s.run(NOW, &["alerts", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("command: failed: command /bin/sh: killed after 1s"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn new_channel_keys_are_checked_with_their_key_path() {
+    let s = Setup::new(
+        "[\"webhook\", \"email\"]",
+        "immediate",
+        "\n[alerts.webhook]\nurl = \"https://example.com/h\"\ntimeout = \"0s\"\n\n[alerts.email]\nsmtp_host = \"localhost\"\nfrom = \"a@example.com\"\nreply_to = \"not an address\"\n",
+        |t| t,
+    );
+    let out = s.run(NOW, &["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let all = stdout(&out) + &stderr(&out);
+    assert!(all.contains("alerts.webhook.timeout"), "{all}");
+    assert!(all.contains("alerts.email.reply_to"), "{all}");
+}

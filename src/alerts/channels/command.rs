@@ -51,7 +51,8 @@ pub async fn send(cfg: &CommandChannel, message: &Message) -> Result<String, Sen
         out
     };
     match tokio::time::timeout(timeout, run).await {
-        Err(_) => Err(SendError::transient(format!(
+        // Not retried within the cycle (it already took long); the next cycle will.
+        Err(_) => Err(SendError::permanent(format!(
             "command {program}: killed after {}s",
             timeout.as_secs()
         ))),

@@ -70,10 +70,11 @@ pub async fn send(cfg: &EmailChannel, message: &Message) -> Result<String, SendE
         ));
     }
     let transport = builder.build();
-    // lettre's timeout is per command; bound the whole exchange too.
-    let sent = tokio::time::timeout(timeout * 4, transport.send(email)).await;
+    // lettre's timeout is per command; bound the whole exchange too. A timeout is not retried
+    // within the cycle (it already took long); the next cycle tries again.
+    let sent = tokio::time::timeout(timeout * 2, transport.send(email)).await;
     match sent {
-        Err(_) => Err(SendError::transient(format!("SMTP {server}: timed out"))),
+        Err(_) => Err(SendError::permanent(format!("SMTP {server}: timed out"))),
         Ok(Ok(resp)) => {
             let text: Vec<&str> = resp.message().collect();
             Ok(format!("{} {}", resp.code(), text.join(" "))
@@ -82,7 +83,7 @@ pub async fn send(cfg: &EmailChannel, message: &Message) -> Result<String, SendE
         }
         Ok(Err(e)) => {
             let what = format!("SMTP {server}: {e}");
-            if e.is_permanent() {
+            if e.is_permanent() || e.is_timeout() {
                 Err(SendError::permanent(what))
             } else {
                 Err(SendError::transient(what))

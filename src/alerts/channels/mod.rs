@@ -19,8 +19,9 @@ use crate::config::{Channel, Config};
 #[error("{message}")]
 pub struct SendError {
     pub message: String,
-    /// Worth another attempt in the same cycle (a timeout, a 5xx); a refusal (4xx, a permanent
-    /// SMTP error, a missing password) waits for the next cycle.
+    /// Worth another attempt in the same cycle (a refused connection, a 5xx, a transient SMTP
+    /// error); a refusal (4xx, a permanent SMTP error, a missing password) or a timeout waits
+    /// for the next cycle. Either way the delivery stays pending.
     pub retryable: bool,
 }
 

@@ -32,9 +32,11 @@ pub async fn send(
         .send()
         .await
         .map_err(|e| {
-            let reason = if e.is_timeout() {
-                "the request timed out".to_string()
-            } else if e.is_connect() {
+            if e.is_timeout() {
+                // Not retried within the cycle (it already took long); the next cycle will.
+                return SendError::permanent(format!("webhook {shown}: the request timed out"));
+            }
+            let reason = if e.is_connect() {
                 "cannot connect".to_string()
             } else {
                 e.without_url().to_string()
