@@ -387,3 +387,136 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().map_err(self.sql())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::store::Finding;
+
+    fn t(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap()
+    }
+
+    fn store_with_alert() -> (tempfile::TempDir, Store, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(tmp.path()).unwrap();
+        let states = store
+            .reconcile_alerts(
+                &[Finding {
+                    kind: "gap".into(),
+                    report: "bob@example.com".into(),
+                    episode: "e1".into(),
+                    since: Some(t(1)),
+                    data: "{}".into(),
+                }],
+                t(20),
+            )
+            .unwrap();
+        let id = states[0].id.clone();
+        (tmp, store, id)
+    }
+
+    fn plan_for(id: &str, key: &str) -> OutboxPlan {
+        OutboxPlan {
+            deliveries: vec![NewDelivery {
+                idempotency_key: key.into(),
+                channel: "webhook".into(),
+                kind: "alerts".into(),
+                message: "{}".into(),
+                notices: vec![(id.to_string(), "new".into())],
+            }],
+            digest_slot: Some((t(20), 1)),
+        }
+    }
+
+    #[test]
+    fn a_plan_is_written_once_with_its_notices_and_slot() {
+        let (_tmp, mut store, id) = store_with_alert();
+        let n = store
+            .enqueue_deliveries(t(20), |view| {
+                assert_eq!(view.open.len(), 1);
+                assert!(view.notices.is_empty());
+                assert_eq!(view.last_digest_slot, None);
+                plan_for(&id, "k1")
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+        // The same key again (another process planned the same message): nothing new.
+        let n = store
+            .enqueue_deliveries(t(20), |view| {
+                assert!(
+                    view.notices
+                        .contains(&(id.clone(), "webhook".into(), "new".into()))
+                );
+                assert_eq!(view.last_digest_slot, Some(t(20)));
+                plan_for(&id, "k1")
+            })
+            .unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(store.pending_deliveries().unwrap().len(), 1);
+        assert_eq!(store.deliveries().unwrap()[0].alerts, vec![id]);
+    }
+
+    #[test]
+    fn attempts_are_recorded_and_success_ends_the_row() {
+        let (_tmp, mut store, id) = store_with_alert();
+        store
+            .enqueue_deliveries(t(20), |_| plan_for(&id, "k1"))
+            .unwrap();
+        let row = store.pending_deliveries().unwrap()[0].id;
+        let a1 = store.start_attempt(row, t(20)).unwrap();
+        store
+            .finish_attempt(row, a1, t(20), Err("HTTP 500"))
+            .unwrap();
+        let a2 = store.start_attempt(row, t(20)).unwrap();
+        store
+            .finish_attempt(row, a2, t(20), Ok("HTTP 200"))
+            .unwrap();
+        assert!(store.pending_deliveries().unwrap().is_empty());
+        assert_eq!(store.alert_delivered_on(&id).unwrap(), vec!["webhook"]);
+        let rec = &store.deliveries().unwrap()[0];
+        assert_eq!((rec.state.as_str(), rec.attempts), ("delivered", 2));
+        assert_eq!(rec.answer.as_deref(), Some("HTTP 200"));
+        let attempts = store.delivery_attempts(row).unwrap();
+        assert_eq!(
+            attempts.iter().map(|a| a.ok).collect::<Vec<_>>(),
+            [Some(false), Some(true)]
+        );
+        // A delivered row is never dropped or re-sent.
+        store.drop_delivery(row, t(21), "late").unwrap();
+        assert_eq!(store.deliveries().unwrap()[0].state, "delivered");
+    }
+
+    #[test]
+    fn only_active_alerts_stay_in_a_pending_message() {
+        let (_tmp, store, id) = store_with_alert();
+        assert!(
+            store
+                .active_alert_ids(std::slice::from_ref(&id), t(20))
+                .unwrap()
+                .contains(&id)
+        );
+        store.snooze_alert(&id, t(25), t(20)).unwrap();
+        assert!(
+            store
+                .active_alert_ids(std::slice::from_ref(&id), t(20))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .active_alert_ids(std::slice::from_ref(&id), t(25))
+                .unwrap()
+                .contains(&id)
+        );
+        store.ack_alert(&id, t(26)).unwrap();
+        assert!(
+            store
+                .active_alert_ids(std::slice::from_ref(&id), t(27))
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
