@@ -757,3 +757,65 @@ fn new_channel_keys_are_checked_with_their_key_path() {
     assert!(all.contains("alerts.webhook.timeout"), "{all}");
     assert!(all.contains("alerts.email.reply_to"), "{all}");
 }
+
+#[test]
+fn a_resolved_notice_goes_where_the_alert_was_delivered_when_asked_for() {
+    let hook = WebhookServer::start("/hook");
+    let s = Setup::new(
+        "[\"webhook\"]",
+        "immediate",
+        &webhook_section(&hook.url, "json"),
+        |t| t.replace("notify_resolved = false", "notify_resolved = true"),
+    );
+    s.run_ok(NOW, &["run", "--once"]);
+    assert_eq!(hook.hits().len(), 1);
+    // Erin's uneven alert is acknowledged: its resolution stays quiet too.
+    s.run_ok(NOW, &["alerts", "ack", "704a3c36e5b9"]);
+    // Fatima and Erin leave the roster: their alerts resolve.
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    let text = text
+        .replace(
+            "[[reports]]\nemail = \"fatima@example.com\"\nname = \"Fatima\"\n",
+            "",
+        )
+        .replace(
+            "[[reports]]\nemail = \"erin@example.com\"\nname = \"Erin\"\n",
+            "",
+        );
+    std::fs::write(&s.config, text).unwrap();
+    s.run_ok(NOW, &["run", "--once"]);
+    let hits = hook.hits();
+    assert_eq!(
+        hits.len(),
+        2,
+        "{:?}",
+        hits.iter().map(|h| &h.body["subject"]).collect::<Vec<_>>()
+    );
+    let body = &hits[1].body;
+    assert_eq!(body["kind"], "resolved");
+    assert_eq!(
+        pairs(body),
+        BTreeSet::from([
+            ("erin@example.com".to_string(), "skipped".to_string()),
+            ("fatima@example.com".to_string(), "no_series".to_string()),
+        ])
+    );
+    // They left the roster, so their addresses stand for their names.
+    assert_eq!(
+        body["subject"],
+        "2 alerts resolved: erin@example.com (skipped), fatima@example.com (no 1on1)"
+    );
+    let text = body["alerts"][1]["message"].as_str().unwrap();
+    assert!(
+        text.starts_with("No 1on1 with Fatima since Aug 20"),
+        "{text}"
+    );
+    assert!(
+        hits[1]
+            .header("idempotency-key")
+            .unwrap()
+            .starts_with("cadenced-resolved-")
+    );
+    s.run_ok(NOW, &["run", "--once"]);
+    assert_eq!(hook.hits().len(), 2);
+}

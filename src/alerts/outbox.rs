@@ -27,8 +27,10 @@
 //! the one duplicate a crash between a send and its commit can cause. A delivered row is never
 //! sent again.
 //!
-//! Resolved alerts are not announced (no "resolved" notice): the next digest, `alerts` and
-//! `report` no longer list them.
+//! Resolved alerts: with `[alerts] notify_resolved = true` (immediate digest only), an alert
+//! that was delivered on a channel and then resolved (without being acknowledged) gets one short
+//! "resolved" notice there, grouped per cycle; a pending notice whose alert came back is
+//! dropped. Off by default: the next digest, `alerts` and `report` simply no longer list it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -161,6 +163,9 @@ pub fn plan(
                     due.iter().map(|(a, n)| (a.id.clone(), n.clone())),
                 ));
             }
+            if config.alerts.notify_resolved {
+                deliveries.extend(resolved_notices(config, view, now));
+            }
             OutboxPlan {
                 deliveries,
                 digest_slot: None,
@@ -213,6 +218,53 @@ pub fn plan(
             }
         }
     }
+}
+
+/// Per configured channel, one short notice with the alerts resolved since they were
+/// delivered there.
+fn resolved_notices(config: &Config, view: &OutboxView, now: DateTime<Utc>) -> Vec<NewDelivery> {
+    let mut out = Vec::new();
+    for c in &config.alerts.channels {
+        let c = c.as_str();
+        let due: Vec<_> = view.resolved.iter().filter(|r| r.channel == c).collect();
+        if due.is_empty() {
+            continue;
+        }
+        let notices: Vec<(String, String)> = due
+            .iter()
+            .map(|r| {
+                (
+                    r.alert.id.clone(),
+                    format!("resolved:{}", crate::report::rfc3339(r.resolved_at)),
+                )
+            })
+            .collect();
+        let seed: Vec<String> = notices.iter().map(|(a, n)| format!("{a}@{n}")).collect();
+        let key = format!(
+            "cadenced-resolved-{:016x}-{c}",
+            fnv1a64(seed.join(",").as_bytes())
+        );
+        let items = due
+            .iter()
+            .map(|r| {
+                let mut item = render::item(config, &r.alert, now);
+                item.short = render::kind_label(&r.alert.kind, config.manager.locale);
+                item
+            })
+            .collect();
+        let mut message = Message::new(config, "alerts", items, now);
+        message.kind = "resolved".into();
+        message.retain(|_| true);
+        message.idempotency_key = key.clone();
+        out.push(new_delivery(
+            key,
+            c,
+            "resolved",
+            &message,
+            notices.into_iter(),
+        ));
+    }
+    out
 }
 
 fn new_delivery(
@@ -351,8 +403,15 @@ pub async fn prepare(
     let mut message: Message = serde_json::from_str(&row.message)
         .map_err(|e| format!("outbox row {} holds an unreadable message: {e}", row.id))?;
     let ids: Vec<String> = message.alerts.iter().map(|a| a.id.clone()).collect();
+    let resolved = message.kind == "resolved";
     let live: HashSet<String> = store
-        .call(move |s| s.active_alert_ids(&ids, now))
+        .call(move |s| {
+            if resolved {
+                s.resolved_alert_ids(&ids)
+            } else {
+                s.active_alert_ids(&ids, now)
+            }
+        })
         .await
         .map_err(|e| e.to_string())?;
     message.retain(|a| live.contains(&a.id));
@@ -470,6 +529,7 @@ mod tests {
             open,
             notices: HashSet::new(),
             last_digest_slot: None,
+            resolved: Vec::new(),
         }
     }
 

@@ -160,6 +160,29 @@ pub fn item(config: &Config, a: &StoredAlert, now: DateTime<Utc>) -> AlertItem {
     }
 }
 
+/// A few words naming an alert kind, for the subject of a resolved notice.
+pub fn kind_label(kind: &str, locale: Locale) -> String {
+    let ja = locale == Locale::Ja;
+    match (kind, ja) {
+        ("gap", false) => "gap",
+        ("gap", true) => "間隔超過",
+        ("no_series", false) => "no 1on1",
+        ("no_series", true) => "1on1なし",
+        ("skipped", false) => "skipped",
+        ("skipped", true) => "スキップ",
+        ("uneven", false) => "uneven",
+        ("uneven", true) => "頻度不足",
+        ("irregular", false) => "irregular",
+        ("irregular", true) => "不規則",
+        ("series_ending", false) => "series ending",
+        ("series_ending", true) => "定例終了",
+        ("needs_auth", false) => "needs auth",
+        ("needs_auth", true) => "要再認可",
+        (other, _) => other,
+    }
+    .to_string()
+}
+
 /// The digest's cadence table from the analysis.
 pub fn cadence_rows(config: &Config, a: &crate::cadence::Analysis) -> Vec<CadenceRow> {
     a.reports
@@ -232,7 +255,11 @@ impl Message {
             .iter()
             .filter(|(_, _, items)| items.iter().any(|i| i.report.is_some()))
             .count();
+        let resolved = self.kind == "resolved";
+        let n = self.alerts.len();
         let head = match (ja, reports) {
+            _ if resolved && ja => format!("{n}件のアラートが解消しました"),
+            _ if resolved => format!("{n} alert{} resolved", if n == 1 { "" } else { "s" }),
             (false, 0) => "cadenced needs attention".to_string(),
             (false, 1) => "1 1on1 needs attention".to_string(),
             (false, n) => format!("{n} 1on1s need attention"),
@@ -294,7 +321,7 @@ impl Message {
                 } else {
                     format!(" (since {})", i.since_local)
                 };
-                let _ = writeln!(out, "  - {}{since}", i.message);
+                let _ = writeln!(out, "  - {}{}{since}", self.line_prefix(), i.message);
                 let _ = writeln!(out, "    [{}] id {}", i.kind, i.id);
             }
             out.push('\n');
@@ -338,6 +365,15 @@ impl Message {
         }
     }
 
+    /// What each alert line starts with: nothing, or "Resolved: " in a resolved notice.
+    fn line_prefix(&self) -> &'static str {
+        match (self.kind.as_str(), self.ja()) {
+            ("resolved", false) => "Resolved: ",
+            ("resolved", true) => "解消: ",
+            _ => "",
+        }
+    }
+
     fn footer(&self) -> String {
         if self.ja() {
             "確認済みにする: cadenced alerts ack ID ／ 延期: cadenced alerts snooze ID --until DATE"
@@ -373,7 +409,8 @@ impl Message {
                 };
                 let _ = write!(
                     out,
-                    "<li><strong>{}</strong> <em>({})</em><br><small>{} · id <code>{}</code></small></li>",
+                    "<li><strong>{}{}</strong> <em>({})</em><br><small>{} · id <code>{}</code></small></li>",
+                    esc(self.line_prefix()),
                     esc(&i.message),
                     esc(&since),
                     esc(&i.kind),
@@ -419,7 +456,8 @@ impl Message {
                 };
                 let _ = write!(
                     text,
-                    "\n• {}{} `{}`",
+                    "\n• {}{}{} `{}`",
+                    self.line_prefix(),
                     slack_esc(&i.message),
                     slack_esc(&since),
                     i.id
@@ -470,7 +508,7 @@ impl Message {
                 };
                 body.push(serde_json::json!({
                     "type": "TextBlock",
-                    "text": format!("- {}{since}", i.message),
+                    "text": format!("- {}{}{since}", self.line_prefix(), i.message),
                     "wrap": true,
                     "color": if i.severity == "warning" { "Attention" } else { "Default" }
                 }));

@@ -321,12 +321,16 @@ pub struct AlertsConfig {
     pub email: Option<EmailChannel>,
     pub webhook: Option<WebhookChannel>,
     pub command: Option<CommandChannel>,
+    /// Send a short notice when an announced alert's condition clears (immediate digest only).
+    /// Default false.
+    pub notify_resolved: bool,
 }
 
 impl Default for AlertsConfig {
     fn default() -> Self {
         Self {
             channels: vec![Channel::Log],
+            notify_resolved: false,
             digest: Digest::Immediate,
             email: None,
             webhook: None,

@@ -60,7 +60,14 @@ const ICS_KEYS: &[&str] = &["url", "path"];
 const SYNC_KEYS: &[&str] = &["past", "future", "interval"];
 const DETECTION_KEYS: &[&str] = &["title_patterns", "exclude_patterns"];
 const CADENCE_KEYS: &[&str] = &["default", "grace", "uneven_ratio", "lookback"];
-const ALERTS_KEYS: &[&str] = &["channels", "digest", "email", "webhook", "command"];
+const ALERTS_KEYS: &[&str] = &[
+    "channels",
+    "digest",
+    "email",
+    "webhook",
+    "command",
+    "notify_resolved",
+];
 const EMAIL_KEYS: &[&str] = &[
     "smtp_host",
     "smtp_port",
@@ -1108,6 +1115,9 @@ fn alerts(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, manager_email: &str) -> AlertsConf
         email,
         webhook,
         command,
+        notify_resolved: cx
+            .boolean(sec, "notify_resolved")
+            .unwrap_or(d.notify_resolved),
     }
 }
 

@@ -82,7 +82,7 @@ pub fn migrations() -> Migrations<'static> {
             -- Sent as `Idempotency-Key` (webhooks), in the payload and as the e-mail Message-ID.
             idempotency_key TEXT NOT NULL UNIQUE,
             channel TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('alerts', 'digest')),
+            kind TEXT NOT NULL CHECK (kind IN ('alerts', 'digest', 'resolved')),
             message TEXT NOT NULL CHECK (json_valid(message)),
             created_at TEXT NOT NULL,
             state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dropped')),
@@ -106,7 +106,8 @@ pub fn migrations() -> Migrations<'static> {
         CREATE TABLE alert_notices (
             alert_id TEXT NOT NULL,
             channel TEXT NOT NULL,
-            -- `new`, `after:<snoozed_until>` (the reminder once a snooze ends), `digest:<slot>`.
+            -- `new`, `after:<snoozed_until>` (the reminder once a snooze ends), `digest:<slot>`,
+            -- `resolved:<resolved_at>`.
             notice TEXT NOT NULL,
             outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
             PRIMARY KEY (alert_id, channel, notice)

@@ -23,6 +23,7 @@ mod window;
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
 pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,
+    ResolvedAlert,
 };
 
 use std::fs::{self, OpenOptions};

@@ -54,6 +54,17 @@ pub struct OutboxView {
     pub notices: HashSet<(String, String, String)>,
     /// The latest digest slot handled, if any.
     pub last_digest_slot: Option<DateTime<Utc>>,
+    /// Resolved alerts (not acknowledged) delivered on a channel whose resolution was not
+    /// announced there yet, per channel.
+    pub resolved: Vec<ResolvedAlert>,
+}
+
+/// A resolved alert that was delivered on `channel`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedAlert {
+    pub channel: String,
+    pub alert: StoredAlert,
+    pub resolved_at: DateTime<Utc>,
 }
 
 /// What the planner decided.
@@ -114,6 +125,7 @@ impl Store {
             open: self.open_alerts()?,
             notices: self.all_notices()?,
             last_digest_slot: self.last_digest_slot()?,
+            resolved: self.unannounced_resolutions()?,
         };
         let plan = plan(&view);
         let now_text = text(now);
@@ -161,6 +173,74 @@ impl Store {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(self.sql())?;
         rows.collect::<rusqlite::Result<_>>().map_err(self.sql())
+    }
+
+    fn unannounced_resolutions(&self) -> Result<Vec<ResolvedAlert>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT o.channel, a.id, a.kind, a.report, a.episode, a.since,
+                        a.first_seen, a.last_seen, a.snoozed_until, a.data, a.resolved_at
+                 FROM alerts a
+                 JOIN alert_notices n ON n.alert_id = a.id
+                 JOIN outbox o ON o.id = n.outbox_id
+                 WHERE a.resolved_at IS NOT NULL AND a.acked_at IS NULL
+                   AND o.state = 'delivered' AND n.notice NOT LIKE 'resolved:%'
+                   AND NOT EXISTS (
+                     SELECT 1 FROM alert_notices r
+                     WHERE r.alert_id = a.id AND r.channel = o.channel
+                       AND r.notice = 'resolved:' || a.resolved_at)
+                 ORDER BY o.channel, a.report, a.kind, a.since, a.id",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([]).map_err(self.sql())?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let get = |i| r.get::<_, String>(i).map_err(self.sql());
+            let id = get(1)?;
+            let time = |v: String| {
+                DateTime::parse_from_rfc3339(&v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| StoreError::BadValue {
+                        path: self.path.clone(),
+                        what: format!("alert {id}"),
+                        value: v,
+                    })
+            };
+            let snoozed: Option<String> = r.get(8).map_err(self.sql())?;
+            out.push(ResolvedAlert {
+                channel: get(0)?,
+                resolved_at: time(get(10)?)?,
+                alert: StoredAlert {
+                    kind: get(2)?,
+                    report: get(3)?,
+                    episode: get(4)?,
+                    since: time(get(5)?)?,
+                    first_seen: time(get(6)?)?,
+                    last_seen: time(get(7)?)?,
+                    acked_at: None,
+                    snoozed_until: snoozed.map(time).transpose()?,
+                    data: get(9)?,
+                    id,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Of `ids`, the alerts that are resolved.
+    pub fn resolved_alert_ids(&self, ids: &[String]) -> Result<HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM alerts WHERE id = ?1 AND resolved_at IS NOT NULL")
+            .map_err(self.sql())?;
+        let mut out = HashSet::new();
+        for id in ids {
+            if stmt.exists([id]).map_err(self.sql())? {
+                out.insert(id.clone());
+            }
+        }
+        Ok(out)
     }
 
     /// The latest digest slot handled.
