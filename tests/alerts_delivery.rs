@@ -333,26 +333,37 @@ fn a_channel_down_for_the_first_run_gets_the_message_on_a_later_run() {
     let failed_hits = hook.hits();
     assert_eq!(failed_hits.len(), 3, "three attempts in the cycle");
 
-    // Back up: the later run delivers each message once, with the same key.
+    // The SMTP server is back, the webhook still fails: the e-mail goes out.
+    let out = s.run(NOW, &["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("1 message delivered"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(smtp.received().len(), 1);
+    assert_eq!(hook.hits().len(), 6);
+
+    // The webhook is back: it gets its message once, with the same key; no second e-mail.
     hook.answer(&[200]);
     let out = s.run_ok(NOW, &["run", "--once"]);
     assert!(
-        stdout(&out).contains("2 messages delivered"),
+        stdout(&out).contains("1 message delivered"),
         "{}",
         stdout(&out)
     );
     assert_eq!(smtp.received().len(), 1);
     let hits = hook.hits();
-    assert_eq!(hits.len(), 4);
+    assert_eq!(hits.len(), 7);
     let keys: BTreeSet<&str> = hits
         .iter()
         .map(|h| h.header("idempotency-key").unwrap())
         .collect();
     assert_eq!(keys.len(), 1, "every attempt carries the same key");
-    assert_eq!(pairs(&hits[3].body), expected_alerts());
+    assert_eq!(pairs(&hits[6].body), expected_alerts());
 
     s.run_ok(NOW, &["run", "--once"]);
-    assert_eq!((smtp.received().len(), hook.hits().len()), (1, 4));
+    assert_eq!((smtp.received().len(), hook.hits().len()), (1, 7));
 }
 
 #[test]
