@@ -290,8 +290,8 @@ impl Message {
         let prefix = match (self.kind.as_str(), self.digest.as_deref(), ja) {
             ("digest", Some(d), false) if d.starts_with("weekly") => "Weekly digest: ",
             ("digest", _, false) => "Daily digest: ",
-            ("digest", Some(d), true) if d.starts_with("weekly") => "週次ダイジェスト: ",
-            ("digest", _, true) => "日次ダイジェスト: ",
+            ("digest", Some(d), true) if d.starts_with("weekly") => "【週次ダイジェスト】",
+            ("digest", _, true) => "【日次ダイジェスト】",
             ("test", _, false) => "[test] ",
             ("test", _, true) => "［テスト］",
             _ => "",
