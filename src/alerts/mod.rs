@@ -3,6 +3,14 @@
 //!
 //! Invariant: every command and the daemon reach the alerts through [`analyse`], so an alert's
 //! id and state are the same whoever looks.
+//!
+//! Delivery (issue 7): [`outbox`] plans and drains the outbox, [`digest`] schedules digests,
+//! [`render`] holds the message model and its renderings, [`channels`] sends.
+
+pub mod channels;
+pub mod digest;
+pub mod outbox;
+pub mod render;
 
 use chrono::{DateTime, Utc};
 

@@ -4,6 +4,7 @@
 
 mod auth;
 mod cadence;
+mod delivery;
 mod events;
 mod run;
 mod setup;
@@ -129,6 +130,8 @@ pub enum AlertAction {
         #[arg(long, value_name = "DATE")]
         until: String,
     },
+    /// Send a sample alert through every configured channel and print what each answered.
+    Test,
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -254,6 +257,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 None => cadence::alerts(&ctx, *json, *all),
                 Some(AlertAction::Ack { id }) => cadence::ack(&ctx, id),
                 Some(AlertAction::Snooze { id, until }) => cadence::snooze(&ctx, id, until),
+                Some(AlertAction::Test) => delivery::test(&ctx),
             }
         }
     }

@@ -33,6 +33,9 @@ pub fn run_once(ctx: &Context) -> Result<(), CliError> {
             if open == 1 { "" } else { "s" }
         );
     }
+    if !report.delivery.delivered.is_empty() || report.delivery.dropped > 0 {
+        println!("alerts: {}", report.delivery.summary());
+    }
     if report.ok() {
         Ok(())
     } else {

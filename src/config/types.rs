@@ -321,12 +321,16 @@ pub struct AlertsConfig {
     pub email: Option<EmailChannel>,
     pub webhook: Option<WebhookChannel>,
     pub command: Option<CommandChannel>,
+    /// Send a short notice when an announced alert's condition clears (immediate digest only).
+    /// Default false.
+    pub notify_resolved: bool,
 }
 
 impl Default for AlertsConfig {
     fn default() -> Self {
         Self {
             channels: vec![Channel::Log],
+            notify_resolved: false,
             digest: Digest::Immediate,
             email: None,
             webhook: None,
@@ -350,6 +354,10 @@ pub struct EmailChannel {
     pub from: String,
     /// A string or an array of strings; default `[manager] email`.
     pub to: Vec<String>,
+    /// Default none.
+    pub reply_to: Option<String>,
+    /// Per SMTP command; default 30s.
+    pub timeout: ConfigDuration,
 }
 
 impl EmailChannel {
@@ -385,6 +393,8 @@ pub struct WebhookChannel {
     pub url: SensitiveUrl,
     /// Default json.
     pub format: WebhookFormat,
+    /// The whole request; default 10s.
+    pub timeout: ConfigDuration,
 }
 
 /// `[alerts.webhook] format`.
@@ -401,6 +411,8 @@ pub enum WebhookFormat {
 pub struct CommandChannel {
     /// Non-empty; `argv[0]` is the program.
     pub argv: Vec<String>,
+    /// The program is killed after this long (a failed attempt); default 30s.
+    pub timeout: ConfigDuration,
 }
 
 /// `[agenda]`.

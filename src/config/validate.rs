@@ -60,7 +60,14 @@ const ICS_KEYS: &[&str] = &["url", "path"];
 const SYNC_KEYS: &[&str] = &["past", "future", "interval"];
 const DETECTION_KEYS: &[&str] = &["title_patterns", "exclude_patterns"];
 const CADENCE_KEYS: &[&str] = &["default", "grace", "uneven_ratio", "lookback"];
-const ALERTS_KEYS: &[&str] = &["channels", "digest", "email", "webhook", "command"];
+const ALERTS_KEYS: &[&str] = &[
+    "channels",
+    "digest",
+    "email",
+    "webhook",
+    "command",
+    "notify_resolved",
+];
 const EMAIL_KEYS: &[&str] = &[
     "smtp_host",
     "smtp_port",
@@ -69,9 +76,11 @@ const EMAIL_KEYS: &[&str] = &[
     "password_env",
     "from",
     "to",
+    "reply_to",
+    "timeout",
 ];
-const WEBHOOK_KEYS: &[&str] = &["url", "format"];
-const COMMAND_KEYS: &[&str] = &["argv"];
+const WEBHOOK_KEYS: &[&str] = &["url", "format", "timeout"];
+const COMMAND_KEYS: &[&str] = &["argv", "timeout"];
 const AGENDA_KEYS: &[&str] = &[
     "enabled",
     "mode",
@@ -1106,6 +1115,9 @@ fn alerts(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, manager_email: &str) -> AlertsConf
         email,
         webhook,
         command,
+        notify_resolved: cx
+            .boolean(sec, "notify_resolved")
+            .unwrap_or(d.notify_resolved),
     }
 }
 
@@ -1191,6 +1203,20 @@ fn email(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, manager_email: &str) -> EmailChanne
         password_env,
         from: from.map(|(s, _)| s).unwrap_or_default(),
         to,
+        reply_to: cx.email(sec, "reply_to").map(|(s, _)| s),
+        timeout: channel_timeout(cx, sec, 30),
+    }
+}
+
+/// `[alerts.*] timeout`: at least one second, at most an hour.
+fn channel_timeout(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, default_secs: u64) -> ConfigDuration {
+    match cx.duration(sec, "timeout") {
+        Some((d, span)) if !(1..=3600).contains(&d.as_secs()) => {
+            cx.problem(sec.key("timeout"), Some(span), "must be between 1s and 1h");
+            ConfigDuration::from_secs(default_secs)
+        }
+        Some((d, _)) => d,
+        None => ConfigDuration::from_secs(default_secs),
     }
 }
 
@@ -1216,9 +1242,11 @@ fn webhook(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> Option<WebhookChannel> {
             "invalid URL (not shown: it may hold a secret): expected an http:// or https:// URL with a host".to_owned()
         })
     })?;
+    let timeout = channel_timeout(cx, sec, 10);
     Some(WebhookChannel {
         url: SensitiveUrl::new(url),
         format,
+        timeout,
     })
 }
 
@@ -1241,8 +1269,10 @@ fn command(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> Option<CommandChannel> {
         );
         return None;
     }
+    let timeout = channel_timeout(cx, sec, 30);
     Some(CommandChannel {
         argv: items.into_iter().map(|(s, _)| s.to_owned()).collect(),
+        timeout,
     })
 }
 

@@ -42,12 +42,16 @@ pub struct CycleReport {
     pub accounts: Vec<AccountOutcome>,
     /// The analysis with its alert states, or why it failed.
     pub analysis: Result<Analysed, String>,
+    /// What alert delivery did (issue 7).
+    pub delivery: crate::alerts::outbox::DeliveryReport,
 }
 
 impl CycleReport {
     /// Did every stage of the cycle work?
     pub fn ok(&self) -> bool {
-        self.accounts.iter().all(|a| a.result.is_ok()) && self.analysis.is_ok()
+        self.accounts.iter().all(|a| a.result.is_ok())
+            && self.analysis.is_ok()
+            && self.delivery.ok()
     }
 
     /// Did any account's sync change what is stored?
@@ -79,6 +83,9 @@ impl CycleReport {
                 ));
             }
             Err(e) => line.push_str(&format!(", analysis failed: {e}")),
+        }
+        if !self.delivery.ok() {
+            line.push_str(&format!(", alerts: {}", self.delivery.summary()));
         }
         line
     }
@@ -164,11 +171,19 @@ pub async fn run_cycle(ctx: &CycleContext, now: DateTime<Utc>) -> CycleReport {
         }
     }
     let analysis = analyse(ctx, now).await;
-    // Alert delivery (issue 7) plugs in here: the outbox is filled from `analysis` and drained.
+    let delivery = crate::alerts::outbox::deliver(
+        &ctx.config,
+        &ctx.store,
+        &ctx.client,
+        analysis.as_ref().ok(),
+        now,
+    )
+    .await;
     // Agenda planning (issue 8) plugs in here: the sessions due within `lead_time`.
     CycleReport {
         now,
         accounts,
         analysis,
+        delivery,
     }
 }

@@ -15,8 +15,9 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE accounts (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE accounts (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
             provider TEXT NOT NULL,
@@ -72,7 +73,53 @@ pub fn migrations() -> Migrations<'static> {
             data TEXT NOT NULL CHECK (json_valid(data))
         ) WITHOUT ROWID;
         CREATE UNIQUE INDEX alerts_open ON alerts (kind, report, episode) WHERE resolved_at IS NULL;",
-    )])
+        ),
+        // Migration 2 (issue 7): the alert outbox, its attempts, which alerts each delivery
+        // carries, and the digest slots already handled (see `outbox.rs`).
+        M::up(
+            "CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            -- Sent as `Idempotency-Key` (webhooks), in the payload and as the e-mail Message-ID.
+            idempotency_key TEXT NOT NULL UNIQUE,
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('alerts', 'digest', 'resolved')),
+            message TEXT NOT NULL CHECK (json_valid(message)),
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dropped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT,
+            -- What the channel answered on success (`250 Ok`, `HTTP 200`, `exit 0`).
+            answer TEXT,
+            done_at TEXT
+        );
+        CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending';
+        CREATE TABLE outbox_attempts (
+            outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+            attempt INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            -- NULL while in flight: a row left NULL is an attempt interrupted by a crash.
+            ok INTEGER,
+            detail TEXT,
+            PRIMARY KEY (outbox_id, attempt)
+        ) WITHOUT ROWID;
+        CREATE TABLE alert_notices (
+            alert_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            -- `new`, `after:<snoozed_until>` (the reminder once a snooze ends), `digest:<slot>`,
+            -- `resolved:<resolved_at>`.
+            notice TEXT NOT NULL,
+            outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+            PRIMARY KEY (alert_id, channel, notice)
+        ) WITHOUT ROWID;
+        CREATE INDEX alert_notices_outbox ON alert_notices (outbox_id);
+        CREATE TABLE digest_slots (
+            slot TEXT PRIMARY KEY,
+            handled_at TEXT NOT NULL,
+            alerts INTEGER NOT NULL
+        ) WITHOUT ROWID;",
+        ),
+    ])
 }
 
 #[cfg(test)]

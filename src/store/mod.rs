@@ -10,14 +10,21 @@
 //!   rows in their window gives what expanding every row would.
 //! - Alerts (`alerts.rs`): at most one unresolved alert per (kind, report, episode); ids are
 //!   deterministic; a reconcile is one transaction.
+//! - The alert outbox (`outbox.rs`): deliveries are planned and written with their notices in
+//!   one transaction; an attempt is recorded before the channel is called.
 //! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
 //!   the blocking thread pool, never on the runtime's workers.
 
 mod alerts;
 mod migrations;
+mod outbox;
 mod window;
 
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
+pub use outbox::{
+    AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,
+    ResolvedAlert,
+};
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -1,0 +1,21 @@
+//! The `log` channel: one structured line per alert (level WARN, so that the default filter
+//! shows it), with the alert's id, kind, report and since as fields.
+
+use crate::alerts::render::Message;
+
+pub fn send(message: &Message) -> String {
+    for a in &message.alerts {
+        tracing::warn!(
+            alert_id = %a.id,
+            kind = %a.kind,
+            report = %a.report.as_deref().or(a.account.as_deref()).unwrap_or(""),
+            severity = %a.severity,
+            since = %a.since,
+            idempotency_key = %message.idempotency_key,
+            "alert: {}",
+            a.message
+        );
+    }
+    let n = message.alerts.len();
+    format!("logged {n} alert{}", if n == 1 { "" } else { "s" })
+}
