@@ -42,12 +42,17 @@ pub struct CycleReport {
     pub accounts: Vec<AccountOutcome>,
     /// The analysis with its alert states, or why it failed.
     pub analysis: Result<Analysed, String>,
+    /// The agenda stage (issue 8): `None` when disabled or without an analysis.
+    pub agenda: Option<Result<crate::agenda::AgendaOutcome, String>>,
 }
 
 impl CycleReport {
     /// Did every stage of the cycle work?
     pub fn ok(&self) -> bool {
-        self.accounts.iter().all(|a| a.result.is_ok()) && self.analysis.is_ok()
+        self.accounts.iter().all(|a| a.result.is_ok())
+            && self.analysis.is_ok()
+            && !matches!(&self.agenda, Some(Err(_)))
+            && !matches!(&self.agenda, Some(Ok(o)) if !o.failures.is_empty())
     }
 
     /// Did any account's sync change what is stored?
@@ -165,10 +170,20 @@ pub async fn run_cycle(ctx: &CycleContext, now: DateTime<Utc>) -> CycleReport {
     }
     let analysis = analyse(ctx, now).await;
     // Alert delivery (issue 7) plugs in here: the outbox is filled from `analysis` and drained.
-    // Agenda planning (issue 8) plugs in here: the sessions due within `lead_time`.
+    // Agenda planning (issue 8): the sessions due within `lead_time`.
+    let agenda = crate::agenda::cycle_stage(
+        &ctx.config,
+        &ctx.state_dir,
+        &ctx.store,
+        &ctx.client,
+        analysis.as_ref().ok().map(|a| &a.analysis),
+        now,
+    )
+    .await;
     CycleReport {
         now,
         accounts,
         analysis,
+        agenda,
     }
 }

@@ -13,10 +13,12 @@
 //! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
 //!   the blocking thread pool, never on the runtime's workers.
 
+mod agendas;
 mod alerts;
 mod migrations;
 mod window;
 
+pub use agendas::{AgendaDocument, AgendaLink, LinkState};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
 
 use std::fs::{self, OpenOptions};
