@@ -420,7 +420,8 @@ async fn write_link(
     let Some(url) = &item.url else {
         return Err("the document has no URL".into());
     };
-    let auth = Authenticator::new(account, g, &cx.state_dir, cx.client.clone(), system_clock());
+    let auth = Authenticator::new(account, g, &cx.state_dir, cx.client.clone(), system_clock())
+        .with_scope(crate::providers::google::auth::scopes(true));
     let writer = google::GoogleWriter {
         client: &cx.client,
         auth: &auth,
@@ -666,4 +667,16 @@ pub async fn cycle_stage(
         Err(e) => tracing::warn!("agendas not prepared: {e}"),
     }
     Some(result)
+}
+
+/// Does the agenda write links into Google events (so the write scope is needed)? Only when
+/// agendas are enabled and documents have URLs: the Drive store, or a local store published
+/// under `link_base`.
+pub fn google_write_enabled(config: &Config) -> bool {
+    config.agenda.enabled
+        && match config.agenda.store {
+            AgendaStore::GoogleDrive => true,
+            AgendaStore::Local => config.agenda.link_base.is_some(),
+            AgendaStore::OneDrive => false,
+        }
 }

@@ -102,7 +102,8 @@ pub fn unlink(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
                 &ctx.state_dir,
                 cx.client.clone(),
                 system_clock(),
-            );
+            )
+            .with_scope(crate::providers::google::auth::scopes(true));
             let writer = google::GoogleWriter {
                 client: &cx.client,
                 auth: &auth,

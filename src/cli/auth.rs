@@ -138,6 +138,14 @@ async fn run(
             gauth::import_refresh_token(account, google, &ctx.state_dir, client, &token).await
         }
         None => {
+            let write = crate::agenda::google_write_enabled(&ctx.config);
+            if write {
+                eprintln!(
+                    "cadenced also asks to edit events: [agenda] links each agenda into the 1on1 \
+                     invites you organize (one delimited block, no e-mails to attendees). Set \
+                     [agenda] link_base = \"\" (local store) or enabled = false to keep it read-only.\n"
+                );
+            }
             gauth::loopback_flow(
                 account,
                 google,
@@ -146,6 +154,7 @@ async fn run(
                 FlowOptions {
                     timeout: FLOW_TIMEOUT,
                     open_browser,
+                    write,
                 },
                 &mut |url| {
                     eprintln!("Open this address in a browser to authorize cadenced:\n\n  {url}\n");

@@ -95,6 +95,8 @@
 //!   `conferenceData` only with `conferenceDataVersion=1`; `sendUpdates` validated
 //!   (all|externalOnly|none) and recorded ([`FakeGoogle::patches`]). Patching an unmodified instance
 //!   creates the exception. The answer is the full event with its new etag.
+//!   [`FakeGoogle::edit_before_next_patch`] lands another client's edit just before a patch is
+//!   handled (the read-then-write race), so a client's `If-Match` meets a changed event.
 //! - **Responses**: `Content-Type: application/json; charset=UTF-8`, gzip when `Accept-Encoding`
 //!   allows it (error bodies too), events.list bodies compact and the others pretty-printed
 //!   (Google pretty-prints unless `prettyPrint=false`; no parser cares), `Server: ESF`, Google's cache headers; error bodies in the classic envelope without
@@ -809,6 +811,16 @@ impl FakeGoogle {
     /// Every events.patch call, with `sendUpdates`, `If-Match` and the body.
     pub fn patches(&self) -> Vec<PatchRecord> {
         self.st().patches.clone()
+    }
+
+    /// Someone else's edit (a merge patch, as [`Self::update_event`]) that lands just before the
+    /// next events.patch is handled: the client's `If-Match` then names a stale etag (→ 412).
+    /// Queue several to make several writes conflict.
+    pub fn edit_before_next_patch(&self, calendar: &str, id: &str, patch: Value) {
+        let cal = Self::cal(calendar).to_string();
+        self.st()
+            .edits_before_patch
+            .push_back((cal, id.to_string(), patch));
     }
 }
 

@@ -665,6 +665,9 @@ fn patch_event(st: &mut State, calendar: &str, req: &Req) -> Reply {
         let Ok(body) = &body else {
             return errors::calendar_error(400, "global", "parseError", "Parse Error", None);
         };
+        if let Some((cal, id, edit)) = st.edits_before_patch.pop_front() {
+            st.update_event(&cal, &id, &edit);
+        }
         let params = PatchParams {
             supports_attachments,
             conference_data_version,
