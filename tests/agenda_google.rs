@@ -28,6 +28,11 @@ struct Env {
 
 impl Env {
     fn new(g: &FakeGoogle) -> Env {
+        Env::with_agenda(g, &format!("link_base = \"{LINK_BASE}\"\n"))
+    }
+
+    /// With these `[agenda]` keys.
+    fn with_agenda(g: &FakeGoogle, agenda: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
         std::fs::write(
@@ -36,7 +41,7 @@ impl Env {
                 "[manager]\nemail = \"me@example.com\"\nname = \"Mika\"\ntimezone = \"America/Chicago\"\n\n\
                  [[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\ncadence = \"weekly\"\n\n\
                  [[reports]]\nemail = \"bob@example.com\"\nname = \"Bob\"\ncadence = \"weekly\"\n\n{}\n\
-                 [agenda]\nlink_base = \"{LINK_BASE}\"\n",
+                 [agenda]\n{agenda}",
                 g.google_account_toml("work", &["primary"])
             ),
         )
@@ -55,13 +60,17 @@ impl Env {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_at(NOW, args)
+    }
+
+    fn cmd_at(&self, now: &str, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cadenced"));
         c.arg("--config")
             .arg(&self.config)
             .arg("--state-dir")
             .arg(&self.state)
             .arg("--now")
-            .arg(NOW)
+            .arg(now)
             .args(args)
             .env_remove("RUST_LOG");
         c
@@ -72,7 +81,11 @@ impl Env {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        self.ok_at(NOW, args)
+    }
+
+    fn ok_at(&self, now: &str, args: &[&str]) -> String {
+        let out = self.cmd_at(now, args).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?} failed: {}\n{}",
@@ -341,4 +354,160 @@ fn a_token_without_the_write_scope_fails_clearly_and_writes_nothing() {
     let err = text(&out.stderr);
     assert!(err.contains("aliceweekly") && err.contains("403"), "{err}");
     assert_eq!(event(&g, "aliceweekly")["description"], DESCRIPTION);
+}
+
+// ------------------------------------------------------------------ google-drive store
+
+const DRIVE: &str = "store = \"google-drive\"\n";
+/// A week after [`NOW`]: before the session of 2026-11-30.
+const NEXT_WEEK: &str = "2026-11-29T12:00:00-06:00";
+
+fn alice_series_with_attachment(g: &FakeGoogle) -> Value {
+    alice_series(g);
+    g.update_event(
+        "primary",
+        "aliceweekly",
+        json!({"attachments": [{"fileUrl": "https://docs.google.com/document/d/1existingSpec/edit", "fileId": "1existingSpec", "title": "Spec", "mimeType": "application/vnd.google-apps.document"}]}),
+    )
+}
+
+#[test]
+fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top() {
+    let g = FakeGoogle::start();
+    let original = alice_series_with_attachment(&g);
+    bob_series(&g);
+    let env = Env::with_agenda(&g, DRIVE);
+    env.ok(&["sync"]);
+    let plan = env.ok(&["agenda", "--dry-run"]);
+    assert!(
+        plan.contains("would create document a new Google Doc for alice@example.com"),
+        "{plan}"
+    );
+    assert!(g.drive_files().is_empty());
+
+    env.ok(&["agenda"]);
+    let files = g.drive_files();
+    // One document per report (Bob's too: he organizes his 1on1, so it is only recorded there).
+    assert_eq!(files.len(), 2, "{files:#?}");
+    let (id, name, props, text) = files
+        .iter()
+        .find(|f| f.2["cadencedAgenda"] == "series:alice@example.com")
+        .cloned()
+        .unwrap();
+    assert_eq!(name, "Alice ⇄ Mika — 1on1");
+    assert!(props.contains_key("cadencedAgenda"));
+    assert!(text.starts_with("# Alice ⇄ Mika — 1on1\n\n<!-- cadenced:section 2026-11-23T16:00:00Z -->\n## 2026-11-23 (Mon) 10:00–10:30 America/Chicago\n"), "{text}");
+    // Shared with the report as writer, without a notification e-mail.
+    let perms: Vec<_> = g
+        .drive_permissions()
+        .into_iter()
+        .filter(|p| p.0 == id)
+        .collect();
+    assert_eq!(perms.len(), 1);
+    assert_eq!(
+        perms[0].1,
+        json!({"type": "user", "role": "writer", "emailAddress": "alice@example.com"})
+    );
+    assert_eq!(perms[0].2.as_deref(), Some("false"));
+
+    // The event: the existing attachment kept, the Doc attached, the block in the description.
+    let link = format!("https://docs.google.com/document/d/{id}/edit?usp=drivesdk");
+    let after = event(&g, "aliceweekly");
+    let attachments = after["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 2);
+    assert_eq!(attachments[0], original["attachments"][0]);
+    assert_eq!(attachments[1]["fileUrl"], link.as_str());
+    assert_eq!(attachments[1]["fileId"], id.as_str());
+    assert_eq!(
+        after["description"].as_str().unwrap(),
+        format!("{DESCRIPTION}\n\n{}", block(&link))
+    );
+    let patch = g.patches().pop().unwrap();
+    assert!(patch.supports_attachments);
+    assert_eq!(patch.send_updates.as_deref(), Some("none"));
+    assert_eq!(event(&g, "bobweekly")["attachments"], Value::Null);
+
+    // Again: no new file, no section, no write.
+    let (patches, batches) = (g.patches().len(), g.docs_batch_updates().len());
+    env.ok(&["agenda"]);
+    assert_eq!(g.drive_files().len(), 2);
+    assert_eq!(g.patches().len(), patches);
+    assert_eq!(g.docs_batch_updates().len(), batches);
+
+    // Alice and Mika write follow-ups; next week's section goes on top and carries the open one,
+    // and a collaborator's edit that lands between read and write is kept.
+    g.edit_doc(&id, |t| {
+        t.replacen(
+            "- [ ] \n",
+            "- [ ] Draft the migration plan — Alice\n- [x] Book the offsite — Mika\n",
+            1,
+        )
+    });
+    g.edit_doc_before_next_batch_update(&id, |t| format!("{t}Alice: notes typed live.\n"));
+    env.ok_at(NEXT_WEEK, &["agenda"]);
+    let batches = g.docs_batch_updates();
+    let statuses: Vec<u16> = batches.iter().filter(|b| b.0 == id).map(|b| b.2).collect();
+    assert_eq!(statuses, vec![200, 400, 200], "{batches:#?}");
+    let last = &batches.last().unwrap().1;
+    assert!(last["writeControl"]["requiredRevisionId"].is_string());
+    let text = g.doc_text(&id);
+    let new = text
+        .find("<!-- cadenced:section 2026-11-30T16:00:00Z -->")
+        .unwrap();
+    let old = text
+        .find("<!-- cadenced:section 2026-11-23T16:00:00Z -->")
+        .unwrap();
+    assert!(
+        text.starts_with("# Alice ⇄ Mika — 1on1\n\n<!-- cadenced:section 2026-11-30"),
+        "{text}"
+    );
+    assert!(new < old);
+    let s2 = &text[new..old];
+    assert!(
+        s2.contains("- [ ] Draft the migration plan — Alice (raised 2026-11-23)"),
+        "{s2}"
+    );
+    assert!(!s2.contains("offsite"));
+    assert!(text.ends_with("Alice: notes typed live.\n"));
+    // Still linked once.
+    assert_eq!(
+        event(&g, "aliceweekly")["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn drive_documents_are_found_again_by_their_app_property() {
+    let g = FakeGoogle::start();
+    alice_series(&g);
+    let first = Env::with_agenda(&g, DRIVE);
+    first.ok(&["sync"]);
+    first.ok(&["agenda"]);
+    assert_eq!(g.drive_files().len(), 1);
+    // A fresh state (bookkeeping lost): the document is found, not created again, and the
+    // event, already linked, is not written again.
+    let second = Env::with_agenda(&g, DRIVE);
+    second.ok(&["sync"]);
+    let patches = g.patches().len();
+    second.ok(&["agenda"]);
+    assert_eq!(g.drive_files().len(), 1);
+    assert_eq!(g.patches().len(), patches);
+    let id = &g.drive_files()[0].0;
+    assert_eq!(g.doc_text(id).matches("<!-- cadenced:section").count(), 1);
+}
+
+#[test]
+fn unlink_removes_the_drive_attachment_and_keeps_the_others() {
+    let g = FakeGoogle::start();
+    let original = alice_series_with_attachment(&g);
+    let env = Env::with_agenda(&g, DRIVE);
+    env.ok(&["sync"]);
+    env.ok(&["agenda"]);
+    env.ok(&["agenda", "unlink"]);
+    let after = event(&g, "aliceweekly");
+    assert_eq!(after["attachments"], original["attachments"]);
+    assert_eq!(after["description"].as_str().unwrap(), DESCRIPTION);
 }

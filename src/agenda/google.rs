@@ -19,6 +19,9 @@ use crate::providers::http::{self, HttpError, RetryPolicy};
 pub const MARK: &str = "cadencedAgenda";
 /// Read-modify-write attempts before giving up for this cycle.
 pub const MAX_ATTEMPTS: u32 = 3;
+/// Google's limit of attachments per event.
+const MAX_ATTACHMENTS: usize = 25;
+const DOC_MIME: &str = "application/vnd.google-apps.document";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -160,13 +163,23 @@ impl GoogleWriter<'_> {
         body: &Value,
     ) -> Result<Patched, WriteError> {
         let url = self.url(calendar, event_id)?;
+        // Attachments change only with supportsAttachments=true; the list sent is always the
+        // existing one with cadenced's entry added or taken away.
+        let attachments = if body.get("attachments").is_some() {
+            "true"
+        } else {
+            "false"
+        };
         let resp = self
             .send(
                 event_id,
                 |access| {
                     self.client
                         .patch(url.clone())
-                        .query(&[("sendUpdates", "none")])
+                        .query(&[
+                            ("sendUpdates", "none"),
+                            ("supportsAttachments", attachments),
+                        ])
                         .bearer_auth(access)
                         .header(reqwest::header::IF_MATCH, etag)
                         .json(body)
@@ -193,13 +206,15 @@ impl GoogleWriter<'_> {
                 .is_some_and(|e| e.eq_ignore_ascii_case(self.manager))
     }
 
-    /// Add the block for `url` to the event, once.
+    /// Add the block for `url` to the event, once; with `attach`, also a native attachment (a
+    /// Google Doc), keeping the existing attachments.
     pub async fn link(
         &self,
         calendar: &str,
         event_id: &str,
         title: &str,
         url: &str,
+        attach: bool,
     ) -> Result<LinkOutcome, WriteError> {
         for attempt in 1..=MAX_ATTEMPTS {
             let Some(event) = self.get(calendar, event_id).await? else {
@@ -223,10 +238,24 @@ impl GoogleWriter<'_> {
                     reason: "the event has no etag to write against".into(),
                 });
             };
-            let body = json!({
+            let mut body = json!({
                 "description": block::add(description, &block::block(title, url)),
                 "extendedProperties": {"private": {MARK: url}},
             });
+            if attach {
+                let mut list = event["attachments"].as_array().cloned().unwrap_or_default();
+                if !list.iter().any(|a| a["fileUrl"] == url) {
+                    if list.len() >= MAX_ATTACHMENTS {
+                        tracing::info!(
+                            event = event_id,
+                            "the event has {MAX_ATTACHMENTS} attachments already; the agenda is linked in the description only"
+                        );
+                    } else {
+                        list.push(json!({"fileUrl": url, "title": title, "mimeType": DOC_MIME}));
+                        body["attachments"] = Value::Array(list);
+                    }
+                }
+            }
             match self.patch(calendar, event_id, &tag, &body).await? {
                 Patched::Ok(v) => {
                     return Ok(LinkOutcome::Linked {
@@ -257,8 +286,12 @@ impl GoogleWriter<'_> {
             };
             let description = event["description"].as_str();
             let stripped = description.and_then(block::remove);
-            let marked = event["extendedProperties"]["private"][MARK].is_string();
-            if stripped.is_none() && !marked {
+            let mark = event["extendedProperties"]["private"][MARK].as_str();
+            let marked = mark.is_some();
+            let attachments = event["attachments"].as_array();
+            let ours = |a: &Value| mark.is_some_and(|m| a["fileUrl"] == m);
+            let attached = attachments.is_some_and(|l| l.iter().any(ours));
+            if stripped.is_none() && !marked && !attached {
                 return Ok(UnlinkOutcome::NothingToRemove);
             }
             let Some(tag) = event["etag"].as_str() else {
@@ -274,6 +307,10 @@ impl GoogleWriter<'_> {
             }
             if marked {
                 body["extendedProperties"] = json!({"private": {MARK: null}});
+            }
+            if attached && let Some(list) = attachments {
+                let kept: Vec<Value> = list.iter().filter(|a| !ours(a)).cloned().collect();
+                body["attachments"] = Value::Array(kept);
             }
             match self.patch(calendar, event_id, tag, &body).await? {
                 Patched::Ok(_) => return Ok(UnlinkOutcome::Removed),

@@ -22,6 +22,7 @@
 pub mod block;
 pub mod carryover;
 pub mod content;
+pub mod gdrive;
 pub mod google;
 pub mod local;
 
@@ -44,6 +45,10 @@ pub enum AgendaError {
     Content(#[from] content::ContentError),
     #[error(transparent)]
     Local(#[from] local::LocalError),
+    #[error(transparent)]
+    Drive(#[from] gdrive::DriveError),
+    #[error("[agenda] store = \"google-drive\" needs a Google account in [[accounts]]")]
+    NoDriveAccount,
     #[error("[agenda] store = \"{0}\" is not supported by this build yet; use store = \"local\"")]
     UnsupportedStore(&'static str),
 }
@@ -188,11 +193,12 @@ pub fn plan(
     store: &Store,
     due: &[DueSession],
 ) -> Result<Plan, AgendaError> {
-    if config.agenda.store != AgendaStore::Local {
+    if config.agenda.store == AgendaStore::OneDrive {
         return Err(AgendaError::UnsupportedStore(store_name(
             config.agenda.store,
         )));
     }
+    let drive = config.agenda.store == AgendaStore::GoogleDrive;
     let dir = config.agenda.dir_in(state_dir);
     let mut items: Vec<PlanItem> = Vec::new();
     for d in due {
@@ -212,18 +218,28 @@ pub fn plan(
                 format!("{}/{local_date}.md", local::file_stem(&d.report)),
             ),
         };
-        let url = config
-            .agenda
-            .link_base
-            .as_deref()
-            .map(|base| local::join_url(base, &location));
         let key = session_key(s);
         let planned_doc = items.iter().any(|i| i.doc_key == doc_key);
+        let (location, url, create_document, in_file) = if drive {
+            // The Drive document's id and link are known once it exists.
+            match store.agenda_document(&doc_key)? {
+                Some(d) => (d.location, d.link, false, false),
+                None => (String::new(), None, !planned_doc, false),
+            }
+        } else {
+            let url = config
+                .agenda
+                .link_base
+                .as_deref()
+                .map(|base| local::join_url(base, &location));
+            let path = dir.join(&location);
+            let exists = planned_doc || path.exists();
+            let in_file = exists && !planned_doc && local::has_section(&path, s.start)?;
+            (location, url, !exists, in_file)
+        };
         let path = dir.join(&location);
-        let exists = planned_doc || path.exists();
-        let in_file = exists && !planned_doc && local::has_section(&path, s.start)?;
         let add_section = !(in_file || store.agenda_section_written(&key)?);
-        let create_document = !exists;
+        let publishable = url.is_some() || drive;
         // The event to link: the series in series mode (once), the occurrence in session mode.
         let target_id = match config.agenda.mode {
             AgendaMode::Series => s.series_id.clone().unwrap_or_else(|| s.event_id.clone()),
@@ -237,16 +253,16 @@ pub fn plan(
         let shown = url
             .clone()
             .unwrap_or_else(|| path.to_string_lossy().into_owned());
-        let wanted_state = match (&url, config.account(&s.account).map(|a| &a.kind)) {
-            (None, _) => LinkState::Unpublished,
-            (Some(_), Some(AccountKind::Google(_))) => {
+        let wanted_state = match (publishable, config.account(&s.account).map(|a| &a.kind)) {
+            (false, _) => LinkState::Unpublished,
+            (true, Some(AccountKind::Google(_))) => {
                 if organized_by_manager(config, store, s, &target_id)? {
                     LinkState::Linked
                 } else {
                     LinkState::NotOrganizer
                 }
             }
-            (Some(_), _) => LinkState::NotWritable,
+            (true, _) => LinkState::NotWritable,
         };
         let recorded = store.agenda_link(&s.account, &s.calendar, &target_id)?;
         let done = already_planned
@@ -335,7 +351,12 @@ pub async fn run(
         return Ok((plan, outcome));
     }
     // Documents and sections first (so a link never points at a missing document).
-    {
+    let mut plan = plan;
+    if config.agenda.store == AgendaStore::GoogleDrive {
+        let (created, added) = drive_documents(cx, &mut plan, now).await?;
+        outcome.documents_created = created;
+        outcome.sections_added = added;
+    } else {
         let (config, state_dir, p) = (Arc::clone(&config), cx.state_dir.clone(), plan.clone());
         let (created, added) = cx
             .store
@@ -430,7 +451,13 @@ async fn write_link(
     };
     let title = content::document_title(&item.report_name, &manager_name(config));
     let outcome = writer
-        .link(calendar, event_id, &title, url)
+        .link(
+            calendar,
+            event_id,
+            &title,
+            url,
+            config.agenda.store == AgendaStore::GoogleDrive,
+        )
         .await
         .map_err(|e| e.to_string())?;
     let (state, etag, result) = match outcome {
@@ -464,6 +491,131 @@ async fn write_link(
         .await
         .map_err(|e| e.to_string())?;
     Ok(result)
+}
+
+/// The Google account whose Drive holds the documents: the first Google account.
+fn drive_account(config: &Config) -> Result<(&str, &crate::config::GoogleAccount), AgendaError> {
+    config
+        .accounts
+        .iter()
+        .find_map(|a| match &a.kind {
+            AccountKind::Google(g) => Some((a.name.as_str(), g)),
+            _ => None,
+        })
+        .ok_or(AgendaError::NoDriveAccount)
+}
+
+/// The Drive store's documents and sections: find or create (and share) each document, then
+/// insert the sections; fills in the items' document ids and links. Returns (documents created,
+/// sections added).
+async fn drive_documents(
+    cx: &AgendaContext,
+    plan: &mut Plan,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), AgendaError> {
+    let config = Arc::clone(&cx.config);
+    let (account, g) = drive_account(&config)?;
+    let auth = Authenticator::new(account, g, &cx.state_dir, cx.client.clone(), system_clock())
+        .with_scope(google_scope(&config));
+    let drive = gdrive::DriveClient {
+        client: &cx.client,
+        auth: &auth,
+        api_base: &g.api_base,
+    };
+    let template = content::Template::load(&config.agenda.template, config.manager.locale)?;
+    let manager = content::PersonView {
+        name: manager_name(&config),
+        email: config.manager.email.clone(),
+    };
+    let (mut created, mut added) = (0, 0);
+    for i in 0..plan.items.len() {
+        let item = plan.items[i].clone();
+        let key = item.doc_key.clone();
+        let known = cx.store.call(move |s| s.agenda_document(&key)).await?;
+        let doc = match known.and_then(|d| Some((d.location, d.link?))) {
+            Some((id, link)) => gdrive::DriveDoc {
+                id,
+                web_view_link: link,
+            },
+            None => {
+                let doc = match drive.find(&item.doc_key).await? {
+                    Some(d) => d,
+                    None => {
+                        let title = content::document_title(&item.report_name, &manager.name);
+                        let title = match config.agenda.mode {
+                            AgendaMode::Series => title,
+                            AgendaMode::Session => format!(
+                                "{title} {}",
+                                item.start
+                                    .with_timezone(&config.manager.timezone)
+                                    .format("%Y-%m-%d")
+                            ),
+                        };
+                        created += 1;
+                        drive
+                            .create(&item.doc_key, &title, &content::new_document(&title))
+                            .await?
+                    }
+                };
+                // Shared before it is recorded, so that a failed share is retried next time.
+                drive.share(&doc.id, &item.report).await?;
+                let row = AgendaDocument {
+                    doc_key: item.doc_key.clone(),
+                    report: item.report.clone(),
+                    store: store_name(AgendaStore::GoogleDrive).to_string(),
+                    location: doc.id.clone(),
+                    link: Some(doc.web_view_link.clone()),
+                };
+                cx.store
+                    .call(move |s| s.put_agenda_document(&row, now))
+                    .await?;
+                doc
+            }
+        };
+        for it in plan
+            .items
+            .iter_mut()
+            .filter(|it| it.doc_key == item.doc_key)
+        {
+            it.location = doc.id.clone();
+            it.url = Some(doc.web_view_link.clone());
+        }
+        if !item.add_section {
+            continue;
+        }
+        // The report's earlier session documents (session mode), as (link, exported text).
+        let mut others: Vec<(String, String)> = Vec::new();
+        if config.agenda.mode == AgendaMode::Session {
+            let report = item.report.clone();
+            let docs = cx
+                .store
+                .call(move |s| s.agenda_documents_of(&report))
+                .await?;
+            for d in docs.into_iter().filter(|d| d.location != doc.id) {
+                let text = drive.export_text(&d.location).await?;
+                others.push((d.link.unwrap_or_default(), text));
+            }
+        }
+        let mut render = |exported: &str| -> Result<String, AgendaError> {
+            let mut docs = others.clone();
+            docs.push((doc.web_view_link.clone(), exported.to_string()));
+            let ctx = section_context(&config, &item, &docs, &manager);
+            Ok(content::render_section(&template, item.start, &ctx)?)
+        };
+        if drive.add_section(&doc.id, item.start, &mut render).await? {
+            added += 1;
+        }
+        let (k, d, r, st) = (
+            item.session_key.clone(),
+            item.doc_key.clone(),
+            item.report.clone(),
+            item.start,
+        );
+        cx.store
+            .call(move |s| s.record_agenda_section(&k, &d, &r, st, now))
+            .await?;
+    }
+    Ok((created, added))
 }
 
 /// Create the documents and add the sections of the plan (local store); returns (documents
@@ -504,7 +656,15 @@ fn write_documents(
         }
         let doc = local::read(&path)?;
         if !carryover::has_section(&doc, item.start) {
-            let ctx = section_context(config, &dir, item, &doc, &manager)?;
+            // Every document of the report: the living document, or the session files (linked
+            // by their file names, which sit in the same directory).
+            let docs: Vec<(String, String)> = match config.agenda.mode {
+                AgendaMode::Series => vec![(String::new(), doc.clone())],
+                AgendaMode::Session => {
+                    local::report_documents(&dir.join(local::file_stem(&item.report)))?
+                }
+            };
+            let ctx = section_context(config, item, &docs, &manager);
             let section = content::render_section(&template, item.start, &ctx)?;
             local::insert_section(&path, &doc, &section)?;
             added += 1;
@@ -522,23 +682,16 @@ fn write_documents(
 
 /// The template's context for a plan item: the previous section or document, the open
 /// follow-ups of the earlier ones, the rotating prompts.
+/// `docs` are the report's documents as (link to show for it, text): the living document, or
+/// every session document.
 fn section_context(
     config: &Config,
-    dir: &Path,
     item: &PlanItem,
-    doc: &str,
+    docs: &[(String, String)],
     manager: &content::PersonView,
-) -> Result<content::SectionContext, AgendaError> {
+) -> content::SectionContext {
     let zone = config.manager.timezone;
     let locale = config.manager.locale;
-    // Every earlier document of the report: the living document itself, or the session files.
-    let mut docs: Vec<(String, String)> = vec![(item.location.clone(), doc.to_string())];
-    if config.agenda.mode == AgendaMode::Session {
-        docs = local::report_documents(&dir.join(local::file_stem(&item.report)))?
-            .into_iter()
-            .map(|(name, text)| (format!("{}/{name}", local::file_stem(&item.report)), text))
-            .collect();
-    }
     let texts: Vec<&str> = docs.iter().map(|(_, t)| t.as_str()).collect();
     let earlier = carryover::earlier_sections(&texts, item.start, zone);
     let carried = carryover::open_follow_ups(earlier.iter().copied());
@@ -560,18 +713,13 @@ fn section_context(
                         .map(|t| (t, name.clone()))
                 })
                 .max()
-                .map(|(t, name)| content::PreviousView {
+                .map(|(t, href)| content::PreviousView {
                     label: t.with_timezone(&zone).format("%Y-%m-%d").to_string(),
-                    href: Some(
-                        Path::new(&name)
-                            .file_name()
-                            .map(|f| f.to_string_lossy().into_owned())
-                            .unwrap_or(name),
-                    ),
+                    href: Some(href),
                 })
         }
     };
-    Ok(content::SectionContext {
+    content::SectionContext {
         report: content::PersonView {
             name: item.report_name.clone(),
             email: item.report.clone(),
@@ -583,7 +731,7 @@ fn section_context(
         prompts: content::prompts(locale, ordinal),
         ordinal,
         locale: locale.as_str(),
-    })
+    }
 }
 
 /// One line per planned change, for `agenda --dry-run` and logs.
@@ -591,14 +739,16 @@ pub fn describe(plan: &Plan, zone: chrono_tz::Tz) -> Vec<String> {
     let mut out = Vec::new();
     for i in &plan.items {
         let when = i.start.with_timezone(&zone).format("%Y-%m-%d %H:%M");
+        let doc = if i.location.is_empty() {
+            "a new Google Doc".to_string()
+        } else {
+            i.location.clone()
+        };
         if i.create_document {
-            out.push(format!("create document {} for {}", i.location, i.report));
+            out.push(format!("create document {doc} for {}", i.report));
         }
         if i.add_section {
-            out.push(format!(
-                "add section for {} ({when}) to {}",
-                i.report, i.location
-            ));
+            out.push(format!("add section for {} ({when}) to {doc}", i.report));
         }
         match &i.link {
             LinkStep::Done => {}
@@ -606,7 +756,7 @@ pub fn describe(plan: &Plan, zone: chrono_tz::Tz) -> Vec<String> {
                 account, event_id, ..
             } => out.push(format!(
                 "link {} into event {event_id} (account {account})",
-                i.url.as_deref().unwrap_or("")
+                i.url.as_deref().unwrap_or("the new document")
             )),
             LinkStep::Record {
                 account,
@@ -679,4 +829,15 @@ pub fn google_write_enabled(config: &Config) -> bool {
             AgendaStore::Local => config.agenda.link_base.is_some(),
             AgendaStore::OneDrive => false,
         }
+}
+
+/// The Google scopes to request for this config: reading always; editing events when agendas
+/// are linked into them; the app's own Drive files for the Drive store.
+pub fn google_scope(config: &Config) -> String {
+    let mut s = crate::providers::google::auth::scopes(google_write_enabled(config));
+    if config.agenda.enabled && config.agenda.store == AgendaStore::GoogleDrive {
+        s.push(' ');
+        s.push_str(gdrive::DRIVE_SCOPE);
+    }
+    s
 }

@@ -138,8 +138,15 @@ async fn run(
             gauth::import_refresh_token(account, google, &ctx.state_dir, client, &token).await
         }
         None => {
-            let write = crate::agenda::google_write_enabled(&ctx.config);
-            if write {
+            if ctx.config.agenda.enabled
+                && ctx.config.agenda.store == crate::config::AgendaStore::GoogleDrive
+            {
+                eprintln!(
+                    "cadenced also asks for the files it creates in your Drive (drive.file): the \
+                     agenda documents, one per report, shared with that report.\n"
+                );
+            }
+            if crate::agenda::google_write_enabled(&ctx.config) {
                 eprintln!(
                     "cadenced also asks to edit events: [agenda] links each agenda into the 1on1 \
                      invites you organize (one delimited block, no e-mails to attendees). Set \
@@ -154,7 +161,7 @@ async fn run(
                 FlowOptions {
                     timeout: FLOW_TIMEOUT,
                     open_browser,
-                    write,
+                    scope: crate::agenda::google_scope(&ctx.config),
                 },
                 &mut |url| {
                     eprintln!("Open this address in a browser to authorize cadenced:\n\n  {url}\n");

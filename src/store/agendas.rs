@@ -96,6 +96,31 @@ impl Store {
             .map_err(self.sql())
     }
 
+    /// The documents of a report, oldest first.
+    pub fn agenda_documents_of(&self, report: &str) -> Result<Vec<AgendaDocument>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT doc_key, report, store, location, link FROM agenda_documents
+                 WHERE report = ?1 ORDER BY created_at, doc_key",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![report], |r| {
+                Ok(AgendaDocument {
+                    doc_key: r.get(0)?,
+                    report: r.get(1)?,
+                    store: r.get(2)?,
+                    location: r.get(3)?,
+                    link: r.get(4)?,
+                })
+            })
+            .map_err(self.sql())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.sql())?;
+        Ok(rows)
+    }
+
     pub fn put_agenda_document(&self, doc: &AgendaDocument, now: DateTime<Utc>) -> Result<()> {
         self.conn
             .execute(

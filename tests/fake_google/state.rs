@@ -126,6 +126,8 @@ pub struct State {
     /// Edits by "someone else" applied just before the next events.patch is handled (a change
     /// that lands between a client's read and its write): (calendar, event id, merge patch).
     pub edits_before_patch: VecDeque<(String, String, Value)>,
+    /// Drive files and Docs (`drive.rs`).
+    pub drive: super::drive::DriveState,
 }
 
 const BASE32HEX: &[u8] = b"0123456789abcdefghijklmnopqrstuv";
@@ -194,6 +196,7 @@ impl State {
             log: Vec::new(),
             patches: Vec::new(),
             edits_before_patch: VecDeque::new(),
+            drive: Default::default(),
         }
     }
 

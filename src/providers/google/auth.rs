@@ -462,8 +462,8 @@ pub struct FlowOptions {
     pub timeout: Duration,
     /// Try `xdg-open`/`open` on the URL.
     pub open_browser: bool,
-    /// Also ask to edit events (agenda write-back is enabled, DESIGN §8).
-    pub write: bool,
+    /// The scopes to ask for, space-separated ([`scopes`], plus Drive's for a Drive agenda store).
+    pub scope: String,
 }
 
 /// The installed-app flow: PKCE S256 on a loopback redirect, `state` checked, code exchanged at
@@ -507,7 +507,7 @@ pub async fn loopback_flow(
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", &redirect)
         .append_pair("response_type", "code")
-        .append_pair("scope", &scopes(options.write))
+        .append_pair("scope", &options.scope)
         .append_pair("code_challenge", &pkce_challenge(&verifier))
         .append_pair("code_challenge_method", "S256")
         .append_pair("state", &state);
@@ -554,7 +554,7 @@ pub async fn loopback_flow(
             "the calendar read permission was not granted (tick it on the consent screen)".into(),
         ));
     }
-    if options.write
+    if options.scope.split_whitespace().any(|s| s == WRITE_SCOPE)
         && let Some(scope) = &r.scope
         && !scope
             .split_whitespace()

@@ -218,7 +218,7 @@ async fn loopback_flow_checks_state_and_exchanges_the_code() {
             FlowOptions {
                 timeout: Duration::from_secs(10),
                 open_browser: false,
-                write: false,
+                scope: SCOPE.to_string(),
             },
             &mut |url| {
                 if let Some(tx) = tx.take() {
