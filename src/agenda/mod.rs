@@ -25,6 +25,7 @@ pub mod content;
 pub mod gdrive;
 pub mod google;
 pub mod local;
+pub mod microsoft;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -262,6 +263,20 @@ pub fn plan(
                     LinkState::NotOrganizer
                 }
             }
+            // Graph can only address stored items: a series master, a single event or an
+            // exception (an unmodified occurrence's id here is cadenced's own).
+            (true, Some(AccountKind::Microsoft(_))) => {
+                if store
+                    .stored_event(&s.account, &s.calendar, &target_id)?
+                    .is_none()
+                {
+                    LinkState::NotWritable
+                } else if organized_by_manager(config, store, s, &target_id)? {
+                    LinkState::Linked
+                } else {
+                    LinkState::NotOrganizer
+                }
+            }
             (true, _) => LinkState::NotWritable,
         };
         let recorded = store.agenda_link(&s.account, &s.calendar, &target_id)?;
@@ -435,31 +450,53 @@ async fn write_link(
     now: DateTime<Utc>,
 ) -> Result<Written, String> {
     let config = &cx.config;
-    let Some(AccountKind::Google(g)) = config.account(account).map(|a| &a.kind) else {
-        return Err("the account is not a Google account".into());
-    };
     let Some(url) = &item.url else {
         return Err("the document has no URL".into());
     };
-    let auth = Authenticator::new(account, g, &cx.state_dir, cx.client.clone(), system_clock())
-        .with_scope(crate::providers::google::auth::scopes(true));
-    let writer = google::GoogleWriter {
-        client: &cx.client,
-        auth: &auth,
-        api_base: &g.api_base,
-        manager: &config.manager.email,
-    };
     let title = content::document_title(&item.report_name, &manager_name(config));
-    let outcome = writer
-        .link(
-            calendar,
-            event_id,
-            &title,
-            url,
-            config.agenda.store == AgendaStore::GoogleDrive,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    let outcome = match config.account(account).map(|a| &a.kind) {
+        Some(AccountKind::Google(g)) => {
+            let auth =
+                Authenticator::new(account, g, &cx.state_dir, cx.client.clone(), system_clock())
+                    .with_scope(crate::providers::google::auth::scopes(true));
+            let writer = google::GoogleWriter {
+                client: &cx.client,
+                auth: &auth,
+                api_base: &g.api_base,
+                manager: &config.manager.email,
+            };
+            writer
+                .link(
+                    calendar,
+                    event_id,
+                    &title,
+                    url,
+                    config.agenda.store == AgendaStore::GoogleDrive,
+                )
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        Some(AccountKind::Microsoft(ms)) => {
+            let auth = crate::providers::microsoft::auth::Authenticator::new(
+                account,
+                ms,
+                &cx.state_dir,
+                cx.client.clone(),
+                crate::providers::microsoft::auth::system_clock(),
+            );
+            let writer = microsoft::MsWriter {
+                client: &cx.client,
+                auth: &auth,
+                ms,
+                manager: &config.manager.email,
+            };
+            writer
+                .link(event_id, &title, url)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        _ => return Err("the account's calendar cannot be written".into()),
+    };
     let (state, etag, result) = match outcome {
         google::LinkOutcome::Linked { etag } => (LinkState::Linked, etag, Written::Linked),
         google::LinkOutcome::AlreadyLinked { etag } => (LinkState::Linked, etag, Written::Recorded),
@@ -484,7 +521,13 @@ async fn write_link(
         link: url.clone(),
         state,
         etag,
-        marker: (state == LinkState::Linked).then(|| google::MARK.to_string()),
+        marker: (state == LinkState::Linked).then(|| {
+            match config.account(account).map(|a| &a.kind) {
+                Some(AccountKind::Microsoft(_)) => microsoft::PROPERTY_ID,
+                _ => google::MARK,
+            }
+            .to_string()
+        }),
     };
     cx.store
         .call(move |s| s.put_agenda_link(&row, now))
@@ -823,6 +866,11 @@ pub async fn cycle_stage(
 /// agendas are enabled and documents have URLs: the Drive store, or a local store published
 /// under `link_base`.
 pub fn google_write_enabled(config: &Config) -> bool {
+    calendar_write_enabled(config)
+}
+
+/// Does the agenda write links into calendar events at all (any provider)?
+pub fn calendar_write_enabled(config: &Config) -> bool {
     config.agenda.enabled
         && match config.agenda.store {
             AgendaStore::GoogleDrive => true,

@@ -88,29 +88,52 @@ pub fn unlink(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
                 );
                 continue;
             }
-            let Some(AccountKind::Google(g)) = ctx.config.account(&l.account).map(|a| &a.kind)
-            else {
-                failures.push(format!(
-                    "account {}: not a Google account in the config; event {} left as is",
-                    l.account, l.event_id
-                ));
-                continue;
+            let result = match ctx.config.account(&l.account).map(|a| &a.kind) {
+                Some(AccountKind::Google(g)) => {
+                    let auth = Authenticator::new(
+                        &l.account,
+                        g,
+                        &ctx.state_dir,
+                        cx.client.clone(),
+                        system_clock(),
+                    )
+                    .with_scope(crate::providers::google::auth::scopes(true));
+                    let writer = google::GoogleWriter {
+                        client: &cx.client,
+                        auth: &auth,
+                        api_base: &g.api_base,
+                        manager: &ctx.config.manager.email,
+                    };
+                    writer
+                        .unlink(&l.calendar, &l.event_id)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Some(AccountKind::Microsoft(ms)) => {
+                    let auth = crate::providers::microsoft::auth::Authenticator::new(
+                        &l.account,
+                        ms,
+                        &ctx.state_dir,
+                        cx.client.clone(),
+                        crate::providers::microsoft::auth::system_clock(),
+                    );
+                    let writer = agenda::microsoft::MsWriter {
+                        client: &cx.client,
+                        auth: &auth,
+                        ms,
+                        manager: &ctx.config.manager.email,
+                    };
+                    writer.unlink(&l.event_id).await.map_err(|e| e.to_string())
+                }
+                _ => {
+                    failures.push(format!(
+                        "account {}: no longer a Google or Microsoft account in the config; event {} left as is",
+                        l.account, l.event_id
+                    ));
+                    continue;
+                }
             };
-            let auth = Authenticator::new(
-                &l.account,
-                g,
-                &ctx.state_dir,
-                cx.client.clone(),
-                system_clock(),
-            )
-            .with_scope(crate::providers::google::auth::scopes(true));
-            let writer = google::GoogleWriter {
-                client: &cx.client,
-                auth: &auth,
-                api_base: &g.api_base,
-                manager: &ctx.config.manager.email,
-            };
-            match writer.unlink(&l.calendar, &l.event_id).await {
+            match result {
                 Ok(google::UnlinkOutcome::GaveUp) => failures.push(format!(
                     "account {}, event {}: the event kept changing; nothing was removed, try again",
                     l.account, l.event_id

@@ -111,9 +111,26 @@ fn microsoft(
                 mauth::import_refresh_token(account, ms, &ctx.state_dir, client, &token).await
             }
             None => {
-                mauth::device_flow(account, ms, &ctx.state_dir, client, &mut |message| {
-                    eprintln!("{message}");
-                })
+                let scope = if crate::agenda::calendar_write_enabled(&ctx.config) {
+                    eprintln!(
+                        "cadenced also asks to edit events (Calendars.ReadWrite): [agenda] links \
+                         each agenda into the 1on1 series you organize, once per series. Set \
+                         [agenda] link_base = \"\" (local store) or enabled = false to keep it read-only.\n"
+                    );
+                    mauth::WRITE_SCOPE
+                } else {
+                    mauth::SCOPE
+                };
+                mauth::device_flow_scoped(
+                    account,
+                    ms,
+                    &ctx.state_dir,
+                    client,
+                    scope,
+                    &mut |message| {
+                        eprintln!("{message}");
+                    },
+                )
                 .await
             }
         }

@@ -93,6 +93,9 @@
 //!   [`Options::max_concurrent_requests`] (default 4, §5.3 FAKE-CHOICE) Graph requests in flight →
 //!   429 `ApplicationThrottled`.
 //!
+//! - **PATCH event** (`write.rs`): `If-Match` → 412 on a stale etag, partial update, single-value
+//!   extended properties kept beside the event, every PATCH recorded.
+//!
 //! # Simplifications
 //! - One mailbox ([`DEFAULT_USER`]); `/users/{x}` must name it (UPN case-insensitively, or
 //!   [`USER_ID`]), else 404 `ErrorInvalidUser`. Only the primary calendar.
@@ -126,6 +129,7 @@ mod oauth;
 mod recur;
 mod server;
 mod state;
+pub mod write;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -161,6 +165,8 @@ pub enum Endpoint {
     CalendarView,
     CalendarViewDelta,
     EventGet,
+    /// `PATCH …/events/{id}` (`write.rs`).
+    EventPatch,
     /// Anything else (answered 400/404).
     Other,
 }
@@ -169,7 +175,10 @@ impl Endpoint {
     pub fn is_graph(self) -> bool {
         matches!(
             self,
-            Endpoint::CalendarView | Endpoint::CalendarViewDelta | Endpoint::EventGet
+            Endpoint::CalendarView
+                | Endpoint::CalendarViewDelta
+                | Endpoint::EventGet
+                | Endpoint::EventPatch
         )
     }
 }
@@ -674,6 +683,31 @@ impl FakeGraph {
     /// would show it (UTC).
     pub fn event_json(&self, id: &str) -> Option<Value> {
         self.st().get_event(id, true, true)
+    }
+
+    /// Every event PATCH (`write.rs`), in order.
+    pub fn patches(&self) -> Vec<write::PatchRecord> {
+        self.st().writes.patches.clone()
+    }
+
+    /// A single-value extended property written by PATCH.
+    pub fn extended_property(&self, event_id: &str, property_id: &str) -> Option<String> {
+        self.st()
+            .writes
+            .extended
+            .get(&(event_id.to_string(), property_id.to_string()))
+            .cloned()
+    }
+
+    /// Another client's edit that lands just before the next PATCH of `id` is handled.
+    pub fn edit_before_next_patch(&self, id: &str, patch: Value) {
+        let Value::Object(m) = patch else {
+            panic!("fake_graph: an edit is a JSON object")
+        };
+        self.st()
+            .writes
+            .edits_before_patch
+            .push((id.to_string(), m));
     }
 
     // ----- faults, log, counters --------------------------------------------------------------

@@ -218,6 +218,12 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
     let Some(n) = mailbox_len(seg) else {
         return Endpoint::Other;
     };
+    if method == "PATCH" {
+        return match &l[n..] {
+            ["events", _] | ["calendar", "events", _] => Endpoint::EventPatch,
+            _ => Endpoint::Other,
+        };
+    }
     if method != "GET" {
         return Endpoint::Other;
     }
@@ -414,6 +420,13 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
                 &format!("Resource not found for the segment '{seg}'."),
                 rid,
             )
+        }
+        Endpoint::EventPatch => {
+            if let Err(why) = st.authenticate(req.header("authorization")) {
+                return unauthenticated(why, rid);
+            }
+            let id = req.segments.last().cloned().unwrap_or_default();
+            super::write::patch_event(st, &id, req.header("if-match"), &req.body, rid)
         }
         Endpoint::CalendarView | Endpoint::CalendarViewDelta | Endpoint::EventGet => {
             let user = match st.authenticate(req.header("authorization")) {
