@@ -380,7 +380,7 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
     env.ok(&["sync"]);
     let plan = env.ok(&["agenda", "--dry-run"]);
     assert!(
-        plan.contains("would create document a new Google Doc for alice@example.com"),
+        plan.contains("would create document a new cloud document for alice@example.com"),
         "{plan}"
     );
     assert!(g.drive_files().is_empty());

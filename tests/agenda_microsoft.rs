@@ -23,13 +23,17 @@ const PROPERTY: &str = "String {5b1c3e7a-2f4d-4b8e-9c61-0d7a3f2e8b14} Name caden
 const BODY: &str = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body><div>Alice's topics first &amp; then mine.</div><div><b>Bring</b> the OKR doc.</div><div style=\"width:100%\"><span>________________________________________________________________________________</span></div><div><div style=\"margin-bottom:24px\"><span style=\"font-size:24px\">Microsoft Teams</span> <a href=\"https://aka.ms/JoinTeamsMeeting\">Need help?</a></div><div><a href=\"https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=%7b%7d\">Join the meeting now</a></div><div>Meeting ID: 123 456 789 012</div><div>Passcode: aB3cD4</div></div><div><span>________________________________________________________________________________</span></div></body></html>";
 
 fn env_for(g: &FakeGraph) -> Env {
+    env_with(g, "link_base = \"https://intranet.example.com/agendas/\"\n")
+}
+
+fn env_with(g: &FakeGraph, agenda: &str) -> Env {
     let env = Env::with_config_text(&format!(
         "[manager]\nemail = \"{DEFAULT_USER}\"\nname = \"Adele\"\ntimezone = \"Europe/Berlin\"\n\n\
          [[reports]]\nemail = \"alice@contoso.com\"\nname = \"Alice\"\ncadence = \"weekly\"\n\n\
          [[reports]]\nemail = \"bob@contoso.com\"\nname = \"Bob\"\ncadence = \"weekly\"\n\n\
          [[accounts]]\nname = \"{ACCOUNT}\"\nprovider = \"microsoft\"\n\
          tenant = \"{TENANT_ID}\"\nclient_id = \"{PUBLIC_CLIENT_ID}\"\nlogin_base = \"{}\"\ngraph_base = \"{}\"\n\n\
-         [agenda]\nlink_base = \"https://intranet.example.com/agendas/\"\n",
+         [agenda]\n{agenda}",
         g.url(),
         g.graph_base()
     ));
@@ -57,7 +61,11 @@ fn env_for(g: &FakeGraph) -> Env {
 }
 
 fn ok(env: &Env, args: &[&str]) -> String {
-    let mut all = vec!["--now", NOW];
+    ok_at(env, NOW, args)
+}
+
+fn ok_at(env: &Env, now: &str, args: &[&str]) -> String {
+    let mut all = vec!["--now", now];
     all.extend_from_slice(args);
     let out = env.run(&all);
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
@@ -186,4 +194,94 @@ fn a_concurrent_edit_is_kept_after_a_412() {
         body_of(&g, &a),
         theirs.replace("</body>", &format!("{}</body>", block()))
     );
+}
+
+// ------------------------------------------------------------------ onedrive store
+
+use cadenced::agenda::docx;
+
+#[test]
+fn onedrive_store_writes_a_shared_docx_and_adds_sections_only_on_the_etag_read() {
+    let g = FakeGraph::start();
+    let a = alice(&g);
+    let env = env_with(&g, "store = \"onedrive\"\n");
+    ok(&env, &["sync"]);
+    ok(&env, &["agenda"]);
+    let items = g.drive_items();
+    assert_eq!(
+        items.len(),
+        1,
+        "{:?}",
+        items.iter().map(|i| &i.1).collect::<Vec<_>>()
+    );
+    let (id, path, bytes) = items[0].clone();
+    assert_eq!(path, "Agendas/alice@contoso.com.docx");
+    let text = docx::text(&bytes).unwrap();
+    assert!(
+        text.starts_with("# Alice ⇄ Adele — 1on1\n\n<!-- cadenced:section 2026-11-23T09:00:00Z -->\n## 2026-11-23 (Mon) 10:00–10:30 Europe/Berlin\n"),
+        "{text}"
+    );
+    // Shared with Alice, without an e-mail; the "specific people" edit link goes into the event.
+    let invites = g.drive_invites();
+    assert_eq!(invites.len(), 1);
+    assert_eq!(invites[0].1["recipients"][0]["email"], "alice@contoso.com");
+    assert_eq!(invites[0].1["sendInvitation"], false);
+    assert_eq!(invites[0].1["roles"], json!(["write"]));
+    let body = body_of(&g, &a);
+    assert!(
+        body.contains(&format!(
+            "https://contoso-my.sharepoint.com/:w:/g/personal/adele/{id}?e=share0"
+        )),
+        "{body}"
+    );
+    assert!(body.starts_with(BODY.trim_end_matches("</body></html>")));
+
+    // Again: nothing uploaded, nothing patched.
+    let (uploads, patches) = (g.drive_uploads().len(), g.patches().len());
+    ok(&env, &["agenda"]);
+    assert_eq!(g.drive_uploads().len(), uploads);
+    assert_eq!(g.patches().len(), patches);
+
+    // Follow-ups written in Word; next week a colleague saves between cadenced's read and write.
+    let edited = docx::insert_before(
+        &bytes,
+        "- [ ]",
+        "- [ ] Draft the migration plan — Alice\n- [x] Book the offsite — Adele\n",
+    )
+    .unwrap();
+    g.drive_put(&id, edited.clone());
+    let theirs =
+        docx::insert_before(&edited, "no such paragraph", "Alice: notes typed live.\n").unwrap();
+    g.drive_put_before_next_upload(&id, theirs);
+    ok_at(&env, "2026-11-29T12:00:00+01:00", &["agenda"]);
+    let ups: Vec<_> = g
+        .drive_uploads()
+        .into_iter()
+        .filter(|u| u.0 == id)
+        .collect();
+    // The first section (last week), then a conflict and its retry.
+    assert_eq!(
+        ups.iter().map(|u| u.2).collect::<Vec<_>>(),
+        vec![201, 412, 201]
+    );
+    assert!(
+        ups.iter().all(|u| u.1.is_some()),
+        "every replace is conditional"
+    );
+    let text = docx::text(&g.drive_items()[0].2).unwrap();
+    let new = text
+        .find("<!-- cadenced:section 2026-11-30T09:00:00Z -->")
+        .unwrap();
+    let old = text
+        .find("<!-- cadenced:section 2026-11-23T09:00:00Z -->")
+        .unwrap();
+    assert!(new < old);
+    assert!(
+        text[new..old].contains("- [ ] Draft the migration plan — Alice (raised 2026-11-23)"),
+        "{text}"
+    );
+    assert!(!text[new..old].contains("offsite"));
+    assert!(text.ends_with("Alice: notes typed live.\n"), "{text}");
+    // The series was linked once.
+    assert_eq!(g.patches().len(), patches);
 }

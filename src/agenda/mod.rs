@@ -22,10 +22,12 @@
 pub mod block;
 pub mod carryover;
 pub mod content;
+pub mod docx;
 pub mod gdrive;
 pub mod google;
 pub mod local;
 pub mod microsoft;
+pub mod onedrive;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,8 +52,10 @@ pub enum AgendaError {
     Drive(#[from] gdrive::DriveError),
     #[error("[agenda] store = \"google-drive\" needs a Google account in [[accounts]]")]
     NoDriveAccount,
-    #[error("[agenda] store = \"{0}\" is not supported by this build yet; use store = \"local\"")]
-    UnsupportedStore(&'static str),
+    #[error(transparent)]
+    OneDrive(#[from] onedrive::OneDriveError),
+    #[error("[agenda] store = \"onedrive\" needs a Microsoft account in [[accounts]]")]
+    NoOneDriveAccount,
 }
 
 /// What the agenda stage works with.
@@ -194,12 +198,8 @@ pub fn plan(
     store: &Store,
     due: &[DueSession],
 ) -> Result<Plan, AgendaError> {
-    if config.agenda.store == AgendaStore::OneDrive {
-        return Err(AgendaError::UnsupportedStore(store_name(
-            config.agenda.store,
-        )));
-    }
-    let drive = config.agenda.store == AgendaStore::GoogleDrive;
+    // Cloud stores: the document's id and link are known once it exists.
+    let drive = config.agenda.store != AgendaStore::Local;
     let dir = config.agenda.dir_in(state_dir);
     let mut items: Vec<PlanItem> = Vec::new();
     for d in due {
@@ -367,7 +367,11 @@ pub async fn run(
     }
     // Documents and sections first (so a link never points at a missing document).
     let mut plan = plan;
-    if config.agenda.store == AgendaStore::GoogleDrive {
+    if config.agenda.store == AgendaStore::OneDrive {
+        let (created, added) = onedrive_documents(cx, &mut plan, now).await?;
+        outcome.documents_created = created;
+        outcome.sections_added = added;
+    } else if config.agenda.store == AgendaStore::GoogleDrive {
         let (created, added) = drive_documents(cx, &mut plan, now).await?;
         outcome.documents_created = created;
         outcome.sections_added = added;
@@ -661,6 +665,126 @@ async fn drive_documents(
     Ok((created, added))
 }
 
+/// The OneDrive store's documents and sections: find or create (and share) each `.docx`, then
+/// add the sections conditionally on the eTag; fills in the items' ids and links. Returns
+/// (documents created, sections added).
+async fn onedrive_documents(
+    cx: &AgendaContext,
+    plan: &mut Plan,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), AgendaError> {
+    let config = Arc::clone(&cx.config);
+    let (account, ms) = config
+        .accounts
+        .iter()
+        .find_map(|a| match &a.kind {
+            AccountKind::Microsoft(m) => Some((a.name.as_str(), m)),
+            _ => None,
+        })
+        .ok_or(AgendaError::NoOneDriveAccount)?;
+    let auth = crate::providers::microsoft::auth::Authenticator::new(
+        account,
+        ms,
+        &cx.state_dir,
+        cx.client.clone(),
+        crate::providers::microsoft::auth::system_clock(),
+    );
+    let od = onedrive::OneDriveClient {
+        client: &cx.client,
+        auth: &auth,
+        ms,
+    };
+    let template = content::Template::load(&config.agenda.template, config.manager.locale)?;
+    let manager = content::PersonView {
+        name: manager_name(&config),
+        email: config.manager.email.clone(),
+    };
+    let (mut created, mut added) = (0, 0);
+    for i in 0..plan.items.len() {
+        let item = plan.items[i].clone();
+        let key = item.doc_key.clone();
+        let known = cx.store.call(move |s| s.agenda_document(&key)).await?;
+        let (id, link) = match known.and_then(|d| Some((d.location, d.link?))) {
+            Some(x) => x,
+            None => {
+                let stem = local::file_stem(&item.report);
+                let path = match config.agenda.mode {
+                    AgendaMode::Series => format!("{stem}.docx"),
+                    AgendaMode::Session => format!(
+                        "{stem}/{}.docx",
+                        item.start
+                            .with_timezone(&config.manager.timezone)
+                            .format("%Y-%m-%d")
+                    ),
+                };
+                let doc = match od.find(&path).await? {
+                    Some(d) => d,
+                    None => {
+                        created += 1;
+                        let title = content::document_title(&item.report_name, &manager.name);
+                        od.create(&path, &content::new_document(&title)).await?
+                    }
+                };
+                // Shared before it is recorded, so that a failed share is retried next time.
+                let link = od.share(&doc.id, &item.report).await?;
+                let row = AgendaDocument {
+                    doc_key: item.doc_key.clone(),
+                    report: item.report.clone(),
+                    store: store_name(AgendaStore::OneDrive).to_string(),
+                    location: doc.id.clone(),
+                    link: Some(link.clone()),
+                };
+                cx.store
+                    .call(move |s| s.put_agenda_document(&row, now))
+                    .await?;
+                (doc.id, link)
+            }
+        };
+        for it in plan
+            .items
+            .iter_mut()
+            .filter(|it| it.doc_key == item.doc_key)
+        {
+            it.location = id.clone();
+            it.url = Some(link.clone());
+        }
+        if !item.add_section {
+            continue;
+        }
+        let mut others: Vec<(String, String)> = Vec::new();
+        if config.agenda.mode == AgendaMode::Session {
+            let report = item.report.clone();
+            let docs = cx
+                .store
+                .call(move |s| s.agenda_documents_of(&report))
+                .await?;
+            for d in docs.into_iter().filter(|d| d.location != id) {
+                let text = od.text(&d.location).await?;
+                others.push((d.link.unwrap_or_default(), text));
+            }
+        }
+        let mut render = |current: &str| -> Result<String, AgendaError> {
+            let mut docs = others.clone();
+            docs.push((link.clone(), current.to_string()));
+            let ctx = section_context(&config, &item, &docs, &manager);
+            Ok(content::render_section(&template, item.start, &ctx)?)
+        };
+        if od.add_section(&id, item.start, &mut render).await? {
+            added += 1;
+        }
+        let (k, d, r, st) = (
+            item.session_key.clone(),
+            item.doc_key.clone(),
+            item.report.clone(),
+            item.start,
+        );
+        cx.store
+            .call(move |s| s.record_agenda_section(&k, &d, &r, st, now))
+            .await?;
+    }
+    Ok((created, added))
+}
+
 /// Create the documents and add the sections of the plan (local store); returns (documents
 /// created, sections added).
 fn write_documents(
@@ -783,7 +907,7 @@ pub fn describe(plan: &Plan, zone: chrono_tz::Tz) -> Vec<String> {
     for i in &plan.items {
         let when = i.start.with_timezone(&zone).format("%Y-%m-%d %H:%M");
         let doc = if i.location.is_empty() {
-            "a new Google Doc".to_string()
+            "a new cloud document".to_string()
         } else {
             i.location.clone()
         };
@@ -873,10 +997,22 @@ pub fn google_write_enabled(config: &Config) -> bool {
 pub fn calendar_write_enabled(config: &Config) -> bool {
     config.agenda.enabled
         && match config.agenda.store {
-            AgendaStore::GoogleDrive => true,
+            AgendaStore::GoogleDrive | AgendaStore::OneDrive => true,
             AgendaStore::Local => config.agenda.link_base.is_some(),
-            AgendaStore::OneDrive => false,
         }
+}
+
+/// The delegated Microsoft scopes for this config: reading; editing events when agendas are
+/// linked into them; the user's files for the OneDrive store.
+pub fn microsoft_scope(config: &Config) -> &'static str {
+    use crate::providers::microsoft::auth::{SCOPE, WRITE_SCOPE};
+    if config.agenda.enabled && config.agenda.store == AgendaStore::OneDrive {
+        "offline_access Calendars.ReadWrite Files.ReadWrite User.Read"
+    } else if calendar_write_enabled(config) {
+        WRITE_SCOPE
+    } else {
+        SCOPE
+    }
 }
 
 /// The Google scopes to request for this config: reading always; editing events when agendas

@@ -111,16 +111,14 @@ fn microsoft(
                 mauth::import_refresh_token(account, ms, &ctx.state_dir, client, &token).await
             }
             None => {
-                let scope = if crate::agenda::calendar_write_enabled(&ctx.config) {
+                let scope = crate::agenda::microsoft_scope(&ctx.config);
+                if scope != mauth::SCOPE {
                     eprintln!(
                         "cadenced also asks to edit events (Calendars.ReadWrite): [agenda] links \
                          each agenda into the 1on1 series you organize, once per series. Set \
                          [agenda] link_base = \"\" (local store) or enabled = false to keep it read-only.\n"
                     );
-                    mauth::WRITE_SCOPE
-                } else {
-                    mauth::SCOPE
-                };
+                }
                 mauth::device_flow_scoped(
                     account,
                     ms,

@@ -40,6 +40,8 @@ pub struct WriteState {
     pub patches: Vec<PatchRecord>,
     /// Another client's edits: (event id, properties), applied before the next PATCH of that id.
     pub edits_before_patch: Vec<(String, Map<String, Value>)>,
+    /// OneDrive (`onedrive.rs`).
+    pub drive: super::onedrive::DriveState,
 }
 
 const READ_ONLY: &[&str] = &[
