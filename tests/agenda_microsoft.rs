@@ -23,7 +23,10 @@ const PROPERTY: &str = "String {5b1c3e7a-2f4d-4b8e-9c61-0d7a3f2e8b14} Name caden
 const BODY: &str = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body><div>Alice's topics first &amp; then mine.</div><div><b>Bring</b> the OKR doc.</div><div style=\"width:100%\"><span>________________________________________________________________________________</span></div><div><div style=\"margin-bottom:24px\"><span style=\"font-size:24px\">Microsoft Teams</span> <a href=\"https://aka.ms/JoinTeamsMeeting\">Need help?</a></div><div><a href=\"https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=%7b%7d\">Join the meeting now</a></div><div>Meeting ID: 123 456 789 012</div><div>Passcode: aB3cD4</div></div><div><span>________________________________________________________________________________</span></div></body></html>";
 
 fn env_for(g: &FakeGraph) -> Env {
-    env_with(g, "link_base = \"https://intranet.example.com/agendas/\"\n")
+    env_with(
+        g,
+        "link_base = \"https://intranet.example.com/agendas/\"\nnotify_attendees = true\n",
+    )
 }
 
 fn env_with(g: &FakeGraph, agenda: &str) -> Env {
@@ -204,7 +207,7 @@ use cadenced::agenda::docx;
 fn onedrive_store_writes_a_shared_docx_and_adds_sections_only_on_the_etag_read() {
     let g = FakeGraph::start();
     let a = alice(&g);
-    let env = env_with(&g, "store = \"onedrive\"\n");
+    let env = env_with(&g, "store = \"onedrive\"\nnotify_attendees = true\n");
     ok(&env, &["sync"]);
     ok(&env, &["agenda"]);
     let items = g.drive_items();
@@ -284,4 +287,34 @@ fn onedrive_store_writes_a_shared_docx_and_adds_sections_only_on_the_etag_read()
     assert!(text.ends_with("Alice: notes typed live.\n"), "{text}");
     // The series was linked once.
     assert_eq!(g.patches().len(), patches);
+}
+
+#[test]
+fn without_notify_attendees_only_the_private_mark_is_written_and_the_body_stays() {
+    let g = FakeGraph::start();
+    let a = alice(&g);
+    let env = env_with(
+        &g,
+        "link_base = \"https://intranet.example.com/agendas/\"\n",
+    );
+    ok(&env, &["sync"]);
+    ok(&env, &["agenda"]);
+    let patches = g.patches();
+    assert_eq!(patches.len(), 1);
+    assert!(
+        patches[0].body.get("body").is_none(),
+        "{:?}",
+        patches[0].body
+    );
+    assert!(patches[0].if_match.is_some());
+    assert_eq!(body_of(&g, &a), BODY);
+    assert_eq!(
+        g.extended_property(&a, PROPERTY).as_deref(),
+        Some(ALICE_URL)
+    );
+    ok(&env, &["agenda"]);
+    assert_eq!(g.patches().len(), 1);
+    ok(&env, &["agenda", "unlink"]);
+    assert_eq!(g.extended_property(&a, PROPERTY).as_deref(), Some(""));
+    assert_eq!(body_of(&g, &a), BODY);
 }

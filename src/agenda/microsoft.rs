@@ -209,12 +209,15 @@ impl MsWriter<'_> {
                 .is_some_and(|a| a.eq_ignore_ascii_case(self.manager))
     }
 
-    /// Add the link to the event's body, once.
+    /// Mark the event with the link, once; with `in_body` (`[agenda] notify_attendees`) also add
+    /// it to the body. Graph cannot keep an organizer's body edit from reaching attendees as an
+    /// update, so the body is only written when the manager opted in.
     pub async fn link(
         &self,
         event_id: &str,
         title: &str,
         url: &str,
+        in_body: bool,
     ) -> Result<LinkOutcome, MsWriteError> {
         for attempt in 1..=MAX_ATTEMPTS {
             let Some(event) = self.get(event_id).await? else {
@@ -242,15 +245,17 @@ impl MsWriter<'_> {
                     reason: "the event has no etag to write against".into(),
                 });
             };
-            let (content_type, new) = if html {
-                ("html", html_add(content, &html_block(title, url)))
-            } else {
-                ("text", block::add(Some(content), &block::block(title, url)))
-            };
-            let body = json!({
-                "body": {"contentType": content_type, "content": new},
+            let mut body = json!({
                 "singleValueExtendedProperties": [{"id": PROPERTY_ID, "value": url}],
             });
+            if in_body {
+                let (content_type, new) = if html {
+                    ("html", html_add(content, &html_block(title, url)))
+                } else {
+                    ("text", block::add(Some(content), &block::block(title, url)))
+                };
+                body["body"] = json!({"contentType": content_type, "content": new});
+            }
             match self.patch(event_id, &tag, &body).await? {
                 Patched::Ok => {
                     // The answer's etag is the new one; read it back cheaply from the next run.
@@ -280,19 +285,21 @@ impl MsWriter<'_> {
             } else {
                 block::remove(content)
             };
-            let Some(stripped) = stripped else {
-                return Ok(UnlinkOutcome::NothingToRemove);
-            };
             let Some(tag) = event["@odata.etag"].as_str() else {
                 return Err(MsWriteError::Decode {
                     event: event_id.to_string(),
                     reason: "the event has no etag to write against".into(),
                 });
             };
-            let body = json!({
-                "body": {"contentType": if html { "html" } else { "text" }, "content": stripped},
+            // The mark is always emptied (the caller knows cadenced wrote it); the body only
+            // changes when it holds cadenced's block.
+            let mut body = json!({
                 "singleValueExtendedProperties": [{"id": PROPERTY_ID, "value": ""}],
             });
+            if let Some(stripped) = stripped {
+                body["body"] =
+                    json!({"contentType": if html { "html" } else { "text" }, "content": stripped});
+            }
             if let Patched::Ok = self.patch(event_id, tag, &body).await? {
                 return Ok(UnlinkOutcome::Removed);
             }

@@ -495,7 +495,7 @@ async fn write_link(
                 manager: &config.manager.email,
             };
             writer
-                .link(event_id, &title, url)
+                .link(event_id, &title, url, config.agenda.notify_attendees)
                 .await
                 .map_err(|e| e.to_string())?
         }
