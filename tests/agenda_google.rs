@@ -215,8 +215,21 @@ fn the_link_is_written_once_with_if_match_and_no_notifications_and_never_twice()
     assert_eq!(after["summary"], original["summary"]);
     assert_eq!(after["attendees"], original["attendees"]);
 
-    // Bob organizes his 1on1: nothing written there.
+    // Bob organizes his 1on1: nothing written there; the report shows where his agenda is.
     assert_eq!(event(&g, "bobweekly"), bob);
+    let report: Value = serde_json::from_str(&env.ok(&["report", "--json"])).unwrap();
+    let bob_row = report["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["email"] == "bob@example.com")
+        .unwrap();
+    assert_eq!(bob_row["agenda"][0]["state"], "not_organizer");
+    assert_eq!(
+        bob_row["agenda"][0]["link"],
+        "https://intranet.example.com/agendas/bob@example.com.md"
+    );
+    assert!(env.ok(&["report"]).contains("bob@example.com: https://intranet.example.com/agendas/bob@example.com.md — not in the invite (someone else organizes it)"));
 
     // A second run, and a whole daemon cycle after a sync, issue no write at all.
     let out = env.ok(&["agenda"]);

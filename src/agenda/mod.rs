@@ -1025,3 +1025,47 @@ pub fn google_scope(config: &Config) -> String {
     }
     s
 }
+
+/// Add `agenda: [{account, event_id, link, state}]` to each report of a `report --json`
+/// document that has agenda links (an extra field; reports without any are left as they are).
+pub fn annotate_report(doc: &mut serde_json::Value, links: &[AgendaLink]) {
+    let Some(reports) = doc.get_mut("reports").and_then(|r| r.as_array_mut()) else {
+        return;
+    };
+    for r in reports {
+        let email = r["email"].as_str().unwrap_or("").to_lowercase();
+        let mine: Vec<serde_json::Value> = links
+            .iter()
+            .filter(|l| l.report == email)
+            .map(|l| {
+                serde_json::json!({
+                    "account": l.account,
+                    "event_id": l.event_id,
+                    "link": l.link,
+                    "state": l.state.as_str(),
+                })
+            })
+            .collect();
+        if !mine.is_empty() {
+            r["agenda"] = serde_json::Value::Array(mine);
+        }
+    }
+}
+
+/// The agenda lines under the text report (empty when there are no agendas).
+pub fn describe_links(links: &[AgendaLink]) -> String {
+    if links.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nAgendas:\n");
+    for l in links {
+        let how = match l.state {
+            LinkState::Linked => "linked into the invite",
+            LinkState::NotOrganizer => "not in the invite (someone else organizes it)",
+            LinkState::NotWritable => "not in the invite (read-only calendar)",
+            LinkState::Unpublished => "not in the invite (no link_base)",
+        };
+        out.push_str(&format!("  {}: {} — {how}\n", l.report, l.link));
+    }
+    out
+}
