@@ -1069,3 +1069,41 @@ pub fn describe_links(links: &[AgendaLink]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(agenda: &str) -> Config {
+        let text = format!(
+            "[manager]\nemail = \"mika@example.com\"\n\n[[accounts]]\nname = \"work\"\nprovider = \"google\"\nclient_id = \"x\"\n\n\
+             [[accounts]]\nname = \"m365\"\nprovider = \"microsoft\"\nclient_id = \"y\"\n\n[agenda]\n{agenda}"
+        );
+        crate::config::parse(&text, Path::new("/tmp/config.toml")).unwrap()
+    }
+
+    #[test]
+    fn write_scopes_are_requested_only_when_agendas_are_linked() {
+        let read = crate::providers::google::auth::SCOPE;
+        assert_eq!(google_scope(&config("")), read);
+        assert_eq!(google_scope(&config("link_base = \"\"\n")), read);
+        assert_eq!(
+            google_scope(&config(
+                "enabled = false\nlink_base = \"https://x.example/\"\n"
+            )),
+            read
+        );
+        assert_eq!(
+            google_scope(&config("link_base = \"https://x.example/\"\n")),
+            format!("{read} https://www.googleapis.com/auth/calendar.events")
+        );
+        assert!(google_scope(&config("store = \"google-drive\"\n")).ends_with("/auth/drive.file"));
+        use crate::providers::microsoft::auth::{SCOPE, WRITE_SCOPE};
+        assert_eq!(microsoft_scope(&config("")), SCOPE);
+        assert_eq!(
+            microsoft_scope(&config("link_base = \"https://x.example/\"\n")),
+            WRITE_SCOPE
+        );
+        assert!(microsoft_scope(&config("store = \"onedrive\"\n")).contains("Files.ReadWrite"));
+    }
+}
