@@ -11,12 +11,14 @@
 //! - [`recurrence`]: expansion of stored series into occurrences for a window.
 //! - [`cadence`]: 1on1 detection, cadence figures and alert findings.
 //! - [`alerts`]: findings matched to their stored lifecycle (ids, ack, snooze).
+//! - [`agenda`]: agenda documents before each 1on1, linked into the invites (DESIGN §7, §8).
 //! - [`report`]: the `report --json` document shared by the CLI and the dashboard.
 //! - [`dashboard`]: the HTML page (heatmap, figures, alerts, sync state) of `report --html` and `/`.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
 
+pub mod agenda;
 pub mod alerts;
 pub mod cadence;
 pub mod cli;

@@ -111,9 +111,24 @@ fn microsoft(
                 mauth::import_refresh_token(account, ms, &ctx.state_dir, client, &token).await
             }
             None => {
-                mauth::device_flow(account, ms, &ctx.state_dir, client, &mut |message| {
-                    eprintln!("{message}");
-                })
+                let scope = crate::agenda::microsoft_scope(&ctx.config);
+                if scope != mauth::SCOPE {
+                    eprintln!(
+                        "cadenced also asks to edit events (Calendars.ReadWrite): [agenda] links \
+                         each agenda into the 1on1 series you organize, once per series. Set \
+                         [agenda] link_base = \"\" (local store) or enabled = false to keep it read-only.\n"
+                    );
+                }
+                mauth::device_flow_scoped(
+                    account,
+                    ms,
+                    &ctx.state_dir,
+                    client,
+                    scope,
+                    &mut |message| {
+                        eprintln!("{message}");
+                    },
+                )
                 .await
             }
         }
@@ -138,6 +153,21 @@ async fn run(
             gauth::import_refresh_token(account, google, &ctx.state_dir, client, &token).await
         }
         None => {
+            if ctx.config.agenda.enabled
+                && ctx.config.agenda.store == crate::config::AgendaStore::GoogleDrive
+            {
+                eprintln!(
+                    "cadenced also asks for the files it creates in your Drive (drive.file): the \
+                     agenda documents, one per report, shared with that report.\n"
+                );
+            }
+            if crate::agenda::google_write_enabled(&ctx.config) {
+                eprintln!(
+                    "cadenced also asks to edit events: [agenda] links each agenda into the 1on1 \
+                     invites you organize (one delimited block, no e-mails to attendees). Set \
+                     [agenda] link_base = \"\" (local store) or enabled = false to keep it read-only.\n"
+                );
+            }
             gauth::loopback_flow(
                 account,
                 google,
@@ -146,6 +176,7 @@ async fn run(
                 FlowOptions {
                     timeout: FLOW_TIMEOUT,
                     open_browser,
+                    scope: crate::agenda::google_scope(&ctx.config),
                 },
                 &mut |url| {
                     eprintln!("Open this address in a browser to authorize cadenced:\n\n  {url}\n");

@@ -25,12 +25,23 @@ pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
 
 pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliError> {
     let a = analyse(ctx)?;
+    // Where each report's agenda is (issue 8), also when nothing could be written into the event.
+    let links = ctx
+        .open_store()?
+        .agenda_links()
+        .map_err(|e| CliError::runtime(e.to_string()))?;
     if let Some(path) = html {
         let accounts = ctx
             .open_store()?
             .account_overview()
             .map_err(|e| CliError::runtime(e.to_string()))?;
-        let input = crate::dashboard::input(&ctx.config, &a, &accounts, ctx.now);
+        let input = crate::dashboard::input_with_agendas(
+            &ctx.config,
+            &a,
+            &accounts,
+            ctx.now,
+            &|email: &str| crate::agenda::link_for(&links, email),
+        );
         let page =
             crate::dashboard::render(&input).map_err(|e| CliError::runtime(e.to_string()))?;
         write_atomically(path, page.as_bytes()).map_err(|e| {
@@ -45,11 +56,15 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
     }
     if json {
         let doc = crate::report::build(&ctx.config, &a, ctx.now);
+        let mut doc = serde_json::to_value(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
+        crate::agenda::annotate_report(&mut doc, &links);
         let text =
             serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
-    write_out(&render_report(ctx, &a, Style::detect()))
+    let mut text = render_report(ctx, &a, Style::detect());
+    text.push_str(&crate::agenda::describe_links(&links));
+    write_out(&text)
 }
 
 /// Terminal styling: colours only on a terminal and without `NO_COLOR`.

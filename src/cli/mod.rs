@@ -2,6 +2,7 @@
 //! become one sentence on stderr and an exit code (0 success, 1 runtime failure, 2 usage or
 //! configuration error).
 
+mod agenda;
 mod auth;
 mod cadence;
 mod delivery;
@@ -117,6 +118,24 @@ pub enum Command {
         /// Also list acknowledged and snoozed alerts.
         #[arg(long)]
         all: bool,
+    },
+    /// Create and link the agendas that are due (the sessions within `[agenda] lead_time`).
+    Agenda {
+        #[command(subcommand)]
+        action: Option<AgendaAction>,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgendaAction {
+    /// Remove exactly what cadenced added to calendar events (its block and its mark).
+    Unlink {
+        /// Print what would be removed and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -258,6 +277,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 Some(AlertAction::Ack { id }) => cadence::ack(&ctx, id),
                 Some(AlertAction::Snooze { id, until }) => cadence::snooze(&ctx, id, until),
                 Some(AlertAction::Test) => delivery::test(&ctx),
+            }
+        }
+        Command::Agenda { action, dry_run } => {
+            let ctx = Context::load(&cli, config_path)?;
+            match action {
+                None => agenda::agenda(&ctx, *dry_run),
+                Some(AgendaAction::Unlink { dry_run: d }) => agenda::unlink(&ctx, *d || *dry_run),
             }
         }
     }

@@ -44,6 +44,8 @@ pub struct CycleReport {
     pub analysis: Result<Analysed, String>,
     /// What alert delivery did (issue 7).
     pub delivery: crate::alerts::outbox::DeliveryReport,
+    /// The agenda stage (issue 8): `None` when disabled or without an analysis.
+    pub agenda: Option<Result<crate::agenda::AgendaOutcome, String>>,
 }
 
 impl CycleReport {
@@ -52,6 +54,8 @@ impl CycleReport {
         self.accounts.iter().all(|a| a.result.is_ok())
             && self.analysis.is_ok()
             && self.delivery.ok()
+            && !matches!(&self.agenda, Some(Err(_)))
+            && !matches!(&self.agenda, Some(Ok(o)) if !o.failures.is_empty())
     }
 
     /// Did any account's sync change what is stored?
@@ -179,11 +183,21 @@ pub async fn run_cycle(ctx: &CycleContext, now: DateTime<Utc>) -> CycleReport {
         now,
     )
     .await;
-    // Agenda planning (issue 8) plugs in here: the sessions due within `lead_time`.
+    // Agenda planning (issue 8): the sessions due within `lead_time`.
+    let agenda = crate::agenda::cycle_stage(
+        &ctx.config,
+        &ctx.state_dir,
+        &ctx.store,
+        &ctx.client,
+        analysis.as_ref().ok().map(|a| &a.analysis),
+        now,
+    )
+    .await;
     CycleReport {
         now,
         accounts,
         analysis,
         delivery,
+        agenda,
     }
 }

@@ -119,6 +119,40 @@ pub fn migrations() -> Migrations<'static> {
             alerts INTEGER NOT NULL
         ) WITHOUT ROWID;",
         ),
+        // Migration 3 (issue 8): agenda bookkeeping, see `agendas.rs`. Documents by key
+        // (`series:<report>` or `session:<report>:<date>`), the sessions that got a section, and
+        // what was linked into which event (or why nothing was written there).
+        M::up(
+            "CREATE TABLE agenda_documents (
+            doc_key TEXT PRIMARY KEY,
+            report TEXT NOT NULL,
+            store TEXT NOT NULL,
+            location TEXT NOT NULL,
+            link TEXT,
+            created_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE agenda_sections (
+            session_key TEXT PRIMARY KEY,
+            doc_key TEXT NOT NULL,
+            report TEXT NOT NULL,
+            session_start TEXT NOT NULL,
+            written_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE agenda_links (
+            account TEXT NOT NULL,
+            calendar TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            report TEXT NOT NULL,
+            doc_key TEXT NOT NULL,
+            link TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('linked', 'not_organizer', 'not_writable', 'unpublished')),
+            etag TEXT,
+            marker TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account, calendar, event_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX agenda_links_report ON agenda_links (report);",
+        ),
     ])
 }
 

@@ -15,11 +15,13 @@
 //! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
 //!   the blocking thread pool, never on the runtime's workers.
 
+mod agendas;
 mod alerts;
 mod migrations;
 mod outbox;
 mod window;
 
+pub use agendas::{AgendaDocument, AgendaLink, LinkState};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
 pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,

@@ -95,6 +95,11 @@
 //!   `conferenceData` only with `conferenceDataVersion=1`; `sendUpdates` validated
 //!   (all|externalOnly|none) and recorded ([`FakeGoogle::patches`]). Patching an unmodified instance
 //!   creates the exception. The answer is the full event with its new etag.
+//!   [`FakeGoogle::edit_before_next_patch`] lands another client's edit just before a patch is
+//!   handled (the read-then-write race), so a client's `If-Match` meets a changed event.
+//! - **Drive v3 and Docs v1** for agenda documents: see `drive.rs` (files.create multipart with
+//!   conversion, files.list by app property, export to text/plain, permissions.create,
+//!   documents.get, documents.batchUpdate with `requiredRevisionId`).
 //! - **Responses**: `Content-Type: application/json; charset=UTF-8`, gzip when `Accept-Encoding`
 //!   allows it (error bodies too), events.list bodies compact and the others pretty-printed
 //!   (Google pretty-prints unless `prettyPrint=false`; no parser cares), `Server: ESF`, Google's cache headers; error bodies in the classic envelope without
@@ -132,6 +137,7 @@
 //!   (404).
 #![allow(dead_code)]
 
+mod drive;
 mod errors;
 mod generate;
 mod oauth;
@@ -194,6 +200,14 @@ pub enum Endpoint {
     EventsList,
     EventsGet,
     EventsPatch,
+    /// Drive and Docs (`drive.rs`).
+    DriveCreate,
+    DriveList,
+    DriveGet,
+    DriveExport,
+    DrivePermissionCreate,
+    DocsGet,
+    DocsBatchUpdate,
     /// Anything else (answered 404).
     Other,
 }
@@ -809,6 +823,80 @@ impl FakeGoogle {
     /// Every events.patch call, with `sendUpdates`, `If-Match` and the body.
     pub fn patches(&self) -> Vec<PatchRecord> {
         self.st().patches.clone()
+    }
+
+    /// The Drive files (Google Docs) of every account, by id: (name, app properties, text).
+    pub fn drive_files(&self) -> Vec<(String, String, serde_json::Map<String, Value>, String)> {
+        self.st()
+            .drive
+            .files
+            .values()
+            .map(|f| {
+                (
+                    f.id.clone(),
+                    f.name.clone(),
+                    f.app_properties.clone(),
+                    f.text.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// The text of a Google Doc.
+    pub fn doc_text(&self, id: &str) -> String {
+        self.st().drive.files[id].text.clone()
+    }
+
+    /// A collaborator edits a Google Doc (new text, new revision).
+    pub fn edit_doc(&self, id: &str, edit: impl FnOnce(&str) -> String) {
+        let mut st = self.st();
+        let f = st.drive.files.get_mut(id).expect("no such document");
+        let new = edit(&f.text);
+        f.set_text(new);
+    }
+
+    /// A collaborator's edit that lands just before the next batchUpdate of `id` is handled.
+    pub fn edit_doc_before_next_batch_update(
+        &self,
+        id: &str,
+        edit: impl FnOnce(&str) -> String + Send + 'static,
+    ) {
+        self.st()
+            .drive
+            .edits_before_batch
+            .push((id.to_string(), Box::new(edit)));
+    }
+
+    /// permissions.create calls: (file id, body, `sendNotificationEmail` as sent, status).
+    pub fn drive_permissions(&self) -> Vec<(String, Value, Option<String>, u16)> {
+        self.st()
+            .drive
+            .permission_log
+            .iter()
+            .map(|p| {
+                (
+                    p.file_id.clone(),
+                    p.body.clone(),
+                    p.send_notification_email.clone(),
+                    p.status,
+                )
+            })
+            .collect()
+    }
+
+    /// batchUpdate calls: (document id, body, status).
+    pub fn docs_batch_updates(&self) -> Vec<(String, Value, u16)> {
+        self.st().drive.batch_log.clone()
+    }
+
+    /// Someone else's edit (a merge patch, as [`Self::update_event`]) that lands just before the
+    /// next events.patch is handled: the client's `If-Match` then names a stale etag (→ 412).
+    /// Queue several to make several writes conflict.
+    pub fn edit_before_next_patch(&self, calendar: &str, id: &str, patch: Value) {
+        let cal = Self::cal(calendar).to_string();
+        self.st()
+            .edits_before_patch
+            .push_back((cal, id.to_string(), patch));
     }
 }
 

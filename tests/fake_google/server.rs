@@ -214,6 +214,15 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
         ("GET", ["calendar", "v3", "calendars", _, "events"]) => Endpoint::EventsList,
         ("GET", ["calendar", "v3", "calendars", _, "events", _]) => Endpoint::EventsGet,
         ("PATCH", ["calendar", "v3", "calendars", _, "events", _]) => Endpoint::EventsPatch,
+        ("POST", ["upload", "drive", "v3", "files"]) => Endpoint::DriveCreate,
+        ("GET", ["drive", "v3", "files"]) => Endpoint::DriveList,
+        ("GET", ["drive", "v3", "files", _]) => Endpoint::DriveGet,
+        ("GET", ["drive", "v3", "files", _, "export"]) => Endpoint::DriveExport,
+        ("POST", ["drive", "v3", "files", _, "permissions"]) => Endpoint::DrivePermissionCreate,
+        ("GET", ["v1", "documents", _]) => Endpoint::DocsGet,
+        ("POST", ["v1", "documents", d]) if d.ends_with(":batchUpdate") => {
+            Endpoint::DocsBatchUpdate
+        }
         _ => Endpoint::Other,
     }
 }
@@ -350,9 +359,14 @@ fn to_response(reply: Reply, gzip: bool) -> Response<Full<Bytes>> {
             Some(raw) => raw.into_bytes(),
             None => serde_json::to_vec_pretty(&reply.body).expect("json"),
         };
-        builder = builder
-            .header("Content-Type", "application/json; charset=UTF-8")
-            .header("Vary", "Origin, X-Origin, Referer");
+        if !reply
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            builder = builder.header("Content-Type", "application/json; charset=UTF-8");
+        }
+        builder = builder.header("Vary", "Origin, X-Origin, Referer");
     }
     builder = builder.header("Server", "ESF").header(
         "Cache-Control",
@@ -418,6 +432,13 @@ fn route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
             errors::oauth_error(400, "invalid_scope", "Invalid device flow scope.")
         }
         Endpoint::Other => errors::not_found(),
+        Endpoint::DriveCreate
+        | Endpoint::DriveList
+        | Endpoint::DriveGet
+        | Endpoint::DriveExport
+        | Endpoint::DrivePermissionCreate
+        | Endpoint::DocsGet
+        | Endpoint::DocsBatchUpdate => drive_route(st, req, record),
         Endpoint::CalendarList
         | Endpoint::EventsList
         | Endpoint::EventsGet
@@ -464,6 +485,40 @@ fn route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
                 }
             }
         }
+    }
+}
+
+/// Drive and Docs (`drive.rs`).
+fn drive_route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
+    use super::drive::{DOCS_SCOPES, DRIVE_SCOPES};
+    let docs = matches!(req.endpoint, Endpoint::DocsGet | Endpoint::DocsBatchUpdate);
+    let scopes = if docs { DOCS_SCOPES } else { DRIVE_SCOPES };
+    let account = match st.authenticate(req.header("authorization"), scopes) {
+        Ok(a) => a,
+        Err(AuthFailure::Unauthenticated) => return errors::unauthenticated(),
+        Err(AuthFailure::InsufficientScope) => {
+            return errors::insufficient_scope(if docs {
+                "google.apps.docs.v1.Documents"
+            } else {
+                "drive.files"
+            });
+        }
+    };
+    record.account = Some(account.clone());
+    let seg = |i: usize| req.segments.get(i).map(String::as_str).unwrap_or("");
+    let d = &mut st.drive;
+    match req.endpoint {
+        Endpoint::DriveCreate => {
+            d.create(&account, req.header("content-type"), &req.query, &req.body)
+        }
+        Endpoint::DriveList => d.list(&account, &req.query),
+        Endpoint::DriveGet => d.get(&account, seg(3), &req.query),
+        Endpoint::DriveExport => d.export(&account, seg(3), &req.query),
+        Endpoint::DrivePermissionCreate => {
+            d.create_permission(&account, seg(3), &req.query, &req.body)
+        }
+        Endpoint::DocsGet => d.document(&account, seg(2)),
+        _ => d.batch_update(&account, seg(2).trim_end_matches(":batchUpdate"), &req.body),
     }
 }
 
@@ -665,6 +720,9 @@ fn patch_event(st: &mut State, calendar: &str, req: &Req) -> Reply {
         let Ok(body) = &body else {
             return errors::calendar_error(400, "global", "parseError", "Parse Error", None);
         };
+        if let Some((cal, id, edit)) = st.edits_before_patch.pop_front() {
+            st.update_event(&cal, &id, &edit);
+        }
         let params = PatchParams {
             supports_attachments,
             conference_data_version,

@@ -123,6 +123,11 @@ pub struct State {
     pub faults: VecDeque<Fault>,
     pub log: Vec<RecordedRequest>,
     pub patches: Vec<PatchRecord>,
+    /// Edits by "someone else" applied just before the next events.patch is handled (a change
+    /// that lands between a client's read and its write): (calendar, event id, merge patch).
+    pub edits_before_patch: VecDeque<(String, String, Value)>,
+    /// Drive files and Docs (`drive.rs`).
+    pub drive: super::drive::DriveState,
 }
 
 const BASE32HEX: &[u8] = b"0123456789abcdefghijklmnopqrstuv";
@@ -190,6 +195,8 @@ impl State {
             faults: VecDeque::new(),
             log: Vec::new(),
             patches: Vec::new(),
+            edits_before_patch: VecDeque::new(),
+            drive: Default::default(),
         }
     }
 

@@ -93,6 +93,11 @@
 //!   [`Options::max_concurrent_requests`] (default 4, §5.3 FAKE-CHOICE) Graph requests in flight →
 //!   429 `ApplicationThrottled`.
 //!
+//! - **OneDrive** (`onedrive.rs`): items by path and id, uploads (conditional with `If-Match`),
+//!   downloads, invite, createLink.
+//! - **PATCH event** (`write.rs`): `If-Match` → 412 on a stale etag, partial update, single-value
+//!   extended properties kept beside the event, every PATCH recorded.
+//!
 //! # Simplifications
 //! - One mailbox ([`DEFAULT_USER`]); `/users/{x}` must name it (UPN case-insensitively, or
 //!   [`USER_ID`]), else 404 `ErrorInvalidUser`. Only the primary calendar.
@@ -123,9 +128,11 @@
 
 mod errors;
 mod oauth;
+pub mod onedrive;
 mod recur;
 mod server;
 mod state;
+pub mod write;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -161,6 +168,10 @@ pub enum Endpoint {
     CalendarView,
     CalendarViewDelta,
     EventGet,
+    /// `PATCH …/events/{id}` (`write.rs`).
+    EventPatch,
+    /// `…/drive/…` (`onedrive.rs`).
+    Drive,
     /// Anything else (answered 400/404).
     Other,
 }
@@ -169,7 +180,11 @@ impl Endpoint {
     pub fn is_graph(self) -> bool {
         matches!(
             self,
-            Endpoint::CalendarView | Endpoint::CalendarViewDelta | Endpoint::EventGet
+            Endpoint::CalendarView
+                | Endpoint::CalendarViewDelta
+                | Endpoint::EventGet
+                | Endpoint::EventPatch
+                | Endpoint::Drive
         )
     }
 }
@@ -674,6 +689,75 @@ impl FakeGraph {
     /// would show it (UTC).
     pub fn event_json(&self, id: &str) -> Option<Value> {
         self.st().get_event(id, true, true)
+    }
+
+    /// Every event PATCH (`write.rs`), in order.
+    pub fn patches(&self) -> Vec<write::PatchRecord> {
+        self.st().writes.patches.clone()
+    }
+
+    /// A single-value extended property written by PATCH.
+    pub fn extended_property(&self, event_id: &str, property_id: &str) -> Option<String> {
+        self.st()
+            .writes
+            .extended
+            .get(&(event_id.to_string(), property_id.to_string()))
+            .cloned()
+    }
+
+    /// OneDrive items: (id, path, content).
+    pub fn drive_items(&self) -> Vec<(String, String, Vec<u8>)> {
+        self.st()
+            .writes
+            .drive
+            .items
+            .values()
+            .map(|i| (i.id.clone(), i.path.clone(), i.content.clone()))
+            .collect()
+    }
+
+    /// Replace a OneDrive item's content as another client would (new eTag).
+    pub fn drive_put(&self, id: &str, content: Vec<u8>) {
+        let mut st = self.st();
+        let item = st.writes.drive.items.get_mut(id).expect("no such item");
+        item.content = content;
+        item.version += 1;
+    }
+
+    /// Another client's save of `id` that lands just before the next upload to it.
+    pub fn drive_put_before_next_upload(&self, id: &str, content: Vec<u8>) {
+        self.st()
+            .writes
+            .drive
+            .puts_before_upload
+            .push((id.to_string(), content));
+    }
+
+    /// Invitations: (item id, body).
+    pub fn drive_invites(&self) -> Vec<(String, Value)> {
+        self.st()
+            .writes
+            .drive
+            .invites
+            .iter()
+            .map(|i| (i.item_id.clone(), i.body.clone()))
+            .collect()
+    }
+
+    /// Uploads: (item id or path, If-Match, status).
+    pub fn drive_uploads(&self) -> Vec<(String, Option<String>, u16)> {
+        self.st().writes.drive.uploads.clone()
+    }
+
+    /// Another client's edit that lands just before the next PATCH of `id` is handled.
+    pub fn edit_before_next_patch(&self, id: &str, patch: Value) {
+        let Value::Object(m) = patch else {
+            panic!("fake_graph: an edit is a JSON object")
+        };
+        self.st()
+            .writes
+            .edits_before_patch
+            .push((id.to_string(), m));
     }
 
     // ----- faults, log, counters --------------------------------------------------------------

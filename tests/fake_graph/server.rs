@@ -218,6 +218,15 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
     let Some(n) = mailbox_len(seg) else {
         return Endpoint::Other;
     };
+    if l.get(n) == Some(&"drive") {
+        return Endpoint::Drive;
+    }
+    if method == "PATCH" {
+        return match &l[n..] {
+            ["events", _] | ["calendar", "events", _] => Endpoint::EventPatch,
+            _ => Endpoint::Other,
+        };
+    }
     if method != "GET" {
         return Endpoint::Other;
     }
@@ -344,6 +353,21 @@ fn unauthenticated(why: AuthFailure, rid: &str) -> Reply {
 }
 
 fn to_response(reply: Reply, oauth: bool) -> Response<Full<Bytes>> {
+    use super::onedrive::RAW_BODY_HEADER;
+    // A file download (`onedrive.rs`): the bytes, with the reply's own Content-Type.
+    if reply.headers.iter().any(|(k, _)| k == RAW_BODY_HEADER) {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(reply.body.as_str().unwrap_or(""))
+            .expect("base64");
+        let mut builder = Response::builder().status(reply.status);
+        for (k, v) in reply.headers.iter().filter(|(k, _)| k != RAW_BODY_HEADER) {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        return builder
+            .body(Full::new(Bytes::from(bytes)))
+            .expect("response");
+    }
     let body = serde_json::to_vec(&reply.body).expect("json");
     let mut builder = Response::builder().status(reply.status).header(
         "Content-Type",
@@ -414,6 +438,28 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
                 &format!("Resource not found for the segment '{seg}'."),
                 rid,
             )
+        }
+        Endpoint::Drive => {
+            if let Err(why) = st.authenticate(req.header("authorization")) {
+                return unauthenticated(why, rid);
+            }
+            let n = mailbox_len(&req.segments).expect("graph path");
+            let tail = req.segments[n + 1..].to_vec();
+            st.writes.drive.route(
+                &req.method,
+                &tail,
+                &req.query,
+                req.header("if-match"),
+                &req.body,
+                rid,
+            )
+        }
+        Endpoint::EventPatch => {
+            if let Err(why) = st.authenticate(req.header("authorization")) {
+                return unauthenticated(why, rid);
+            }
+            let id = req.segments.last().cloned().unwrap_or_default();
+            super::write::patch_event(st, &id, req.header("if-match"), &req.body, rid)
         }
         Endpoint::CalendarView | Endpoint::CalendarViewDelta | Endpoint::EventGet => {
             let user = match st.authenticate(req.header("authorization")) {

@@ -111,6 +111,8 @@ pub struct State {
     pub faults: VecDeque<Fault>,
     pub log: Vec<RecordedRequest>,
     pub in_flight: usize,
+    /// Event PATCHes and extended properties (`write.rs`).
+    pub writes: super::write::WriteState,
 }
 
 fn hash64(s: &str) -> u64 {
@@ -190,6 +192,7 @@ impl State {
             faults: VecDeque::new(),
             log: Vec::new(),
             in_flight: 0,
+            writes: Default::default(),
         }
     }
 

@@ -32,8 +32,19 @@ use crate::providers::http::{self, HttpError, RetryPolicy};
 use crate::providers::tokens::{self, TokenFileError};
 pub use crate::providers::tokens::{REFRESH_MARGIN, Tokens, token_path};
 
-/// The only scope requested (write-back comes later).
+/// The scope for reading calendars; all that is requested unless agenda write-back is enabled.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
+/// Added when agendas are linked into events (DESIGN §8): edit events.
+pub const WRITE_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events";
+
+/// The scopes to request (space-separated): reading always, editing events only with `write`.
+pub fn scopes(write: bool) -> String {
+    if write {
+        format!("{SCOPE} {WRITE_SCOPE}")
+    } else {
+        SCOPE.to_string()
+    }
+}
 /// Google's token endpoint (the JWT audience when the account does not override `token_url`).
 const DEFAULT_TOKEN_URL: &str = GoogleAccount::DEFAULT_TOKEN_URL;
 
@@ -145,6 +156,8 @@ pub struct Authenticator {
     client: Client,
     clock: Clock,
     cache: tokens::TokenCache,
+    /// The scopes a service-account assertion asks for (see [`scopes`]).
+    scope: String,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -171,6 +184,24 @@ impl Authenticator {
             client,
             clock,
             cache: tokens::TokenCache::default(),
+            scope: SCOPE.to_string(),
+        }
+    }
+
+    /// Ask for these scopes (see [`scopes`]). For a service account a cached token that lacks
+    /// one of them is renewed; a user token carries what the user granted at `cadenced auth`.
+    pub fn with_scope(mut self, scope: String) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    fn cached_covers_scope(&self, t: &Tokens) -> bool {
+        match (&self.google.auth, &t.scope) {
+            (GoogleAuth::ServiceAccount { .. }, Some(granted)) => self
+                .scope
+                .split_whitespace()
+                .all(|want| granted.split_whitespace().any(|g| g == want)),
+            _ => true,
         }
     }
 
@@ -178,7 +209,11 @@ impl Authenticator {
     pub async fn access_token(&self) -> Result<String, AuthError> {
         let mut cached = self.cache.lock(&self.path).await?;
         let now = (self.clock)();
-        if let Some(t) = cached.as_ref().and_then(|t| t.valid_access_token(now)) {
+        if let Some(t) = cached
+            .as_ref()
+            .filter(|t| self.cached_covers_scope(t))
+            .and_then(|t| t.valid_access_token(now))
+        {
             return Ok(t.to_string());
         }
         self.renew(&mut cached).await
@@ -231,8 +266,15 @@ impl Authenticator {
                 } else {
                     self.google.token_url.clone()
                 };
-                let assertion =
-                    service_account_jwt(&self.account, key, &key_file, subject, &url, now)?;
+                let assertion = service_account_jwt(
+                    &self.account,
+                    key,
+                    &key_file,
+                    subject,
+                    &url,
+                    now,
+                    &self.scope,
+                )?;
                 post_token(
                     &self.client,
                     &self.account,
@@ -261,6 +303,9 @@ impl Authenticator {
         }
         if r.scope.is_some() {
             tokens.scope = r.scope;
+        } else if matches!(self.google.auth, GoogleAuth::ServiceAccount { .. }) {
+            // A service-account answer names no scope: the token has what the assertion asked.
+            tokens.scope = Some(self.scope.clone());
         }
         // Caching is an optimisation: a file we cannot write costs a refresh next run, no more.
         if let Err(e) = save_tokens(&self.path, &tokens) {
@@ -320,6 +365,7 @@ fn service_account_jwt(
     subject: &str,
     audience: &str,
     now: DateTime<Utc>,
+    scope: &str,
 ) -> Result<String, AuthError> {
     use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
     let err = |reason: &str| AuthError::ServiceAccountKey {
@@ -337,7 +383,7 @@ fn service_account_jwt(
     let iat = now.timestamp();
     let claims = serde_json::json!({
         "iss": key.client_email,
-        "scope": SCOPE,
+        "scope": scope,
         "aud": audience,
         "iat": iat,
         "exp": iat + 3600,
@@ -416,6 +462,8 @@ pub struct FlowOptions {
     pub timeout: Duration,
     /// Try `xdg-open`/`open` on the URL.
     pub open_browser: bool,
+    /// The scopes to ask for, space-separated ([`scopes`], plus Drive's for a Drive agenda store).
+    pub scope: String,
 }
 
 /// The installed-app flow: PKCE S256 on a loopback redirect, `state` checked, code exchanged at
@@ -459,7 +507,7 @@ pub async fn loopback_flow(
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", &redirect)
         .append_pair("response_type", "code")
-        .append_pair("scope", SCOPE)
+        .append_pair("scope", &options.scope)
         .append_pair("code_challenge", &pkce_challenge(&verifier))
         .append_pair("code_challenge_method", "S256")
         .append_pair("state", &state);
@@ -504,6 +552,18 @@ pub async fn loopback_flow(
     {
         return Err(flow_err(
             "the calendar read permission was not granted (tick it on the consent screen)".into(),
+        ));
+    }
+    if options.scope.split_whitespace().any(|s| s == WRITE_SCOPE)
+        && let Some(scope) = &r.scope
+        && !scope
+            .split_whitespace()
+            .any(|s| s == WRITE_SCOPE || s == "https://www.googleapis.com/auth/calendar")
+    {
+        return Err(flow_err(
+            "the permission to edit events was not granted; it is needed to link agendas into \
+             your 1on1 invites (tick it on the consent screen, or set [agenda] link_base = \"\")"
+                .into(),
         ));
     }
     save_tokens(

@@ -28,6 +28,8 @@ use crate::providers::tokens::{self, TokenFileError, Tokens, save_tokens};
 
 /// Delegated scopes requested by the device flow (short names are Graph scopes).
 pub const SCOPE: &str = "offline_access Calendars.Read User.Read";
+/// Delegated scopes when agendas are linked into events (DESIGN §8): edit events.
+pub const WRITE_SCOPE: &str = "offline_access Calendars.ReadWrite User.Read";
 /// The client-credentials scope (application permissions granted to the app).
 pub const APP_SCOPE: &str = "https://graph.microsoft.com/.default";
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -349,6 +351,18 @@ pub async fn device_flow(
     client: Client,
     show: &mut (dyn FnMut(&str) + Send),
 ) -> Result<(), AuthError> {
+    device_flow_scoped(account, ms, state_dir, client, SCOPE, show).await
+}
+
+/// [`device_flow`] asking for `scope` ([`SCOPE`] or [`WRITE_SCOPE`]).
+pub async fn device_flow_scoped(
+    account: &str,
+    ms: &MicrosoftAccount,
+    state_dir: &Path,
+    client: Client,
+    scope: &str,
+    show: &mut (dyn FnMut(&str) + Send),
+) -> Result<(), AuthError> {
     let flow_err = |reason: &str| AuthError::Flow {
         account: account.to_string(),
         reason: reason.to_string(),
@@ -358,7 +372,7 @@ pub async fn device_flow(
         &client,
         account,
         &endpoint(ms, "devicecode"),
-        &[("client_id", ms.client_id.as_str()), ("scope", SCOPE)],
+        &[("client_id", ms.client_id.as_str()), ("scope", scope)],
     )
     .await?;
     let code: DeviceCode = match serde_json::from_slice(&body) {

@@ -218,6 +218,7 @@ async fn loopback_flow_checks_state_and_exchanges_the_code() {
             FlowOptions {
                 timeout: Duration::from_secs(10),
                 open_browser: false,
+                scope: SCOPE.to_string(),
             },
             &mut |url| {
                 if let Some(tx) = tx.take() {
@@ -287,6 +288,7 @@ fn service_account_jwt_is_signed_rs256() {
         "mika@example.com",
         DEFAULT_TOKEN_URL,
         at("2026-01-01T00:00:00Z"),
+        SCOPE,
     )
     .unwrap();
     let parts: Vec<&str> = jwt.split('.').collect();

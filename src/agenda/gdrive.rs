@@ -1,0 +1,371 @@
+//! The `google-drive` agenda store (DESIGN §7): one Google Doc per report (or per session) in the
+//! manager's Drive, found again by an app property, shared with the report as writer without a
+//! notification e-mail; new sections are inserted above the newest one with the Docs API,
+//! conditional on the revision read; open follow-ups are read back from the exported text.
+//!
+//! The document holds the same Markdown text as the local store, as plain text: it is created by
+//! converting a `text/plain` upload, and sections are inserted as text, so the exported text
+//! parses exactly like a local file (checking an item is editing `[ ]` into `[x]`).
+//!
+//! Invariants: a document is created only when the app-property search finds none; a section is
+//! inserted only with `writeControl.requiredRevisionId` of the revision it was computed from, and
+//! a rejected write is re-read and recomputed, at most [`MAX_ATTEMPTS`] times.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use super::carryover;
+use crate::providers::google::auth::{AuthError, Authenticator};
+use crate::providers::google::sync::google_retryable;
+use crate::providers::http::{self, HttpError, RetryPolicy};
+
+/// The app property naming the report (series mode) or `report|date` (session mode).
+pub const APP_PROPERTY: &str = "cadencedAgenda";
+pub const DOC_MIME: &str = "application/vnd.google-apps.document";
+/// Scope for the files cadenced creates (and only those).
+pub const DRIVE_SCOPE: &str = "https://www.googleapis.com/auth/drive.file";
+pub const MAX_ATTEMPTS: u32 = 3;
+const DEFAULT_API_BASE: &str = "https://www.googleapis.com";
+const DOCS_API_BASE: &str = "https://docs.googleapis.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("Google Drive answered HTTP {status} to {what}: {message}")]
+    Api {
+        what: &'static str,
+        status: u16,
+        message: String,
+    },
+    #[error("unexpected answer from Google Drive to {what}: {reason}")]
+    Decode { what: &'static str, reason: String },
+    #[error(
+        "the agenda document {id} kept changing while a section was added; nothing was \
+         overwritten, the next run tries again"
+    )]
+    GaveUp { id: String },
+}
+
+/// A Drive document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriveDoc {
+    pub id: String,
+    pub web_view_link: String,
+}
+
+/// A document as the Docs API shows it.
+#[derive(Debug, Clone)]
+pub struct DocState {
+    pub revision_id: String,
+    /// The body text (without the leading section break).
+    pub text: String,
+    /// Where a new section goes (UTF-16 index): before the first section, else at the end.
+    pub insert_index: usize,
+}
+
+pub struct DriveClient<'a> {
+    pub client: &'a Client,
+    pub auth: &'a Authenticator,
+    pub api_base: &'a str,
+}
+
+enum Answer {
+    Ok(Vec<u8>),
+    Status(StatusCode, Vec<u8>),
+}
+
+impl DriveClient<'_> {
+    fn docs_base(&self) -> &str {
+        // Production Docs lives on its own host; an overridden api_base (a proxy, a fake) serves
+        // both under one address.
+        if self.api_base.trim_end_matches('/') == DEFAULT_API_BASE {
+            DOCS_API_BASE
+        } else {
+            self.api_base.trim_end_matches('/')
+        }
+    }
+
+    fn base(&self) -> &str {
+        self.api_base.trim_end_matches('/')
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, DriveError> {
+        let mut access = self.auth.access_token().await?;
+        let mut refreshed = false;
+        loop {
+            let resp = http::send_buffered_with_retry(
+                url,
+                RetryPolicy::default(),
+                || build(&access),
+                google_retryable,
+            )
+            .await?;
+            match resp.status {
+                s if s.is_success() => return Ok(Answer::Ok(resp.body)),
+                StatusCode::UNAUTHORIZED if !refreshed => {
+                    refreshed = true;
+                    access = self.auth.refresh().await?;
+                }
+                s => return Ok(Answer::Status(s, resp.body)),
+            }
+        }
+    }
+
+    async fn json(
+        &self,
+        what: &'static str,
+        url: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Value, DriveError> {
+        match self.send(url, build).await? {
+            Answer::Ok(body) => serde_json::from_slice(&body).map_err(|e| DriveError::Decode {
+                what,
+                reason: e.to_string(),
+            }),
+            Answer::Status(s, body) => Err(api_error(what, s, &body)),
+        }
+    }
+
+    /// The document with this app-property value, if one exists (and is not trashed).
+    pub async fn find(&self, key: &str) -> Result<Option<DriveDoc>, DriveError> {
+        let url = format!("{}/drive/v3/files", self.base());
+        let q = format!(
+            "appProperties has {{ key='{APP_PROPERTY}' and value='{}' }} and trashed = false",
+            key.replace('\\', "\\\\").replace('\'', "\\'")
+        );
+        let v = self
+            .json("files.list", &url, |a| {
+                self.client
+                    .get(&url)
+                    .query(&[("q", q.as_str()), ("fields", "files(id,webViewLink)")])
+                    .bearer_auth(a)
+            })
+            .await?;
+        Ok(v["files"]
+            .as_array()
+            .and_then(|f| f.first())
+            .and_then(doc_of))
+    }
+
+    /// Create a Google Doc from `text` (a `text/plain` upload converted to a Doc).
+    pub async fn create(&self, key: &str, name: &str, text: &str) -> Result<DriveDoc, DriveError> {
+        let url = format!("{}/upload/drive/v3/files", self.base());
+        let boundary = "cadenced-agenda-boundary-7f3a9c";
+        let meta = json!({
+            "name": name,
+            "mimeType": DOC_MIME,
+            "appProperties": {APP_PROPERTY: key},
+        });
+        let body = format!(
+            "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{meta}\r\n\
+             --{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n{text}\r\n--{boundary}--\r\n"
+        );
+        let v = self
+            .json("files.create", &url, |a| {
+                self.client
+                    .post(&url)
+                    .query(&[("uploadType", "multipart"), ("fields", "id,webViewLink")])
+                    .bearer_auth(a)
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        format!("multipart/related; boundary={boundary}"),
+                    )
+                    .body(body.clone())
+            })
+            .await?;
+        doc_of(&v).ok_or(DriveError::Decode {
+            what: "files.create",
+            reason: "no id or webViewLink".into(),
+        })
+    }
+
+    /// Share the document with `email` as writer, without a notification e-mail.
+    pub async fn share(&self, id: &str, email: &str) -> Result<(), DriveError> {
+        let url = format!("{}/drive/v3/files/{id}/permissions", self.base());
+        let body = json!({"type": "user", "role": "writer", "emailAddress": email});
+        self.json("permissions.create", &url, |a| {
+            self.client
+                .post(&url)
+                .query(&[("sendNotificationEmail", "false")])
+                .bearer_auth(a)
+                .json(&body)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The document's text as Drive exports it (BOM and CRLF removed).
+    pub async fn export_text(&self, id: &str) -> Result<String, DriveError> {
+        let url = format!("{}/drive/v3/files/{id}/export", self.base());
+        match self
+            .send(&url, |a| {
+                self.client
+                    .get(&url)
+                    .query(&[("mimeType", "text/plain")])
+                    .bearer_auth(a)
+            })
+            .await?
+        {
+            Answer::Ok(body) => {
+                let text = String::from_utf8_lossy(&body);
+                Ok(text.trim_start_matches('\u{feff}').replace("\r\n", "\n"))
+            }
+            Answer::Status(s, body) => Err(api_error("files.export", s, &body)),
+        }
+    }
+
+    /// The document's revision, text and the index where a new section goes.
+    pub async fn document(&self, id: &str) -> Result<DocState, DriveError> {
+        let url = format!("{}/v1/documents/{id}", self.docs_base());
+        let v = self
+            .json("documents.get", &url, |a| {
+                self.client.get(&url).bearer_auth(a)
+            })
+            .await?;
+        doc_state(&v).ok_or(DriveError::Decode {
+            what: "documents.get",
+            reason: "no revisionId or body".into(),
+        })
+    }
+
+    /// Insert `text` at `index` if the document is still at `revision`; `Ok(false)` when it was
+    /// not (the caller re-reads).
+    pub async fn insert(
+        &self,
+        id: &str,
+        index: usize,
+        text: &str,
+        revision: &str,
+    ) -> Result<bool, DriveError> {
+        let url = format!("{}/v1/documents/{id}:batchUpdate", self.docs_base());
+        let body = json!({
+            "requests": [{"insertText": {"location": {"index": index}, "text": text}}],
+            "writeControl": {"requiredRevisionId": revision},
+        });
+        match self
+            .send(&url, |a| self.client.post(&url).bearer_auth(a).json(&body))
+            .await?
+        {
+            Answer::Ok(_) => Ok(true),
+            // A stale required revision is a 400; whether that was the cause is settled by
+            // reading the revision again.
+            Answer::Status(StatusCode::BAD_REQUEST, body) => {
+                let now = self.document(id).await?;
+                if now.revision_id != revision {
+                    Ok(false)
+                } else {
+                    Err(api_error(
+                        "documents.batchUpdate",
+                        StatusCode::BAD_REQUEST,
+                        &body,
+                    ))
+                }
+            }
+            Answer::Status(s, body) => Err(api_error("documents.batchUpdate", s, &body)),
+        }
+    }
+
+    /// Insert a section above the newest one unless the document already has the session's
+    /// section; `render` makes the section from the document's current text. Returns whether a
+    /// section was inserted.
+    pub async fn add_section(
+        &self,
+        id: &str,
+        start: chrono::DateTime<chrono::Utc>,
+        render: &mut dyn FnMut(&str) -> Result<String, super::AgendaError>,
+    ) -> Result<bool, super::AgendaError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let doc = self.document(id).await?;
+            if carryover::has_section(&doc.text, start) {
+                return Ok(false);
+            }
+            let exported = self.export_text(id).await?;
+            let mut section = render(&exported)?;
+            if carryover::sections(&doc.text).is_empty() {
+                // Appended before the final newline: keep a blank line after the title block.
+                let before = doc.text.strip_suffix('\n').unwrap_or(&doc.text);
+                if !before.ends_with("\n\n") {
+                    section.insert_str(0, if before.ends_with('\n') { "\n" } else { "\n\n" });
+                }
+                // The body's own final newline follows: one less here.
+                if section.ends_with("\n\n") {
+                    section.pop();
+                }
+            }
+            if self
+                .insert(id, doc.insert_index, &section, &doc.revision_id)
+                .await?
+            {
+                return Ok(true);
+            }
+            tracing::info!(
+                document = id,
+                "the agenda document changed while a section was added; reading it again"
+            );
+        }
+        Err(DriveError::GaveUp { id: id.to_string() }.into())
+    }
+}
+
+fn doc_of(v: &Value) -> Option<DriveDoc> {
+    Some(DriveDoc {
+        id: v["id"].as_str()?.to_string(),
+        web_view_link: v["webViewLink"].as_str()?.to_string(),
+    })
+}
+
+/// The text of a Docs body and where a new section goes.
+fn doc_state(v: &Value) -> Option<DocState> {
+    let revision_id = v["revisionId"].as_str()?.to_string();
+    let content = v["body"]["content"].as_array()?;
+    let mut text = String::new();
+    let mut insert_index = None;
+    let mut end = 1;
+    for el in content {
+        let Some(p) = el.get("paragraph") else {
+            if let Some(e) = el["endIndex"].as_u64() {
+                end = end.max(e as usize);
+            }
+            continue;
+        };
+        let para: String = p["elements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["textRun"]["content"].as_str())
+            .collect();
+        if insert_index.is_none() && para.trim_start().starts_with("<!-- cadenced:section ") {
+            insert_index = el["startIndex"].as_u64().map(|i| i as usize);
+        }
+        if let Some(e) = el["endIndex"].as_u64() {
+            end = end.max(e as usize);
+        }
+        text.push_str(&para);
+    }
+    // With no section yet, append before the body's final newline.
+    let insert_index = insert_index.unwrap_or(end.saturating_sub(1).max(1));
+    Some(DocState {
+        revision_id,
+        text,
+        insert_index,
+    })
+}
+
+fn api_error(what: &'static str, status: StatusCode, body: &[u8]) -> DriveError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    DriveError::Api {
+        what,
+        status: status.as_u16(),
+        message: v["error"]["message"]
+            .as_str()
+            .unwrap_or("no error message")
+            .to_string(),
+    }
+}
