@@ -14,6 +14,7 @@
 //! - [`report`]: the `report --json` document shared by the CLI and the dashboard.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
+//! - [`metrics`]: the process metrics served at `/metrics`.
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
 
 pub mod alerts;
@@ -21,6 +22,7 @@ pub mod cadence;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod providers;

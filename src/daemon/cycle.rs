@@ -105,9 +105,19 @@ pub async fn sync_all(
         let (store, client, target) = (ctx.store.clone(), ctx.client.clone(), target.clone());
         set.spawn(async move {
             let started = Instant::now();
-            let result = crate::sync::sync_account(&store, &client, &target, full, now)
-                .await
-                .map_err(|e| e.to_string());
+            let provider = target.source.provider();
+            let result = crate::metrics::with_provider(
+                provider,
+                crate::sync::sync_account(&store, &client, &target, full, now),
+            )
+            .await
+            .map_err(|e| e.to_string());
+            crate::metrics::global().sync_finished(
+                &target.account,
+                provider,
+                result.is_ok(),
+                started.elapsed(),
+            );
             (
                 i,
                 AccountOutcome {
@@ -154,6 +164,16 @@ pub async fn analyse(ctx: &CycleContext, now: DateTime<Utc>) -> Result<Analysed,
         .map_err(|e| e.to_string())
 }
 
+/// The stages after the syncs, at `now`: analyse, then act on the analysis. `run --once` runs
+/// them once after syncing every account; the daemon after every sync that changed something,
+/// and at least hourly.
+pub async fn after_sync(ctx: &CycleContext, now: DateTime<Utc>) -> Result<Analysed, String> {
+    let analysis = analyse(ctx, now).await;
+    // Alert delivery (issue 7) plugs in here: the outbox is filled from `analysis` and drained.
+    // Agenda planning (issue 8) plugs in here: the sessions due within `lead_time`.
+    analysis
+}
+
 /// One whole cycle at `now`: sync all accounts, analyse, then act on the analysis.
 pub async fn run_cycle(ctx: &CycleContext, now: DateTime<Utc>) -> CycleReport {
     let targets = crate::sync::targets(&ctx.config, &ctx.state_dir);
@@ -163,9 +183,7 @@ pub async fn run_cycle(ctx: &CycleContext, now: DateTime<Utc>) -> CycleReport {
             tracing::warn!(account = %a.account, "sync failed: {e}");
         }
     }
-    let analysis = analyse(ctx, now).await;
-    // Alert delivery (issue 7) plugs in here: the outbox is filled from `analysis` and drained.
-    // Agenda planning (issue 8) plugs in here: the sessions due within `lead_time`.
+    let analysis = after_sync(ctx, now).await;
     CycleReport {
         now,
         accounts,
