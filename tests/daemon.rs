@@ -553,7 +553,7 @@ fn stored(state: &Path) -> Vec<(String, String)> {
 }
 
 #[test]
-fn a_daemon_killed_mid_sync_restarts_and_ends_equal_to_the_provider() {
+fn a_daemon_stopped_or_killed_mid_sync_restarts_and_ends_equal_to_the_provider() {
     let g = FakeGoogle::start();
     g.generate_events(
         "primary",
@@ -564,6 +564,27 @@ fn a_daemon_killed_mid_sync_restarts_and_ends_equal_to_the_provider() {
     );
     let setup = google_setup(&g);
     // Every list request is slow: kill the daemon while the second page is in flight.
+    g.push_fault(
+        Fault::new(FaultKind::Delay(Duration::from_millis(1500)))
+            .on(Endpoint::EventsList)
+            .times(3),
+    );
+    g.clear_log();
+    // First a SIGTERM in the middle of the sync: a clean exit within 5 s.
+    let mut d = setup.start(&[]);
+    wait_for("the second page request", || {
+        g.count(Endpoint::EventsList) >= 2
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    d.signal("TERM");
+    let (exit, took) = d.wait_exit();
+    assert!(exit.success(), "{}", d.log());
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+    let after_term = stored(&setup.state);
+    assert!(!after_term.is_empty() && after_term.len() < server(&g).len());
+
+    // Then a SIGKILL in the middle of the (restarted) full sync.
+    g.clear_faults();
     g.push_fault(
         Fault::new(FaultKind::Delay(Duration::from_millis(1500)))
             .on(Endpoint::EventsList)
@@ -676,5 +697,89 @@ fn service_install_writes_a_hardened_notify_unit() {
     let plist = text(&out.stdout);
     assert!(
         plist.contains("<string>run</string>") && plist.contains("<key>ProgramArguments</key>")
+    );
+}
+
+#[test]
+fn auth_while_the_daemon_runs_brings_a_revoked_account_back() {
+    let g = FakeGoogle::start();
+    g.generate_events(
+        "primary",
+        &GenerateSpec {
+            count: 20,
+            ..Default::default()
+        },
+    );
+    let setup = google_setup(&g);
+    let mut d = setup.start(&[]);
+    d.wait_health(200);
+
+    g.revoke_refresh_token(REFRESH_TOKEN);
+    g.expire_access_tokens();
+    d.signal("USR1");
+    let health = d.wait_health(503);
+    let reason = health["reason"].as_str().unwrap();
+    assert!(reason.contains("cadenced auth work"), "{reason}");
+    wait_for("the needs_auth alert in the metrics", || {
+        d.get("/metrics")
+            .1
+            .contains("cadenced_alerts_open{kind=\"needs_auth\"} 1")
+    });
+    assert_eq!(setup.status_json()["accounts"][0]["needs_auth"], true);
+
+    // `auth` runs beside the daemon (its own loopback port for the browser flow; here an
+    // imported token) and the daemon's next sync uses the new tokens.
+    g.add_refresh_token(
+        fake_google::DEFAULT_ACCOUNT,
+        "1//fresh-token",
+        &["calendar.readonly"],
+    );
+    let mut child = setup
+        .cmd(&["auth", "work", "--refresh-token-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"1//fresh-token\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    d.signal("USR1");
+    d.wait_health(200);
+    wait_for("the needs_auth alert to clear", || {
+        !d.get("/metrics").1.contains("kind=\"needs_auth\"")
+    });
+    assert_eq!(setup.status_json()["accounts"][0]["needs_auth"], false);
+    let log = d.log();
+    assert!(
+        !log.contains("1//fresh-token") && !log.contains(REFRESH_TOKEN) && !log.contains("ya29.")
+    );
+    d.signal("TERM");
+    assert!(d.wait_exit().0.success());
+}
+
+#[test]
+fn json_logs_for_log_shippers() {
+    let setup = Setup::example();
+    let out = setup
+        .cmd(&["--log-format", "json", "run", "--once"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["fields"].is_object())
     );
 }

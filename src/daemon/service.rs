@@ -4,7 +4,8 @@
 //! - one **account task** per configured account: sync, then sleep `sync.interval` (jittered)
 //!   or back off after failures ([`super::schedule`]); SIGUSR1 wakes every account at once;
 //! - the **analyser**: runs [`cycle::after_sync`] (analysis, then alert delivery and agenda
-//!   planning) after every sync that changed something, and at least hourly;
+//!   planning) after every sync that changed something (events, or the account's outcome), and at
+//!   least hourly;
 //! - the **HTTP listener** ([`super::server`]);
 //! - the **watchdog** pinger when systemd asked for one;
 //! - the main task, which waits for signals: SIGTERM/SIGINT stop, SIGHUP reloads the config
@@ -40,7 +41,7 @@ use crate::store::{AsyncStore, Store};
 use crate::sync::SyncTarget;
 
 /// Everything after a stop signal finishes within this, so that the process exits within 5 s.
-pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(4);
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Why the daemon could not run.
 #[derive(Debug, thiserror::Error)]
@@ -116,11 +117,14 @@ impl Shared {
         health::verdict(&self.config(), &health, self.clock.now())
     }
 
-    fn record(&self, account: &str, at: DateTime<Utc>, result: Result<(), String>) -> u32 {
+    /// Record a sync; the consecutive failures so far, and whether the outcome flipped (ok ↔
+    /// failed, or the first one), which changes what the analysis says about the account.
+    fn record(&self, account: &str, at: DateTime<Utc>, result: Result<(), String>) -> (u32, bool) {
         let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
         let h = health.entry(account.to_string()).or_default();
+        let before = h.last_ok;
         h.record(at, result);
-        h.failures
+        (h.failures, before != h.last_ok)
     }
 
     fn status_line(&self) -> String {
@@ -400,60 +404,57 @@ async fn account_task(
     shared: Arc<Shared>,
     target: SyncTarget,
     interval: Duration,
-    mut wake: broadcast::Receiver<()>,
+    wake: broadcast::Receiver<()>,
     synced: mpsc::Sender<Synced>,
     cancel: CancellationToken,
 ) {
+    let target = Arc::new(target);
+    // Cancelling (inside `run_schedule`) drops the sync at an await point: a page already handed
+    // to the store commits (its transaction runs to completion on the blocking pool), later ones
+    // never start, and the stored cursor still matches the stored events.
+    schedule::run_schedule(interval, wake, cancel, move || {
+        let (shared, target, synced) = (Arc::clone(&shared), Arc::clone(&target), synced.clone());
+        async move { sync_once(&shared, &target, &synced).await }
+    })
+    .await;
+}
+
+/// One sync of an account, recorded (health, metrics, log) and announced to the analyser;
+/// returns the consecutive failures so far.
+async fn sync_once(shared: &Shared, target: &SyncTarget, synced: &mpsc::Sender<Synced>) -> u32 {
     let provider = target.source.provider();
-    let mut next = Instant::now();
-    loop {
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => return,
-            () = tokio::time::sleep_until(next) => {}
-            r = wake.recv() => {
-                if matches!(r, Err(broadcast::error::RecvError::Closed)) {
-                    return;
-                }
-            }
+    let now = shared.clock.now();
+    let started = std::time::Instant::now();
+    let result = crate::metrics::with_provider(
+        provider,
+        crate::sync::sync_account(&shared.store, &shared.client, target, false, now),
+    )
+    .await;
+    let metrics = crate::metrics::global();
+    metrics.sync_finished(&target.account, provider, result.is_ok(), started.elapsed());
+    let changed = match &result {
+        Ok(s) => {
+            metrics.account_state(&target.account, Some(s.events), Some(now));
+            tracing::info!(account = %target.account, events = s.events, unchanged = s.unchanged, "synced");
+            !s.unchanged
         }
-        let now = shared.clock.now();
-        let started = std::time::Instant::now();
-        let sync = crate::metrics::with_provider(
-            provider,
-            crate::sync::sync_account(&shared.store, &shared.client, &target, false, now),
-        );
-        // Cancelling drops the sync at an await point: a page already handed to the store
-        // commits (its transaction runs to completion on the blocking pool), later ones never
-        // start, and the stored cursor still matches the stored events.
-        let result = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return,
-            r = sync => r,
-        };
-        let metrics = crate::metrics::global();
-        metrics.sync_finished(&target.account, provider, result.is_ok(), started.elapsed());
-        let changed = match &result {
-            Ok(s) => {
-                metrics.account_state(&target.account, Some(s.events), Some(now));
-                tracing::info!(account = %target.account, events = s.events, unchanged = s.unchanged, "synced");
-                !s.unchanged
-            }
-            Err(e) => {
-                tracing::warn!(account = %target.account, "sync failed: {e}");
-                false
-            }
-        };
-        let failures = shared.record(
-            &target.account,
-            now,
-            result.as_ref().map(|_| ()).map_err(ToString::to_string),
-        );
-        let _ = synced.send(Synced { changed }).await;
-        let delay = schedule::next_delay(interval, failures, fastrand::f64());
-        tracing::debug!(account = %target.account, ?delay, failures, "next sync scheduled");
-        next = Instant::now() + delay;
-    }
+        Err(e) => {
+            tracing::warn!(account = %target.account, "sync failed: {e}");
+            false
+        }
+    };
+    let (failures, flipped) = shared.record(
+        &target.account,
+        now,
+        result.as_ref().map(|_| ()).map_err(ToString::to_string),
+    );
+    // A flip matters to the analysis too: an account that needs `auth` is an alert.
+    let _ = synced
+        .send(Synced {
+            changed: changed || flipped,
+        })
+        .await;
+    failures
 }
 
 /// Open alerts by kind in an analysis.
