@@ -160,4 +160,23 @@ mod tests {
         .await;
         assert_eq!(woke, vec![0.0, 10.0]);
     }
+
+    #[test]
+    fn success_waits_about_one_interval() {
+        let i = Duration::from_secs(300);
+        assert_eq!(next_delay(i, 0, 0.0), Duration::from_secs(270));
+        assert_eq!(next_delay(i, 0, 1.0), Duration::from_secs(330));
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_up_to_the_cap() {
+        let i = Duration::from_secs(300);
+        let d: Vec<u64> = (1..=9).map(|n| next_delay(i, n, 1.0).as_secs()).collect();
+        assert_eq!(d, [30, 60, 120, 240, 480, 960, 1800, 1800, 1800]);
+        assert!(next_delay(i, 1, 0.0) >= Duration::from_millis(22_500));
+        assert_eq!(next_delay(i, 1000, 1.0), BACKOFF_CAP);
+        // A long interval is its own cap.
+        let day = Duration::from_secs(86_400);
+        assert_eq!(next_delay(day, 30, 1.0), day);
+    }
 }

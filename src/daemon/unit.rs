@@ -77,11 +77,15 @@ pub fn systemd_unit(spec: &UnitSpec) -> String {
     );
     out.push_str("[Unit]\n");
     out.push_str("Description=cadenced calendar cadence daemon\n");
-    out.push_str("Documentation=https://github.com/cadenced/cadenced\n");
     out.push_str("Wants=network-online.target\n");
     out.push_str("After=network-online.target\n\n");
     out.push_str("[Service]\n");
     out.push_str("Type=notify\n");
+    if !spec.user {
+        out.push_str(
+            "# Runs as root without capabilities; or create a user and set it (it must own the state).\n#User=cadenced\n",
+        );
+    }
     out.push_str("NotifyAccess=main\n");
     out.push_str(&format!("ExecStart={exec}\n"));
     out.push_str("ExecReload=/bin/kill -HUP $MAINPID\n");
