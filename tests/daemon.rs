@@ -443,14 +443,19 @@ fn a_non_loopback_listener_needs_the_access_token() {
     assert!(d.wait_exit().0.success());
 }
 
-/// A config for the Google fake's account "work", listening on a free port.
-fn google_setup(g: &FakeGoogle) -> Setup {
-    let setup = Setup::new(|port| {
+/// A config for the Google fake's account "work", listening on a free port (not authorized).
+fn google_config(g: &FakeGoogle) -> Setup {
+    Setup::new(|port| {
         format!(
             "[manager]\nemail = \"me@example.com\"\ntimezone = \"America/Chicago\"\n\n[[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\n\n{}\n[sync]\ninterval = \"30s\"\n\n[daemon]\nlisten = \"127.0.0.1:{port}\"\n",
             g.google_account_toml("work", &["primary"])
         )
-    });
+    })
+}
+
+/// A config for the Google fake's account "work", listening on a free port, authorized.
+fn google_setup(g: &FakeGoogle) -> Setup {
+    let setup = google_config(g);
     let mut child = setup
         .cmd(&["auth", "work", "--refresh-token-stdin"])
         .stdin(Stdio::piped())
@@ -782,4 +787,70 @@ fn json_logs_for_log_shippers() {
             .iter()
             .all(|l| l["level"].is_string() && l["fields"].is_object())
     );
+}
+
+#[test]
+fn the_browser_flow_comes_back_through_a_running_daemon() {
+    use std::io::BufRead;
+    let g = FakeGoogle::start();
+    let setup = google_config(&g);
+    let mut d = setup.start(&[]);
+    // Not authorized yet: unhealthy, and it says why.
+    let health = d.wait_health(503);
+    assert_eq!(health["accounts"][0]["account"], "work");
+
+    let mut child = setup
+        .cmd(&["auth", "work", "--no-browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut url = None;
+    let mut said = String::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        said.push_str(&line);
+        if let Some(u) = line
+            .split_whitespace()
+            .find(|w| w.starts_with(&g.auth_url()))
+        {
+            url = Some(u.to_string());
+            break;
+        }
+    }
+    assert!(said.contains(&format!("pid {}", d.pid())), "{said}");
+    let url = url.expect("the authorization URL is printed");
+    let q: std::collections::HashMap<String, String> = reqwest::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(
+        q["redirect_uri"],
+        format!("http://127.0.0.1:{}/oauth/callback", setup.port)
+    );
+    // A forged answer is refused by the daemon and the flow keeps waiting.
+    let (code, _) = d.get("/oauth/callback?state=forgedforgedforged&code=evil");
+    assert_eq!(code, 400);
+    // The "browser" opens the URL; the fake consents and redirects to the daemon.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (status, page) = rt.block_on(async {
+        let r = reqwest::get(&url).await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    });
+    assert!(status.is_success(), "{status}: {page}");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "auth: {}", text(&out.stdout));
+    assert!(
+        std::fs::read_dir(setup.state.join("oauth"))
+            .unwrap()
+            .count()
+            == 0,
+        "the relay files are gone"
+    );
+    d.signal("USR1");
+    d.wait_health(200);
+    d.signal("TERM");
+    assert!(d.wait_exit().0.success());
 }

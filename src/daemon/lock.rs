@@ -56,16 +56,24 @@ impl InstanceLock {
             .mode(0o600)
             .open(&path)
             .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(LockError::Held {
-                    pid: read_pid(&mut file),
-                    dir: state_dir.to_path_buf(),
-                    file: path,
-                });
+        // `status` takes a shared lock for an instant to look; a few tries ride over that.
+        let mut tries = 0;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if tries < 3 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(LockError::Held {
+                        pid: read_pid(&mut file),
+                        dir: state_dir.to_path_buf(),
+                        file: path,
+                    });
+                }
+                Err(TryLockError::Error(e)) => return Err(io(e)),
             }
-            Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         file.set_len(0).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;

@@ -9,11 +9,13 @@
 //! - [`health`]: the `/healthz` verdict.
 //! - [`server`]: the HTTP listener (`/healthz`, `/metrics`, `/api/report`, access control).
 //! - [`lock`]: the single-instance lock on the state directory.
+//! - [`oauth`]: the OAuth redirect relay (`auth` beside a running daemon).
 //! - [`unit`]: the systemd unit and LaunchAgent plist of `service install`.
 
 pub mod cycle;
 pub mod health;
 pub mod lock;
+pub mod oauth;
 pub mod schedule;
 pub mod server;
 pub mod service;

@@ -98,7 +98,8 @@ pub fn router(shared: Arc<Shared>, access: Option<Arc<Access>>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/report", get(report))
-        .route("/login", get(login_page).post(login));
+        .route("/login", get(login_page).post(login))
+        .route(super::oauth::CALLBACK_PATH, get(oauth_callback));
     routes
         .layer(middleware::from_fn_with_state(
             access.clone(),
@@ -121,7 +122,10 @@ async fn require_access(
     let Some(access) = access else {
         return next.run(request).await;
     };
-    if request.uri().path() == "/login" || access.allows(request.headers()) {
+    // The OAuth callback is reached by the browser coming back from Google: it carries no token,
+    // and is protected by the unguessable `state` that `auth` is waiting for.
+    let open = ["/login", super::oauth::CALLBACK_PATH];
+    if open.contains(&request.uri().path()) || access.allows(request.headers()) {
         return next.run(request).await;
     }
     (
@@ -166,6 +170,56 @@ async fn report(State(app): State<AppState>) -> Response {
             axum::Json(serde_json::json!({ "error": e })),
         )
             .into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Callback {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+fn page(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        format!("<!doctype html><title>cadenced</title><p>{text}</p>\n"),
+    )
+        .into_response()
+}
+
+async fn oauth_callback(
+    State(app): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<Callback>,
+) -> Response {
+    use super::oauth::{RelayRefused, relay};
+    let state_dir = app.shared.state_dir().to_path_buf();
+    let state = q.state.unwrap_or_default();
+    let relayed = tokio::task::spawn_blocking(move || {
+        relay(&state_dir, &state, q.code.as_deref(), q.error.as_deref())
+    })
+    .await
+    .unwrap_or_else(|e| Err(RelayRefused::Io(e.to_string())));
+    match relayed {
+        Ok(()) => page(
+            StatusCode::OK,
+            "Answer received. You can close this tab and return to cadenced.",
+        ),
+        Err(RelayRefused::NotExpected) => page(
+            StatusCode::BAD_REQUEST,
+            "This answer does not belong to a running `cadenced auth`.",
+        ),
+        Err(RelayRefused::Io(e)) => {
+            tracing::error!("cannot relay the OAuth answer: {e}");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The daemon could not pass the answer on; see its log.",
+            )
+        }
     }
 }
 

@@ -111,6 +111,10 @@ impl Shared {
         }
     }
 
+    pub fn state_dir(&self) -> &std::path::Path {
+        &self.state_dir
+    }
+
     /// The `/healthz` verdict now.
     pub fn verdict(&self) -> Verdict {
         let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
@@ -203,6 +207,17 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         .iter()
         .map(|o| (o.name.clone(), AccountHealth::from_overview(o)))
         .collect();
+    // /metrics tells what the store holds from the start, not only after the first sync.
+    for o in overview
+        .iter()
+        .filter(|o| opts.config.account(&o.name).is_some())
+    {
+        crate::metrics::global().account_state(
+            &o.name,
+            usize::try_from(o.events).ok(),
+            o.last_success_at,
+        );
+    }
     let shared = Arc::new(Shared {
         config: RwLock::new(Arc::new(opts.config)),
         health: Mutex::new(health),
@@ -320,6 +335,8 @@ async fn main_loop(
                         }
                         crate::metrics::global().clear_accounts();
                         accounts = AccountTasks::start(&shared, &cancel, &wake, &synced_tx);
+                        // The roster or the cadence rules may have changed: analyse again.
+                        let _ = synced_tx.send(Synced { changed: true }).await;
                         tracing::info!(file = %config_path.display(), "configuration reloaded");
                     }
                     Err(e) => {

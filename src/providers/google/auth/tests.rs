@@ -218,6 +218,7 @@ async fn loopback_flow_checks_state_and_exchanges_the_code() {
             FlowOptions {
                 timeout: Duration::from_secs(10),
                 open_browser: false,
+                relay: None,
             },
             &mut |url| {
                 if let Some(tx) = tx.take() {
