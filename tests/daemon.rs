@@ -3,6 +3,7 @@
 //! real signals.
 
 mod fake_google;
+mod fake_graph;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -851,6 +852,191 @@ fn the_browser_flow_comes_back_through_a_running_daemon() {
     );
     d.signal("USR1");
     d.wait_health(200);
+    d.signal("TERM");
+    assert!(d.wait_exit().0.success());
+}
+
+/// Import a refresh token for `account` with `auth --refresh-token-stdin`.
+fn import_token(setup: &Setup, account: &str, token: &str) {
+    let mut child = setup
+        .cmd(&["auth", account, "--refresh-token-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{token}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "auth {account}: {}",
+        text(&out.stderr)
+    );
+}
+
+/// A Google account, a Microsoft 365 account and the example feed, each against its own fake.
+fn three_providers(g: &FakeGoogle, m: &fake_graph::FakeGraph, interval: &str) -> Setup {
+    let setup = Setup::new(|port| {
+        format!(
+            "[manager]\nemail = \"me@example.com\"\ntimezone = \"America/Chicago\"\n\n[[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\n\n{}\n\
+             [[accounts]]\nname = \"m365\"\nprovider = \"microsoft\"\ntenant = \"{}\"\nclient_id = \"{}\"\nlogin_base = \"{}\"\ngraph_base = \"{}\"\n\n\
+             [[accounts]]\nname = \"feed\"\nprovider = \"ics\"\npath = \"{}\"\n\n[sync]\ninterval = \"{interval}\"\n\n[daemon]\nlisten = \"127.0.0.1:{port}\"\n",
+            g.google_account_toml("work", &["primary"]),
+            fake_graph::TENANT_ID,
+            fake_graph::PUBLIC_CLIENT_ID,
+            m.url(),
+            m.graph_base(),
+            example_ics().display()
+        )
+    });
+    import_token(&setup, "work", REFRESH_TOKEN);
+    import_token(&setup, "m365", fake_graph::REFRESH_TOKEN);
+    setup
+}
+
+fn ok_syncs(metrics: &str, account: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!("cadenced_syncs_total{{account=\"{account}\""))
+                && l.contains("outcome=\"ok\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn three_providers_and_an_idle_poll_costs_one_request_per_calendar() {
+    let g = FakeGoogle::start();
+    g.generate_events(
+        "primary",
+        &GenerateSpec {
+            count: 200,
+            ..Default::default()
+        },
+    );
+    let m = fake_graph::FakeGraph::start();
+    let setup = three_providers(&g, &m, "5m");
+    let mut d = setup.start(&[]);
+    let health = d.wait_health(200);
+    let names: Vec<&str> = health["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["work", "m365", "feed"]);
+    let before = d.get("/metrics").1;
+    g.clear_log();
+    m.clear_log();
+    d.signal("USR1");
+    wait_for("a second sync of every account", || {
+        let metrics = d.get("/metrics").1;
+        ["work", "m365", "feed"]
+            .iter()
+            .all(|a| ok_syncs(&metrics, a) > ok_syncs(&before, a))
+    });
+    let google: Vec<String> = g.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(google.len(), 1, "one Google request: {google:?}");
+    let graph: Vec<String> = m.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(graph.len(), 1, "one Graph request: {graph:?}");
+    d.signal("TERM");
+    assert!(d.wait_exit().0.success(), "{}", d.log());
+}
+
+fn proc_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// utime + stime in clock ticks.
+fn proc_cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5), counted after the command name.
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// The footprint benchmark (not a test): an idle daemon with three accounts polling every
+/// minute. `CADENCED_FOOTPRINT_BIN` picks the binary (e.g. the release build),
+/// `CADENCED_FOOTPRINT_SECS` the measuring time (default 120).
+/// `cargo test --test daemon footprint -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn footprint_of_an_idle_daemon_with_three_accounts() {
+    let g = FakeGoogle::start();
+    g.generate_events(
+        "primary",
+        &GenerateSpec {
+            count: 500,
+            ..Default::default()
+        },
+    );
+    let m = fake_graph::FakeGraph::start();
+    let setup = three_providers(&g, &m, "1m");
+    let bin = std::env::var("CADENCED_FOOTPRINT_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cadenced").to_string());
+    let secs: u64 = std::env::var("CADENCED_FOOTPRINT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(120);
+    let log = setup.dir.path().join("footprint.log");
+    let child = Command::new(&bin)
+        .arg("--config")
+        .arg(&setup.config)
+        .arg("--state-dir")
+        .arg(&setup.state)
+        .arg("run")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut d = Daemon {
+        child,
+        log,
+        port: setup.port,
+    };
+    d.wait_health(200);
+    std::thread::sleep(Duration::from_secs(5));
+    g.clear_log();
+    m.clear_log();
+    let pid = d.pid();
+    let ticks0 = proc_cpu_ticks(pid);
+    let t0 = Instant::now();
+    let mut max_rss = 0;
+    while t0.elapsed() < Duration::from_secs(secs) {
+        max_rss = max_rss.max(proc_rss_kib(pid));
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = (proc_cpu_ticks(pid) - ticks0) as f64 / 100.0;
+    let rss = proc_rss_kib(pid);
+    let metrics = d.get("/metrics").1;
+    println!(
+        "footprint: {bin}\n  {wall:.0} s idle, 3 accounts at 1m: RSS now {:.1} MiB, max {:.1} MiB; CPU {cpu:.2} s = {:.3} % of one core\n  requests: Google {} ({:?}), Graph {} ; ok syncs work {} m365 {} feed {}",
+        rss as f64 / 1024.0,
+        max_rss as f64 / 1024.0,
+        cpu / wall * 100.0,
+        g.requests().len(),
+        g.requests().iter().map(|r| r.endpoint).collect::<Vec<_>>(),
+        m.requests().len(),
+        ok_syncs(&metrics, "work"),
+        ok_syncs(&metrics, "m365"),
+        ok_syncs(&metrics, "feed"),
+    );
     d.signal("TERM");
     assert!(d.wait_exit().0.success());
 }
