@@ -10,7 +10,7 @@
 //! - [`server`]: the HTTP listener (`/healthz`, `/metrics`, `/api/report`, access control).
 //! - [`lock`]: the single-instance lock on the state directory.
 //! - [`oauth`]: the OAuth redirect relay (`auth` beside a running daemon).
-//! - [`unit`]: the systemd unit and LaunchAgent plist of `service install`.
+//! - [`mod@unit`]: the systemd unit and LaunchAgent plist of `service install`.
 
 pub mod cycle;
 pub mod health;
