@@ -775,6 +775,8 @@ fn json_logs_for_log_shippers() {
     let out = setup
         .cmd(&["--log-format", "json", "run", "--once"])
         .env("RUST_LOG", "info")
+        // Inherited from some service, but not describing this stderr: not the journal.
+        .env("JOURNAL_STREAM", "1:1")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));

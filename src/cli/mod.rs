@@ -216,14 +216,15 @@ pub fn main() -> ExitCode {
 }
 
 /// Logging: `RUST_LOG` filters (default `warn`, `info` for the daemon); the journal when
-/// systemd connected stderr to it (`JOURNAL_STREAM`), else stderr as text or JSON lines.
+/// systemd connected stderr to it (`JOURNAL_STREAM` matching stderr), else stderr as text or
+/// JSON lines.
 fn init_logging(format: LogFormat, daemon: bool) {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::prelude::*;
     let default = if daemon { "info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // A second initialisation (tests calling main twice) is harmless; ignore it.
-    if std::env::var_os("JOURNAL_STREAM").is_some()
+    if stderr_is_journal()
         && let Ok(journald) = tracing_journald::layer()
     {
         let _ = tracing_subscriber::registry()
@@ -245,6 +246,26 @@ fn init_logging(format: LogFormat, daemon: bool) {
             builder.with_ansi(ansi).try_init()
         }
     };
+}
+
+/// Whether systemd connected stderr to the journal: `JOURNAL_STREAM` holds the device and inode
+/// of that stream, and they must match stderr (a shell started from a service inherits the
+/// variable with another stderr).
+fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Some((dev, ino)) = std::env::var("JOURNAL_STREAM").ok().and_then(|v| {
+        let (d, i) = v.split_once(':')?;
+        Some((d.parse::<u64>().ok()?, i.parse::<u64>().ok()?))
+    }) else {
+        return false;
+    };
+    std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.dev() == dev && m.ino() == ino)
 }
 
 /// Run a parsed command line.
