@@ -219,6 +219,23 @@ fn try_http_get(port: u16, path: &str, headers: &[&str]) -> std::io::Result<(u16
     Ok((code, body.to_string()))
 }
 
+/// POST a form; the status and the response head (lower-case header names).
+fn http_post_form(port: u16, path: &str, form: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = text(&raw);
+    let head = raw.split("\r\n\r\n").next().unwrap().replace("\r\n", "\n");
+    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (code, head)
+}
+
 fn http_get(port: u16, path: &str, headers: &[&str]) -> (u16, String) {
     try_http_get(port, path, headers).unwrap()
 }
@@ -439,6 +456,30 @@ fn a_non_loopback_listener_needs_the_access_token() {
     let (code, body) = http_get(setup.port, "/api/report", &[&auth]);
     assert_eq!(code, 200);
     assert!(body.contains("\"reports\""));
+
+    // A browser signs in once at /login and then carries a session cookie (not the token).
+    let (code, _) = http_get(setup.port, "/login", &[]);
+    assert_eq!(code, 200, "the sign-in page needs no token");
+    let (code, head) = http_post_form(setup.port, "/login", "token=wrong");
+    assert_eq!(code, 401, "{head}");
+    let (code, head) = http_post_form(setup.port, "/login", &format!("token={token}"));
+    assert_eq!(code, 303, "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    assert!(cookie.starts_with("cadenced_session=") && !cookie.contains(token));
+    assert!(head.to_lowercase().contains("httponly"));
+    let (code, _) = http_get(setup.port, "/api/report", &[&format!("Cookie: {cookie}")]);
+    assert_eq!(code, 200);
+    let (code, _) = http_get(
+        setup.port,
+        "/api/report",
+        &["Cookie: cadenced_session=forged"],
+    );
+    assert_eq!(code, 401);
     assert!(!d.log().contains(token), "the token is never logged");
     d.signal("TERM");
     assert!(d.wait_exit().0.success());
