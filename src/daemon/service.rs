@@ -14,8 +14,10 @@
 //!
 //! Shutdown order: stop accepting new work (cancel every task; an account task drops its sync at
 //! the next await point, so the page being written — one SQLite transaction on the blocking pool
-//! — either commits or never starts), wait for the tasks and the HTTP listener up to
-//! [`SHUTDOWN_DEADLINE`], then wait for the store to be idle, then release the instance lock.
+//! — either commits or never starts; the analyser finishes the stages it is in, so that an alert
+//! is never sent without being recorded, and starts no other), wait for the tasks and the HTTP
+//! listener up to [`SHUTDOWN_DEADLINE`], then wait for the store to be idle, then release the
+//! instance lock.
 //! Nothing is ever half-written: each page of changes and its cursor are one transaction.
 
 use std::collections::BTreeMap;
@@ -520,11 +522,9 @@ async fn analyser(
         }
         let now = shared.clock.now();
         let ctx = shared.cycle_context();
-        let result = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return,
-            r = cycle::after_sync(&ctx, now) => r,
-        };
+        // Not cut short by a stop request: a delivery must not be dropped between sending an
+        // alert and recording it. The shutdown deadline bounds the wait.
+        let result = cycle::after_sync(&ctx, now).await;
         analysed_once = true;
         hourly
             .as_mut()
