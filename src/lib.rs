@@ -16,6 +16,7 @@
 //! - [`dashboard`]: the HTML page (heatmap, figures, alerts, sync state) of `report --html` and `/`.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
+//! - [`metrics`]: the process metrics served at `/metrics`.
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
 
 pub mod agenda;
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dashboard;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod providers;

@@ -84,6 +84,19 @@ pub fn build(config: &Config, a: &Analysed, now: DateTime<Utc>) -> ReportDoc {
     }
 }
 
+/// The document as `report --json` and `/api/report` print it: [`build`], with each report's
+/// agenda links (issue 8) added as an extra `agenda` field.
+pub fn document(
+    config: &Config,
+    a: &Analysed,
+    links: &[crate::store::AgendaLink],
+    now: DateTime<Utc>,
+) -> serde_json::Result<serde_json::Value> {
+    let mut doc = serde_json::to_value(build(config, a, now))?;
+    crate::agenda::annotate_report(&mut doc, links);
+    Ok(doc)
+}
+
 /// The series of one report, as the report lists them.
 pub fn series_json(r: &ReportFigures) -> Vec<SeriesJson> {
     r.series

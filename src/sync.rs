@@ -93,7 +93,8 @@ pub struct SyncSummary {
     pub events: usize,
     /// Malformed items that were logged and skipped.
     pub skipped: usize,
-    /// The source had not changed (HTTP 304); nothing was written.
+    /// The source had not changed (an HTTP 304, or incremental passes without a changed item);
+    /// no event was written (a provider's new sync cursor may have been).
     pub unchanged: bool,
 }
 
@@ -223,6 +224,8 @@ pub async fn sync_google(
     );
     let mut failures = Vec::new();
     let mut skipped = 0;
+    // Whether any calendar's pass wrote something (an idle poll writes nothing).
+    let mut changed = false;
     for calendar in &source.google.calendars {
         match gsync::sync_calendar(
             store,
@@ -237,6 +240,7 @@ pub async fn sync_google(
         {
             Ok(s) => {
                 skipped += s.skipped;
+                changed |= s.full || s.upserts + s.deletions > 0;
                 tracing::info!(
                     account,
                     calendar,
@@ -260,7 +264,7 @@ pub async fn sync_google(
             Err(e) => failures.push(format!("calendar {calendar}: {e}")),
         }
     }
-    summarize(store, account, account_id, failures, skipped).await
+    summarize(store, account, account_id, failures, skipped, changed).await
 }
 
 /// Sync a Microsoft 365 account (its primary calendar); as for Google, a revoked refresh token
@@ -312,6 +316,8 @@ pub async fn sync_microsoft(
     };
     let mut failures = Vec::new();
     let mut skipped = 0;
+    // Whether any calendar's pass wrote something (an idle poll writes nothing).
+    let mut changed = false;
     for calendar in &source.microsoft.calendars {
         match mssync::sync_calendar(
             store,
@@ -327,6 +333,7 @@ pub async fn sync_microsoft(
         {
             Ok(s) => {
                 skipped += s.skipped;
+                changed |= s.full || s.upserts + s.deletions > 0;
                 tracing::info!(
                     account,
                     calendar,
@@ -350,7 +357,7 @@ pub async fn sync_microsoft(
             Err(e) => failures.push(format!("calendar {calendar}: {e}")),
         }
     }
-    summarize(store, account, account_id, failures, skipped).await
+    summarize(store, account, account_id, failures, skipped, changed).await
 }
 
 /// Record that an account's authorization was revoked (later syncs skip it until `auth`).
@@ -370,6 +377,7 @@ async fn summarize(
     account_id: i64,
     failures: Vec<String>,
     skipped: usize,
+    changed: bool,
 ) -> Result<SyncSummary, SyncError> {
     if !failures.is_empty() {
         return Err(SyncError::Calendars {
@@ -387,7 +395,7 @@ async fn summarize(
     Ok(SyncSummary {
         events,
         skipped,
-        unchanged: false,
+        unchanged: !changed,
     })
 }
 

@@ -279,7 +279,7 @@ impl DriveClient<'_> {
         &self,
         id: &str,
         start: chrono::DateTime<chrono::Utc>,
-        render: &mut dyn FnMut(&str) -> Result<String, super::AgendaError>,
+        render: &mut (dyn FnMut(&str) -> Result<String, super::AgendaError> + Send),
     ) -> Result<bool, super::AgendaError> {
         for _ in 0..MAX_ATTEMPTS {
             let doc = self.document(id).await?;

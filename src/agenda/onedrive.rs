@@ -301,7 +301,7 @@ impl OneDriveClient<'_> {
         &self,
         id: &str,
         start: chrono::DateTime<chrono::Utc>,
-        render: &mut dyn FnMut(&str) -> Result<String, super::AgendaError>,
+        render: &mut (dyn FnMut(&str) -> Result<String, super::AgendaError> + Send),
     ) -> Result<bool, super::AgendaError> {
         for _ in 0..MAX_ATTEMPTS {
             let item = self.item(id).await?;

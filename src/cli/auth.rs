@@ -177,6 +177,7 @@ async fn run(
                     timeout: FLOW_TIMEOUT,
                     open_browser,
                     scope: crate::agenda::google_scope(&ctx.config),
+                    relay: daemon_relay(ctx),
                 },
                 &mut |url| {
                     eprintln!("Open this address in a browser to authorize cadenced:\n\n  {url}\n");
@@ -200,4 +201,29 @@ fn read_token_line() -> Result<String, CliError> {
         ));
     }
     Ok(token)
+}
+
+/// When a daemon runs on this state directory with a loopback listener, the browser comes back
+/// to it (a fixed port, easy to tunnel to) and it relays the code; else `auth` listens itself.
+fn daemon_relay(ctx: &Context) -> Option<gauth::Relay> {
+    let pid = crate::daemon::lock::holder(&ctx.state_dir)?;
+    let listen = ctx.config.daemon.listen;
+    if !listen.ip().is_loopback() {
+        return None;
+    }
+    let host = match listen.ip() {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    let redirect_uri = format!(
+        "http://{host}:{}{}",
+        listen.port(),
+        crate::daemon::oauth::CALLBACK_PATH
+    );
+    eprintln!(
+        "The running daemon{} receives the browser's answer on {host}:{}.",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        listen.port()
+    );
+    Some(gauth::Relay { redirect_uri })
 }

@@ -55,9 +55,8 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
         }
     }
     if json {
-        let doc = crate::report::build(&ctx.config, &a, ctx.now);
-        let mut doc = serde_json::to_value(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
-        crate::agenda::annotate_report(&mut doc, &links);
+        let doc = crate::report::document(&ctx.config, &a, &links, ctx.now)
+            .map_err(|e| CliError::runtime(e.to_string()))?;
         let text =
             serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));

@@ -8,6 +8,7 @@ mod cadence;
 mod delivery;
 mod events;
 mod run;
+mod service;
 mod setup;
 mod status;
 
@@ -35,6 +36,10 @@ pub struct Cli {
     /// The instant every analysis treats as now [default: the clock]
     #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
     pub now: Option<DateTime<Utc>>,
+    /// Log format on stderr: text, or json (one object per line, for log shippers). Under
+    /// systemd (JOURNAL_STREAM set) logs go to the journal. Filters: RUST_LOG.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -109,6 +114,12 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// The system service: `service install [--user]` writes a systemd unit (Linux) or a
+    /// LaunchAgent plist (macOS) that runs the daemon with this config.
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
     /// Open alerts, and their lifecycle (ack, snooze).
     Alerts {
         #[command(subcommand)]
@@ -140,6 +151,23 @@ pub enum AgendaAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Write the service definition and say how to enable it.
+    Install {
+        /// A user service (systemctl --user / a LaunchAgent) instead of a system one.
+        #[arg(long)]
+        user: bool,
+        /// Write it to FILE instead (`-` for standard output) [default: the service manager's
+        /// directory]
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// systemd or launchd [default: launchd on macOS, else systemd]
+        #[arg(long, value_enum)]
+        format: Option<service::ServiceFormat>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AlertAction {
     /// Acknowledge an alert: it stays quiet until its condition clears.
     Ack { id: String },
@@ -157,6 +185,13 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2026-11-24T09:00:00+09:00)"))
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// An error at the command line's edge: one sentence and an exit code.
@@ -193,7 +228,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging();
+    init_logging(
+        cli.log_format,
+        matches!(cli.command, Command::Run { once: false }),
+    );
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -203,19 +241,57 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logging: `RUST_LOG` filters (default `warn`, `info` for the daemon); the journal when
+/// systemd connected stderr to it (`JOURNAL_STREAM` matching stderr), else stderr as text or
+/// JSON lines.
+fn init_logging(format: LogFormat, daemon: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    use tracing_subscriber::prelude::*;
+    let default = if daemon { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // A second initialisation (tests calling main twice) is harmless; ignore it.
-    // Colour only on a terminal, so that logs captured by a file or journald stay plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
+    if stderr_is_journal()
+        && let Ok(journald) = tracing_journald::layer()
+    {
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(journald.with_syslog_identifier("cadenced".to_string()))
+            .try_init();
+        return;
+    }
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Text => {
+            // Colour only on a terminal, so that logs captured by a file stay plain text.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(ansi).try_init()
+        }
+    };
+}
+
+/// Whether systemd connected stderr to the journal: `JOURNAL_STREAM` holds the device and inode
+/// of that stream, and they must match stderr (a shell started from a service inherits the
+/// variable with another stderr).
+fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Some((dev, ino)) = std::env::var("JOURNAL_STREAM").ok().and_then(|v| {
+        let (d, i) = v.split_once(':')?;
+        Some((d.parse::<u64>().ok()?, i.parse::<u64>().ok()?))
+    }) else {
+        return false;
+    };
+    std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.dev() == dev && m.ino() == ino)
 }
 
 /// Run a parsed command line.
@@ -261,14 +337,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             cadence::report(&Context::load(&cli, config_path)?, *json, html.as_deref())
         }
         Command::Run { once } => {
-            let ctx = Context::load(&cli, config_path)?;
+            let ctx = Context::load(&cli, config_path.clone())?;
             if *once {
                 run::run_once(&ctx)
             } else {
-                Err(CliError::usage(
-                    "the long-running daemon is not built yet; use `cadenced run --once`",
-                ))
+                run::run_daemon(ctx, config_path, cli.now)
             }
+        }
+        Command::Service {
+            action:
+                ServiceAction::Install {
+                    user,
+                    output,
+                    format,
+                },
+        } => {
+            let ctx = Context::load(&cli, config_path.clone())?;
+            service::install(&ctx, &cli, &config_path, *user, output.as_deref(), *format)
         }
         Command::Alerts { action, json, all } => {
             let ctx = Context::load(&cli, config_path)?;

@@ -1,13 +1,42 @@
 //! `run`: the daemon, or with `--once` one whole cycle.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{CliError, Context};
 use crate::daemon::cycle::{self, CycleContext};
+use crate::daemon::lock::InstanceLock;
+use crate::daemon::service::{self, DaemonError};
 use crate::store::AsyncStore;
 
-/// `run --once`: one cycle; exit 1 when any stage failed (the others still ran).
+/// `run`: the daemon, until SIGTERM/SIGINT (exit 0), or exit 2 when another daemon holds the
+/// state directory or the listener has no access token, 1 on any other failure.
+pub fn run_daemon(
+    ctx: Context,
+    config_path: PathBuf,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), CliError> {
+    let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
+    service::run(service::Options {
+        config_path,
+        config: ctx.config,
+        state_dir: ctx.state_dir,
+        now,
+    })
+    .map_err(|e: DaemonError| CliError {
+        code: e.exit_code(),
+        message: e.to_string(),
+    })
+}
+
+/// `run --once`: one cycle; exit 1 when any stage failed (the others still ran), 2 when a
+/// daemon is running on the same state directory.
 pub fn run_once(ctx: &Context) -> Result<(), CliError> {
+    crate::store::ensure_state_dir(&ctx.state_dir).map_err(|e| CliError::runtime(e.to_string()))?;
+    let _lock = InstanceLock::acquire(&ctx.state_dir).map_err(|e| match e {
+        crate::daemon::lock::LockError::Held { .. } => CliError::usage(e.to_string()),
+        other => CliError::runtime(other.to_string()),
+    })?;
     let store = AsyncStore::new(ctx.open_store()?);
     let client = crate::providers::http::client().map_err(|e| CliError::runtime(e.to_string()))?;
     let cycle_ctx = CycleContext {

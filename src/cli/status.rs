@@ -1,5 +1,6 @@
 //! `status`: each configured account's last sync (when, outcome, the error in one sentence),
-//! whether it needs `cadenced auth`, its stored events and cursors, and the open alerts.
+//! whether it needs `cadenced auth`, its stored events and cursors (and how old the stalest
+//! one is), the open alerts, and whether a daemon is running on the state directory (its lock).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,9 +11,17 @@ use super::{CliError, Context};
 struct StatusJson {
     now: String,
     state_dir: String,
+    /// Whether a daemon holds the state directory's lock, and its pid.
+    daemon: DaemonJson,
     accounts: Vec<AccountJson>,
     open_alerts: usize,
     open_alerts_by_kind: std::collections::BTreeMap<String, usize>,
+}
+
+#[derive(Serialize)]
+struct DaemonJson {
+    running: bool,
+    pid: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -27,6 +36,8 @@ struct AccountJson {
     events: i64,
     calendars: i64,
     cursors: i64,
+    /// Seconds since the stalest cursor of the account was written (wall clock).
+    cursor_age_secs: Option<i64>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -38,6 +49,9 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
     let runtime = |e: crate::store::StoreError| CliError::runtime(e.to_string());
     let stored = store.account_overview().map_err(runtime)?;
     let alerts = store.open_alerts().map_err(runtime)?;
+    let cursor_updates = store.oldest_cursor_updates().map_err(runtime)?;
+    let wall = Utc::now();
+    let holder = crate::daemon::lock::holder(&ctx.state_dir);
     let mut by_kind = std::collections::BTreeMap::new();
     let open: Vec<_> = alerts
         .iter()
@@ -64,12 +78,20 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
                 events: s.map_or(0, |s| s.events),
                 calendars: s.map_or(0, |s| s.calendars),
                 cursors: s.map_or(0, |s| s.cursors),
+                cursor_age_secs: cursor_updates
+                    .iter()
+                    .find(|(name, _)| *name == acc.name)
+                    .map(|(_, t)| (wall - *t).num_seconds().max(0)),
             }
         })
         .collect();
     let doc = StatusJson {
         now: rfc3339(ctx.now),
         state_dir: ctx.state_dir.display().to_string(),
+        daemon: DaemonJson {
+            running: holder.is_some(),
+            pid: holder.flatten(),
+        },
         accounts,
         open_alerts: open.len(),
         open_alerts_by_kind: by_kind,
@@ -84,7 +106,12 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
 }
 
 fn human(doc: &StatusJson) -> String {
-    let mut out = format!("state: {}\n\n", doc.state_dir);
+    let daemon = match (doc.daemon.running, doc.daemon.pid) {
+        (true, Some(pid)) => format!("running (pid {pid})"),
+        (true, None) => "running".to_string(),
+        (false, _) => "not running".to_string(),
+    };
+    let mut out = format!("state: {}\ndaemon: {daemon}\n\n", doc.state_dir);
     for a in &doc.accounts {
         let sync = match (&a.last_sync, a.last_sync_ok) {
             (None, _) => "never synced".to_string(),
@@ -94,8 +121,12 @@ fn human(doc: &StatusJson) -> String {
                 a.last_error.as_deref().unwrap_or("unknown error")
             ),
         };
+        let age = a
+            .cursor_age_secs
+            .map(|s| format!(", oldest written {} ago", human_age(s)))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{} ({}): {sync}; {} events in {} calendar(s), {} cursor(s)\n",
+            "{} ({}): {sync}; {} events in {} calendar(s), {} cursor(s){age}\n",
             a.name, a.provider, a.events, a.calendars, a.cursors
         ));
         if a.needs_auth {
@@ -116,4 +147,13 @@ fn human(doc: &StatusJson) -> String {
     }
     out.push('\n');
     out
+}
+
+fn human_age(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
 }

@@ -116,9 +116,19 @@ pub async fn sync_all(
         let (store, client, target) = (ctx.store.clone(), ctx.client.clone(), target.clone());
         set.spawn(async move {
             let started = Instant::now();
-            let result = crate::sync::sync_account(&store, &client, &target, full, now)
-                .await
-                .map_err(|e| e.to_string());
+            let provider = target.source.provider();
+            let result = crate::metrics::with_provider(
+                provider,
+                crate::sync::sync_account(&store, &client, &target, full, now),
+            )
+            .await
+            .map_err(|e| e.to_string());
+            crate::metrics::global().sync_finished(
+                &target.account,
+                provider,
+                result.is_ok(),
+                started.elapsed(),
+            );
             (
                 i,
                 AccountOutcome {
@@ -165,16 +175,12 @@ pub async fn analyse(ctx: &CycleContext, now: DateTime<Utc>) -> Result<Analysed,
         .map_err(|e| e.to_string())
 }
 
-/// One whole cycle at `now`: sync all accounts, analyse, then act on the analysis.
-pub async fn run_cycle(ctx: &CycleContext, now: DateTime<Utc>) -> CycleReport {
-    let targets = crate::sync::targets(&ctx.config, &ctx.state_dir);
-    let accounts = sync_all(ctx, &targets, false, now).await;
-    for a in &accounts {
-        if let Err(e) = &a.result {
-            tracing::warn!(account = %a.account, "sync failed: {e}");
-        }
-    }
+/// The stages after the syncs, at `now`: analyse, then act on the analysis. `run --once` runs
+/// them once after syncing every account; the daemon after every sync that changed something,
+/// and at least hourly.
+pub async fn after_sync(ctx: &CycleContext, now: DateTime<Utc>) -> Stages {
     let analysis = analyse(ctx, now).await;
+    // Alert delivery (issue 7): the outbox is filled from `analysis` and drained.
     let delivery = crate::alerts::outbox::deliver(
         &ctx.config,
         &ctx.store,
@@ -193,6 +199,55 @@ pub async fn run_cycle(ctx: &CycleContext, now: DateTime<Utc>) -> CycleReport {
         now,
     )
     .await;
+    Stages {
+        analysis,
+        delivery,
+        agenda,
+    }
+}
+
+/// What the stages after the syncs did.
+pub struct Stages {
+    /// The analysis with its alert states, or why it failed.
+    pub analysis: Result<Analysed, String>,
+    /// What alert delivery did (issue 7).
+    pub delivery: crate::alerts::outbox::DeliveryReport,
+    /// The agenda stage (issue 8): `None` when disabled or without an analysis.
+    pub agenda: Option<Result<crate::agenda::AgendaOutcome, String>>,
+}
+
+impl Stages {
+    /// The delivery and agenda problems, each as one sentence (empty when both worked).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.delivery.ok() {
+            out.push(format!("alerts: {}", self.delivery.summary()));
+        }
+        match &self.agenda {
+            Some(Err(e)) => out.push(format!("agendas: {e}")),
+            Some(Ok(o)) if !o.failures.is_empty() => {
+                out.push(format!("agendas: {}", o.failures.join("; ")))
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+/// One whole cycle at `now`: sync all accounts, analyse, then act on the analysis.
+pub async fn run_cycle(ctx: &CycleContext, now: DateTime<Utc>) -> CycleReport {
+    let targets = crate::sync::targets(&ctx.config, &ctx.state_dir);
+    let accounts = sync_all(ctx, &targets, false, now).await;
+    for a in &accounts {
+        if let Err(e) = &a.result {
+            tracing::warn!(account = %a.account, "sync failed: {e}");
+        }
+    }
+    let Stages {
+        analysis,
+        delivery,
+        agenda,
+    } = after_sync(ctx, now).await;
     CycleReport {
         now,
         accounts,

@@ -721,7 +721,14 @@ pub fn load(
 ) -> Result<DashboardInput, crate::store::StoreError> {
     let a = crate::alerts::analyse(config, store, now)?;
     let accounts = store.account_overview()?;
-    Ok(input(config, &a, &accounts, now))
+    let links = store.agenda_links()?;
+    Ok(input_with_agendas(
+        config,
+        &a,
+        &accounts,
+        now,
+        &|email: &str| crate::agenda::link_for(&links, email),
+    ))
 }
 
 /// The whole page at `now`, straight from the store.

@@ -10,6 +10,8 @@
 //! (status, body), a body that breaks off mid-way counts as a dropped connection, and the whole
 //! exchange is bounded by [`RetryPolicy::max_total`]. `Retry-After` is read as seconds or as an
 //! HTTP date there.
+//!
+//! Every exchange and every retry is counted in [`crate::metrics`] (by provider and status).
 
 use std::time::Duration;
 
@@ -83,6 +85,7 @@ where
     let mut attempt = 0;
     loop {
         let result = build().send().await;
+        crate::metrics::global().http_request(result.as_ref().ok().map(|r| r.status().as_u16()));
         let delay = match &result {
             Ok(resp) if is_retryable(resp.status()) && attempt + 1 < MAX_ATTEMPTS => {
                 backoff_delay(attempt, retry_after(resp))
@@ -101,6 +104,7 @@ where
             }
         };
         tracing::debug!(url = %redact_url(url), attempt, ?delay, "retrying request");
+        crate::metrics::global().http_retry();
         tokio::time::sleep(delay).await;
         attempt += 1;
     }
@@ -163,7 +167,9 @@ where
     loop {
         let last = attempt + 1 >= policy.max_attempts;
         // What to return if no further attempt is made, and how long to wait otherwise.
-        let (outcome, delay) = match build().send().await {
+        let sent = build().send().await;
+        crate::metrics::global().http_request(sent.as_ref().ok().map(|r| r.status().as_u16()));
+        let (outcome, delay) = match sent {
             Ok(resp) => {
                 let status = resp.status();
                 let after = resp
@@ -194,6 +200,7 @@ where
             });
         }
         tracing::debug!(url = %redact_url(url), attempt, ?delay, "retrying request");
+        crate::metrics::global().http_retry();
         tokio::time::sleep(delay).await;
         attempt += 1;
     }

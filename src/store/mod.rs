@@ -523,6 +523,30 @@ impl Store {
             .map_err(self.sql())
     }
 
+    /// Per account, when its stalest sync cursor was last written (UTC), for `status`.
+    pub fn oldest_cursor_updates(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.name, MIN(s.updated_at) FROM sync_cursors s
+                 JOIN calendars c ON c.id = s.calendar_id JOIN accounts a ON a.id = c.account_id
+                 GROUP BY a.name ORDER BY a.name",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, at) = row.map_err(self.sql())?;
+            // `datetime('now')` writes "YYYY-MM-DD HH:MM:SS" in UTC.
+            if let Ok(t) = chrono::NaiveDateTime::parse_from_str(&at, "%Y-%m-%d %H:%M:%S") {
+                out.push((name, t.and_utc()));
+            }
+        }
+        Ok(out)
+    }
+
     /// The last recorded sync of an account.
     pub fn last_sync(&self, account: &str) -> Result<Option<SyncOutcome>> {
         self.conn

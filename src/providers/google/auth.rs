@@ -464,6 +464,16 @@ pub struct FlowOptions {
     pub open_browser: bool,
     /// The scopes to ask for, space-separated ([`scopes`], plus Drive's for a Drive agenda store).
     pub scope: String,
+    /// Receive the redirect through a running daemon's listener rather than an own port.
+    pub relay: Option<Relay>,
+}
+
+/// A running daemon receives the browser's redirect at `redirect_uri` and hands the code over
+/// through the state directory (`crate::daemon::oauth`).
+#[derive(Debug, Clone)]
+pub struct Relay {
+    /// `http://127.0.0.1:<daemon port>/oauth/callback`.
+    pub redirect_uri: String,
 }
 
 /// The installed-app flow: PKCE S256 on a loopback redirect, `state` checked, code exchanged at
@@ -493,14 +503,25 @@ pub async fn loopback_flow(
     let secret = resolve_secret(account, client_secret.as_ref())?;
     let verifier = random_token(48).map_err(flow_err)?;
     let state = random_token(24).map_err(flow_err)?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .map_err(|e| flow_err(format!("cannot listen on 127.0.0.1: {e}")))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| flow_err(e.to_string()))?
-        .port();
-    let redirect = format!("http://127.0.0.1:{port}");
+    // Either an own loopback listener, or a running daemon's (which relays the code).
+    let (listener, pending, redirect) = match &options.relay {
+        None => {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .map_err(|e| flow_err(format!("cannot listen on 127.0.0.1: {e}")))?;
+            let port = listener
+                .local_addr()
+                .map_err(|e| flow_err(e.to_string()))?
+                .port();
+            (Some(listener), None, format!("http://127.0.0.1:{port}"))
+        }
+        Some(relay) => {
+            let pending = crate::daemon::oauth::expect(state_dir, &state).map_err(|e| {
+                flow_err(format!("cannot prepare the relay through the daemon: {e}"))
+            })?;
+            (None, Some(pending), relay.redirect_uri.clone())
+        }
+    };
     let mut url = reqwest::Url::parse(&google.auth_url)
         .map_err(|e| flow_err(format!("auth_url is not a URL: {e}")))?;
     url.query_pairs_mut()
@@ -515,7 +536,14 @@ pub async fn loopback_flow(
     if options.open_browser {
         open_browser(url.as_str());
     }
-    let code = tokio::time::timeout(options.timeout, wait_for_code(&listener, &state))
+    let answer = async {
+        match (&listener, &pending) {
+            (Some(listener), _) => wait_for_code(listener, &state).await,
+            (None, Some(pending)) => pending.wait().await,
+            (None, None) => Err("no redirect listener".to_string()),
+        }
+    };
+    let code = tokio::time::timeout(options.timeout, answer)
         .await
         .map_err(|_| {
             flow_err(format!(

@@ -219,6 +219,7 @@ async fn loopback_flow_checks_state_and_exchanges_the_code() {
                 timeout: Duration::from_secs(10),
                 open_browser: false,
                 scope: SCOPE.to_string(),
+                relay: None,
             },
             &mut |url| {
                 if let Some(tx) = tx.take() {

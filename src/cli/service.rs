@@ -1,0 +1,157 @@
+//! `service install [--user] [--output FILE] [--format systemd|launchd]`: write the service
+//! definition that runs `cadenced run` with this config, and say how to enable it.
+
+use std::path::{Path, PathBuf};
+
+use super::{Cli, CliError, Context};
+use crate::daemon::unit::{self, UnitSpec};
+
+/// Which service manager the definition is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceFormat {
+    Systemd,
+    Launchd,
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Where the service manager looks for the definition.
+fn default_path(format: ServiceFormat, user: bool) -> Result<PathBuf, CliError> {
+    let no_home = || CliError::usage("HOME is not set; pass --output FILE");
+    Ok(match (format, user) {
+        (ServiceFormat::Systemd, false) => PathBuf::from("/etc/systemd/system/cadenced.service"),
+        (ServiceFormat::Systemd, true) => std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| home().map(|h| h.join(".config")))
+            .ok_or_else(no_home)?
+            .join("systemd/user/cadenced.service"),
+        (ServiceFormat::Launchd, false) => PathBuf::from(format!(
+            "/Library/LaunchDaemons/{}.plist",
+            unit::LAUNCHD_LABEL
+        )),
+        (ServiceFormat::Launchd, true) => home().ok_or_else(no_home)?.join(format!(
+            "Library/LaunchAgents/{}.plist",
+            unit::LAUNCHD_LABEL
+        )),
+    })
+}
+
+pub fn install(
+    ctx: &Context,
+    cli: &Cli,
+    config_path: &Path,
+    user: bool,
+    output: Option<&Path>,
+    format: Option<ServiceFormat>,
+) -> Result<(), CliError> {
+    let format = format.unwrap_or(if cfg!(target_os = "macos") {
+        ServiceFormat::Launchd
+    } else {
+        ServiceFormat::Systemd
+    });
+    let exe = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| CliError::runtime(format!("cannot find this program's path: {e}")))?;
+    let config = std::path::absolute(config_path)
+        .map_err(|e| CliError::runtime(format!("cannot resolve {}: {e}", config_path.display())))?;
+    let state_dir = match &cli.state_dir {
+        Some(d) => Some(
+            std::path::absolute(d)
+                .map_err(|e| CliError::runtime(format!("cannot resolve {}: {e}", d.display())))?,
+        ),
+        // launchd has no StateDirectory=: pin the directory the commands use now.
+        None if format == ServiceFormat::Launchd => Some(ctx.state_dir.clone()),
+        None => None,
+    };
+    let spec = UnitSpec {
+        exe,
+        config,
+        state_dir,
+        user,
+        token_env: ctx.config.daemon.token_env.clone(),
+    };
+    let text = match format {
+        ServiceFormat::Systemd => unit::systemd_unit(&spec),
+        ServiceFormat::Launchd => {
+            let logs = if user {
+                home()
+                    .map(|h| h.join("Library/Logs"))
+                    .unwrap_or_else(|| ctx.state_dir.clone())
+            } else {
+                PathBuf::from("/Library/Logs")
+            };
+            unit::launchd_plist(&spec, &logs)
+        }
+    };
+    if output == Some(Path::new("-")) {
+        print!("{text}");
+        return Ok(());
+    }
+    let path = match output {
+        Some(p) => p.to_path_buf(),
+        None => default_path(format, user)?,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::runtime(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(&path, &text).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied && !user {
+            " (a system service needs root: run it with sudo, or use --user or --output FILE)"
+        } else {
+            ""
+        };
+        CliError::runtime(format!("cannot write {}: {e}{hint}", path.display()))
+    })?;
+    println!("Wrote {}.", path.display());
+    match (format, user) {
+        (ServiceFormat::Systemd, false) => {
+            println!(
+                "Enable and start it:\n  sudo systemctl daemon-reload\n  sudo systemctl enable --now cadenced.service"
+            );
+            println!(
+                "Its state lives in /var/lib/cadenced: authorize OAuth accounts there with\n  sudo cadenced --config {} --state-dir /var/lib/cadenced auth ACCOUNT",
+                spec.config.display()
+            );
+            println!(
+                "Logs: journalctl -u cadenced; reload the config: sudo systemctl reload cadenced"
+            );
+        }
+        (ServiceFormat::Systemd, true) => {
+            println!(
+                "Enable and start it:\n  systemctl --user daemon-reload\n  systemctl --user enable --now cadenced.service"
+            );
+            println!("To keep it running while you are logged out: loginctl enable-linger $USER");
+            println!(
+                "Logs: journalctl --user -u cadenced; reload the config: systemctl --user reload cadenced"
+            );
+        }
+        (ServiceFormat::Launchd, true) => {
+            println!(
+                "Load it:\n  launchctl bootstrap gui/$(id -u) {}",
+                path.display()
+            );
+            println!(
+                "Stop it:\n  launchctl bootout gui/$(id -u)/{}",
+                unit::LAUNCHD_LABEL
+            );
+        }
+        (ServiceFormat::Launchd, false) => {
+            println!(
+                "Load it:\n  sudo launchctl bootstrap system {}",
+                path.display()
+            );
+        }
+    }
+    if let Some(var) = &ctx.config.daemon.token_env {
+        println!(
+            "The daemon reads its access token from {var} (daemon.token_env): set it in the service's environment, never in the unit file."
+        );
+    }
+    Ok(())
+}

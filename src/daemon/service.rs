@@ -1,0 +1,567 @@
+//! The long-running daemon (`cadenced run`): its tasks, signals, readiness and shutdown.
+//!
+//! Tasks (all on one tokio runtime):
+//! - one **account task** per configured account: sync, then sleep `sync.interval` (jittered)
+//!   or back off after failures ([`super::schedule`]); SIGUSR1 wakes every account at once;
+//! - the **analyser**: runs [`cycle::after_sync`] (analysis, then alert delivery and agenda
+//!   planning) after every sync that changed something (events, or the account's outcome), and at
+//!   least hourly;
+//! - the **HTTP listener** ([`super::server`]);
+//! - the **watchdog** pinger when systemd asked for one;
+//! - the main task, which waits for signals: SIGTERM/SIGINT stop, SIGHUP reloads the config
+//!   (validated first; an invalid one is logged with its key paths and the running one kept),
+//!   SIGUSR1 syncs every account now.
+//!
+//! Shutdown order: stop accepting new work (cancel every task; an account task drops its sync at
+//! the next await point, so the page being written — one SQLite transaction on the blocking pool
+//! — either commits or never starts; the analyser finishes the stages it is in, so that an alert
+//! is never sent without being recorded, and starts no other), wait for the tasks and the HTTP
+//! listener up to [`SHUTDOWN_DEADLINE`], then wait for the store to be idle, then release the
+//! instance lock.
+//! Nothing is ever half-written: each page of changes and its cursor are one transaction.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sd_notify::NotifyState;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::cycle::{self, CycleContext};
+use super::health::{self, AccountHealth, Verdict};
+use super::lock::{InstanceLock, LockError};
+use super::schedule;
+use super::server::{self, Access};
+use crate::config::Config;
+use crate::store::{AsyncStore, Store};
+use crate::sync::SyncTarget;
+
+/// Everything after a stop signal finishes within this, so that the process exits within 5 s.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// A configuration problem found at start (exit 2).
+    #[error("{0}")]
+    Config(String),
+    /// Anything else that stops the daemon (exit 1).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl DaemonError {
+    /// 2 for usage and configuration problems (a second instance included), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DaemonError::Lock(LockError::Held { .. }) | DaemonError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The instant analyses treat as now: the clock, shifted when `--now` was given at start (time
+/// then flows on from that instant).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    offset: chrono::Duration,
+}
+
+impl Clock {
+    pub fn starting_at(now: Option<DateTime<Utc>>) -> Clock {
+        Clock {
+            offset: now.map_or(chrono::Duration::zero(), |n| n - Utc::now()),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+}
+
+/// What the tasks share.
+pub struct Shared {
+    config: RwLock<Arc<Config>>,
+    health: Mutex<BTreeMap<String, AccountHealth>>,
+    pub clock: Clock,
+    store: AsyncStore,
+    client: reqwest::Client,
+    state_dir: PathBuf,
+    /// The last analysis, in one line (systemd's `STATUS=`).
+    summary: Mutex<String>,
+}
+
+impl Shared {
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn cycle_context(&self) -> CycleContext {
+        CycleContext {
+            config: self.config(),
+            state_dir: self.state_dir.clone(),
+            store: self.store.clone(),
+            client: self.client.clone(),
+        }
+    }
+
+    pub fn state_dir(&self) -> &std::path::Path {
+        &self.state_dir
+    }
+
+    /// The `/healthz` verdict now.
+    pub fn verdict(&self) -> Verdict {
+        let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        health::verdict(&self.config(), &health, self.clock.now())
+    }
+
+    /// Record a sync; the consecutive failures so far, and whether the outcome flipped (ok ↔
+    /// failed, or the first one), which changes what the analysis says about the account.
+    fn record(&self, account: &str, at: DateTime<Utc>, result: Result<(), String>) -> (u32, bool) {
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        let h = health.entry(account.to_string()).or_default();
+        let before = h.last_ok;
+        h.record(at, result);
+        (h.failures, before != h.last_ok)
+    }
+
+    fn status_line(&self) -> String {
+        let verdict = self.verdict();
+        let ok = verdict.accounts.iter().filter(|a| a.healthy).count();
+        let summary = self
+            .summary
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut line = format!("{ok}/{} accounts healthy", verdict.accounts.len());
+        let bad: Vec<&str> = verdict
+            .accounts
+            .iter()
+            .filter(|a| !a.healthy)
+            .map(|a| a.account.as_str())
+            .collect();
+        if !bad.is_empty() {
+            line.push_str(&format!(" (not: {})", bad.join(", ")));
+        }
+        if !summary.is_empty() {
+            line.push_str(&format!("; {summary}"));
+        }
+        line
+    }
+}
+
+/// How the daemon was asked to run.
+pub struct Options {
+    pub config_path: PathBuf,
+    pub config: Config,
+    pub state_dir: PathBuf,
+    /// `--now`, if given.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// The access token a non-loopback listener requires, read from `daemon.token_env`.
+fn access_for(config: &Config) -> Result<Option<Arc<Access>>, DaemonError> {
+    let listen = config.daemon.listen;
+    let var = config.daemon.token_env.as_deref();
+    let token = var
+        .and_then(|v| std::env::var(v).ok())
+        .filter(|t| !t.trim().is_empty());
+    match (listen.ip().is_loopback(), var, token) {
+        (_, _, Some(token)) => Ok(Some(Arc::new(Access::new(token.trim().to_string())))),
+        (true, _, None) => Ok(None),
+        (false, None, None) => Err(DaemonError::Config(format!(
+            "{}: daemon.token_env: required because daemon.listen ({listen}) is not a loopback address; name the environment variable holding the access token",
+            config.file.display()
+        ))),
+        (false, Some(var), None) => Err(DaemonError::Config(format!(
+            "{}: daemon.token_env: the environment variable {var} is not set or empty, and daemon.listen ({listen}) is not a loopback address; refusing to serve without an access token",
+            config.file.display()
+        ))),
+    }
+}
+
+/// Run the daemon until SIGTERM/SIGINT.
+pub fn run(opts: Options) -> Result<(), DaemonError> {
+    crate::store::ensure_state_dir(&opts.state_dir)
+        .map_err(|e| DaemonError::Runtime(e.to_string()))?;
+    let lock = InstanceLock::acquire(&opts.state_dir)?;
+    let access = access_for(&opts.config)?;
+    let store = Store::open_in(&opts.state_dir).map_err(|e| DaemonError::Runtime(e.to_string()))?;
+    let client =
+        crate::providers::http::client().map_err(|e| DaemonError::Runtime(e.to_string()))?;
+    // Two workers are plenty for a handful of accounts and keep the footprint small.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(8)
+        .enable_all()
+        .build()
+        .map_err(|e| DaemonError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    let overview = store.account_overview().unwrap_or_default();
+    let health: BTreeMap<String, AccountHealth> = overview
+        .iter()
+        .map(|o| (o.name.clone(), AccountHealth::from_overview(o)))
+        .collect();
+    // /metrics tells what the store holds from the start, not only after the first sync.
+    for o in overview
+        .iter()
+        .filter(|o| opts.config.account(&o.name).is_some())
+    {
+        crate::metrics::global().account_state(
+            &o.name,
+            usize::try_from(o.events).ok(),
+            o.last_success_at,
+        );
+    }
+    let shared = Arc::new(Shared {
+        config: RwLock::new(Arc::new(opts.config)),
+        health: Mutex::new(health),
+        clock: Clock::starting_at(opts.now),
+        store: AsyncStore::new(store),
+        client,
+        state_dir: opts.state_dir,
+        summary: Mutex::new(String::new()),
+    });
+    let result = runtime.block_on(main_loop(Arc::clone(&shared), opts.config_path, access));
+    // Blocking store calls still running (at most one, the store is serialized) get the rest of
+    // a second; SQLite rolls back anything they leave uncommitted.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    tracing::info!(lock = %lock.path().display(), "stopped");
+    drop(lock);
+    result
+}
+
+fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::debug!("cannot notify the service manager: {e}");
+    }
+}
+
+/// A finished sync, for the analyser.
+struct Synced {
+    changed: bool,
+}
+
+async fn main_loop(
+    shared: Arc<Shared>,
+    config_path: PathBuf,
+    access: Option<Arc<Access>>,
+) -> Result<(), DaemonError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let sig = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| DaemonError::Runtime(format!("cannot handle {name}: {e}")))
+    };
+    let (mut term, mut int, mut hup, mut usr1) = (
+        sig(SignalKind::terminate(), "SIGTERM")?,
+        sig(SignalKind::interrupt(), "SIGINT")?,
+        sig(SignalKind::hangup(), "SIGHUP")?,
+        sig(SignalKind::user_defined1(), "SIGUSR1")?,
+    );
+
+    let listen: SocketAddr = shared.config().daemon.listen;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        DaemonError::Runtime(format!(
+            "cannot listen on {listen} (daemon.listen in {}): {e}",
+            config_path.display()
+        ))
+    })?;
+    let cancel = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+
+    let app = server::router(Arc::clone(&shared), access);
+    let stop = cancel.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!("the HTTP listener failed: {e}");
+        }
+    });
+
+    let (synced_tx, synced_rx) = mpsc::channel::<Synced>(64);
+    tasks.spawn(analyser(Arc::clone(&shared), synced_rx, cancel.clone()));
+
+    if let Some(period) = sd_notify::watchdog_enabled() {
+        let stop = cancel.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(period / 2);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => notify(&[NotifyState::Watchdog]),
+                }
+            }
+        });
+    }
+
+    let (wake, _) = broadcast::channel::<()>(4);
+    let mut accounts = AccountTasks::start(&shared, &cancel, &wake, &synced_tx);
+
+    tracing::info!(%listen, accounts = shared.config().accounts.len(), "cadenced running");
+    let status = format!("listening on {listen}; first sync running");
+    notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
+
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = usr1.recv() => {
+                tracing::info!("SIGUSR1: syncing every account now");
+                let _ = wake.send(());
+            }
+            _ = hup.recv() => {
+                notify(&[NotifyState::Reloading]);
+                match crate::config::load(&config_path) {
+                    Ok(new) => {
+                        let old = shared.config();
+                        if new.daemon != old.daemon {
+                            tracing::warn!(
+                                "daemon.listen and daemon.token_env changes take effect at the next restart"
+                            );
+                        }
+                        accounts.stop().await;
+                        *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+                        {
+                            let cfg = shared.config();
+                            let mut health = shared.health.lock().unwrap_or_else(|p| p.into_inner());
+                            health.retain(|name, _| cfg.account(name).is_some());
+                        }
+                        crate::metrics::global().clear_accounts();
+                        accounts = AccountTasks::start(&shared, &cancel, &wake, &synced_tx);
+                        // The roster or the cadence rules may have changed: analyse again.
+                        let _ = synced_tx.send(Synced { changed: true }).await;
+                        tracing::info!(file = %config_path.display(), "configuration reloaded");
+                    }
+                    Err(e) => {
+                        tracing::error!(
+                            "reload refused, keeping the running configuration: {}",
+                            e.to_string().replace('\n', "; ")
+                        );
+                    }
+                }
+                let status = shared.status_line();
+                notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
+            }
+        }
+    }
+
+    tracing::info!("stopping");
+    notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    let deadline = Instant::now() + SHUTDOWN_DEADLINE;
+    cancel.cancel();
+    accounts.stop_until(deadline).await;
+    drop(synced_tx);
+    while tokio::time::timeout_at(deadline, tasks.join_next())
+        .await
+        .is_ok_and(|joined| joined.is_some())
+    {}
+    tasks.abort_all();
+    // The store is idle once this runs: an in-flight page transaction has finished first.
+    let idle = shared.store.call(|_| Ok(()));
+    if tokio::time::timeout_at(deadline, idle).await.is_err() {
+        tracing::warn!(
+            "the store was still busy at shutdown; SQLite rolls back what was not committed"
+        );
+    }
+    Ok(())
+}
+
+/// The account tasks of the current configuration.
+struct AccountTasks {
+    cancel: CancellationToken,
+    set: JoinSet<()>,
+}
+
+impl AccountTasks {
+    fn start(
+        shared: &Arc<Shared>,
+        parent: &CancellationToken,
+        wake: &broadcast::Sender<()>,
+        synced: &mpsc::Sender<Synced>,
+    ) -> AccountTasks {
+        let cancel = parent.child_token();
+        let mut set = JoinSet::new();
+        let config = shared.config();
+        let interval = config.sync.interval.as_std();
+        for target in crate::sync::targets(&config, &shared.state_dir) {
+            set.spawn(account_task(
+                Arc::clone(shared),
+                target,
+                interval,
+                wake.subscribe(),
+                synced.clone(),
+                cancel.clone(),
+            ));
+        }
+        AccountTasks { cancel, set }
+    }
+
+    async fn stop(&mut self) {
+        self.stop_until(Instant::now() + SHUTDOWN_DEADLINE).await;
+    }
+
+    async fn stop_until(&mut self, deadline: Instant) {
+        self.cancel.cancel();
+        while tokio::time::timeout_at(deadline, self.set.join_next())
+            .await
+            .is_ok_and(|joined| joined.is_some())
+        {}
+        self.set.abort_all();
+    }
+}
+
+async fn account_task(
+    shared: Arc<Shared>,
+    target: SyncTarget,
+    interval: Duration,
+    wake: broadcast::Receiver<()>,
+    synced: mpsc::Sender<Synced>,
+    cancel: CancellationToken,
+) {
+    let target = Arc::new(target);
+    // Cancelling (inside `run_schedule`) drops the sync at an await point: a page already handed
+    // to the store commits (its transaction runs to completion on the blocking pool), later ones
+    // never start, and the stored cursor still matches the stored events.
+    schedule::run_schedule(interval, wake, cancel, move || {
+        let (shared, target, synced) = (Arc::clone(&shared), Arc::clone(&target), synced.clone());
+        async move { sync_once(&shared, &target, &synced).await }
+    })
+    .await;
+}
+
+/// One sync of an account, recorded (health, metrics, log) and announced to the analyser;
+/// returns the consecutive failures so far.
+async fn sync_once(shared: &Shared, target: &SyncTarget, synced: &mpsc::Sender<Synced>) -> u32 {
+    let provider = target.source.provider();
+    let now = shared.clock.now();
+    let started = std::time::Instant::now();
+    let result = crate::metrics::with_provider(
+        provider,
+        crate::sync::sync_account(&shared.store, &shared.client, target, false, now),
+    )
+    .await;
+    let metrics = crate::metrics::global();
+    metrics.sync_finished(&target.account, provider, result.is_ok(), started.elapsed());
+    let changed = match &result {
+        Ok(s) => {
+            metrics.account_state(&target.account, Some(s.events), Some(now));
+            tracing::info!(account = %target.account, events = s.events, unchanged = s.unchanged, "synced");
+            !s.unchanged
+        }
+        Err(e) => {
+            tracing::warn!(account = %target.account, "sync failed: {e}");
+            false
+        }
+    };
+    let (failures, flipped) = shared.record(
+        &target.account,
+        now,
+        result.as_ref().map(|_| ()).map_err(ToString::to_string),
+    );
+    // A flip matters to the analysis too: an account that needs `auth` is an alert.
+    let _ = synced
+        .send(Synced {
+            changed: changed || flipped,
+        })
+        .await;
+    failures
+}
+
+/// Open alerts by kind in an analysis.
+fn open_by_kind(a: &crate::alerts::Analysed, now: DateTime<Utc>) -> BTreeMap<String, usize> {
+    let open = |s: &crate::store::AlertState| !s.acked && s.snoozed_until.is_none_or(|u| u <= now);
+    let mut by_kind = BTreeMap::new();
+    for (f, s) in a.analysis.findings.iter().zip(&a.states) {
+        if open(s) {
+            *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
+        }
+    }
+    for (_, s) in &a.account_alerts {
+        if open(s) {
+            *by_kind
+                .entry(crate::alerts::NEEDS_AUTH.to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    by_kind
+}
+
+async fn analyser(
+    shared: Arc<Shared>,
+    mut synced: mpsc::Receiver<Synced>,
+    cancel: CancellationToken,
+) {
+    let mut analysed_once = false;
+    let mut hourly = Box::pin(tokio::time::sleep(schedule::ANALYSIS_EVERY));
+    loop {
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return,
+            msg = synced.recv() => {
+                let Some(first) = msg else { return };
+                let mut changed = first.changed;
+                while let Ok(more) = synced.try_recv() {
+                    changed |= more.changed;
+                }
+                if !changed && analysed_once {
+                    let status = shared.status_line();
+                    notify(&[NotifyState::Status(&status)]);
+                    continue;
+                }
+            }
+            () = &mut hourly => {}
+        }
+        let now = shared.clock.now();
+        let ctx = shared.cycle_context();
+        // Not cut short by a stop request: a delivery must not be dropped between sending an
+        // alert and recording it. The shutdown deadline bounds the wait.
+        let stages = cycle::after_sync(&ctx, now).await;
+        let problems = stages.problems();
+        for p in &problems {
+            tracing::error!("{p}");
+        }
+        let result = stages.analysis;
+        analysed_once = true;
+        hourly
+            .as_mut()
+            .reset(Instant::now() + schedule::ANALYSIS_EVERY);
+        let line = match &result {
+            Ok(a) => {
+                let by_kind = open_by_kind(a, now);
+                crate::metrics::global().alerts_open(&by_kind);
+                let open: usize = by_kind.values().sum();
+                tracing::info!(
+                    reports = a.analysis.reports.len(),
+                    open_alerts = open,
+                    "analysed"
+                );
+                let mut line = format!(
+                    "{} reports, {open} open alert{} at {}",
+                    a.analysis.reports.len(),
+                    if open == 1 { "" } else { "s" },
+                    crate::report::rfc3339(now)
+                );
+                for p in &problems {
+                    line.push_str(&format!("; {p}"));
+                }
+                line
+            }
+            Err(e) => {
+                tracing::error!("analysis failed: {e}");
+                format!("analysis failed: {e}")
+            }
+        };
+        *shared.summary.lock().unwrap_or_else(|p| p.into_inner()) = line;
+        let status = shared.status_line();
+        notify(&[NotifyState::Status(&status)]);
+    }
+}
