@@ -537,6 +537,10 @@ fn chromium() -> PathBuf {
 }
 
 fn browser(profile: &Path, args: &[&str], page: &Path) -> std::process::Output {
+    browser_url(profile, args, &format!("file://{}", page.display()))
+}
+
+fn browser_url(profile: &Path, args: &[&str], url: &str) -> std::process::Output {
     let out = Process::new(chromium())
         .args([
             "--headless",
@@ -547,7 +551,7 @@ fn browser(profile: &Path, args: &[&str], page: &Path) -> std::process::Output {
         .args(["--no-first-run", "--disable-extensions", "--mute-audio"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .output()
         .unwrap_or_else(|e| panic!("cannot run the browser {}: {e}", chromium().display()));
     assert!(
@@ -954,4 +958,63 @@ fn on_a_phone_the_heatmap_scrolls_under_fixed_names_and_dark_mode_follows_the_sy
     b.screenshot(&shot);
     assert_eq!(png_size(&std::fs::read(&shot).unwrap()), (1280, 900));
     println!("dashboard dark screenshot: {}", shot.display());
+}
+
+/// Kills the daemon when the test ends, whatever happens.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_daemon_serves_the_same_dashboard_at_its_root_to_headless_chromium() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ex = Example::new(|t, i| {
+        let t = t.replace(
+            "listen = \"127.0.0.1:8737\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        );
+        assert!(t.contains(&format!("127.0.0.1:{port}")));
+        (t, i)
+    });
+    let (report, series) = example_docs(&ex);
+    let daemon = Process::new(env!("CARGO_BIN_EXE_cadenced"))
+        .arg("--config")
+        .arg(&ex.config)
+        .arg("--state-dir")
+        .arg(&ex.state)
+        .args(["--now", NOW, "run"])
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("JOURNAL_STREAM")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _daemon = Running(daemon);
+    // Up once its listener answers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the daemon never listened");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let out = browser_url(
+        profile.path(),
+        &["--dump-dom"],
+        &format!("http://127.0.0.1:{port}/"),
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        dom.contains("<table class=\"heatmap\""),
+        "the browser rendered the daemon's page: {dom:.300}"
+    );
+    check_page(&dom, &report, &series, "en");
 }
