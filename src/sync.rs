@@ -39,6 +39,8 @@ pub struct MicrosoftSource {
     /// How far back and ahead of now the delta window reaches (`[sync] past`/`future`).
     pub past: chrono::Duration,
     pub future: chrono::Duration,
+    /// How far the window may drift before a new full round re-baselines it (`[sync] rebaseline`).
+    pub rebaseline: chrono::Duration,
 }
 
 /// A Google account to sync: its config, and where its token file lives.
@@ -76,6 +78,7 @@ pub fn targets(config: &Config, state_dir: &Path) -> Vec<SyncTarget> {
                 state_dir: state_dir.to_path_buf(),
                 past: config.sync.past.as_chrono(),
                 future: config.sync.future.as_chrono(),
+                rebaseline: config.sync.rebaseline.as_chrono(),
             }),
         };
         out.push(SyncTarget {
@@ -309,6 +312,7 @@ pub async fn sync_microsoft(
     let window = mssync::Window {
         start: now - source.past,
         end: now + source.future,
+        rebaseline: source.rebaseline,
     };
     let mut failures = Vec::new();
     let mut skipped = 0;

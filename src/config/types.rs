@@ -248,6 +248,9 @@ pub struct SyncConfig {
     pub future: ConfigDuration,
     /// Default 5m; at least 30s.
     pub interval: ConfigDuration,
+    /// Default 1d: how far the sync window may drift from the one a Microsoft delta link is
+    /// frozen on before a new full round re-baselines it.
+    pub rebaseline: ConfigDuration,
 }
 
 impl Default for SyncConfig {
@@ -256,6 +259,7 @@ impl Default for SyncConfig {
             past: ConfigDuration::from_days(400),
             future: ConfigDuration::from_days(120),
             interval: ConfigDuration::from_secs(300),
+            rebaseline: ConfigDuration::from_days(1),
         }
     }
 }
