@@ -378,6 +378,8 @@ pub struct RecordedRequest {
     /// 0 when the connection was dropped.
     pub status: u16,
     pub fault: Option<FaultKind>,
+    /// When it was answered (after any injected delay).
+    pub at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -713,7 +715,20 @@ impl FakeGraph {
     }
 
     pub fn clear_log(&self) {
-        self.st().log.clear();
+        let mut st = self.st();
+        st.log.clear();
+        st.peak_in_flight = st.in_flight;
+    }
+
+    /// The most Graph requests that were in flight at once (§5.3) since the last
+    /// [`FakeGraph::clear_log`].
+    pub fn peak_in_flight(&self) -> usize {
+        self.st().peak_in_flight
+    }
+
+    /// How many requests are sleeping in an injected [`FaultKind::Delay`] right now.
+    pub fn delayed_now(&self) -> usize {
+        self.st().delayed_now
     }
 }
 

@@ -61,6 +61,18 @@ pub async fn serve(
     }
 }
 
+/// Runs its function on the state when dropped (a counter that must come down however the
+/// request ends).
+struct Countdown(Shared, fn(&mut State));
+
+impl Drop for Countdown {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.0.lock() {
+            (self.1)(&mut st);
+        }
+    }
+}
+
 enum Outcome {
     Respond(Response<Full<Bytes>>),
     Drop,
@@ -87,6 +99,7 @@ async fn handle(
         let mut over = false;
         if graph {
             st.in_flight += 1;
+            st.peak_in_flight = st.peak_in_flight.max(st.in_flight);
             over = st
                 .options
                 .max_concurrent_requests
@@ -94,16 +107,16 @@ async fn handle(
         }
         (delay, over)
     };
+    // Counted down even when the client goes away mid-delay (hyper then drops this future).
+    let _in_flight = graph.then(|| Countdown(state.clone(), |st: &mut State| st.in_flight -= 1));
     if let Some(FaultKind::Delay(d)) = delay {
+        state.lock().expect("fake_graph state").delayed_now += 1;
+        let _delayed = Countdown(state.clone(), |st: &mut State| st.delayed_now -= 1);
         tokio::time::sleep(d).await;
     }
     let outcome = {
         let mut st = state.lock().expect("fake_graph state");
-        let out = process(&mut st, &base_url, &incoming, over_limit);
-        if graph {
-            st.in_flight -= 1;
-        }
-        out
+        process(&mut st, &base_url, &incoming, over_limit)
     };
     match outcome {
         Outcome::Respond(r) => Ok(r),
@@ -288,6 +301,7 @@ fn process(st: &mut State, base_url: &str, req: &Req, over_limit: bool) -> Outco
         },
         status: 0,
         fault: None,
+        at: std::time::Instant::now(),
     };
     let fault = take_fault(st, req.endpoint, |k| !matches!(k, FaultKind::Delay(_)));
     let reply = match fault {

@@ -111,6 +111,10 @@ pub struct State {
     pub faults: VecDeque<Fault>,
     pub log: Vec<RecordedRequest>,
     pub in_flight: usize,
+    /// The most Graph requests in flight at once since the log was last cleared.
+    pub peak_in_flight: usize,
+    /// Requests sleeping in an injected delay right now.
+    pub delayed_now: usize,
 }
 
 fn hash64(s: &str) -> u64 {
@@ -190,6 +194,8 @@ impl State {
             faults: VecDeque::new(),
             log: Vec::new(),
             in_flight: 0,
+            peak_in_flight: 0,
+            delayed_now: 0,
         }
     }
 

@@ -486,11 +486,11 @@ async fn run(
         }
         let mut upserts: Vec<Event> = Vec::new();
         let mut deletes: Vec<String> = Vec::new();
+        fetch_masters(ctx, &need, &mut upserts, &mut deletes, &mut masters).await?;
+        summary.masters_fetched += need.len();
         for m in need {
-            fetch_master(ctx, &m, &mut upserts, &mut deletes, &mut masters).await?;
             deferred.remove(&m);
             fetched.insert(m);
-            summary.masters_fetched += 1;
         }
         for item in &items {
             let mut warn = |m: String| tracing::warn!(calendar, "{m}");
@@ -512,6 +512,7 @@ async fn run(
         }
         let last = page.next_link.is_none();
         if last && full {
+            let mut changed = Vec::new();
             for (m, starts) in std::mem::take(&mut deferred) {
                 if fetched.contains(&m) {
                     continue;
@@ -520,11 +521,12 @@ async fn run(
                     summary.masters_reused += 1;
                     upserts.extend(kept.into_iter().filter(|e| !written.contains(&e.event_id)));
                 } else {
-                    fetch_master(ctx, &m, &mut upserts, &mut deletes, &mut masters).await?;
-                    fetched.insert(m);
-                    summary.masters_fetched += 1;
+                    changed.push(m);
                 }
             }
+            fetch_masters(ctx, &changed, &mut upserts, &mut deletes, &mut masters).await?;
+            summary.masters_fetched += changed.len();
+            fetched.extend(changed);
         }
         if last && page.delta_link.is_none() {
             tracing::warn!(
@@ -612,24 +614,68 @@ fn reusable(
     (ours == theirs).then_some(events)
 }
 
-/// Fetch one master with its cancelled and exception occurrences, and queue what to write.
-/// 404 → delete it (with its overrides).
-async fn fetch_master(
+/// At most this many Graph requests of one mailbox in flight (§5.3: Outlook runs 4 at once
+/// and answers 429 `MailboxConcurrency` beyond). Delta pages are read one after another; the
+/// masters a page needs are read this many at a time in between.
+pub const MAX_IN_FLIGHT: usize = 4;
+
+/// What reading one master gave.
+enum MasterRead {
+    /// 404: the series is gone.
+    Gone,
+    /// It could not be mapped (logged).
+    Skipped,
+    /// The master, its exceptions, and ids to delete.
+    Found(Box<Event>, Vec<Event>, Vec<String>),
+}
+
+/// Fetch masters (at most [`MAX_IN_FLIGHT`] at a time) with their cancelled and exception
+/// occurrences, and queue what to write. A master replaces its stored overrides.
+async fn fetch_masters(
     ctx: &Ctx<'_>,
-    id: &str,
+    ids: &[String],
     upserts: &mut Vec<Event>,
     deletes: &mut Vec<String>,
     masters: &mut HashMap<String, Event>,
 ) -> Result<(), MsSyncError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let reads: Vec<(String, MasterRead)> = stream::iter(ids.iter().cloned())
+        .map(|id| async move {
+            let read = read_master(ctx, &id).await?;
+            Ok::<_, MsSyncError>((id, read))
+        })
+        .buffered(MAX_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for (id, read) in reads {
+        match read {
+            MasterRead::Gone => {
+                tracing::info!(calendar = ctx.calendar, id, "series master gone; removed");
+                deletes.push(id.clone());
+                masters.remove(&id);
+            }
+            MasterRead::Skipped => {}
+            MasterRead::Found(master, rest, dels) => {
+                // Deleting the id first drops its stored overrides (no longer exceptions).
+                deletes.push(id.clone());
+                deletes.extend(dels);
+                masters.insert(id, (*master).clone());
+                upserts.push(*master);
+                upserts.extend(rest);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `GET …/events/{id}?$select=…,cancelledOccurrences&$expand=exceptionOccurrences`, mapped.
+async fn read_master(ctx: &Ctx<'_>, id: &str) -> Result<MasterRead, MsSyncError> {
     let mut url = graph_url(ctx.ms, &["events", id])?;
     url.query_pairs_mut()
         .append_pair("$select", MASTER_SELECT)
         .append_pair("$expand", "exceptionOccurrences");
     let Some(body) = get_json(ctx, &url, false).await? else {
-        tracing::info!(calendar = ctx.calendar, id, "series master gone; removed");
-        deletes.push(id.to_string());
-        masters.remove(id);
-        return Ok(());
+        return Ok(MasterRead::Gone);
     };
     let item: MsEvent = serde_json::from_slice(&body)
         .map_err(|e| MsSyncError::Decode(format!("series master {id}: {e}")))?;
@@ -639,32 +685,30 @@ async fn fetch_master(
         Ok(m) => m,
         Err(reason) => {
             tracing::warn!(calendar, "skipped series master {id}: {reason}");
-            return Ok(());
+            return Ok(MasterRead::Skipped);
         }
     };
     let mut master_event = None;
     let mut out = Vec::new();
+    let mut deletes = Vec::new();
     for m in mapped {
         match m {
-            Mapped::Upsert(e) if e.event_id == id && e.is_master() => master_event = Some(*e),
+            Mapped::Upsert(e) if e.event_id == id && e.is_master() => master_event = Some(e),
             Mapped::Upsert(e) => out.push(*e),
             Mapped::Delete(d) => deletes.push(d),
             other => tracing::debug!(calendar, "series {id}: ignored {other:?}"),
         }
     }
-    let Some(master) = master_event else {
-        tracing::warn!(
-            calendar,
-            "series master {id} could not be mapped as a master"
-        );
-        return Ok(());
-    };
-    // The master replaces its stored overrides: one that is no longer an exception goes.
-    deletes.push(id.to_string());
-    masters.insert(id.to_string(), master.clone());
-    upserts.push(master);
-    upserts.extend(out);
-    Ok(())
+    match master_event {
+        Some(master) => Ok(MasterRead::Found(master, out, deletes)),
+        None => {
+            tracing::warn!(
+                calendar,
+                "series master {id} could not be mapped as a master"
+            );
+            Ok(MasterRead::Skipped)
+        }
+    }
 }
 
 /// One Graph GET: retries inside, one token refresh on 401. `Ok(None)` on 404.
