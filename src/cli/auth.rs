@@ -26,7 +26,7 @@ pub fn auth(
     let google = match &acc.kind {
         AccountKind::Google(g) => g,
         AccountKind::Microsoft(ms) => {
-            return microsoft(ctx, account, ms, refresh_token_stdin, device);
+            return microsoft(ctx, account, ms, refresh_token_stdin, device, open_browser);
         }
         AccountKind::Ics(_) => {
             return Err(CliError::usage(format!(
@@ -75,14 +75,15 @@ fn authorized(ctx: &Context, account: &str, provider: &str) -> Result<(), CliErr
     Ok(())
 }
 
-/// Microsoft: `--device` (device-code flow) or `--refresh-token-stdin`. The browser (PKCE
-/// loopback) flow is not implemented yet: without a flag the command says to use `--device`.
+/// Microsoft: the browser (authorization code + PKCE on a loopback redirect), `--device`
+/// (device-code flow) or `--refresh-token-stdin`.
 fn microsoft(
     ctx: &Context,
     account: &str,
     ms: &MicrosoftAccount,
     refresh_token_stdin: bool,
     device: bool,
+    open_browser: bool,
 ) -> Result<(), CliError> {
     if matches!(
         ms.auth,
@@ -90,11 +91,6 @@ fn microsoft(
     ) {
         return Err(CliError::usage(format!(
             "account {account} uses client credentials (org-wide mode), which needs no `cadenced auth`"
-        )));
-    }
-    if !refresh_token_stdin && !device {
-        return Err(CliError::usage(format!(
-            "account {account}: the browser sign-in is not available for Microsoft accounts yet; run `cadenced auth {account} --device` (or use --refresh-token-stdin)"
         )));
     }
     let refresh_token = if refresh_token_stdin {
@@ -110,10 +106,28 @@ fn microsoft(
             Some(token) => {
                 mauth::import_refresh_token(account, ms, &ctx.state_dir, client, &token).await
             }
-            None => {
+            None if device => {
                 mauth::device_flow(account, ms, &ctx.state_dir, client, &mut |message| {
                     eprintln!("{message}");
                 })
+                .await
+            }
+            None => {
+                mauth::loopback_flow(
+                    account,
+                    ms,
+                    &ctx.state_dir,
+                    client,
+                    FlowOptions {
+                        timeout: FLOW_TIMEOUT,
+                        open_browser,
+                    },
+                    &mut |url| {
+                        eprintln!(
+                            "Open this address in a browser to authorize cadenced:\n\n  {url}\n"
+                        );
+                    },
+                )
                 .await
             }
         }

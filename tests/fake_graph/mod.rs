@@ -113,7 +113,7 @@
 //! - All-day events, `tzone://Microsoft/Custom`, `$filter`, `$orderby`, `$expand` other than
 //!   `exceptionOccurrences`, `/instances`, `/events` listing, writes (PATCH), attachments,
 //!   extensions, `$batch`, subscriptions, OneDrive and the org chart are not served (404/400).
-//!   Authorization-code grant and `/authorize` are not served (`unsupported_grant_type`).
+//!   (The authorization-code grant and `/authorize` are served: see `authcode.rs`.)
 //! - Declining only sets `responseStatus` (and the owner's attendee entry); whether Outlook then
 //!   removes the item is not modelled.
 //! - Moving a whole series (start/end of a master) is not modelled; moving an occurrence onto a
@@ -121,6 +121,7 @@
 //! - Token lifetimes use the wall clock; access tokens are opaque strings, not JWTs.
 #![allow(dead_code)]
 
+mod authcode;
 mod errors;
 mod oauth;
 mod recur;
@@ -157,6 +158,8 @@ pub const DEFAULT_SCOPES: &str = "offline_access Calendars.Read User.Read";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     Token,
+    /// `GET /{tenant}/oauth2/v2.0/authorize` (authorization code + PKCE, `authcode.rs`).
+    Authorize,
     DeviceCode,
     CalendarView,
     CalendarViewDelta,
@@ -582,6 +585,11 @@ impl FakeGraph {
     /// successors included); access tokens minted in that session stop working (401).
     pub fn revoke_refresh_token(&self, token: &str) {
         self.st().set_refresh_status(token, RefreshStatus::Revoked);
+    }
+
+    /// The next `/authorize` request is refused (`access_denied`), as when the user declines.
+    pub fn deny_next_authorization(&self) {
+        self.st().oauth.deny_next_authorization = true;
     }
 
     /// AADSTS700082 (90 days of inactivity, sample 05) from now on.

@@ -221,6 +221,10 @@ fn mailbox_len(s: &[String]) -> Option<usize> {
 fn classify(method: &str, seg: &[String]) -> Endpoint {
     let lower: Vec<String> = seg.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    if method == "GET" && l.len() == 4 && l[1] == "oauth2" && l[2] == "v2.0" && l[3] == "authorize"
+    {
+        return Endpoint::Authorize;
+    }
     if method == "POST" && l.len() == 4 && l[1] == "oauth2" && l[2] == "v2.0" {
         return match l[3] {
             "token" => Endpoint::Token,
@@ -273,7 +277,10 @@ fn process(st: &mut State, base_url: &str, req: &Req, over_limit: bool) -> Outco
     let client_request_id = req
         .header("client-request-id")
         .map_or_else(|| request_id.clone(), str::to_string);
-    let is_oauth = matches!(req.endpoint, Endpoint::Token | Endpoint::DeviceCode);
+    let is_oauth = matches!(
+        req.endpoint,
+        Endpoint::Token | Endpoint::DeviceCode | Endpoint::Authorize
+    );
     let mut record = RecordedRequest {
         endpoint: req.endpoint,
         method: req.method.clone(),
@@ -420,6 +427,7 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
                 st.device_code_request(&fields)
             }
         }
+        Endpoint::Authorize => st.authorize(&req.query),
         Endpoint::Other => {
             let seg = req.segments.last().cloned().unwrap_or_default();
             errors::graph_error(

@@ -24,6 +24,7 @@ use serde::Deserialize;
 
 use crate::config::{MicrosoftAccount, MicrosoftAuth, SecretSource};
 use crate::providers::http::{self, HttpError, RetryPolicy};
+use crate::providers::loopback::{FlowOptions, Loopback, open_browser};
 use crate::providers::tokens::{self, TokenFileError, Tokens, save_tokens};
 
 /// Delegated scopes requested by the device flow (short names are Graph scopes).
@@ -400,23 +401,7 @@ pub async fn device_flow(
         if status.is_success()
             && let Some(access) = r.access_token.clone().filter(|a| !a.is_empty())
         {
-            let Some(refresh) = r.refresh_token.clone().filter(|t| !t.is_empty()) else {
-                return Err(flow_err(
-                    "no refresh token was granted (the offline_access permission is missing)",
-                ));
-            };
-            save_tokens(
-                &tokens::token_path(state_dir, account),
-                &Tokens {
-                    refresh_token: Some(refresh),
-                    access_token: Some(access),
-                    expires_at: Some(
-                        Utc::now() + chrono::Duration::seconds(r.expires_in.unwrap_or(3599)),
-                    ),
-                    scope: r.scope,
-                },
-            )?;
-            return Ok(());
+            return store_grant(account, state_dir, access, r);
         }
         match r.error.as_deref() {
             Some("authorization_pending") => {}
@@ -441,5 +426,92 @@ pub async fn device_flow(
                 });
             }
         }
+    }
+}
+
+/// Store the tokens of a successful sign-in (0600); it must carry a refresh token.
+fn store_grant(
+    account: &str,
+    state_dir: &Path,
+    access: String,
+    r: TokenResponse,
+) -> Result<(), AuthError> {
+    let Some(refresh) = r.refresh_token.clone().filter(|t| !t.is_empty()) else {
+        return Err(AuthError::Flow {
+            account: account.to_string(),
+            reason: "no refresh token was granted (the offline_access permission is missing)"
+                .into(),
+        });
+    };
+    save_tokens(
+        &tokens::token_path(state_dir, account),
+        &Tokens {
+            refresh_token: Some(refresh),
+            access_token: Some(access),
+            expires_at: Some(Utc::now() + chrono::Duration::seconds(r.expires_in.unwrap_or(3599))),
+            scope: r.scope,
+        },
+    )?;
+    Ok(())
+}
+
+/// `cadenced auth ACCOUNT` without a flag: authorization code with PKCE S256 on a loopback
+/// redirect (§1.3), through the shared [`Loopback`]: print (and optionally open) the
+/// `/authorize` URL (`response_mode=query`, `state`), take the code from the redirect to
+/// `http://127.0.0.1:<port>` (the port is ignored when Entra matches a registered
+/// `http://127.0.0.1` or `http://localhost` redirect, §1.3), redeem it with the verifier and
+/// the same `redirect_uri` (a public client sends no secret; a delegated confidential client
+/// does), and store the tokens (0600).
+pub async fn loopback_flow(
+    account: &str,
+    ms: &MicrosoftAccount,
+    state_dir: &Path,
+    client: Client,
+    options: FlowOptions,
+    show: &mut (dyn FnMut(&str) + Send),
+) -> Result<(), AuthError> {
+    let flow_err = |reason: String| AuthError::Flow {
+        account: account.to_string(),
+        reason,
+    };
+    let secret = resolve_secret(account, require_delegated(account, ms)?)?;
+    let lb = Loopback::bind().await.map_err(flow_err)?;
+    let mut url = reqwest::Url::parse(&endpoint(ms, "authorize"))
+        .map_err(|e| flow_err(format!("login_base does not give a URL: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &ms.client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &lb.redirect_uri)
+        .append_pair("response_mode", "query")
+        .append_pair("scope", SCOPE)
+        .append_pair("state", &lb.state)
+        .append_pair("code_challenge", &lb.challenge())
+        .append_pair("code_challenge_method", "S256");
+    show(url.as_str());
+    if options.open_browser {
+        open_browser(url.as_str());
+    }
+    let code = lb
+        .wait_for_code("The identity platform", options.timeout)
+        .await
+        .map_err(flow_err)?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", ms.client_id.as_str()),
+        ("scope", SCOPE),
+        ("code", code.as_str()),
+        ("redirect_uri", lb.redirect_uri.as_str()),
+        ("code_verifier", lb.verifier.as_str()),
+    ];
+    if let Some(s) = secret.as_deref() {
+        form.push(("client_secret", s));
+    }
+    let (status, r) = post_token(&client, account, &endpoint(ms, "token"), &form).await?;
+    match r.access_token.clone().filter(|a| !a.is_empty()) {
+        Some(access) if status.is_success() => store_grant(account, state_dir, access, r),
+        _ => Err(AuthError::Endpoint {
+            account: account.to_string(),
+            reason: r.reason(status),
+        }),
     }
 }
