@@ -354,6 +354,20 @@ pub async fn sync_microsoft(
             Err(e) => failures.push(format!("calendar {calendar}: {e}")),
         }
     }
+    if source.microsoft.directory {
+        match mssync::direct_reports(store, client, &auth, &source.microsoft).await {
+            Ok(people) => {
+                if let Err(e) = crate::providers::microsoft::directory::save(
+                    &source.state_dir,
+                    account,
+                    &people,
+                ) {
+                    failures.push(format!("direct reports could not be stored: {e}"));
+                }
+            }
+            Err(e) => failures.push(format!("direct reports: {e}")),
+        }
+    }
     summarize(store, account, account_id, failures, skipped).await
 }
 

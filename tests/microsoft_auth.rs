@@ -306,6 +306,7 @@ fn account(g: &FakeGraph) -> MicrosoftAccount {
         },
         graph_base: g.graph_base(),
         login_base: g.url().to_string(),
+        directory: false,
     }
 }
 

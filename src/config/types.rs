@@ -204,6 +204,8 @@ pub struct MicrosoftAccount {
     pub graph_base: String,
     /// Default `https://login.microsoftonline.com`.
     pub login_base: String,
+    /// `directory = true`: the user's direct reports (Graph `directReports`) join the roster.
+    pub directory: bool,
 }
 
 impl MicrosoftAccount {

@@ -55,6 +55,7 @@ const MICROSOFT_KEYS: &[&str] = &[
     "graph_base",
     "login_base",
     "user",
+    "directory",
 ];
 const ICS_KEYS: &[&str] = &["url", "path"];
 const SYNC_KEYS: &[&str] = &["past", "future", "interval", "rebaseline"];
@@ -934,6 +935,7 @@ fn microsoft(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> MicrosoftAccount {
         auth,
         graph_base,
         login_base,
+        directory: cx.boolean(sec, "directory").unwrap_or(false),
     }
 }
 

@@ -112,7 +112,8 @@
 //!   ([`FakeGraph::invalidate_delta_tokens`]).
 //! - All-day events, `tzone://Microsoft/Custom`, `$filter`, `$orderby`, `$expand` other than
 //!   `exceptionOccurrences`, `/instances`, `/events` listing, writes (PATCH), attachments,
-//!   extensions, `$batch`, subscriptions, OneDrive and the org chart are not served (404/400).
+//!   extensions, `$batch`, subscriptions, OneDrive and `/manager` are not served (404/400);
+//!   `directReports` is (`directory.rs`).
 //!   (The authorization-code grant and `/authorize` are served: see `authcode.rs`.)
 //! - Declining only sets `responseStatus` (and the owner's attendee entry); whether Outlook then
 //!   removes the item is not modelled.
@@ -122,6 +123,7 @@
 #![allow(dead_code)]
 
 mod authcode;
+mod directory;
 mod errors;
 mod oauth;
 mod recur;
@@ -164,6 +166,8 @@ pub enum Endpoint {
     CalendarView,
     CalendarViewDelta,
     EventGet,
+    /// `GET /me/directReports`, `/users/{x}/directReports` (`directory.rs`).
+    DirectReports,
     /// Anything else (answered 400/404).
     Other,
 }
@@ -172,7 +176,10 @@ impl Endpoint {
     pub fn is_graph(self) -> bool {
         matches!(
             self,
-            Endpoint::CalendarView | Endpoint::CalendarViewDelta | Endpoint::EventGet
+            Endpoint::CalendarView
+                | Endpoint::CalendarViewDelta
+                | Endpoint::EventGet
+                | Endpoint::DirectReports
         )
     }
 }
@@ -595,6 +602,18 @@ impl FakeGraph {
     /// AADSTS700082 (90 days of inactivity, sample 05) from now on.
     pub fn expire_refresh_token_inactive(&self, token: &str) {
         self.st().set_refresh_status(token, RefreshStatus::Inactive);
+    }
+
+    // ----- org chart --------------------------------------------------------------------------
+
+    /// Adds a direct report of the mailbox owner (`#microsoft.graph.user`).
+    pub fn add_direct_report(&self, name: &str, mail: &str) {
+        self.st().add_direct_report(name, mail, false);
+    }
+
+    /// Adds an organizational contact as a direct report (`#microsoft.graph.orgContact`).
+    pub fn add_direct_report_contact(&self, name: &str, mail: &str) {
+        self.st().add_direct_report(name, mail, true);
     }
 
     // ----- calendar mutations -----------------------------------------------------------------

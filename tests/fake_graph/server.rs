@@ -242,6 +242,7 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
         ["calendarview", "delta"] => Endpoint::CalendarViewDelta,
         ["calendarview"] | ["calendar", "calendarview"] => Endpoint::CalendarView,
         ["events", _] | ["calendar", "events", _] => Endpoint::EventGet,
+        ["directreports"] => Endpoint::DirectReports,
         _ => Endpoint::Other,
     }
 }
@@ -437,7 +438,10 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
                 rid,
             )
         }
-        Endpoint::CalendarView | Endpoint::CalendarViewDelta | Endpoint::EventGet => {
+        Endpoint::CalendarView
+        | Endpoint::CalendarViewDelta
+        | Endpoint::EventGet
+        | Endpoint::DirectReports => {
             let user = match st.authenticate(req.header("authorization")) {
                 Ok(u) => u,
                 Err(why) => return unauthenticated(why, rid),
@@ -468,6 +472,9 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
             let mut reply = match req.endpoint {
                 Endpoint::CalendarViewDelta => delta(st, base_url, req, rid),
                 Endpoint::CalendarView => calendar_view(st, base_url, req, rid),
+                Endpoint::DirectReports => {
+                    st.direct_reports_page(&format!("{base_url}{}", req.raw_path), &req.query)
+                }
                 _ => get_event(st, req, rid),
             };
             if reply.status == 200 {

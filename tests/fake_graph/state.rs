@@ -115,6 +115,8 @@ pub struct State {
     pub peak_in_flight: usize,
     /// Requests sleeping in an injected delay right now.
     pub delayed_now: usize,
+    /// The mailbox owner's direct reports (`directory.rs`).
+    pub directory: Vec<Value>,
 }
 
 fn hash64(s: &str) -> u64 {
@@ -196,6 +198,7 @@ impl State {
             in_flight: 0,
             peak_in_flight: 0,
             delayed_now: 0,
+            directory: Vec::new(),
         }
     }
 

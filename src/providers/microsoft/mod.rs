@@ -5,5 +5,6 @@
 //! credentials), and the calendarView delta sync ([`sync`]).
 
 pub mod auth;
+pub mod directory;
 pub mod model;
 pub mod sync;

@@ -67,6 +67,8 @@ seriesMasterId,cancelledOccurrences";
 #[derive(Debug, thiserror::Error)]
 pub enum MsSyncError {
     #[error("{0}")]
+    Directory(String),
+    #[error("{0}")]
     Auth(#[from] AuthError),
     #[error("{0}")]
     Http(HttpError),
@@ -711,6 +713,40 @@ async fn read_master(ctx: &Ctx<'_>, id: &str) -> Result<MasterRead, MsSyncError>
     }
 }
 
+/// The account user's direct reports (`directory = true`, §7.3), through the same GET as the
+/// calendar (retries, one refresh on 401).
+pub async fn direct_reports(
+    store: &AsyncStore,
+    client: &Client,
+    auth: &Authenticator,
+    ms: &MicrosoftAccount,
+) -> Result<Vec<super::directory::DirectoryPerson>, MsSyncError> {
+    let ctx = Ctx {
+        store,
+        client,
+        auth,
+        ms,
+        calendar: "directReports",
+        cal_id: 0,
+    };
+    let mut first = graph_url(ms, &["directReports"])?;
+    first
+        .query_pairs_mut()
+        .append_pair("$select", "id,displayName,mail,userPrincipalName");
+    super::directory::fetch(first, |url| {
+        let ctx = &ctx;
+        async move {
+            get_json(ctx, &url, false)
+                .await?
+                .ok_or_else(|| MsSyncError::Api {
+                    status: 404,
+                    message: "the user's directReports were not found".into(),
+                })
+        }
+    })
+    .await
+}
+
 /// One Graph GET: retries inside, one token refresh on 401. `Ok(None)` on 404.
 async fn get_json(
     ctx: &Ctx<'_>,
@@ -768,5 +804,11 @@ async fn get_json(
                 });
             }
         }
+    }
+}
+
+impl From<String> for MsSyncError {
+    fn from(s: String) -> Self {
+        MsSyncError::Directory(s)
     }
 }
