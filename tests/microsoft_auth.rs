@@ -278,7 +278,16 @@ fn browser_flow_with_pkce_on_a_loopback_redirect() {
     let out = env.run(&["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let listed = env.events("2026-01-01", "2026-02-01");
-    assert_eq!(listed.len(), 1, "{listed:?}");
+    let view = g.snapshot_view("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+    assert_eq!(listed.len(), view.len(), "{listed:?}");
+    assert_eq!(
+        listed[0]["start"].as_str().unwrap(),
+        view[0].start.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    assert_eq!(
+        listed[0]["end"].as_str().unwrap(),
+        view[0].end.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
 }
 
 #[test]

@@ -250,3 +250,50 @@ fn a_sync_killed_mid_round_resumes_equal_to_the_server() {
     assert_ok(&sync(&env));
     assert_eq!(g.requests().len(), 1, "idle afterwards");
 }
+
+#[test]
+fn requests_rejected_together_refresh_the_token_once() {
+    let g = FakeGraph::start();
+    for i in 0..4 {
+        weekly(&g, &format!("series {i}"), -30 - i, "friday");
+    }
+    let env = env_for(&g, "");
+    g.clear_log();
+    // The four master reads wait in the fake together; meanwhile the access token expires.
+    g.push_fault(
+        Fault::new(FaultKind::Delay(StdDuration::from_secs(2)))
+            .on(Endpoint::EventGet)
+            .times(4),
+    );
+    let child = Command::new(assert_cmd::cargo::cargo_bin!("cadenced"))
+        .arg("--config")
+        .arg(&env.config)
+        .arg("--state-dir")
+        .arg(&env.state)
+        .arg("sync")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + StdDuration::from_secs(60);
+    while g.delayed_now() < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the four master reads were never in flight together"
+        );
+        std::thread::sleep(StdDuration::from_millis(10));
+    }
+    g.expire_access_tokens();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let gets: Vec<u16> = g
+        .requests_to(Endpoint::EventGet)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(gets.iter().filter(|s| **s == 401).count(), 4, "{gets:?}");
+    assert_eq!(gets.iter().filter(|s| **s == 200).count(), 4, "{gets:?}");
+    assert_eq!(g.count(Endpoint::Token), 1, "one refresh for the four");
+    assert_matches(&env, &g);
+}

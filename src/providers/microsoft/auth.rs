@@ -202,6 +202,19 @@ impl Authenticator {
         self.renew(&mut cached).await
     }
 
+    /// After a 401 for `rejected`: a new access token, unless a concurrent request has already
+    /// renewed it (then the renewed one), so that requests in flight together refresh once.
+    pub async fn refresh_rejected(&self, rejected: &str) -> Result<String, AuthError> {
+        let mut cached = self.cache.lock(&self.path).await?;
+        let now = (self.clock)();
+        if let Some(t) = cached.as_ref().and_then(|t| t.valid_access_token(now))
+            && t != rejected
+        {
+            return Ok(t.to_string());
+        }
+        self.renew(&mut cached).await
+    }
+
     async fn renew(&self, cached: &mut Option<Tokens>) -> Result<String, AuthError> {
         let now = (self.clock)();
         let url = endpoint(&self.ms, "token");

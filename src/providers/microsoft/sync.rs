@@ -784,7 +784,7 @@ async fn get_json(
             s if s.is_success() => return Ok(Some(resp.body)),
             StatusCode::UNAUTHORIZED if !refreshed => {
                 refreshed = true;
-                access = ctx.auth.refresh().await?;
+                access = ctx.auth.refresh_rejected(&access).await?;
             }
             StatusCode::GONE if delta => return Err(MsSyncError::Gone),
             _ if delta && code.as_deref().is_some_and(is_resync_code) => {
