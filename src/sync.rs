@@ -14,6 +14,7 @@ use crate::providers::google::auth::{AuthError, Authenticator, Clock};
 use crate::providers::google::sync as gsync;
 use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::providers::microsoft::auth as msauth;
+use crate::providers::microsoft::directory;
 use crate::providers::microsoft::sync as mssync;
 use crate::store::{AsyncStore, StoreError, SyncOutcome};
 
@@ -354,14 +355,10 @@ pub async fn sync_microsoft(
             Err(e) => failures.push(format!("calendar {calendar}: {e}")),
         }
     }
-    if source.microsoft.directory {
+    if source.microsoft.directory && (full || directory::due(&source.state_dir, account, now)) {
         match mssync::direct_reports(store, client, &auth, &source.microsoft).await {
             Ok(people) => {
-                if let Err(e) = crate::providers::microsoft::directory::save(
-                    &source.state_dir,
-                    account,
-                    &people,
-                ) {
+                if let Err(e) = directory::save(&source.state_dir, account, &people, now) {
                     failures.push(format!("direct reports could not be stored: {e}"));
                 }
             }

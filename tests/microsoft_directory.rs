@@ -89,6 +89,18 @@ fn direct_reports_join_the_roster_after_the_configured_ones() {
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    // The org chart is read again a day later, not on every poll.
+    g.clear_log();
+    assert_ok(&sync(&env));
+    assert_eq!(g.requests().len(), 1, "an idle poll: {:?}", g.requests());
+    g.add_direct_report("Dan New", "dan@contoso.com");
+    assert_ok(&sync_at(
+        &env,
+        chrono::Utc::now() + chrono::Duration::hours(25),
+    ));
+    assert_eq!(g.count(Endpoint::DirectReports), 1);
+    let r = report(&env);
+    assert_eq!(emails(&r).len(), 4, "{:?}", emails(&r));
     assert_matches(&env, &g);
 }
 

@@ -5,7 +5,9 @@
 //!   mode) with `$select=id,displayName,mail,userPrincipalName`, following `@odata.nextLink`.
 //!   Each item is a `directoryObject` (a user or an orgContact); its address is `mail`, else the
 //!   `userPrincipalName`; items with neither are skipped.
-//! - The list is written after each successful sync to `<state>/directory/<account>.json`
+//! - The org chart changes rarely, so it is read at most once per [`REFRESH`] (by the sync's
+//!   `now`; `sync --full` reads it anyway): an idle poll stays one request.
+//! - The list is written with the time it was read to `<state>/directory/<account>.json`
 //!   (0600, temp file + rename, so a crash leaves the old list), and read by [`with_directory`],
 //!   which the analysis uses as its roster: the configured `[[reports]]` first, unchanged, then
 //!   every directory report not already among them (e-mail or alias, case-insensitively, and
@@ -18,6 +20,17 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AccountKind, Config, Report};
+
+/// How often the direct reports are read again.
+pub const REFRESH: chrono::Duration = chrono::Duration::days(1);
+
+/// The stored file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Stored {
+    fetched_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    reports: Vec<DirectoryPerson>,
+}
 
 /// One direct report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,14 +107,43 @@ pub fn file(state_dir: &Path, account: &str) -> PathBuf {
     state_dir.join("directory").join(format!("{account}.json"))
 }
 
-/// Write the list (0600, atomically).
-pub fn save(state_dir: &Path, account: &str, people: &[DirectoryPerson]) -> std::io::Result<()> {
+/// Whether the stored list is missing or older than [`REFRESH`] at `now`.
+pub fn due(state_dir: &Path, account: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    match read(state_dir, account).and_then(|s| s.fetched_at) {
+        Some(at) => now < at || now - at >= REFRESH,
+        None => true,
+    }
+}
+
+fn read(state_dir: &Path, account: &str) -> Option<Stored> {
+    let path = file(state_dir, account);
+    let bytes = std::fs::read(&path).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(file = %path.display(), "the stored direct reports are unreadable: {e}");
+            None
+        }
+    }
+}
+
+/// Write the list read at `now` (0600, atomically).
+pub fn save(
+    state_dir: &Path,
+    account: &str,
+    people: &[DirectoryPerson],
+    now: chrono::DateTime<chrono::Utc>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let path = file(state_dir, account);
     let dir = path.parent().unwrap_or(state_dir);
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{account}.json.tmp"));
-    let body = serde_json::to_vec_pretty(people).map_err(std::io::Error::other)?;
+    let body = serde_json::to_vec_pretty(&Stored {
+        fetched_at: Some(now),
+        reports: people.to_vec(),
+    })
+    .map_err(std::io::Error::other)?;
     {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -117,14 +159,9 @@ pub fn save(state_dir: &Path, account: &str, people: &[DirectoryPerson]) -> std:
 
 /// The stored list of an account (empty when there is none or it cannot be read).
 pub fn load(state_dir: &Path, account: &str) -> Vec<DirectoryPerson> {
-    let path = file(state_dir, account);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            tracing::warn!(file = %path.display(), "the stored direct reports are unreadable: {e}");
-            Vec::new()
-        }),
-        Err(_) => Vec::new(),
-    }
+    read(state_dir, account)
+        .map(|s| s.reports)
+        .unwrap_or_default()
 }
 
 /// The config with the directory reports of its `directory = true` accounts added to the
