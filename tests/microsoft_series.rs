@@ -67,11 +67,11 @@ fn masters_are_fetched_once_per_change_and_an_idle_poll_is_one_request() {
 
     let tue = next(Weekday::Tue, 1);
     g.move_occurrence(&b, &date(tue), &local(tue, "16:00"), &local(tue, "16:45"));
-    round("moved occurrence (a full exception item)", vec![]);
+    round("moved occurrence (an exception item)", vec![&b]);
 
     let thu = next(Weekday::Thu, 1);
     g.decline(&g.occurrence_id(&c, &date(thu)));
-    round("declined occurrence", vec![]);
+    round("declined occurrence", vec![&c]);
 
     g.cancel_occurrence_with(&c, &date(thu + 7), true);
     round("cancelled occurrence with a delta entry", vec![&c]);
@@ -102,6 +102,19 @@ fn a_cancelled_occurrence_without_a_delta_entry_becomes_a_cancelled_session() {
     g.clear_log();
     assert_ok(&sync(&env));
     assert_eq!(master_gets(&g), vec![a.clone()]);
+    assert_matches(&env, &g);
+    // Together with an exception of the same series (moved in the same round).
+    let thu = next(Weekday::Thu, 1);
+    g.cancel_occurrence_with(&c, &date(thu), false);
+    g.move_occurrence(
+        &c,
+        &date(thu + 7),
+        &local(thu + 7, "15:00"),
+        &local(thu + 7, "15:30"),
+    );
+    g.clear_log();
+    assert_ok(&sync(&env));
+    assert_eq!(master_gets(&g), vec![c.clone()]);
     assert_matches(&env, &g);
     let listed = env.events(&local(5, "00:00:00Z"), &local(6, "00:00:00Z"));
     assert!(
@@ -142,7 +155,6 @@ fn a_cancelled_occurrence_without_a_delta_entry_becomes_a_cancelled_session() {
     // The analysis counts it as a cancelled session (EXDATE from cancelledOccurrences).
     let json = g.event_json(&b).unwrap();
     assert_eq!(json["cancelledOccurrences"].as_array().unwrap().len(), 1);
-    let _ = c;
     g.clear_log();
     assert_ok(&sync_at(&env, later));
     assert_eq!(g.requests().len(), 1, "idle again");

@@ -18,9 +18,11 @@
 //!   master's expansion gives them). The cursor keeps, per series, the etag its bare
 //!   occurrences carried and hashes of their ids ([`SeriesMark`]). A master is read again only
 //!   when: it is unknown; a bare occurrence carries another etag (replays with the same etag
-//!   are ignored); an `@removed` id is one of its occurrences or stored exceptions (a
-//!   cancellation); a master item shows another change key. An exception item carries its own
-//!   fields and needs no master read. `@removed` ids of nothing known are out-of-window noise.
+//!   are ignored); an exception item is new or changed (not a replay of the stored one: an
+//!   exception changes its master, and a cancellation without an entry of its own may come
+//!   with it); an `@removed` id is one of its occurrences or stored exceptions (a
+//!   cancellation); a master item shows another change key. Each master is read at most once
+//!   per round. `@removed` ids of nothing known are out-of-window noise.
 //!   A master answering 404 is deleted (with its overrides). An idle round costs one request.
 //! - **Full rounds** (first sync, `--full`, 410, re-baselining) would see every occurrence and
 //!   so read every master; instead a master whose occurrences all carry the etag seen before is
@@ -314,6 +316,8 @@ struct StoredSeries {
     overrides: HashMap<String, Vec<Event>>,
     /// Override id → its master.
     override_master: HashMap<String, String>,
+    /// Override id → its stored etag.
+    override_etag: HashMap<String, Option<String>>,
 }
 
 /// Adds `m` to the masters to fetch on this page (once).
@@ -349,6 +353,9 @@ async fn run(
         if e.is_override() {
             if let Some(m) = e.series_id.clone() {
                 stored.override_master.insert(e.event_id.clone(), m.clone());
+                stored
+                    .override_etag
+                    .insert(e.event_id.clone(), e.etag.clone());
                 stored.overrides.entry(m).or_default().push(e);
             }
         } else if e.is_master() {
@@ -458,10 +465,17 @@ async fn run(
                     }
                 }
                 ("exception", Some(m)) => {
-                    // The exception carries its own fields; the master is needed only when
-                    // unknown (for its series info and recurrence).
+                    // A new or changed exception changed its series (the master's change key
+                    // moves with it, and a cancellation that left no entry of its own may have
+                    // come with it): read the master once, unless this is a replay of the
+                    // stored exception. In a full round, a known series is verified instead.
                     marks.entry(m.to_string()).or_default();
-                    if !stored.masters.contains_key(m) {
+                    let replay = !full
+                        && match (stored.override_etag.get(id), item.odata_etag.as_deref()) {
+                            (Some(Some(a)), Some(b)) => etag_core(a) == etag_core(b),
+                            _ => false,
+                        };
+                    if !stored.masters.contains_key(m) || (!full && !replay) {
                         want(&mut need, &fetched, m);
                     } else if full && !fetched.contains(m) {
                         deferred.entry(m.to_string()).or_default();
