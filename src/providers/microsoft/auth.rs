@@ -1,8 +1,12 @@
-//! Microsoft identity platform (Entra ID v2.0) OAuth: the device-code flow behind
-//! `cadenced auth ACCOUNT --device`, refresh-token import, client credentials (org-wide mode), and
-//! the [`Authenticator`] that hands out Graph access tokens.
+//! Microsoft identity platform (Entra ID v2.0) OAuth: the browser flow behind `cadenced auth
+//! ACCOUNT` (authorization code + PKCE on a loopback redirect, [`loopback_flow`], sharing
+//! [`crate::providers::loopback`] with Google), the device-code flow behind `--device`,
+//! refresh-token import, client credentials (org-wide mode), and the [`Authenticator`] that
+//! hands out Graph access tokens.
 //!
-//! - Endpoints: `{login_base}/{tenant}/oauth2/v2.0/{token|devicecode}` (form posts).
+//! - Endpoints: `{login_base}/{tenant}/oauth2/v2.0/{authorize|token|devicecode}`.
+//! - A 401 renews the access token once; requests rejected together renew it once in all
+//!   ([`Authenticator::refresh_rejected`]).
 //! - Tokens live in the shared token file ([`crate::providers::tokens`]: 0600, atomic).
 //! - **Refresh-token rotation**: every refresh answer may carry a new `refresh_token`. It is
 //!   written together with the new access token in ONE atomic file write (temp + rename) before

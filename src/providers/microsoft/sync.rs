@@ -7,7 +7,7 @@
 //!   `Prefer: outlook.timezone="UTC", odata.maxpagesize=200`, follows `@odata.nextLink` until
 //!   `@odata.deltaLink`; later rounds GET the stored delta link as it is (the window is frozen in
 //!   it). `mailbox` is `me`, or `users/{user}` for client credentials.
-//! - **Crash safety**, as for Google: one transaction per page ([`Store::apply_generation_page`]);
+//! - **Crash safety**, as for Google: one transaction per page ([`crate::store::Store::apply_generation_page`]);
 //!   a full round writes a new generation and its last page, with the delta link, sweeps the
 //!   others. An incremental round applies its pages and stores the link with the last one.
 //! - **Series masters, once per change** (§2.4, §3.3): occurrences come bare and masters are
@@ -16,7 +16,7 @@
 //!   (cancelled occurrences become EXDATEs, exceptions overrides; its stored overrides are
 //!   replaced) and written in the page's transaction; bare occurrences are not stored (the
 //!   master's expansion gives them). The cursor keeps, per series, the etag its bare
-//!   occurrences carried and hashes of their ids ([`SeriesMark`]). A master is read again only
+//!   occurrences carried and hashes of their ids (`SeriesMark`). A master is read again only
 //!   when: it is unknown; a bare occurrence carries another etag (replays with the same etag
 //!   are ignored); an exception item is new or changed (not a replay of the stored one: an
 //!   exception changes its master, and a cancellation without an entry of its own may come
