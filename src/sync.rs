@@ -14,6 +14,7 @@ use crate::providers::google::auth::{AuthError, Authenticator, Clock};
 use crate::providers::google::sync as gsync;
 use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::providers::microsoft::auth as msauth;
+use crate::providers::microsoft::directory;
 use crate::providers::microsoft::sync as mssync;
 use crate::store::{AsyncStore, StoreError, SyncOutcome};
 
@@ -39,6 +40,8 @@ pub struct MicrosoftSource {
     /// How far back and ahead of now the delta window reaches (`[sync] past`/`future`).
     pub past: chrono::Duration,
     pub future: chrono::Duration,
+    /// How far the window may drift before a new full round re-baselines it (`[sync] rebaseline`).
+    pub rebaseline: chrono::Duration,
 }
 
 /// A Google account to sync: its config, and where its token file lives.
@@ -76,6 +79,7 @@ pub fn targets(config: &Config, state_dir: &Path) -> Vec<SyncTarget> {
                 state_dir: state_dir.to_path_buf(),
                 past: config.sync.past.as_chrono(),
                 future: config.sync.future.as_chrono(),
+                rebaseline: config.sync.rebaseline.as_chrono(),
             }),
         };
         out.push(SyncTarget {
@@ -313,6 +317,7 @@ pub async fn sync_microsoft(
     let window = mssync::Window {
         start: now - source.past,
         end: now + source.future,
+        rebaseline: source.rebaseline,
     };
     let mut failures = Vec::new();
     let mut skipped = 0;
@@ -355,6 +360,18 @@ pub async fn sync_microsoft(
                 });
             }
             Err(e) => failures.push(format!("calendar {calendar}: {e}")),
+        }
+    }
+    if source.microsoft.directory && (full || directory::due(&source.state_dir, account, now)) {
+        match mssync::direct_reports(store, client, &auth, &source.microsoft).await {
+            Ok(people) => {
+                match directory::save(&source.state_dir, account, &people, now) {
+                    // The roster may have changed: the daemon analyses again.
+                    Ok(()) => changed = true,
+                    Err(e) => failures.push(format!("direct reports could not be stored: {e}")),
+                }
+            }
+            Err(e) => failures.push(format!("direct reports: {e}")),
         }
     }
     summarize(store, account, account_id, failures, skipped, changed).await

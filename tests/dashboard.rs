@@ -1002,7 +1002,10 @@ fn the_daemon_serves_the_same_dashboard_at_its_root_to_headless_chromium() {
     // Up once its listener answers.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "the daemon never listened");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon never listened"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let profile = tempfile::tempdir().unwrap();

@@ -1020,3 +1020,116 @@ async fn concurrency_limit_gives_429() {
     codes.sort();
     assert_eq!(codes, [200, 200, 200, 200, 429]);
 }
+
+#[tokio::test]
+async fn authorization_code_with_pkce() {
+    let h = H::new();
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = |redirect: &str, challenge: &str, method: &str| {
+        let mut u =
+            reqwest::Url::parse(&format!("{}/{TENANT_ID}/oauth2/v2.0/authorize", h.g.url()))
+                .unwrap();
+        u.query_pairs_mut()
+            .append_pair("client_id", PUBLIC_CLIENT_ID)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", redirect)
+            .append_pair("response_mode", "query")
+            .append_pair("scope", "offline_access Calendars.Read")
+            .append_pair("state", "st4te")
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", method);
+        u
+    };
+    // RFC 7636 appendix B.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let code_of = |location: &str| {
+        let u = reqwest::Url::parse(location).unwrap();
+        let q: std::collections::HashMap<_, _> = u.query_pairs().into_owned().collect();
+        assert_eq!(q.get("state").map(String::as_str), Some("st4te"));
+        q.get("code").cloned()
+    };
+    // The port of a loopback redirect is ignored; the redirect carries code and state.
+    let redirect = "http://127.0.0.1:49152";
+    let r = no_redirect
+        .get(authorize(redirect, challenge, "S256"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(redirect), "{location}");
+    let code = code_of(&location).expect("a code");
+    // A wrong verifier: invalid_grant AADSTS501481.
+    let redeem = |code: &str, verifier: &str, redirect: &str| {
+        let (code, verifier, redirect) =
+            (code.to_string(), verifier.to_string(), redirect.to_string());
+        let h = &h;
+        async move {
+            h.token(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", PUBLIC_CLIENT_ID),
+                ("scope", "offline_access Calendars.Read"),
+                ("code", &code),
+                ("redirect_uri", &redirect),
+                ("code_verifier", &verifier),
+            ])
+            .await
+        }
+    };
+    let bad = redeem(
+        &code,
+        "not-the-verifier-not-the-verifier-not-the-ver",
+        redirect,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["error"], "invalid_grant");
+    assert_eq!(bad.body["error_codes"], json!([501481]));
+    let wrong_redirect = redeem(&code, verifier, "http://127.0.0.1:1").await;
+    assert_eq!(wrong_redirect.body["error"], "invalid_grant");
+    let ok = redeem(&code, verifier, redirect).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body["refresh_token"].is_string() && ok.body["access_token"].is_string());
+    // Single use: AADSTS54005.
+    let again = redeem(&code, verifier, redirect).await;
+    assert_eq!(again.body["error_codes"], json!([54005]));
+    // localhost matches too; [::1] and https hosts other than loopback do not (no redirect).
+    let r = no_redirect
+        .get(authorize("http://localhost:8080", challenge, "S256"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    for bad in ["http://[::1]:8080", "http://example.com:8080"] {
+        let r = no_redirect
+            .get(authorize(bad, challenge, "S256"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    // A public client presenting a secret: AADSTS700025.
+    let r = h
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", PUBLIC_CLIENT_ID),
+            ("client_secret", "x"),
+            ("code", "whatever"),
+        ])
+        .await;
+    assert_eq!(r.body["error_codes"], json!([700025]));
+    // Declined: redirected with access_denied and the state.
+    h.g.deny_next_authorization();
+    let r = no_redirect
+        .get(authorize(redirect, challenge, "S256"))
+        .send()
+        .await
+        .unwrap();
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains("error=access_denied"), "{location}");
+    assert_eq!(code_of(&location), None);
+}

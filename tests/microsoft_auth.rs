@@ -198,13 +198,109 @@ fn invalid_grant_names_the_aadsts_code_and_no_token() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(REFRESH_TOKEN));
 }
 
+/// Runs `auth` without a flag (the browser flow, `--no-browser`), plays the browser on the
+/// printed URL with `browse` (which returns the loopback page's status), returns the outcome.
+fn browser_run(
+    env: &Env,
+    g: &FakeGraph,
+    check_url: impl FnOnce(&reqwest::Url),
+) -> (Option<i32>, String, u16) {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("cadenced"))
+        .arg("--config")
+        .arg(&env.config)
+        .arg("--state-dir")
+        .arg(&env.state)
+        .args(["auth", ACCOUNT, "--no-browser"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prefix = format!("{}/{TENANT_ID}/oauth2/v2.0/authorize?", g.url());
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with(&prefix))
+                .map(str::to_string)
+        })
+        .expect("the authorization URL is printed");
+    let url = reqwest::Url::parse(&url).unwrap();
+    check_url(&url);
+    // The "browser": GET the authorization URL; the fake consents and redirects (302) to the
+    // binary's loopback listener with the code and the state, which reqwest follows.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt
+        .block_on(async { reqwest::get(url).await.map(|r| r.status().as_u16()) })
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), rest.join("\n"), status)
+}
+
 #[test]
-fn no_flag_suggests_device_and_exits_2() {
+fn browser_flow_with_pkce_on_a_loopback_redirect() {
     let g = FakeGraph::start();
+    g.add_event(&fake_graph::NewEvent::new(
+        "lunch",
+        "2026-01-05T12:00",
+        "2026-01-05T13:00",
+        "UTC",
+    ));
     let env = env_for(&g);
-    let out = env.run(&["auth", ACCOUNT]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--device"), "{}", stderr(&out));
+    let (code, err, status) = browser_run(&env, &g, |url| {
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["response_mode"], "query");
+        assert_eq!(q["client_id"], PUBLIC_CLIENT_ID);
+        assert!(q["redirect_uri"].starts_with("http://127.0.0.1:"), "{q:?}");
+        assert!(q["state"].len() >= 16);
+        assert!(q["code_challenge"].len() >= 43);
+        let scope = &q["scope"];
+        assert!(scope.contains("offline_access") && scope.contains("Calendars.Read"));
+    });
+    assert_eq!(status, 200, "the loopback page answers");
+    assert_eq!(code, Some(0), "{err}");
+    let tokens = g.requests_to(Endpoint::Token);
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].grant_type(), Some("authorization_code"));
+    let file = token_path(&env.state, ACCOUNT);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let t = stored(&env);
+    assert!(t.refresh_token.is_some() && t.access_token.is_some());
+    // The stored tokens work.
+    let out = env.run(&["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = env.events("2026-01-01", "2026-02-01");
+    let view = g.snapshot_view("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+    assert_eq!(listed.len(), view.len(), "{listed:?}");
+    assert_eq!(
+        listed[0]["start"].as_str().unwrap(),
+        view[0].start.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    assert_eq!(
+        listed[0]["end"].as_str().unwrap(),
+        view[0].end.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+}
+
+#[test]
+fn browser_flow_declined_exits_1() {
+    let g = FakeGraph::start();
+    g.deny_next_authorization();
+    let env = env_for(&g);
+    let (code, err, status) = browser_run(&env, &g, |_| {});
+    assert_eq!(status, 200);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("access_denied"), "{err}");
+    assert!(g.requests_to(Endpoint::Token).is_empty());
+    assert!(!token_path(&env.state, ACCOUNT).exists());
 }
 
 // ----- the Authenticator through the library ---------------------------------------------------
@@ -219,6 +315,7 @@ fn account(g: &FakeGraph) -> MicrosoftAccount {
         },
         graph_base: g.graph_base(),
         login_base: g.url().to_string(),
+        directory: false,
     }
 }
 

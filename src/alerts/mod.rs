@@ -41,6 +41,12 @@ pub fn analyse(
     store: &mut Store,
     now: DateTime<Utc>,
 ) -> Result<Analysed, StoreError> {
+    // `directory = true` accounts add their direct reports to the roster.
+    let state_dir = store.path().parent().map(std::path::Path::to_path_buf);
+    let with_directory = state_dir
+        .as_deref()
+        .map(|d| crate::providers::microsoft::directory::with_directory(config, d));
+    let config: &Config = with_directory.as_deref().unwrap_or(config);
     let window = cadence::analyze::analysis_window(config, now);
     let started = std::time::Instant::now();
     // Single events that cannot be anyone's 1on1 (or a candidate's) are not even decoded.

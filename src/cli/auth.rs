@@ -26,7 +26,7 @@ pub fn auth(
     let google = match &acc.kind {
         AccountKind::Google(g) => g,
         AccountKind::Microsoft(ms) => {
-            return microsoft(ctx, account, ms, refresh_token_stdin, device);
+            return microsoft(ctx, account, ms, refresh_token_stdin, device, open_browser);
         }
         AccountKind::Ics(_) => {
             return Err(CliError::usage(format!(
@@ -75,14 +75,15 @@ fn authorized(ctx: &Context, account: &str, provider: &str) -> Result<(), CliErr
     Ok(())
 }
 
-/// Microsoft: `--device` (device-code flow) or `--refresh-token-stdin`. The browser (PKCE
-/// loopback) flow is not implemented yet: without a flag the command says to use `--device`.
+/// Microsoft: the browser (authorization code + PKCE on a loopback redirect), `--device`
+/// (device-code flow) or `--refresh-token-stdin`.
 fn microsoft(
     ctx: &Context,
     account: &str,
     ms: &MicrosoftAccount,
     refresh_token_stdin: bool,
     device: bool,
+    open_browser: bool,
 ) -> Result<(), CliError> {
     if matches!(
         ms.auth,
@@ -90,11 +91,6 @@ fn microsoft(
     ) {
         return Err(CliError::usage(format!(
             "account {account} uses client credentials (org-wide mode), which needs no `cadenced auth`"
-        )));
-    }
-    if !refresh_token_stdin && !device {
-        return Err(CliError::usage(format!(
-            "account {account}: the browser sign-in is not available for Microsoft accounts yet; run `cadenced auth {account} --device` (or use --refresh-token-stdin)"
         )));
     }
     let refresh_token = if refresh_token_stdin {
@@ -110,15 +106,9 @@ fn microsoft(
             Some(token) => {
                 mauth::import_refresh_token(account, ms, &ctx.state_dir, client, &token).await
             }
-            None => {
+            None if device => {
                 let scope = crate::agenda::microsoft_scope(&ctx.config);
-                if scope != mauth::SCOPE {
-                    eprintln!(
-                        "cadenced also asks to edit events (Calendars.ReadWrite): [agenda] links \
-                         each agenda into the 1on1 series you organize, once per series. Set \
-                         [agenda] link_base = \"\" (local store) or enabled = false to keep it read-only.\n"
-                    );
-                }
+                explain_microsoft_scope(scope);
                 mauth::device_flow_scoped(
                     account,
                     ms,
@@ -127,6 +117,31 @@ fn microsoft(
                     scope,
                     &mut |message| {
                         eprintln!("{message}");
+                    },
+                )
+                .await
+            }
+            None => {
+                let scope = crate::agenda::microsoft_scope(&ctx.config);
+                explain_microsoft_scope(scope);
+                mauth::loopback_flow(
+                    account,
+                    ms,
+                    &ctx.state_dir,
+                    client,
+                    FlowOptions {
+                        timeout: FLOW_TIMEOUT,
+                        open_browser,
+                        scope: scope.to_string(),
+                        // Always an own port: Microsoft matches a loopback redirect's path
+                        // against the app registration (only the port is ignored), so the
+                        // daemon's `/oauth/callback` would have to be registered too.
+                        relay: None,
+                    },
+                    &mut |url| {
+                        eprintln!(
+                            "Open this address in a browser to authorize cadenced:\n\n  {url}\n"
+                        );
                     },
                 )
                 .await
@@ -205,6 +220,17 @@ fn read_token_line() -> Result<String, CliError> {
 
 /// When a daemon runs on this state directory with a loopback listener, the browser comes back
 /// to it (a fixed port, easy to tunnel to) and it relays the code; else `auth` listens itself.
+/// Say why cadenced asks Microsoft for more than read access, when it does.
+fn explain_microsoft_scope(scope: &str) {
+    if scope != mauth::SCOPE {
+        eprintln!(
+            "cadenced also asks to edit events (Calendars.ReadWrite): [agenda] links each agenda \
+             into the 1on1 series you organize, once per series. Set [agenda] link_base = \"\" \
+             (local store) or enabled = false to keep it read-only.\n"
+        );
+    }
+}
+
 fn daemon_relay(ctx: &Context) -> Option<gauth::Relay> {
     let pid = crate::daemon::lock::holder(&ctx.state_dir)?;
     let listen = ctx.config.daemon.listen;

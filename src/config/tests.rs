@@ -656,3 +656,12 @@ fn shipped_example_file_loads() {
     let c = load(&path).unwrap();
     assert_eq!(c.manager.timezone, chrono_tz::Asia::Tokyo);
 }
+
+#[test]
+fn sync_rebaseline_defaults_to_a_day_and_is_validated() {
+    assert_eq!(parse_ok(MANAGER).sync.rebaseline.to_string(), "1d");
+    let c = parse_ok(&format!("{MANAGER}[sync]\nrebaseline = \"7d\"\n"));
+    assert_eq!(c.sync.rebaseline.as_chrono(), chrono::Duration::days(7));
+    let (key, _, _) = one(&format!("{MANAGER}[sync]\nrebaseline = \"7x\"\n"));
+    assert_eq!(key, "sync.rebaseline");
+}

@@ -204,6 +204,8 @@ pub struct MicrosoftAccount {
     pub graph_base: String,
     /// Default `https://login.microsoftonline.com`.
     pub login_base: String,
+    /// `directory = true`: the user's direct reports (Graph `directReports`) join the roster.
+    pub directory: bool,
 }
 
 impl MicrosoftAccount {
@@ -248,6 +250,9 @@ pub struct SyncConfig {
     pub future: ConfigDuration,
     /// Default 5m; at least 30s.
     pub interval: ConfigDuration,
+    /// Default 1d: how far the sync window may drift from the one a Microsoft delta link is
+    /// frozen on before a new full round re-baselines it.
+    pub rebaseline: ConfigDuration,
 }
 
 impl Default for SyncConfig {
@@ -256,6 +261,7 @@ impl Default for SyncConfig {
             past: ConfigDuration::from_days(400),
             future: ConfigDuration::from_days(120),
             interval: ConfigDuration::from_secs(300),
+            rebaseline: ConfigDuration::from_days(1),
         }
     }
 }

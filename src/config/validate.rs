@@ -55,9 +55,10 @@ const MICROSOFT_KEYS: &[&str] = &[
     "graph_base",
     "login_base",
     "user",
+    "directory",
 ];
 const ICS_KEYS: &[&str] = &["url", "path"];
-const SYNC_KEYS: &[&str] = &["past", "future", "interval"];
+const SYNC_KEYS: &[&str] = &["past", "future", "interval", "rebaseline"];
 const DETECTION_KEYS: &[&str] = &["title_patterns", "exclude_patterns"];
 const CADENCE_KEYS: &[&str] = &["default", "grace", "uneven_ratio", "lookback"];
 const ALERTS_KEYS: &[&str] = &[
@@ -943,6 +944,7 @@ fn microsoft(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> MicrosoftAccount {
         auth,
         graph_base,
         login_base,
+        directory: cx.boolean(sec, "directory").unwrap_or(false),
     }
 }
 
@@ -1006,6 +1008,9 @@ fn sync(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> SyncConfig {
         past: cx.duration(sec, "past").map_or(d.past, |(x, _)| x),
         future: cx.duration(sec, "future").map_or(d.future, |(x, _)| x),
         interval,
+        rebaseline: cx
+            .duration(sec, "rebaseline")
+            .map_or(d.rebaseline, |(x, _)| x),
     }
 }
 

@@ -85,12 +85,12 @@ impl Drop for Pending {
 impl Pending {
     /// Wait (polling) until the daemon relays the browser's answer: the code, or the error
     /// Google answered with.
-    pub async fn wait(&self) -> Result<String, String> {
+    pub async fn wait(&self, provider: &str) -> Result<String, String> {
         loop {
             if let Ok(text) = std::fs::read_to_string(&self.result) {
                 return match serde_json::from_str::<Relayed>(&text) {
                     Ok(Relayed::Code(code)) => Ok(code),
-                    Ok(Relayed::Error(e)) => Err(format!("Google answered `{e}`")),
+                    Ok(Relayed::Error(e)) => Err(format!("{provider} answered `{e}`")),
                     Err(e) => Err(format!("the relayed answer is unreadable: {e}")),
                 };
             }
@@ -158,7 +158,7 @@ mod tests {
             Err(RelayRefused::NotExpected)
         );
         relay(dir.path(), state, Some("c0de"), None).unwrap();
-        assert_eq!(pending.wait().await, Ok("c0de".to_string()));
+        assert_eq!(pending.wait("Google").await, Ok("c0de".to_string()));
         drop(pending);
         assert_eq!(
             std::fs::read_dir(super::dir(dir.path())).unwrap().count(),
@@ -167,6 +167,12 @@ mod tests {
 
         let pending = expect(dir.path(), state).unwrap();
         relay(dir.path(), state, None, Some("access_denied")).unwrap();
-        assert!(pending.wait().await.unwrap_err().contains("access_denied"));
+        assert!(
+            pending
+                .wait("Google")
+                .await
+                .unwrap_err()
+                .contains("access_denied")
+        );
     }
 }

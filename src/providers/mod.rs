@@ -5,5 +5,6 @@
 pub mod google;
 pub mod http;
 pub mod ics;
+pub mod loopback;
 pub mod microsoft;
 pub mod tokens;

@@ -712,6 +712,34 @@ impl Store {
         Ok(out)
     }
 
+    /// The stored series masters and overrides of a calendar (for providers that decide per
+    /// series whether to re-read a master).
+    pub fn calendar_series_events(&self, calendar_id: i64) -> Result<Vec<Event>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT event_id, data FROM events \
+                 WHERE calendar_id = ?1 AND kind IN ('master', 'override')",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([calendar_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (event_id, data) = row.map_err(self.sql())?;
+            let event = serde_json::from_str(&data).map_err(|source| StoreError::Decode {
+                path: self.path.clone(),
+                event_id,
+                source,
+            })?;
+            out.push(event);
+        }
+        Ok(out)
+    }
+
     /// Which of `ids` are stored in the calendar (as an event id).
     pub fn known_event_ids(
         &self,

@@ -117,8 +117,9 @@
 //!   ([`FakeGraph::invalidate_delta_tokens`]).
 //! - All-day events, `tzone://Microsoft/Custom`, `$filter`, `$orderby`, `$expand` other than
 //!   `exceptionOccurrences`, `/instances`, `/events` listing, writes (PATCH), attachments,
-//!   extensions, `$batch`, subscriptions, OneDrive and the org chart are not served (404/400).
-//!   Authorization-code grant and `/authorize` are not served (`unsupported_grant_type`).
+//!   extensions, `$batch`, subscriptions, OneDrive and `/manager` are not served (404/400);
+//!   `directReports` is (`directory.rs`).
+//!   (The authorization-code grant and `/authorize` are served: see `authcode.rs`.)
 //! - Declining only sets `responseStatus` (and the owner's attendee entry); whether Outlook then
 //!   removes the item is not modelled.
 //! - Moving a whole series (start/end of a master) is not modelled; moving an occurrence onto a
@@ -126,6 +127,8 @@
 //! - Token lifetimes use the wall clock; access tokens are opaque strings, not JWTs.
 #![allow(dead_code)]
 
+mod authcode;
+mod directory;
 mod errors;
 mod oauth;
 pub mod onedrive;
@@ -164,6 +167,8 @@ pub const DEFAULT_SCOPES: &str = "offline_access Calendars.Read User.Read";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     Token,
+    /// `GET /{tenant}/oauth2/v2.0/authorize` (authorization code + PKCE, `authcode.rs`).
+    Authorize,
     DeviceCode,
     CalendarView,
     CalendarViewDelta,
@@ -172,6 +177,8 @@ pub enum Endpoint {
     EventPatch,
     /// `…/drive/…` (`onedrive.rs`).
     Drive,
+    /// `GET /me/directReports`, `/users/{x}/directReports` (`directory.rs`).
+    DirectReports,
     /// Anything else (answered 400/404).
     Other,
 }
@@ -185,6 +192,7 @@ impl Endpoint {
                 | Endpoint::EventGet
                 | Endpoint::EventPatch
                 | Endpoint::Drive
+                | Endpoint::DirectReports
         )
     }
 }
@@ -393,6 +401,8 @@ pub struct RecordedRequest {
     /// 0 when the connection was dropped.
     pub status: u16,
     pub fault: Option<FaultKind>,
+    /// When it was answered (after any injected delay).
+    pub at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -597,9 +607,26 @@ impl FakeGraph {
         self.st().set_refresh_status(token, RefreshStatus::Revoked);
     }
 
+    /// The next `/authorize` request is refused (`access_denied`), as when the user declines.
+    pub fn deny_next_authorization(&self) {
+        self.st().oauth.deny_next_authorization = true;
+    }
+
     /// AADSTS700082 (90 days of inactivity, sample 05) from now on.
     pub fn expire_refresh_token_inactive(&self, token: &str) {
         self.st().set_refresh_status(token, RefreshStatus::Inactive);
+    }
+
+    // ----- org chart --------------------------------------------------------------------------
+
+    /// Adds a direct report of the mailbox owner (`#microsoft.graph.user`).
+    pub fn add_direct_report(&self, name: &str, mail: &str) {
+        self.st().add_direct_report(name, mail, false);
+    }
+
+    /// Adds an organizational contact as a direct report (`#microsoft.graph.orgContact`).
+    pub fn add_direct_report_contact(&self, name: &str, mail: &str) {
+        self.st().add_direct_report(name, mail, true);
     }
 
     // ----- calendar mutations -----------------------------------------------------------------
@@ -797,7 +824,20 @@ impl FakeGraph {
     }
 
     pub fn clear_log(&self) {
-        self.st().log.clear();
+        let mut st = self.st();
+        st.log.clear();
+        st.peak_in_flight = st.in_flight;
+    }
+
+    /// The most Graph requests that were in flight at once (§5.3) since the last
+    /// [`FakeGraph::clear_log`].
+    pub fn peak_in_flight(&self) -> usize {
+        self.st().peak_in_flight
+    }
+
+    /// How many requests are sleeping in an injected [`FaultKind::Delay`] right now.
+    pub fn delayed_now(&self) -> usize {
+        self.st().delayed_now
     }
 }
 

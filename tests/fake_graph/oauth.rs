@@ -78,6 +78,10 @@ pub struct OAuthState {
     pub access_tokens: HashMap<String, AccessGrant>,
     /// device_code → grant.
     pub device_codes: HashMap<String, DeviceGrant>,
+    /// Authorization codes issued by `/authorize` (`authcode.rs`).
+    pub auth_codes: HashMap<String, super::authcode::AuthCode>,
+    /// The next `/authorize` answers `access_denied`.
+    pub deny_next_authorization: bool,
 }
 
 /// Why a bearer check failed.
@@ -109,7 +113,13 @@ impl State {
         self.counter
     }
 
-    fn aad(&mut self, status: u16, error: &str, code: Option<u32>, message: &str) -> Reply {
+    pub(super) fn aad(
+        &mut self,
+        status: u16,
+        error: &str,
+        code: Option<u32>,
+        message: &str,
+    ) -> Reply {
         let n = self.next_n();
         errors::aad_error(status, error, code, message, n)
     }
@@ -157,7 +167,7 @@ impl State {
 
     /// A delegated success body (§1.6): token_type, scope, expires_in, ext_expires_in,
     /// access_token, refresh_token (only with offline_access), id_token (only with openid).
-    fn delegated_success(
+    pub(super) fn delegated_success(
         &mut self,
         user: &str,
         client_id: &str,
@@ -257,6 +267,7 @@ impl State {
         };
         match grant.as_str() {
             "refresh_token" => self.refresh_grant(&client_id, fields),
+            "authorization_code" => self.authorization_code_grant(&client_id, fields),
             "client_credentials" => self.client_credentials(tenant, &client_id, fields),
             DEVICE_CODE_GRANT => self.device_code_grant(&client_id, fields),
             "" => self.aad(

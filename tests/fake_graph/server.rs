@@ -61,6 +61,18 @@ pub async fn serve(
     }
 }
 
+/// Runs its function on the state when dropped (a counter that must come down however the
+/// request ends).
+struct Countdown(Shared, fn(&mut State));
+
+impl Drop for Countdown {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.0.lock() {
+            (self.1)(&mut st);
+        }
+    }
+}
+
 enum Outcome {
     Respond(Response<Full<Bytes>>),
     Drop,
@@ -87,6 +99,7 @@ async fn handle(
         let mut over = false;
         if graph {
             st.in_flight += 1;
+            st.peak_in_flight = st.peak_in_flight.max(st.in_flight);
             over = st
                 .options
                 .max_concurrent_requests
@@ -94,16 +107,16 @@ async fn handle(
         }
         (delay, over)
     };
+    // Counted down even when the client goes away mid-delay (hyper then drops this future).
+    let _in_flight = graph.then(|| Countdown(state.clone(), |st: &mut State| st.in_flight -= 1));
     if let Some(FaultKind::Delay(d)) = delay {
+        state.lock().expect("fake_graph state").delayed_now += 1;
+        let _delayed = Countdown(state.clone(), |st: &mut State| st.delayed_now -= 1);
         tokio::time::sleep(d).await;
     }
     let outcome = {
         let mut st = state.lock().expect("fake_graph state");
-        let out = process(&mut st, &base_url, &incoming, over_limit);
-        if graph {
-            st.in_flight -= 1;
-        }
-        out
+        process(&mut st, &base_url, &incoming, over_limit)
     };
     match outcome {
         Outcome::Respond(r) => Ok(r),
@@ -208,6 +221,10 @@ fn mailbox_len(s: &[String]) -> Option<usize> {
 fn classify(method: &str, seg: &[String]) -> Endpoint {
     let lower: Vec<String> = seg.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    if method == "GET" && l.len() == 4 && l[1] == "oauth2" && l[2] == "v2.0" && l[3] == "authorize"
+    {
+        return Endpoint::Authorize;
+    }
     if method == "POST" && l.len() == 4 && l[1] == "oauth2" && l[2] == "v2.0" {
         return match l[3] {
             "token" => Endpoint::Token,
@@ -234,6 +251,7 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
         ["calendarview", "delta"] => Endpoint::CalendarViewDelta,
         ["calendarview"] | ["calendar", "calendarview"] => Endpoint::CalendarView,
         ["events", _] | ["calendar", "events", _] => Endpoint::EventGet,
+        ["directreports"] => Endpoint::DirectReports,
         _ => Endpoint::Other,
     }
 }
@@ -269,7 +287,10 @@ fn process(st: &mut State, base_url: &str, req: &Req, over_limit: bool) -> Outco
     let client_request_id = req
         .header("client-request-id")
         .map_or_else(|| request_id.clone(), str::to_string);
-    let is_oauth = matches!(req.endpoint, Endpoint::Token | Endpoint::DeviceCode);
+    let is_oauth = matches!(
+        req.endpoint,
+        Endpoint::Token | Endpoint::DeviceCode | Endpoint::Authorize
+    );
     let mut record = RecordedRequest {
         endpoint: req.endpoint,
         method: req.method.clone(),
@@ -297,6 +318,7 @@ fn process(st: &mut State, base_url: &str, req: &Req, over_limit: bool) -> Outco
         },
         status: 0,
         fault: None,
+        at: std::time::Instant::now(),
     };
     let fault = take_fault(st, req.endpoint, |k| !matches!(k, FaultKind::Delay(_)));
     let reply = match fault {
@@ -430,6 +452,7 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
                 st.device_code_request(&fields)
             }
         }
+        Endpoint::Authorize => st.authorize(&req.query),
         Endpoint::Other => {
             let seg = req.segments.last().cloned().unwrap_or_default();
             errors::graph_error(
@@ -461,7 +484,10 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
             let id = req.segments.last().cloned().unwrap_or_default();
             super::write::patch_event(st, &id, req.header("if-match"), &req.body, rid)
         }
-        Endpoint::CalendarView | Endpoint::CalendarViewDelta | Endpoint::EventGet => {
+        Endpoint::CalendarView
+        | Endpoint::CalendarViewDelta
+        | Endpoint::EventGet
+        | Endpoint::DirectReports => {
             let user = match st.authenticate(req.header("authorization")) {
                 Ok(u) => u,
                 Err(why) => return unauthenticated(why, rid),
@@ -492,6 +518,9 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
             let mut reply = match req.endpoint {
                 Endpoint::CalendarViewDelta => delta(st, base_url, req, rid),
                 Endpoint::CalendarView => calendar_view(st, base_url, req, rid),
+                Endpoint::DirectReports => {
+                    st.direct_reports_page(&format!("{base_url}{}", req.raw_path), &req.query)
+                }
                 _ => get_event(st, req, rid),
             };
             if reply.status == 200 {

@@ -113,6 +113,12 @@ pub struct State {
     pub in_flight: usize,
     /// Event PATCHes and extended properties (`write.rs`).
     pub writes: super::write::WriteState,
+    /// The most Graph requests in flight at once since the log was last cleared.
+    pub peak_in_flight: usize,
+    /// Requests sleeping in an injected delay right now.
+    pub delayed_now: usize,
+    /// The mailbox owner's direct reports (`directory.rs`).
+    pub directory: Vec<Value>,
 }
 
 fn hash64(s: &str) -> u64 {
@@ -193,6 +199,9 @@ impl State {
             log: Vec::new(),
             in_flight: 0,
             writes: Default::default(),
+            peak_in_flight: 0,
+            delayed_now: 0,
+            directory: Vec::new(),
         }
     }
 

@@ -19,7 +19,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,6 +28,10 @@ use serde::Deserialize;
 
 use crate::config::{GoogleAccount, GoogleAuth};
 use crate::providers::http::{self, HttpError, RetryPolicy};
+#[cfg(test)]
+use crate::providers::loopback::random_token;
+pub use crate::providers::loopback::{FlowOptions, Relay, pkce_challenge};
+use crate::providers::loopback::{Loopback, open_browser};
 use crate::providers::tokens::{self, TokenFileError};
 pub use crate::providers::tokens::{REFRESH_MARGIN, Tokens, token_path};
 
@@ -418,22 +421,6 @@ fn pem_body(pem: &str) -> Option<Vec<u8>> {
 // ---------------------------------------------------------------------------------------------
 // `cadenced auth`: installed-app flow and refresh-token import.
 
-/// `length` random bytes, base64url without padding.
-fn random_token(length: usize) -> Result<String, String> {
-    use aws_lc_rs::rand::SecureRandom;
-    let mut bytes = vec![0u8; length];
-    aws_lc_rs::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| "the system random source failed".to_string())?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// PKCE S256: base64url(SHA-256(verifier)).
-pub fn pkce_challenge(verifier: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
-    URL_SAFE_NO_PAD.encode(digest.as_ref())
-}
-
 /// Store a refresh token (from `--refresh-token-stdin`), then verify it by refreshing once.
 pub async fn import_refresh_token(
     account: &str,
@@ -454,26 +441,6 @@ pub async fn import_refresh_token(
         .refresh()
         .await
         .map(|_| ())
-}
-
-/// How the loopback flow talks to the user.
-pub struct FlowOptions {
-    /// How long to wait for the browser's redirect.
-    pub timeout: Duration,
-    /// Try `xdg-open`/`open` on the URL.
-    pub open_browser: bool,
-    /// The scopes to ask for, space-separated ([`scopes`], plus Drive's for a Drive agenda store).
-    pub scope: String,
-    /// Receive the redirect through a running daemon's listener rather than an own port.
-    pub relay: Option<Relay>,
-}
-
-/// A running daemon receives the browser's redirect at `redirect_uri` and hands the code over
-/// through the state directory (`crate::daemon::oauth`).
-#[derive(Debug, Clone)]
-pub struct Relay {
-    /// `http://127.0.0.1:<daemon port>/oauth/callback`.
-    pub redirect_uri: String,
 }
 
 /// The installed-app flow: PKCE S256 on a loopback redirect, `state` checked, code exchanged at
@@ -501,27 +468,10 @@ pub async fn loopback_flow(
         });
     };
     let secret = resolve_secret(account, client_secret.as_ref())?;
-    let verifier = random_token(48).map_err(flow_err)?;
-    let state = random_token(24).map_err(flow_err)?;
-    // Either an own loopback listener, or a running daemon's (which relays the code).
-    let (listener, pending, redirect) = match &options.relay {
-        None => {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-                .await
-                .map_err(|e| flow_err(format!("cannot listen on 127.0.0.1: {e}")))?;
-            let port = listener
-                .local_addr()
-                .map_err(|e| flow_err(e.to_string()))?
-                .port();
-            (Some(listener), None, format!("http://127.0.0.1:{port}"))
-        }
-        Some(relay) => {
-            let pending = crate::daemon::oauth::expect(state_dir, &state).map_err(|e| {
-                flow_err(format!("cannot prepare the relay through the daemon: {e}"))
-            })?;
-            (None, Some(pending), relay.redirect_uri.clone())
-        }
-    };
+    let lb = Loopback::open(state_dir, options.relay.as_ref())
+        .await
+        .map_err(flow_err)?;
+    let redirect = lb.redirect_uri.clone();
     let mut url = reqwest::Url::parse(&google.auth_url)
         .map_err(|e| flow_err(format!("auth_url is not a URL: {e}")))?;
     url.query_pairs_mut()
@@ -529,29 +479,18 @@ pub async fn loopback_flow(
         .append_pair("redirect_uri", &redirect)
         .append_pair("response_type", "code")
         .append_pair("scope", &options.scope)
-        .append_pair("code_challenge", &pkce_challenge(&verifier))
+        .append_pair("code_challenge", &lb.challenge())
         .append_pair("code_challenge_method", "S256")
-        .append_pair("state", &state);
+        .append_pair("state", &lb.state);
     show(url.as_str());
     if options.open_browser {
         open_browser(url.as_str());
     }
-    let answer = async {
-        match (&listener, &pending) {
-            (Some(listener), _) => wait_for_code(listener, &state).await,
-            (None, Some(pending)) => pending.wait().await,
-            (None, None) => Err("no redirect listener".to_string()),
-        }
-    };
-    let code = tokio::time::timeout(options.timeout, answer)
+    let code = lb
+        .wait_for_code("Google", options.timeout)
         .await
-        .map_err(|_| {
-            flow_err(format!(
-                "no answer from the browser within {} s",
-                options.timeout.as_secs()
-            ))
-        })?
         .map_err(flow_err)?;
+    let verifier = lb.verifier.clone();
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
@@ -603,85 +542,6 @@ pub async fn loopback_flow(
             scope: r.scope,
         },
     )
-}
-
-fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
-    // Best effort: the URL is printed anyway.
-    let _ = std::process::Command::new(opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-}
-
-/// Accept connections until one carries `code` (or `error`) with our `state`.
-async fn wait_for_code(listener: &tokio::net::TcpListener, state: &str) -> Result<String, String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    loop {
-        let (mut sock, _) = listener
-            .accept()
-            .await
-            .map_err(|e| format!("the redirect listener failed: {e}"))?;
-        let mut buf = vec![0u8; 8192];
-        let mut len = 0;
-        while len < buf.len() {
-            match sock.read(&mut buf[len..]).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => len += n,
-            }
-            if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                break;
-            }
-        }
-        let head = String::from_utf8_lossy(&buf[..len]);
-        let target = head
-            .lines()
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap_or("/");
-        let params: Vec<(String, String)> =
-            reqwest::Url::parse(&format!("http://127.0.0.1{target}"))
-                .map(|u| u.query_pairs().into_owned().collect())
-                .unwrap_or_default();
-        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let (reply, outcome) = match (get("state"), get("code"), get("error")) {
-            (Some(s), Some(code), _) if s == state => (
-                "Authorized. You can close this tab and return to cadenced.",
-                Some(Ok(code)),
-            ),
-            (Some(s), _, Some(e)) if s == state => (
-                "Authorization was not granted. You can close this tab.",
-                Some(Err(format!("Google answered `{e}`"))),
-            ),
-            (Some(_), _, _) => ("This answer does not belong to this request.", None),
-            _ => ("Waiting for Google's redirect.", None),
-        };
-        let status = if outcome.is_some() {
-            "200 OK"
-        } else {
-            "400 Bad Request"
-        };
-        let body = format!("<!doctype html><title>cadenced</title><p>{reply}</p>");
-        let _ = sock
-            .write_all(
-                format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            )
-            .await;
-        let _ = sock.shutdown().await;
-        if let Some(o) = outcome {
-            return o;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
-//! Microsoft identity platform (Entra ID v2.0) OAuth: the device-code flow behind
-//! `cadenced auth ACCOUNT --device`, refresh-token import, client credentials (org-wide mode), and
-//! the [`Authenticator`] that hands out Graph access tokens.
+//! Microsoft identity platform (Entra ID v2.0) OAuth: the browser flow behind `cadenced auth
+//! ACCOUNT` (authorization code + PKCE on a loopback redirect, [`loopback_flow`], sharing
+//! [`crate::providers::loopback`] with Google), the device-code flow behind `--device`,
+//! refresh-token import, client credentials (org-wide mode), and the [`Authenticator`] that
+//! hands out Graph access tokens.
 //!
-//! - Endpoints: `{login_base}/{tenant}/oauth2/v2.0/{token|devicecode}` (form posts).
+//! - Endpoints: `{login_base}/{tenant}/oauth2/v2.0/{authorize|token|devicecode}`.
+//! - A 401 renews the access token once; requests rejected together renew it once in all
+//!   ([`Authenticator::refresh_rejected`]).
 //! - Tokens live in the shared token file ([`crate::providers::tokens`]: 0600, atomic).
 //! - **Refresh-token rotation**: every refresh answer may carry a new `refresh_token`. It is
 //!   written together with the new access token in ONE atomic file write (temp + rename) before
@@ -24,6 +28,7 @@ use serde::Deserialize;
 
 use crate::config::{MicrosoftAccount, MicrosoftAuth, SecretSource};
 use crate::providers::http::{self, HttpError, RetryPolicy};
+use crate::providers::loopback::{FlowOptions, Loopback, open_browser};
 use crate::providers::tokens::{self, TokenFileError, Tokens, save_tokens};
 
 /// Delegated scopes requested by the device flow (short names are Graph scopes).
@@ -200,6 +205,19 @@ impl Authenticator {
     /// A new access token regardless of the cached one (after a 401).
     pub async fn refresh(&self) -> Result<String, AuthError> {
         let mut cached = self.cache.lock(&self.path).await?;
+        self.renew(&mut cached).await
+    }
+
+    /// After a 401 for `rejected`: a new access token, unless a concurrent request has already
+    /// renewed it (then the renewed one), so that requests in flight together refresh once.
+    pub async fn refresh_rejected(&self, rejected: &str) -> Result<String, AuthError> {
+        let mut cached = self.cache.lock(&self.path).await?;
+        let now = (self.clock)();
+        if let Some(t) = cached.as_ref().and_then(|t| t.valid_access_token(now))
+            && t != rejected
+        {
+            return Ok(t.to_string());
+        }
         self.renew(&mut cached).await
     }
 
@@ -414,23 +432,7 @@ pub async fn device_flow_scoped(
         if status.is_success()
             && let Some(access) = r.access_token.clone().filter(|a| !a.is_empty())
         {
-            let Some(refresh) = r.refresh_token.clone().filter(|t| !t.is_empty()) else {
-                return Err(flow_err(
-                    "no refresh token was granted (the offline_access permission is missing)",
-                ));
-            };
-            save_tokens(
-                &tokens::token_path(state_dir, account),
-                &Tokens {
-                    refresh_token: Some(refresh),
-                    access_token: Some(access),
-                    expires_at: Some(
-                        Utc::now() + chrono::Duration::seconds(r.expires_in.unwrap_or(3599)),
-                    ),
-                    scope: r.scope,
-                },
-            )?;
-            return Ok(());
+            return store_grant(account, state_dir, access, r);
         }
         match r.error.as_deref() {
             Some("authorization_pending") => {}
@@ -455,5 +457,94 @@ pub async fn device_flow_scoped(
                 });
             }
         }
+    }
+}
+
+/// Store the tokens of a successful sign-in (0600); it must carry a refresh token.
+fn store_grant(
+    account: &str,
+    state_dir: &Path,
+    access: String,
+    r: TokenResponse,
+) -> Result<(), AuthError> {
+    let Some(refresh) = r.refresh_token.clone().filter(|t| !t.is_empty()) else {
+        return Err(AuthError::Flow {
+            account: account.to_string(),
+            reason: "no refresh token was granted (the offline_access permission is missing)"
+                .into(),
+        });
+    };
+    save_tokens(
+        &tokens::token_path(state_dir, account),
+        &Tokens {
+            refresh_token: Some(refresh),
+            access_token: Some(access),
+            expires_at: Some(Utc::now() + chrono::Duration::seconds(r.expires_in.unwrap_or(3599))),
+            scope: r.scope,
+        },
+    )?;
+    Ok(())
+}
+
+/// `cadenced auth ACCOUNT` without a flag: authorization code with PKCE S256 on a loopback
+/// redirect (§1.3), through the shared [`Loopback`]: print (and optionally open) the
+/// `/authorize` URL (`response_mode=query`, `state`), take the code from the redirect to
+/// `http://127.0.0.1:<port>` (the port is ignored when Entra matches a registered
+/// `http://127.0.0.1` or `http://localhost` redirect, §1.3), redeem it with the verifier and
+/// the same `redirect_uri` (a public client sends no secret; a delegated confidential client
+/// does), and store the tokens (0600).
+pub async fn loopback_flow(
+    account: &str,
+    ms: &MicrosoftAccount,
+    state_dir: &Path,
+    client: Client,
+    options: FlowOptions,
+    show: &mut (dyn FnMut(&str) + Send),
+) -> Result<(), AuthError> {
+    let flow_err = |reason: String| AuthError::Flow {
+        account: account.to_string(),
+        reason,
+    };
+    let secret = resolve_secret(account, require_delegated(account, ms)?)?;
+    let lb = Loopback::open(state_dir, options.relay.as_ref())
+        .await
+        .map_err(flow_err)?;
+    let mut url = reqwest::Url::parse(&endpoint(ms, "authorize"))
+        .map_err(|e| flow_err(format!("login_base does not give a URL: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &ms.client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &lb.redirect_uri)
+        .append_pair("response_mode", "query")
+        .append_pair("scope", &options.scope)
+        .append_pair("state", &lb.state)
+        .append_pair("code_challenge", &lb.challenge())
+        .append_pair("code_challenge_method", "S256");
+    show(url.as_str());
+    if options.open_browser {
+        open_browser(url.as_str());
+    }
+    let code = lb
+        .wait_for_code("The identity platform", options.timeout)
+        .await
+        .map_err(flow_err)?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", ms.client_id.as_str()),
+        ("scope", options.scope.as_str()),
+        ("code", code.as_str()),
+        ("redirect_uri", lb.redirect_uri.as_str()),
+        ("code_verifier", lb.verifier.as_str()),
+    ];
+    if let Some(s) = secret.as_deref() {
+        form.push(("client_secret", s));
+    }
+    let (status, r) = post_token(&client, account, &endpoint(ms, "token"), &form).await?;
+    match r.access_token.clone().filter(|a| !a.is_empty()) {
+        Some(access) if status.is_success() => store_grant(account, state_dir, access, r),
+        _ => Err(AuthError::Endpoint {
+            account: account.to_string(),
+            reason: r.reason(status),
+        }),
     }
 }

@@ -1,9 +1,11 @@
 //! Microsoft 365 (Microsoft Graph v1.0) provider.
 //!
-//! So far: the mapping layer, Graph event JSON → the normalized [`crate::model::Event`]
-//! ([`model`]), and authorization ([`auth`]: device code, refresh with rotation, client
-//! credentials), and the calendarView delta sync ([`sync`]).
+//! The mapping layer, Graph event JSON → the normalized [`crate::model::Event`] ([`model`]);
+//! authorization ([`auth`]: browser with PKCE, device code, refresh with rotation, client
+//! credentials); the calendarView delta sync ([`sync`]); and the org chart's direct reports
+//! for the roster ([`directory`]).
 
 pub mod auth;
+pub mod directory;
 pub mod model;
 pub mod sync;

@@ -539,6 +539,12 @@ fn date_of(t: &MsDateTime) -> Result<NaiveDate, String> {
 }
 
 /// Start and end as Graph sent them (singles, exceptions).
+/// The start instant of an item (all-day: midnight UTC of its date), to compare a series'
+/// occurrences with an expansion of the stored master. `None` when the start is unreadable.
+pub fn start_instant(item: &MsEvent) -> Option<DateTime<Utc>> {
+    times(item).ok().map(|(s, _)| s.instant(&Zone::Utc))
+}
+
 fn times(item: &MsEvent) -> Result<(EventTime, EventTime), String> {
     let id = item.id.trim();
     let start = item
