@@ -184,6 +184,32 @@ pub async fn sync_account(
     result
 }
 
+/// The bookkeeping before an OAuth account's pass: its row, its cursors dropped for a full
+/// sync, calendars no longer configured forgotten; returns its id and whether it needs `auth`.
+async fn prepare_oauth_account(
+    store: &AsyncStore,
+    account: &str,
+    provider: &'static str,
+    calendars: &[String],
+    full: bool,
+) -> Result<(i64, bool), SyncError> {
+    let (name, calendars) = (account.to_string(), calendars.to_vec());
+    store
+        .call(move |s| {
+            let id = s.ensure_account(&name, provider)?;
+            if full {
+                s.drop_cursors(id)?;
+            }
+            s.retain_calendars(id, &calendars)?;
+            Ok((id, s.needs_auth(id)?))
+        })
+        .await
+        .map_err(|source| SyncError::Store {
+            account: account.to_string(),
+            source,
+        })
+}
+
 /// Sync every configured calendar of a Google account; a failing calendar does not stop the
 /// others. A revoked refresh token marks the account (`needs_auth`) and is reported without
 /// further requests until `cadenced auth` clears the mark.
@@ -195,22 +221,8 @@ pub async fn sync_google(
     full: bool,
     clock: Clock,
 ) -> Result<SyncSummary, SyncError> {
-    let store_err = |source| SyncError::Store {
-        account: account.to_string(),
-        source,
-    };
-    let (name, calendars) = (account.to_string(), source.google.calendars.clone());
-    let (account_id, needs_auth) = store
-        .call(move |s| {
-            let id = s.ensure_account(&name, "google")?;
-            if full {
-                s.drop_cursors(id)?;
-            }
-            s.retain_calendars(id, &calendars)?;
-            Ok((id, s.needs_auth(id)?))
-        })
-        .await
-        .map_err(store_err)?;
+    let (account_id, needs_auth) =
+        prepare_oauth_account(store, account, "google", &source.google.calendars, full).await?;
     if needs_auth {
         return Err(SyncError::Auth {
             account: account.to_string(),
@@ -282,22 +294,14 @@ pub async fn sync_microsoft(
     now: DateTime<Utc>,
     clock: msauth::Clock,
 ) -> Result<SyncSummary, SyncError> {
-    let store_err = |source| SyncError::Store {
-        account: account.to_string(),
-        source,
-    };
-    let (name, calendars) = (account.to_string(), source.microsoft.calendars.clone());
-    let (account_id, needs_auth) = store
-        .call(move |s| {
-            let id = s.ensure_account(&name, "microsoft")?;
-            if full {
-                s.drop_cursors(id)?;
-            }
-            s.retain_calendars(id, &calendars)?;
-            Ok((id, s.needs_auth(id)?))
-        })
-        .await
-        .map_err(store_err)?;
+    let (account_id, needs_auth) = prepare_oauth_account(
+        store,
+        account,
+        "microsoft",
+        &source.microsoft.calendars,
+        full,
+    )
+    .await?;
     if needs_auth {
         return Err(SyncError::MicrosoftAuth {
             account: account.to_string(),
