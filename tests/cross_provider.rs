@@ -42,6 +42,20 @@ use serde_json::{Value, json};
 
 // ----- the converter: model events (read from the .ics) → provider resources ------------------
 
+/// Ways the real APIs may legitimately write the same calendar; the report must not care.
+#[derive(Debug, Clone, Copy, Default)]
+struct Flavour {
+    /// Google: `dateTime` with the offset of this zone (Google writes instants with the offset of
+    /// the calendar's zone while `timeZone` keeps the event's own zone); `None`: the event's zone.
+    google_offsets: Option<chrono_tz::Tz>,
+    /// Google: `EXDATE`/`RDATE` values in UTC (`EXDATE:20260901T140000Z`) instead of `TZID=`.
+    google_utc_dates: bool,
+    /// Graph: IANA zone names (events created through the API) instead of Windows ones (Outlook).
+    graph_iana: bool,
+    /// Graph: Exchange's own GlobalObjectId `iCalUId`s instead of the invitation's UID.
+    graph_exchange_uids: bool,
+}
+
 /// Google's zone name for an event time (`start.timeZone`): the IANA name, `UTC` for UTC.
 /// `None` for a zone only a VTIMEZONE defines (Google accepts IANA names only).
 fn google_zone(z: &Zone) -> Option<String> {
@@ -53,8 +67,11 @@ fn google_zone(z: &Zone) -> Option<String> {
 }
 
 /// RFC 3339 with the zone's offset at that instant, as Google writes `dateTime`.
-fn offset_time(local: NaiveDateTime, zone: &Zone) -> String {
+fn offset_time(local: NaiveDateTime, zone: &Zone, fl: Flavour) -> String {
     let utc = zone.to_utc(local);
+    if let Some(tz) = fl.google_offsets {
+        return utc.with_timezone(&tz).to_rfc3339();
+    }
     match zone {
         Zone::Iana(tz) => utc.with_timezone(tz).to_rfc3339(),
         _ => utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -62,11 +79,11 @@ fn offset_time(local: NaiveDateTime, zone: &Zone) -> String {
 }
 
 /// Google `EventDateTime`. Floating times have no Google form (`None`).
-fn google_time(t: &EventTime) -> Option<Value> {
+fn google_time(t: &EventTime, fl: Flavour) -> Option<Value> {
     match t {
         EventTime::Date { date } => Some(json!({"date": date.format("%Y-%m-%d").to_string()})),
         EventTime::Zoned { local, zone } => Some(json!({
-            "dateTime": offset_time(*local, zone),
+            "dateTime": offset_time(*local, zone, fl),
             "timeZone": google_zone(zone)?,
         })),
         EventTime::Floating { .. } => None,
@@ -75,21 +92,30 @@ fn google_time(t: &EventTime) -> Option<Value> {
 
 /// `originalStartTime` of an exception: the original start written in the master's zone (as in
 /// SAMPLE:events-list-incremental-modified-exception), or a date for all-day series.
-fn google_original(rid: &EventTime, master_start: &EventTime) -> Option<Value> {
+fn google_original(rid: &EventTime, master_start: &EventTime, fl: Flavour) -> Option<Value> {
     match (rid, master_start) {
         (EventTime::Zoned { local, zone }, EventTime::Zoned { zone: mz, .. }) => {
             let instant = zone.to_utc(*local);
-            google_time(&EventTime::Zoned {
-                local: mz.from_utc(instant),
-                zone: mz.clone(),
-            })
+            google_time(
+                &EventTime::Zoned {
+                    local: mz.from_utc(instant),
+                    zone: mz.clone(),
+                },
+                fl,
+            )
         }
-        (other, _) => google_time(other),
+        (other, _) => google_time(other, fl),
     }
 }
 
 /// An iCalendar value of a recurrence line (`EXDATE`/`RDATE`), with its parameters.
-fn ical_line(name: &str, t: &EventTime) -> Option<String> {
+fn ical_line(name: &str, t: &EventTime, fl: Flavour) -> Option<String> {
+    if let (true, EventTime::Zoned { local, zone }) = (fl.google_utc_dates, t) {
+        return Some(format!(
+            "{name}:{}",
+            zone.to_utc(*local).format("%Y%m%dT%H%M%SZ")
+        ));
+    }
     Some(match t {
         EventTime::Date { date } => format!("{name};VALUE=DATE:{}", date.format("%Y%m%d")),
         EventTime::Zoned {
@@ -169,14 +195,14 @@ struct GoogleCalendar {
 }
 
 /// Converts the .ics events into Google event resources (SAMPLE:events-list-* shapes).
-fn to_google(events: &[Event], manager: &str) -> GoogleCalendar {
+fn to_google(events: &[Event], manager: &str, fl: Flavour) -> GoogleCalendar {
     let mut items = Vec::new();
     let mut left_out = Vec::new();
     // Google ids are base32hex (`[a-v0-9]`): "ev" + a counter is one.
     let mut ids: BTreeMap<String, (String, EventTime)> = BTreeMap::new();
     for (i, ev) in events.iter().filter(|e| !e.is_override()).enumerate() {
         let id = format!("ev{i:04}");
-        let Some(item) = google_item(ev, &id, manager, &mut left_out) else {
+        let Some(item) = google_item(ev, &id, manager, fl, &mut left_out) else {
             continue;
         };
         ids.insert(ev.uid.clone(), (id, ev.start.clone()));
@@ -188,7 +214,7 @@ fn to_google(events: &[Event], manager: &str) -> GoogleCalendar {
             left_out.push(format!("{}: an override of a series left out", ev.uid));
             continue;
         };
-        let Some(original) = google_original(rid, master_start) else {
+        let Some(original) = google_original(rid, master_start, fl) else {
             left_out.push(format!("{}: recurrence id has no Google form", ev.uid));
             continue;
         };
@@ -208,7 +234,7 @@ fn to_google(events: &[Event], manager: &str) -> GoogleCalendar {
             }));
             continue;
         }
-        let Some(mut item) = google_item(ev, &id, manager, &mut left_out) else {
+        let Some(mut item) = google_item(ev, &id, manager, fl, &mut left_out) else {
             continue;
         };
         item["recurringEventId"] = json!(master_id);
@@ -218,8 +244,14 @@ fn to_google(events: &[Event], manager: &str) -> GoogleCalendar {
     GoogleCalendar { items, left_out }
 }
 
-fn google_item(ev: &Event, id: &str, manager: &str, left_out: &mut Vec<String>) -> Option<Value> {
-    let (Some(start), Some(end)) = (google_time(&ev.start), google_time(&ev.end)) else {
+fn google_item(
+    ev: &Event,
+    id: &str,
+    manager: &str,
+    fl: Flavour,
+    left_out: &mut Vec<String>,
+) -> Option<Value> {
+    let (Some(start), Some(end)) = (google_time(&ev.start, fl), google_time(&ev.end, fl)) else {
         left_out.push(format!(
             "{}: floating or VTIMEZONE-only times have no Google form",
             ev.uid
@@ -245,14 +277,14 @@ fn google_item(ev: &Event, id: &str, manager: &str, left_out: &mut Vec<String>) 
     if let Some(rec) = ev.recurrence.as_ref().filter(|_| !ev.is_override()) {
         let mut lines: Vec<String> = rec.rrules.iter().map(|r| format!("RRULE:{r}")).collect();
         for x in &rec.exdates {
-            lines.push(ical_line("EXDATE", x)?);
+            lines.push(ical_line("EXDATE", x, fl)?);
         }
         for r in &rec.rdates {
             if r.end.is_some() {
                 left_out.push(format!("{}: RDATE periods have no Google form", ev.uid));
                 return None;
             }
-            lines.push(ical_line("RDATE", &r.start)?);
+            lines.push(ical_line("RDATE", &r.start, fl)?);
         }
         m.insert("recurrence".into(), json!(lines));
     }
@@ -265,9 +297,10 @@ fn google_item(ev: &Event, id: &str, manager: &str, left_out: &mut Vec<String>) 
 /// The Windows name Exchange gives an IANA zone (CLDR windowsZones), as Graph shows it for
 /// series created in Outlook; zones outside this table are passed as IANA names, which Graph
 /// also returns for events created through the API.
-fn graph_zone(z: &Zone) -> Option<String> {
+fn graph_zone(z: &Zone, fl: Flavour) -> Option<String> {
     Some(match z {
         Zone::Utc => "UTC".into(),
+        Zone::Iana(tz) if fl.graph_iana => tz.name().to_string(),
         Zone::Iana(tz) => match tz.name() {
             "Asia/Tokyo" => "Tokyo Standard Time".into(),
             "America/Los_Angeles" => "Pacific Standard Time".into(),
@@ -316,7 +349,7 @@ fn weekday_code(w: Weekday) -> &'static str {
 
 /// An RRULE as Graph's `patternedRecurrence` (§3.2), `None` when Graph's pattern model cannot hold
 /// it (several rules, BYHOUR/BYSETPOS/…, several relative days, RDATEs).
-fn graph_recurrence(rule: &str, start: NaiveDateTime, zone: &Zone) -> Option<Value> {
+fn graph_recurrence(rule: &str, start: NaiveDateTime, zone: &Zone, fl: Flavour) -> Option<Value> {
     let mut parts = BTreeMap::new();
     for p in rule.split(';') {
         let (k, v) = p.split_once('=')?;
@@ -375,7 +408,7 @@ fn graph_recurrence(rule: &str, start: NaiveDateTime, zone: &Zone) -> Option<Val
         _ => return None,
     };
     let start_date = start.date().format("%Y-%m-%d").to_string();
-    let zone_name = graph_zone(zone)?;
+    let zone_name = graph_zone(zone, fl)?;
     let range = if let Some(until) = parts.get("UNTIL") {
         // Graph's range ends on a date of the series zone (inclusive); an RRULE UNTIL is an
         // instant. They agree when no occurrence falls on UNTIL's date after UNTIL, which holds
@@ -423,18 +456,25 @@ fn local_in(zone: &Zone, t: &EventTime) -> Option<NaiveDateTime> {
     }
 }
 
-fn graph_new_event(ev: &Event, zone: &Zone, zone_name: &str) -> Option<NewEvent> {
+fn graph_new_event(ev: &Event, zone: &Zone, zone_name: &str, fl: Flavour) -> Option<NewEvent> {
     let fmt = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
     Some(graph_new_event_times(
         ev,
         &fmt(local_in(zone, &ev.start)?),
         &fmt(local_in(zone, &ev.end)?),
         zone_name,
+        fl,
     ))
 }
 
 /// A Graph event with the .ics event's people, status and UID, at these wall-clock times.
-fn graph_new_event_times(ev: &Event, start: &str, end: &str, zone_name: &str) -> NewEvent {
+fn graph_new_event_times(
+    ev: &Event,
+    start: &str,
+    end: &str,
+    zone_name: &str,
+    fl: Flavour,
+) -> NewEvent {
     let mut n = NewEvent::new(&ev.summary, start, end, zone_name);
     for a in &ev.attendees {
         n = n.attendee(
@@ -453,11 +493,15 @@ fn graph_new_event_times(ev: &Event, start: &str, end: &str, zone_name: &str) ->
     // system wrote the UID; Outlook-made series get a GlobalObjectId instead, which the provider
     // reduces to one value per series). `skipped` alert ids embed the UID, so this keeps them
     // comparable with the .ics ones.
-    n.with("iCalUId", json!(ev.uid))
+    if fl.graph_exchange_uids {
+        n
+    } else {
+        n.with("iCalUId", json!(ev.uid))
+    }
 }
 
 /// Seeds the Graph fake with the calendar; returns what was left out (one line each).
-fn seed_graph(g: &FakeGraph, events: &[Event]) -> Vec<String> {
+fn seed_graph(g: &FakeGraph, events: &[Event], fl: Flavour) -> Vec<String> {
     let mut left_out = Vec::new();
     // uid → (master id, series zone)
     let mut masters: BTreeMap<String, (String, Zone)> = BTreeMap::new();
@@ -474,6 +518,7 @@ fn seed_graph(g: &FakeGraph, events: &[Event]) -> Vec<String> {
                 &format!("{}T00:00:00", date.format("%Y-%m-%d")),
                 &format!("{}T00:00:00", end.format("%Y-%m-%d")),
                 "UTC",
+                fl,
             )
             .with("isAllDay", json!(true));
             g.add_event(&new);
@@ -488,11 +533,11 @@ fn seed_graph(g: &FakeGraph, events: &[Event]) -> Vec<String> {
             ));
             continue;
         };
-        let Some(zone_name) = graph_zone(zone) else {
+        let Some(zone_name) = graph_zone(zone, fl) else {
             left_out.push(format!("{}: VTIMEZONE-only zone", ev.uid));
             continue;
         };
-        let Some(new) = graph_new_event(ev, zone, &zone_name) else {
+        let Some(new) = graph_new_event(ev, zone, &zone_name, fl) else {
             left_out.push(format!("{}: times not expressible", ev.uid));
             continue;
         };
@@ -505,7 +550,7 @@ fn seed_graph(g: &FakeGraph, events: &[Event]) -> Vec<String> {
                     unreachable!()
                 };
                 let pattern = match rec.rrules.as_slice() {
-                    [one] if rec.rdates.is_empty() => graph_recurrence(one, *local, zone),
+                    [one] if rec.rdates.is_empty() => graph_recurrence(one, *local, zone, fl),
                     _ => None,
                 };
                 let Some(pattern) = pattern else {
@@ -627,9 +672,15 @@ fn ics_report(config: &str, ics: &Path, now: &str) -> Value {
     sync_and_report(&env, now)
 }
 
-fn google_report(config: &str, events: &[Event], manager: &str, now: &str) -> (Value, Vec<String>) {
+fn google_report(
+    config: &str,
+    events: &[Event],
+    manager: &str,
+    now: &str,
+    fl: Flavour,
+) -> (Value, Vec<String>) {
     let g = FakeGoogle::start();
-    let cal = to_google(events, manager);
+    let cal = to_google(events, manager, fl);
     g.insert_items("primary", &cal.items);
     let acc = g.google_account_toml("work", &["primary"]);
     let env = Env::with_config_text(&with_accounts(config, &acc));
@@ -642,9 +693,9 @@ fn google_report(config: &str, events: &[Event], manager: &str, now: &str) -> (V
     (sync_and_report(&env, now), cal.left_out)
 }
 
-fn graph_report(config: &str, events: &[Event], now: &str) -> (Value, Vec<String>) {
+fn graph_report(config: &str, events: &[Event], now: &str, fl: Flavour) -> (Value, Vec<String>) {
     let g = FakeGraph::start();
-    let left_out = seed_graph(&g, events);
+    let left_out = seed_graph(&g, events, fl);
     let acc = format!(
         "[[accounts]]\nname = \"m365\"\nprovider = \"microsoft\"\ntenant = \"{}\"\nclient_id = \"{}\"\n\
          login_base = \"{}\"\ngraph_base = \"{}\"\n",
@@ -673,11 +724,14 @@ fn graph_report(config: &str, events: &[Event], now: &str) -> (Value, Vec<String
 /// - the `id` of `series_ending` alerts: `store/alerts.rs` derives an alert id from kind, report
 ///   and episode, and the episode of `series_ending` is `<series event_id>|<last occurrence>`
 ///   (`cadence/analyze.rs`: a different series ending is a new episode), so it embeds the
-///   provider's event id. Every other alert's episode is a time, and its id must agree.
-fn masked(report: &Value, graph: bool) -> Value {
+///   provider's event id. Every other alert's episode is a time, and its id must agree;
+/// - with `foreign_uids`, the `id` of `skipped` alerts: their episode is `<uid>|<start>`, and a
+///   calendar whose items carry the provider's own UIDs (Exchange GlobalObjectIds) cannot give
+///   the .ics UIDs.
+fn masked(report: &Value, graph: bool, foreign_uids: bool) -> Value {
     let mut r = report.clone();
     for a in r["alerts"].as_array_mut().unwrap() {
-        if a["kind"] == "series_ending" {
+        if a["kind"] == "series_ending" || (foreign_uids && a["kind"] == "skipped") {
             a["id"] = json!("*");
         }
     }
@@ -718,8 +772,11 @@ fn diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-fn assert_same(name: &str, ics: &Value, provider: &Value, graph: bool) {
-    let (a, b) = (masked(ics, graph), masked(provider, graph));
+fn assert_same(name: &str, ics: &Value, provider: &Value, graph: bool, foreign_uids: bool) {
+    let (a, b) = (
+        masked(ics, graph, foreign_uids),
+        masked(provider, graph, foreign_uids),
+    );
     let mut d = Vec::new();
     diff(&a, &b, "", &mut d);
     assert!(
@@ -830,31 +887,53 @@ fn check_all(
     let reference = ics_report(config, ics, now);
     assert_meaningful(&reference, kinds);
 
-    let (google, left_out) = google_report(config, &events, &manager, now);
-    assert_eq!(
-        uids_of(&left_out),
-        sorted(google_left_out),
-        "google left out: {left_out:?}"
-    );
-    assert_same(
-        "google",
-        &reference_for(config, ics, now, &left_out),
-        &google,
-        false,
-    );
+    let google_flavours = [
+        Flavour::default(),
+        Flavour {
+            google_offsets: Some(chrono_tz::America::Chicago),
+            google_utc_dates: true,
+            ..Flavour::default()
+        },
+    ];
+    for fl in google_flavours {
+        let (google, left_out) = google_report(config, &events, &manager, now, fl);
+        assert_eq!(
+            uids_of(&left_out),
+            sorted(google_left_out),
+            "google left out: {left_out:?}"
+        );
+        assert_same(
+            &format!("google {fl:?}"),
+            &reference_for(config, ics, now, &left_out),
+            &google,
+            false,
+            false,
+        );
+    }
 
-    let (graph, left_out) = graph_report(config, &events, now);
-    assert_eq!(
-        uids_of(&left_out),
-        sorted(graph_left_out),
-        "graph left out: {left_out:?}"
-    );
-    assert_same(
-        "microsoft",
-        &reference_for(config, ics, now, &left_out),
-        &graph,
-        true,
-    );
+    let graph_flavours = [
+        Flavour::default(),
+        Flavour {
+            graph_iana: true,
+            graph_exchange_uids: true,
+            ..Flavour::default()
+        },
+    ];
+    for fl in graph_flavours {
+        let (graph, left_out) = graph_report(config, &events, now, fl);
+        assert_eq!(
+            uids_of(&left_out),
+            sorted(graph_left_out),
+            "graph left out: {left_out:?}"
+        );
+        assert_same(
+            &format!("microsoft {fl:?}"),
+            &reference_for(config, ics, now, &left_out),
+            &graph,
+            true,
+            fl.graph_exchange_uids,
+        );
+    }
 }
 
 #[test]
