@@ -54,6 +54,36 @@ struct Flavour {
     graph_iana: bool,
     /// Graph: Exchange's own GlobalObjectId `iCalUId`s instead of the invitation's UID.
     graph_exchange_uids: bool,
+    /// Graph: the mailbox of this owner holds *attendee copies* of the meetings others organize:
+    /// the attendees' `status` as the invitation carried it (`none`, microsoft-graph-docs
+    /// issues #12073 and #5281: attendee statuses read `none` outside the organizer's copy), and
+    /// the owner's own answer only in `responseStatus` (§3.1: "the owner's own response").
+    /// `None`: every copy shows every attendee's answer (the fake's `set_response` way).
+    graph_attendee_copies_of: Option<&'static str>,
+}
+
+/// The attendees' responses and the owner's `responseStatus` of a Graph copy of `ev`.
+fn graph_copy(ev: &Event, fl: Flavour) -> (Vec<Response>, Option<&'static str>) {
+    let responses = ev.attendees.iter().map(|a| a.response).collect();
+    let Some(owner) = fl.graph_attendee_copies_of else {
+        return (responses, None);
+    };
+    if ev
+        .organizer
+        .as_ref()
+        .is_none_or(|o| same_email(&o.email, owner))
+    {
+        return (responses, None);
+    }
+    let own = ev
+        .attendees
+        .iter()
+        .find(|a| same_email(&a.email, owner))
+        .map(|a| match a.response {
+            Response::NeedsAction => "notResponded",
+            r => graph_response(r),
+        });
+    (vec![Response::NeedsAction; ev.attendees.len()], own)
 }
 
 /// Google's zone name for an event time (`start.timeZone`): the IANA name, `UTC` for UTC.
@@ -436,13 +466,15 @@ fn graph_recurrence(rule: &str, start: NaiveDateTime, zone: &Zone, fl: Flavour) 
 /// Graph attendees (`emailAddress`, `type`, `status.response`). Sample 12 shows the organizer's
 /// own entry among the attendees when the invitation lists it, so the list is kept as the
 /// invitation has it (an organizer who declined keeps that response on their entry).
-fn graph_attendees(ev: &Event) -> Vec<Value> {
+fn graph_attendees(ev: &Event, fl: Flavour) -> Vec<Value> {
+    let (responses, _) = graph_copy(ev, fl);
     ev.attendees
         .iter()
-        .map(|a| {
+        .zip(responses)
+        .map(|(a, r)| {
             json!({
                 "type": if a.resource { "resource" } else { "required" },
-                "status": {"response": graph_response(a.response), "time": "2026-01-01T00:00:00Z"},
+                "status": {"response": graph_response(r), "time": "2026-01-01T00:00:00Z"},
                 "emailAddress": {"name": a.name.clone().unwrap_or_default(), "address": a.email},
             })
         })
@@ -476,15 +508,22 @@ fn graph_new_event_times(
     fl: Flavour,
 ) -> NewEvent {
     let mut n = NewEvent::new(&ev.summary, start, end, zone_name);
-    for a in &ev.attendees {
+    let (responses, own) = graph_copy(ev, fl);
+    for (a, r) in ev.attendees.iter().zip(responses) {
         n = n.attendee(
             &a.email,
             if a.resource { "resource" } else { "required" },
-            graph_response(a.response),
+            graph_response(r),
         );
     }
     if let Some(o) = &ev.organizer {
         n = n.organized_by(o.name.as_deref().unwrap_or(&o.email), &o.email);
+    }
+    if let Some(own) = own {
+        n = n.with(
+            "responseStatus",
+            json!({"response": own, "time": "2026-01-01T00:00:00Z"}),
+        );
     }
     if ev.status == EventStatus::Cancelled {
         n = n.with("isCancelled", json!(true));
@@ -588,7 +627,10 @@ fn seed_graph(g: &FakeGraph, events: &[Event], fl: Flavour) -> Vec<String> {
         };
         let fmt = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
         g.move_occurrence(master, &date, &fmt(start), &fmt(end));
-        let mut patch = json!({"subject": ev.summary, "attendees": graph_attendees(ev)});
+        let mut patch = json!({"subject": ev.summary, "attendees": graph_attendees(ev, fl)});
+        if let (_, Some(own)) = graph_copy(ev, fl) {
+            patch["responseStatus"] = json!({"response": own, "time": "2026-01-01T00:00:00Z"});
+        }
         if let Some(o) = &ev.organizer {
             patch["organizer"] = json!({"emailAddress": {
                 "name": o.name.clone().unwrap_or_default(), "address": o.email}});
@@ -916,6 +958,7 @@ fn check_all(
         Flavour {
             graph_iana: true,
             graph_exchange_uids: true,
+            graph_attendee_copies_of: Some(Box::leak(manager.clone().into_boxed_str())),
             ..Flavour::default()
         },
     ];
