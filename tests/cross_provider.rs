@@ -60,6 +60,9 @@ struct Flavour {
     /// the owner's own answer only in `responseStatus` (§3.1: "the owner's own response").
     /// `None`: every copy shows every attendee's answer (the fake's `set_response` way).
     graph_attendee_copies_of: Option<&'static str>,
+    /// Graph: the zone all-day events were created in (Windows name); Graph shows them floating,
+    /// at midnight of their dates in the requested zone (§3.5). `None`: UTC.
+    graph_all_day_zone: Option<&'static str>,
 }
 
 /// The attendees' responses and the owner's `responseStatus` of a Graph copy of `ev`.
@@ -548,15 +551,13 @@ fn seed_graph(g: &FakeGraph, events: &[Event], fl: Flavour) -> Vec<String> {
         if let (EventTime::Date { date }, EventTime::Date { date: end }, None) =
             (&ev.start, &ev.end, &ev.recurrence)
         {
-            // An all-day single event (§3.5): `isAllDay` with midnight-to-midnight times. Created
-            // with `timeZone: UTC`, so Graph's UTC rendering (`Prefer: outlook.timezone="UTC"`)
-            // shows the dates themselves whichever way Exchange renders all-day items in another
-            // zone (UNVERIFIED in the doc).
+            // An all-day single event (§3.5): `isAllDay` with midnight-to-midnight times in the
+            // zone it was created in; Graph shows its dates floating whatever zone is asked for.
             let new = graph_new_event_times(
                 ev,
                 &format!("{}T00:00:00", date.format("%Y-%m-%d")),
                 &format!("{}T00:00:00", end.format("%Y-%m-%d")),
-                "UTC",
+                fl.graph_all_day_zone.unwrap_or("UTC"),
                 fl,
             )
             .with("isAllDay", json!(true));
@@ -959,6 +960,8 @@ fn check_all(
             graph_iana: true,
             graph_exchange_uids: true,
             graph_attendee_copies_of: Some(Box::leak(manager.clone().into_boxed_str())),
+            // East of UTC: midnight there is the previous day in UTC.
+            graph_all_day_zone: Some("Tokyo Standard Time"),
             ..Flavour::default()
         },
     ];
