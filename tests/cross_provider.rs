@@ -1009,7 +1009,10 @@ fn example_calendar_gives_the_same_report_from_every_provider() {
 /// an occurrence the manager declined; a biweekly series in Europe/Berlin with `COUNT` and
 /// `WKST=SU` whose attendee is the report's alias (and which ends soon); a series in Asia/Tokyo
 /// with an extra `RDATE`; an all-day 1on1; ad-hoc 1on1s in UTC (irregular); a report with nothing
-/// (no_series); a skip-level 1on1 with someone outside the roster (a candidate); a staff meeting.
+/// (no_series); a skip-level 1on1 with someone outside the roster (a candidate); a staff meeting;
+/// an early-morning Tokyo series (its dates differ from UTC's) with EXDATEs, a cancelled
+/// occurrence and one moved to the evening before; an all-day biweekly series with a DATE EXDATE
+/// and an occurrence moved a day earlier that the manager declined.
 #[test]
 fn varied_calendar_gives_the_same_report_from_every_provider() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -1045,6 +1048,14 @@ name = "Eve"
 email = "finn@example.com"
 name = "Finn"
 
+[[reports]]
+email = "gus@example.com"
+name = "Gus"
+
+[[reports]]
+email = "hana@example.com"
+name = "Hana"
+
 [[accounts]]
 name = "placeholder"
 provider = "ics"
@@ -1068,7 +1079,8 @@ lookback = "90d"
             "no_series",
         ],
         &[],
-        // Graph: Dev's series has an RDATE, which Graph's pattern/range model cannot hold.
-        &["dev-biweekly@example.com"],
+        // Graph: Dev's series has an RDATE, which Graph's pattern/range model cannot hold; Hana's
+        // is an all-day series, which the Graph fake does not serve (its module doc).
+        &["dev-biweekly@example.com", "hana-remote-days@example.com"],
     );
 }
