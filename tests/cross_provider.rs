@@ -517,8 +517,15 @@ fn graph_new_event_times(
     zone_name: &str,
     fl: Flavour,
 ) -> NewEvent {
-    let mut n = NewEvent::new(&ev.summary, start, end, zone_name);
     let (responses, own) = graph_copy(ev, fl);
+    // An attendee's copy of a meeting its organizer cancelled stays, `isCancelled`, with Outlook's
+    // "Canceled: " before the subject (§3.1, UNVERIFIED for Graph).
+    let subject = if ev.status == EventStatus::Cancelled && own.is_some() {
+        format!("Canceled: {}", ev.summary)
+    } else {
+        ev.summary.clone()
+    };
+    let mut n = NewEvent::new(&subject, start, end, zone_name);
     for (a, r) in ev.attendees.iter().zip(responses) {
         n = n.attendee(
             &a.email,
