@@ -34,7 +34,7 @@ use std::process::{Command, Output, Stdio};
 use cadenced::model::{Attendee, Event, EventStatus, EventTime, Response};
 use cadenced::providers::ics::parse_feed;
 use cadenced::tz::Zone;
-use chrono::{Datelike, NaiveDateTime, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Weekday};
 use common::{Env, stderr, stdout};
 use fake_google::FakeGoogle;
 use fake_graph::{FakeGraph, NewEvent};
@@ -62,7 +62,7 @@ struct Flavour {
     graph_attendee_copies_of: Option<&'static str>,
     /// Graph: the zone all-day events were created in (Windows name); Graph shows them floating,
     /// at midnight of their dates in the requested zone (§3.5). `None`: UTC.
-    graph_all_day_zone: Option<&'static str>,
+    graph_all_day_zone: Option<chrono_tz::Tz>,
 }
 
 /// The attendees' responses and the owner's `responseStatus` of a Graph copy of `ev`.
@@ -453,12 +453,14 @@ fn graph_recurrence(rule: &str, start: NaiveDateTime, zone: &Zone, fl: Flavour) 
         // Graph's range ends on a date of the series zone (inclusive); an RRULE UNTIL is an
         // instant. They agree when no occurrence falls on UNTIL's date after UNTIL, which holds
         // for every calendar used here (the rules cut at or after the last occurrence's start).
-        let until =
-            NaiveDateTime::parse_from_str(until.trim_end_matches('Z'), "%Y%m%dT%H%M%S").ok()?;
-        let end = if rule.to_ascii_uppercase().contains('Z') {
-            zone.from_utc(until.and_utc())
-        } else {
-            until
+        let end = match NaiveDateTime::parse_from_str(until.trim_end_matches('Z'), "%Y%m%dT%H%M%S")
+        {
+            Ok(t) if until.ends_with('Z') => zone.from_utc(t.and_utc()),
+            Ok(t) => t,
+            // A DATE (all-day series): the range ends on that day.
+            Err(_) => NaiveDate::parse_from_str(until, "%Y%m%d")
+                .ok()?
+                .and_time(chrono::NaiveTime::MIN),
         };
         json!({"type": "endDate", "startDate": start_date,
                "endDate": end.date().format("%Y-%m-%d").to_string(),
@@ -559,89 +561,92 @@ fn graph_new_event_times(
 /// Seeds the Graph fake with the calendar; returns what was left out (one line each).
 fn seed_graph(g: &FakeGraph, events: &[Event], fl: Flavour) -> Vec<String> {
     let mut left_out = Vec::new();
-    // uid → (master id, series zone)
-    let mut masters: BTreeMap<String, (String, Zone)> = BTreeMap::new();
+    let fmt = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let midnight = |d: &NaiveDate| format!("{}T00:00:00", d.format("%Y-%m-%d"));
+    // uid → (master id, series zone, all-day)
+    let mut masters: BTreeMap<String, (String, Zone, bool)> = BTreeMap::new();
     for ev in events.iter().filter(|e| !e.is_override()) {
-        if let (EventTime::Date { date }, EventTime::Date { date: end }, None) =
-            (&ev.start, &ev.end, &ev.recurrence)
-        {
-            // An all-day single event (§3.5): `isAllDay` with midnight-to-midnight times in the
-            // zone it was created in; Graph shows its dates floating whatever zone is asked for.
-            let new = graph_new_event_times(
-                ev,
-                &format!("{}T00:00:00", date.format("%Y-%m-%d")),
-                &format!("{}T00:00:00", end.format("%Y-%m-%d")),
-                fl.graph_all_day_zone.unwrap_or("UTC"),
-                fl,
-            )
-            .with("isAllDay", json!(true));
-            g.add_event(&new);
-            continue;
-        }
-        let EventTime::Zoned { zone, .. } = &ev.start else {
-            // All-day series and floating times: not expressible through the fake's seeding API
-            // (its doc: all-day series are not served; Graph has no floating times).
-            left_out.push(format!(
-                "{}: all-day series or floating times (not in the Graph fake)",
-                ev.uid
-            ));
-            continue;
-        };
-        let Some(zone_name) = graph_zone(zone, fl) else {
-            left_out.push(format!("{}: VTIMEZONE-only zone", ev.uid));
-            continue;
-        };
-        let Some(new) = graph_new_event(ev, zone, &zone_name, fl) else {
-            left_out.push(format!("{}: times not expressible", ev.uid));
-            continue;
-        };
-        match &ev.recurrence {
-            None => {
-                g.add_event(&new);
+        let (new, zone, first) = match (&ev.start, &ev.end) {
+            (EventTime::Date { date }, EventTime::Date { date: end }) => {
+                // All-day (§3.5): `isAllDay` with midnight-to-midnight times in the zone it was
+                // created in; Graph shows its dates floating whatever zone is asked for.
+                let zone = fl.graph_all_day_zone.map_or(Zone::Utc, Zone::Iana);
+                let name = graph_zone(&zone, fl).expect("IANA or UTC");
+                let new = graph_new_event_times(ev, &midnight(date), &midnight(end), &name, fl)
+                    .with("isAllDay", json!(true));
+                (new, zone, date.and_time(chrono::NaiveTime::MIN))
             }
-            Some(rec) => {
-                let EventTime::Zoned { local, .. } = &ev.start else {
-                    unreachable!()
-                };
-                let pattern = match rec.rrules.as_slice() {
-                    [one] if rec.rdates.is_empty() => graph_recurrence(one, *local, zone, fl),
-                    _ => None,
-                };
-                let Some(pattern) = pattern else {
-                    // Graph's pattern model holds one rule of the kinds above and no RDATE.
-                    left_out.push(format!("{}: recurrence not expressible in Graph", ev.uid));
+            (EventTime::Zoned { zone, local }, _) => {
+                let Some(zone_name) = graph_zone(zone, fl) else {
+                    left_out.push(format!("{}: VTIMEZONE-only zone", ev.uid));
                     continue;
                 };
-                let id = g.add_series(&new, pattern);
-                for x in &rec.exdates {
-                    let Some(local) = local_in(zone, x) else {
-                        continue;
-                    };
-                    g.cancel_occurrence(&id, &local.date().format("%Y-%m-%d").to_string());
-                }
-                masters.insert(ev.uid.clone(), (id, zone.clone()));
+                let Some(new) = graph_new_event(ev, zone, &zone_name, fl) else {
+                    left_out.push(format!("{}: times not expressible", ev.uid));
+                    continue;
+                };
+                (new, zone.clone(), *local)
             }
+            _ => {
+                left_out.push(format!("{}: Graph has no floating times", ev.uid));
+                continue;
+            }
+        };
+        let Some(rec) = &ev.recurrence else {
+            g.add_event(&new);
+            continue;
+        };
+        let pattern = match rec.rrules.as_slice() {
+            [one] if rec.rdates.is_empty() => graph_recurrence(one, first, &zone, fl),
+            _ => None,
+        };
+        let Some(pattern) = pattern else {
+            // Graph's pattern model holds one rule of the kinds above and no RDATE.
+            left_out.push(format!("{}: recurrence not expressible in Graph", ev.uid));
+            continue;
+        };
+        let id = g.add_series(&new, pattern);
+        for x in &rec.exdates {
+            let date = match x {
+                EventTime::Date { date } => *date,
+                other => match local_in(&zone, other) {
+                    Some(local) => local.date(),
+                    None => continue,
+                },
+            };
+            g.cancel_occurrence(&id, &date.format("%Y-%m-%d").to_string());
         }
+        masters.insert(ev.uid.clone(), (id, zone, ev.start.is_date()));
     }
     for ev in events.iter().filter(|e| e.is_override()) {
-        let Some((master, zone)) = masters.get(&ev.uid) else {
+        let Some((master, zone, all_day)) = masters.get(&ev.uid) else {
             left_out.push(format!("{}: override of a series left out", ev.uid));
             continue;
         };
         let rid = ev.recurrence_id.as_ref().expect("override");
-        let Some(original) = local_in(zone, rid) else {
-            continue;
+        let original = match rid {
+            EventTime::Date { date } => *date,
+            other => match local_in(zone, other) {
+                Some(local) => local.date(),
+                None => continue,
+            },
         };
-        let date = original.date().format("%Y-%m-%d").to_string();
+        let date = original.format("%Y-%m-%d").to_string();
         if ev.status == EventStatus::Cancelled {
             g.cancel_occurrence(master, &date);
             continue;
         }
-        let (Some(start), Some(end)) = (local_in(zone, &ev.start), local_in(zone, &ev.end)) else {
-            continue;
+        let (start, end) = match (&ev.start, &ev.end, all_day) {
+            (EventTime::Date { date: s }, EventTime::Date { date: e }, true) => {
+                (midnight(s), midnight(e))
+            }
+            (s, e, false) => match (local_in(zone, s), local_in(zone, e)) {
+                (Some(s), Some(e)) => (fmt(s), fmt(e)),
+                _ => continue,
+            },
+            _ => continue,
         };
-        let fmt = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
-        g.move_occurrence(master, &date, &fmt(start), &fmt(end));
+        g.move_occurrence(master, &date, &start, &end);
         let mut patch = json!({"subject": ev.summary, "attendees": graph_attendees(ev, fl)});
         if let (_, Some(own)) = graph_copy(ev, fl) {
             patch["responseStatus"] = json!({"response": own, "time": "2026-01-01T00:00:00Z"});
@@ -975,7 +980,7 @@ fn check_all(
             graph_exchange_uids: true,
             graph_attendee_copies_of: Some(Box::leak(manager.clone().into_boxed_str())),
             // East of UTC: midnight there is the previous day in UTC.
-            graph_all_day_zone: Some("Tokyo Standard Time"),
+            graph_all_day_zone: Some(chrono_tz::Asia::Tokyo),
             ..Flavour::default()
         },
     ];
@@ -1095,8 +1100,7 @@ lookback = "90d"
         ],
         // Google: a cancelled single event is a bare tombstone there (see `to_google`).
         &["eve-20261027-cancelled@example.com"],
-        // Graph: Dev's series has an RDATE, which Graph's pattern/range model cannot hold; Hana's
-        // is an all-day series, which the Graph fake does not serve (its module doc).
-        &["dev-biweekly@example.com", "hana-remote-days@example.com"],
+        // Graph: Dev's series has an RDATE, which Graph's pattern/range model cannot hold.
+        &["dev-biweekly@example.com"],
     );
 }

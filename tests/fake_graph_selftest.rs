@@ -1170,4 +1170,37 @@ async fn all_day_events_are_floating() {
         it["start"],
         json!({"dateTime": "2025-03-05T00:00:00.0000000", "timeZone": "Pacific Standard Time"})
     );
+
+    // An all-day weekly series: its bare delta occurrences and its master are floating too.
+    let master = h.g.add_series(
+        &NewEvent::new(
+            "Remote day",
+            "2025-03-07T00:00",
+            "2025-03-08T00:00",
+            "Tokyo Standard Time",
+        )
+        .with("isAllDay", json!(true)),
+        json!({
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["friday"]},
+            "range": {"type": "numbered", "startDate": "2025-03-07", "numberOfOccurrences": 2}
+        }),
+    );
+    let (items, _, _) = h.round(&h.delta_url(), &[]).await;
+    let starts: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["seriesMasterId"] == json!(master))
+        .map(|i| &i["start"])
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            &json!({"dateTime": "2025-03-07T00:00:00.0000000", "timeZone": "UTC"}),
+            &json!({"dateTime": "2025-03-14T00:00:00.0000000", "timeZone": "UTC"}),
+        ]
+    );
+    let m = h.get(&format!("/me/events/{master}"), &[]).await;
+    assert_eq!(
+        m.body["start"],
+        json!({"dateTime": "2025-03-07T00:00:00.0000000", "timeZone": "UTC"})
+    );
 }

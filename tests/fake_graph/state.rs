@@ -407,14 +407,23 @@ impl State {
     fn render_bare(&self, master: &Event, date: NaiveDate) -> Value {
         let s = master.series.as_ref().expect("series");
         let (start, end) = Self::occurrence_times(s, date);
+        // An all-day series' occurrences are floating like the series (§3.5 FAKE-CHOICE).
+        let all_day = master.fields.get("isAllDay").and_then(Value::as_bool) == Some(true);
+        let at = |t: DateTime<Utc>| {
+            if all_day {
+                json!({"dateTime": recur::fmt_local(t, s.tz), "timeZone": "UTC"})
+            } else {
+                dtz(t)
+            }
+        };
         json!({
             "@odata.type": "#microsoft.graph.event",
             "@odata.etag": format!("W/\"{}\"", change_key(&master.id, master.occ_version)),
             "id": occurrence_id(&master.id, date),
             "seriesMasterId": master.id,
             "type": "occurrence",
-            "start": dtz(start),
-            "end": dtz(end),
+            "start": at(start),
+            "end": at(end),
         })
     }
 
