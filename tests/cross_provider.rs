@@ -50,6 +50,11 @@ struct Flavour {
     google_offsets: Option<chrono_tz::Tz>,
     /// Google: `EXDATE`/`RDATE` values in UTC (`EXDATE:20260901T140000Z`) instead of `TZID=`.
     google_utc_dates: bool,
+    /// Google: instances removed by EXDATE written as Google writes an instance deleted in its
+    /// own UI: a cancelled-instance tombstone, no EXDATE line (§3).
+    google_exdate_tombstones: bool,
+    /// Google: exceptions and tombstones listed before their masters (any order is legal).
+    google_exceptions_first: bool,
     /// Graph: IANA zone names (events created through the API) instead of Windows ones (Outlook).
     graph_iana: bool,
     /// Graph: Exchange's own GlobalObjectId `iCalUId`s instead of the invitation's UID.
@@ -245,6 +250,17 @@ fn to_google(events: &[Event], manager: &str, fl: Flavour) -> GoogleCalendar {
         let Some(item) = google_item(ev, &id, manager, fl, &mut left_out) else {
             continue;
         };
+        if fl.google_exdate_tombstones
+            && let Some(rec) = &ev.recurrence
+        {
+            for x in &rec.exdates {
+                let Some(original) = google_original(x, &ev.start, fl) else {
+                    continue;
+                };
+                let instance = FakeGoogle::instance_id(&id, &instance_key(x));
+                items.push(tombstone(&instance, &id, original));
+            }
+        }
         ids.insert(ev.uid.clone(), (id, ev.start.clone()));
         items.push(item);
     }
@@ -258,20 +274,9 @@ fn to_google(events: &[Event], manager: &str, fl: Flavour) -> GoogleCalendar {
             left_out.push(format!("{}: recurrence id has no Google form", ev.uid));
             continue;
         };
-        let original_key = match rid {
-            EventTime::Date { date } => date.format("%Y-%m-%d").to_string(),
-            t => t
-                .instant(&Zone::Utc)
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string(),
-        };
-        let id = FakeGoogle::instance_id(master_id, &original_key);
+        let id = FakeGoogle::instance_id(master_id, &instance_key(rid));
         if ev.status == EventStatus::Cancelled {
-            // SAMPLE:event-items-cancelled-tombstones: a cancelled instance.
-            items.push(json!({
-                "kind": "calendar#event", "id": id, "status": "cancelled",
-                "recurringEventId": master_id, "originalStartTime": original,
-            }));
+            items.push(tombstone(&id, master_id, original));
             continue;
         }
         let Some(mut item) = google_item(ev, &id, manager, fl, &mut left_out) else {
@@ -281,7 +286,29 @@ fn to_google(events: &[Event], manager: &str, fl: Flavour) -> GoogleCalendar {
         item["originalStartTime"] = original;
         items.push(item);
     }
+    if fl.google_exceptions_first {
+        items.sort_by_key(|i| i.get("recurringEventId").is_none());
+    }
     GoogleCalendar { items, left_out }
+}
+
+/// The original start as [`FakeGoogle::instance_id`] takes it.
+fn instance_key(rid: &EventTime) -> String {
+    match rid {
+        EventTime::Date { date } => date.format("%Y-%m-%d").to_string(),
+        t => t
+            .instant(&Zone::Utc)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    }
+}
+
+/// A cancelled instance as SAMPLE:event-items-cancelled-tombstones shows it.
+fn tombstone(id: &str, master_id: &str, original: Value) -> Value {
+    json!({
+        "kind": "calendar#event", "id": id, "status": "cancelled",
+        "recurringEventId": master_id, "originalStartTime": original,
+    })
 }
 
 fn google_item(
@@ -316,7 +343,7 @@ fn google_item(
     m.insert("end".into(), end);
     if let Some(rec) = ev.recurrence.as_ref().filter(|_| !ev.is_override()) {
         let mut lines: Vec<String> = rec.rrules.iter().map(|r| format!("RRULE:{r}")).collect();
-        for x in &rec.exdates {
+        for x in rec.exdates.iter().filter(|_| !fl.google_exdate_tombstones) {
             lines.push(ical_line("EXDATE", x, fl)?);
         }
         for r in &rec.rdates {
@@ -954,6 +981,8 @@ fn check_all(
         Flavour {
             google_offsets: Some(chrono_tz::America::Chicago),
             google_utc_dates: true,
+            google_exdate_tombstones: true,
+            google_exceptions_first: true,
             ..Flavour::default()
         },
     ];
