@@ -55,6 +55,17 @@ struct Flavour {
     google_exdate_tombstones: bool,
     /// Google: exceptions and tombstones listed before their masters (any order is legal).
     google_exceptions_first: bool,
+    /// Both: the calendar reaches the client in two syncs. Series and single events first; then
+    /// every exception and cancelled instance is made through the fake's mutation API as a user
+    /// would make it (Google: `modify_instance`/`cancel_instance`, which also touch the master;
+    /// Graph: moved/updated occurrences and cancellations *without* a delta entry, §2.4), and
+    /// the second sync is incremental.
+    two_rounds: bool,
+    /// Graph, with `two_rounds`: the cancellations come without any delta entry (§2.4 "may give
+    /// no indication"). An idle delta round cannot see them (the provider's design: one request
+    /// per idle poll), so the first sync runs two days earlier and the second is the
+    /// re-baselining round (`[sync] rebaseline`, default 1d), which must find them.
+    silent_cancellations: bool,
     /// Graph: IANA zone names (events created through the API) instead of Windows ones (Outlook).
     graph_iana: bool,
     /// Graph: Exchange's own GlobalObjectId `iCalUId`s instead of the invitation's UID.
@@ -586,12 +597,20 @@ fn graph_new_event_times(
 }
 
 /// Seeds the Graph fake with the calendar; returns what was left out (one line each).
-fn seed_graph(g: &FakeGraph, events: &[Event], fl: Flavour) -> Vec<String> {
+/// `between` runs once the series and single events are in, before any cancellation or exception.
+fn seed_graph(
+    g: &FakeGraph,
+    events: &[Event],
+    fl: Flavour,
+    between: &mut dyn FnMut(),
+) -> Vec<String> {
     let mut left_out = Vec::new();
     let fmt = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
     let midnight = |d: &NaiveDate| format!("{}T00:00:00", d.format("%Y-%m-%d"));
     // uid → (master id, series zone, all-day)
     let mut masters: BTreeMap<String, (String, Zone, bool)> = BTreeMap::new();
+    // (master id, date) of the occurrences EXDATE removes.
+    let mut removed: Vec<(String, String)> = Vec::new();
     for ev in events.iter().filter(|e| !e.is_override()) {
         let (new, zone, first) = match (&ev.start, &ev.end) {
             (EventTime::Date { date }, EventTime::Date { date: end }) => {
@@ -641,9 +660,13 @@ fn seed_graph(g: &FakeGraph, events: &[Event], fl: Flavour) -> Vec<String> {
                     None => continue,
                 },
             };
-            g.cancel_occurrence(&id, &date.format("%Y-%m-%d").to_string());
+            removed.push((id.clone(), date.format("%Y-%m-%d").to_string()));
         }
         masters.insert(ev.uid.clone(), (id, zone, ev.start.is_date()));
+    }
+    between();
+    for (id, date) in removed {
+        g.cancel_occurrence_with(&id, &date, !fl.silent_cancellations);
     }
     for ev in events.iter().filter(|e| e.is_override()) {
         let Some((master, zone, all_day)) = masters.get(&ev.uid) else {
@@ -660,7 +683,7 @@ fn seed_graph(g: &FakeGraph, events: &[Event], fl: Flavour) -> Vec<String> {
         };
         let date = original.format("%Y-%m-%d").to_string();
         if ev.status == EventStatus::Cancelled {
-            g.cancel_occurrence(master, &date);
+            g.cancel_occurrence_with(master, &date, !fl.silent_cancellations);
             continue;
         }
         let (start, end) = match (&ev.start, &ev.end, all_day) {
@@ -770,7 +793,6 @@ fn google_report(
 ) -> (Value, Vec<String>) {
     let g = FakeGoogle::start();
     let cal = to_google(events, manager, fl);
-    g.insert_items("primary", &cal.items);
     let acc = g.google_account_toml("work", &["primary"]);
     let env = Env::with_config_text(&with_accounts(config, &acc));
     let out = run_stdin(
@@ -779,12 +801,48 @@ fn google_report(
         &format!("{}\n", fake_google::REFRESH_TOKEN),
     );
     assert!(out.status.success(), "auth: {}", stderr(&out));
+    if !fl.two_rounds {
+        g.insert_items("primary", &cal.items);
+        return (sync_and_report(&env, now), cal.left_out);
+    }
+    let (later, first): (Vec<Value>, Vec<Value>) = cal
+        .items
+        .iter()
+        .cloned()
+        .partition(|i| i.get("recurringEventId").is_some());
+    g.insert_items("primary", &first);
+    let out = env.run(&["--now", now, "sync"]);
+    assert!(out.status.success(), "first sync: {}", stderr(&out));
+    for item in later {
+        let master = item["recurringEventId"].as_str().unwrap().to_string();
+        let original = &item["originalStartTime"];
+        let original = original["dateTime"]
+            .as_str()
+            .or(original["date"].as_str())
+            .unwrap()
+            .to_string();
+        if item["status"] == "cancelled" {
+            g.cancel_instance("primary", &master, &original);
+            continue;
+        }
+        let mut patch = item.clone();
+        let fields = patch.as_object_mut().unwrap();
+        for k in [
+            "id",
+            "kind",
+            "iCalUID",
+            "recurringEventId",
+            "originalStartTime",
+        ] {
+            fields.remove(k);
+        }
+        g.modify_instance("primary", &master, &original, patch);
+    }
     (sync_and_report(&env, now), cal.left_out)
 }
 
 fn graph_report(config: &str, events: &[Event], now: &str, fl: Flavour) -> (Value, Vec<String>) {
     let g = FakeGraph::start();
-    let left_out = seed_graph(&g, events, fl);
     let acc = format!(
         "[[accounts]]\nname = \"m365\"\nprovider = \"microsoft\"\ntenant = \"{}\"\nclient_id = \"{}\"\n\
          login_base = \"{}\"\ngraph_base = \"{}\"\n",
@@ -800,6 +858,18 @@ fn graph_report(config: &str, events: &[Event], now: &str, fl: Flavour) -> (Valu
         &format!("{}\n", fake_graph::REFRESH_TOKEN),
     );
     assert!(out.status.success(), "auth: {}", stderr(&out));
+    let first_now = if fl.silent_cancellations {
+        (chrono::DateTime::parse_from_rfc3339(now).unwrap() - chrono::Duration::days(2))
+            .to_rfc3339()
+    } else {
+        now.to_string()
+    };
+    let left_out = seed_graph(&g, events, fl, &mut || {
+        if fl.two_rounds {
+            let out = env.run(&["--now", &first_now, "sync"]);
+            assert!(out.status.success(), "first sync: {}", stderr(&out));
+        }
+    });
     (sync_and_report(&env, now), left_out)
 }
 
@@ -983,6 +1053,7 @@ fn check_all(
             google_utc_dates: true,
             google_exdate_tombstones: true,
             google_exceptions_first: true,
+            two_rounds: true,
             ..Flavour::default()
         },
     ];
@@ -1010,6 +1081,12 @@ fn check_all(
             graph_attendee_copies_of: Some(Box::leak(manager.clone().into_boxed_str())),
             // East of UTC: midnight there is the previous day in UTC.
             graph_all_day_zone: Some(chrono_tz::Asia::Tokyo),
+            two_rounds: true,
+            ..Flavour::default()
+        },
+        Flavour {
+            two_rounds: true,
+            silent_cancellations: true,
             ..Flavour::default()
         },
     ];
