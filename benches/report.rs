@@ -69,6 +69,7 @@ fn event(
                 ..Default::default()
             })
             .collect(),
+        self_response: None,
         sequence: 0,
         updated: None,
         etag: None,

@@ -173,6 +173,13 @@ pub struct Event {
     pub organizer: Option<Person>,
     #[serde(default)]
     pub attendees: Vec<Attendee>,
+    /// The calendar owner's own response, when the source gives it apart from the attendee list
+    /// (Microsoft Graph `responseStatus`: an attendee's copy of a meeting shows the others'
+    /// answers as `none`, and the owner's own answer only there). The calendar read is the
+    /// manager's, so this is the manager's response. `None`: not stated (the attendee list says
+    /// it, as iCalendar and Google do, or the owner organizes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_response: Option<Response>,
     /// iCalendar SEQUENCE (higher wins among duplicates).
     #[serde(default)]
     pub sequence: i64,

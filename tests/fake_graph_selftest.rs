@@ -1133,3 +1133,74 @@ async fn authorization_code_with_pkce() {
     assert!(location.contains("error=access_denied"), "{location}");
     assert_eq!(code_of(&location), None);
 }
+
+/// §3.5 FAKE-CHOICE: an all-day event is floating. Created in Tokyo (UTC+9), it is still
+/// midnight to midnight of its own dates in UTC and in any requested zone, never converted.
+#[tokio::test]
+async fn all_day_events_are_floating() {
+    let h = H::new();
+    let id = h.g.add_event(
+        &NewEvent::new(
+            "Offsite",
+            "2025-03-05T00:00",
+            "2025-03-07T00:00",
+            "Tokyo Standard Time",
+        )
+        .with("isAllDay", json!(true)),
+    );
+    let utc = h.get(&format!("/me/events/{id}"), &[]).await;
+    assert_eq!(utc.status, 200, "{}", utc.body);
+    assert_eq!(utc.body["isAllDay"], json!(true));
+    assert_eq!(
+        utc.body["start"],
+        json!({"dateTime": "2025-03-05T00:00:00.0000000", "timeZone": "UTC"})
+    );
+    assert_eq!(
+        utc.body["end"],
+        json!({"dateTime": "2025-03-07T00:00:00.0000000", "timeZone": "UTC"})
+    );
+    let (items, _, _) = h
+        .round(
+            &h.delta_url(),
+            &["outlook.timezone=\"Pacific Standard Time\""],
+        )
+        .await;
+    let it = items.iter().find(|i| i["id"] == json!(id)).unwrap();
+    assert_eq!(
+        it["start"],
+        json!({"dateTime": "2025-03-05T00:00:00.0000000", "timeZone": "Pacific Standard Time"})
+    );
+
+    // An all-day weekly series: its bare delta occurrences and its master are floating too.
+    let master = h.g.add_series(
+        &NewEvent::new(
+            "Remote day",
+            "2025-03-07T00:00",
+            "2025-03-08T00:00",
+            "Tokyo Standard Time",
+        )
+        .with("isAllDay", json!(true)),
+        json!({
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["friday"]},
+            "range": {"type": "numbered", "startDate": "2025-03-07", "numberOfOccurrences": 2}
+        }),
+    );
+    let (items, _, _) = h.round(&h.delta_url(), &[]).await;
+    let starts: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["seriesMasterId"] == json!(master))
+        .map(|i| &i["start"])
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            &json!({"dateTime": "2025-03-07T00:00:00.0000000", "timeZone": "UTC"}),
+            &json!({"dateTime": "2025-03-14T00:00:00.0000000", "timeZone": "UTC"}),
+        ]
+    );
+    let m = h.get(&format!("/me/events/{master}"), &[]).await;
+    assert_eq!(
+        m.body["start"],
+        json!({"dateTime": "2025-03-07T00:00:00.0000000", "timeZone": "UTC"})
+    );
+}

@@ -402,10 +402,12 @@ fn session_of(
 ) -> Session {
     let e = subject;
     let start = occ.start.instant(zone);
-    let declined = e.attendees.iter().any(|a| {
-        a.response == Response::Declined
-            && (detector.is_manager(&a.email) || other.contains(&a.email.to_lowercase()))
-    });
+    // The calendar read is the manager's: its owner's own answer is the manager's.
+    let declined = e.self_response == Some(Response::Declined)
+        || e.attendees.iter().any(|a| {
+            a.response == Response::Declined
+                && (detector.is_manager(&a.email) || other.contains(&a.email.to_lowercase()))
+        });
     let outcome = if occ.removed || occ.status == EventStatus::Cancelled {
         Outcome::Cancelled
     } else if declined {

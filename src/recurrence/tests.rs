@@ -73,6 +73,7 @@ fn single(uid: &str, start: EventTime, end: EventTime) -> Event {
         location: None,
         organizer: None,
         attendees: vec![],
+        self_response: None,
         sequence: 0,
         updated: None,
         etag: None,

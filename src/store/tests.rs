@@ -30,6 +30,7 @@ fn event(id: &str) -> Event {
         location: None,
         organizer: None,
         attendees: vec![],
+        self_response: None,
         sequence: 0,
         updated: None,
         etag: None,

@@ -80,6 +80,11 @@
 //! - **Time zones** (§3.5): answers are UTC unless `Prefer: outlook.timezone="<Windows or IANA
 //!   name>"`, which re-renders `start`/`end` and is echoed in `Preference-Applied`; an unknown name
 //!   falls back to UTC without the echo (unverified). `dateTime` has seven fractional digits.
+//!   All-day events and series (`NewEvent` at midnights `.with("isAllDay", json!(true))`) are
+//!   floating (§3.5 FAKE-CHOICE): `YYYY-MM-DDT00:00:00` of their own dates, labelled UTC or the
+//!   requested zone, never converted from the zone they were created in. (A bare delta
+//!   occurrence carries no `isAllDay`: with a `Prefer` zone other than UTC its midnight is
+//!   converted, a simplification.)
 //! - **Recurrence** (§3.2, `recur.rs`): daily, weekly (interval, daysOfWeek, firstDayOfWeek),
 //!   absoluteMonthly, relativeMonthly, absoluteYearly, relativeYearly; ranges endDate / numbered /
 //!   noEnd. Occurrence wall-clock times are computed in `recurrenceTimeZone` (else the event's
@@ -115,7 +120,7 @@
 //! - No replays or duplicates within a round, no `@removed` reason `changed`, masters never in
 //!   delta, no series-not-split-across-pages rule. Delta tokens never expire on their own
 //!   ([`FakeGraph::invalidate_delta_tokens`]).
-//! - All-day events, `tzone://Microsoft/Custom`, `$filter`, `$orderby`, `$expand` other than
+//! - `tzone://Microsoft/Custom`, `$filter`, `$orderby`, `$expand` other than
 //!   `exceptionOccurrences`, `/instances`, `/events` listing, writes (PATCH), attachments,
 //!   extensions, `$batch`, subscriptions, OneDrive and `/manager` are not served (404/400);
 //!   `directReports` is (`directory.rs`).

@@ -160,9 +160,17 @@ fn offset_str(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f0Z").to_string()
 }
 
-/// Re-renders the `start`/`end` of an item (and of `exceptionOccurrences`) in `tz`.
+/// Re-renders the `start`/`end` of an item (and of `exceptionOccurrences`) in `tz`. All-day
+/// items are floating (§3.5 FAKE-CHOICE): the same midnight, labelled with the requested zone.
 pub fn retz(v: &mut Value, tz_name: &str, tz: Tz) {
+    let all_day = v["isAllDay"].as_bool() == Some(true);
     for key in ["start", "end"] {
+        if all_day {
+            if v[key].is_object() {
+                v[key]["timeZone"] = json!(tz_name);
+            }
+            continue;
+        }
         if let Some(dt) = v[key]["dateTime"].as_str().and_then(recur::parse_naive) {
             let utc = dt.and_utc();
             v[key] = json!({"dateTime": recur::fmt_local(utc, tz), "timeZone": tz_name});
@@ -311,8 +319,20 @@ impl State {
                 percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
             )),
         );
-        out.insert("start".into(), dtz(start));
-        out.insert("end".into(), dtz(end));
+        if out.get("isAllDay").and_then(Value::as_bool) == Some(true) {
+            // §3.5 FAKE-CHOICE: an all-day item is midnight to midnight of its dates, written as
+            // such whatever zone is asked for (UTC here), never converted from its own zone.
+            let own = recur::zone(tz_name).unwrap_or(Tz::UTC);
+            for (key, t) in [("start", start), ("end", end)] {
+                out.insert(
+                    key.into(),
+                    json!({"dateTime": recur::fmt_local(t, own), "timeZone": "UTC"}),
+                );
+            }
+        } else {
+            out.insert("start".into(), dtz(start));
+            out.insert("end".into(), dtz(end));
+        }
         out.insert("recurrence".into(), Value::Null);
         Value::Object(out)
     }
@@ -387,14 +407,23 @@ impl State {
     fn render_bare(&self, master: &Event, date: NaiveDate) -> Value {
         let s = master.series.as_ref().expect("series");
         let (start, end) = Self::occurrence_times(s, date);
+        // An all-day series' occurrences are floating like the series (§3.5 FAKE-CHOICE).
+        let all_day = master.fields.get("isAllDay").and_then(Value::as_bool) == Some(true);
+        let at = |t: DateTime<Utc>| {
+            if all_day {
+                json!({"dateTime": recur::fmt_local(t, s.tz), "timeZone": "UTC"})
+            } else {
+                dtz(t)
+            }
+        };
         json!({
             "@odata.type": "#microsoft.graph.event",
             "@odata.etag": format!("W/\"{}\"", change_key(&master.id, master.occ_version)),
             "id": occurrence_id(&master.id, date),
             "seriesMasterId": master.id,
             "type": "occurrence",
-            "start": dtz(start),
-            "end": dtz(end),
+            "start": at(start),
+            "end": at(end),
         })
     }
 

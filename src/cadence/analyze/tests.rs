@@ -150,6 +150,35 @@ fn declined_by_either_side_and_cancelled_instances() {
 }
 
 #[test]
+fn the_calendar_owners_own_decline_counts_as_the_managers() {
+    // A Microsoft attendee's copy: every attendee reads as not answered, and the owner's (the
+    // manager's) decline is only in the event's `self_response`.
+    let mut events = titled("bob@example.com", &[-30.0, -20.0, -10.0]);
+    events.push(vevent(
+        "owner-declined",
+        "bob@example.com",
+        at_days(-5.0),
+        "1on1",
+        "",
+    ));
+    let mut cal = calendar(&events);
+    for e in &mut cal[0].events {
+        if e.uid == "owner-declined" {
+            for a in &mut e.attendees {
+                a.response = Response::NeedsAction;
+            }
+            e.self_response = Some(Response::Declined);
+        } else {
+            // Stating an acceptance changes nothing.
+            e.self_response = Some(Response::Accepted);
+        }
+    }
+    let a = analyze(&config(), &cal, now());
+    let r = &a.reports[1];
+    assert_eq!((r.held, r.declined, r.cancelled), (3, 1, 0));
+}
+
+#[test]
 fn expected_interval_from_the_active_series_then_default() {
     let cal = calendar(&[vevent(
         "b",

@@ -53,6 +53,7 @@ fn event(title: &str, organizer: &str, attendees: &[(&str, bool)]) -> Event {
                 ..Default::default()
             })
             .collect(),
+        self_response: None,
         sequence: 0,
         updated: None,
         etag: None,

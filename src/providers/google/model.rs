@@ -256,6 +256,7 @@ pub fn map_event(
         location: item.location.clone().filter(|l| !l.is_empty()),
         organizer,
         attendees,
+        self_response: None,
         sequence: item.sequence.unwrap_or(0),
         updated,
         etag: item.etag.clone(),

@@ -282,6 +282,7 @@ pub(crate) fn convert(
         location: text("LOCATION"),
         organizer,
         attendees,
+        self_response: None,
         sequence,
         updated,
         etag: None,

@@ -78,9 +78,11 @@
 //! - **People** (§3.1): `organizer.emailAddress` → organizer; `attendees[]` with an address →
 //!   attendees, `type: resource` → `resource = true`; `status.response` accepted → Accepted,
 //!   declined → Declined, tentativelyAccepted → Tentative, organizer → Accepted (the organizer
-//!   attends), none/notResponded/other → NeedsAction. The owner's own `responseStatus` is read
-//!   but not mapped: the model has no field for it and Graph does not mark which attendee is the
-//!   owner (`is_self` stays false).
+//!   attends), none/notResponded/other → NeedsAction. Graph does not mark which attendee is the
+//!   owner (`is_self` stays false). The owner's own `responseStatus` (accepted, declined,
+//!   tentativelyAccepted) → `self_response`: in an attendee's copy of a meeting the attendee
+//!   list carries the invitation's statuses (`none`), and the owner's answer is only there, so
+//!   a manager who declines a report's 1on1 is seen (`organizer`/`none`/`notResponded` → none).
 //! - **Other fields**: `subject` → summary; `bodyPreview` (plain text) → description;
 //!   `location.displayName` → location; `lastModifiedDateTime` → updated; `@odata.etag`, else
 //!   `changeKey`, → etag; `sequence` is 0 (Graph has none).
@@ -461,6 +463,7 @@ fn base_event(
             .map(str::to_string),
         organizer,
         attendees,
+        self_response: own_response(item),
         sequence: 0,
         updated: item
             .last_modified_date_time
@@ -478,6 +481,17 @@ fn person(e: &MsEmail) -> Option<Person> {
         email: non_empty(e.address.as_deref())?.to_string(),
         name: non_empty(e.name.as_deref()).map(str::to_string),
     })
+}
+
+/// The owner's own answer (`responseStatus`, §3.1) when it is one: `organizer` (the owner
+/// organizes), `none` and `notResponded` say nothing the attendee list would not.
+fn own_response(item: &MsEvent) -> Option<Response> {
+    let r = item.response_status.as_ref()?.response.as_deref()?;
+    match response(Some(r)) {
+        Response::NeedsAction => None,
+        _ if r.eq_ignore_ascii_case("organizer") => None,
+        answer => Some(answer),
+    }
 }
 
 /// `responseType` (§3.1) → the model's response.

@@ -119,6 +119,7 @@ fn instances(
         location: None,
         organizer: None,
         attendees: Vec::new(),
+        self_response: None,
         sequence: 0,
         updated: None,
         etag: None,
@@ -921,6 +922,46 @@ fn all_day_single_and_master() {
         EventTime::Date {
             date: date(2024, 3, 25)
         }
+    );
+}
+
+#[test]
+fn the_owners_own_response_is_kept_apart_from_the_attendees() {
+    // An attendee's copy of a report's 1on1 that the owner declined: the attendee list carries
+    // the invitation's statuses (`none`), the owner's answer is only in `responseStatus`.
+    let copy = |response: &str| {
+        json!({
+            "id": "S2", "type": "singleInstance", "subject": "1on1",
+            "start": {"dateTime": "2025-01-06T09:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2025-01-06T09:30:00.0000000", "timeZone": "UTC"},
+            "isOrganizer": response == "organizer",
+            "responseStatus": {"response": response, "time": "2025-01-02T10:00:00Z"},
+            "organizer": {"emailAddress": {"name": "Ben", "address": "ben@contoso.com"}},
+            "attendees": [
+                {"type": "required", "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                 "emailAddress": {"address": "ben@contoso.com"}},
+                {"type": "required", "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                 "emailAddress": {"address": "mika@contoso.com"}}
+            ]
+        })
+    };
+    let own = |response: &str| upsert(&map_ok(&copy(response))).self_response;
+    assert_eq!(own("declined"), Some(Response::Declined));
+    assert_eq!(own("Declined"), Some(Response::Declined));
+    assert_eq!(own("accepted"), Some(Response::Accepted));
+    assert_eq!(own("tentativelyAccepted"), Some(Response::Tentative));
+    assert_eq!(own("organizer"), None);
+    assert_eq!(own("notResponded"), None);
+    assert_eq!(own("none"), None);
+    let mut absent = copy("none");
+    absent.as_object_mut().unwrap().remove("responseStatus");
+    assert_eq!(upsert(&map_ok(&absent)).self_response, None);
+    // The attendee list is mapped as it is.
+    let e = upsert(&map_ok(&copy("declined"))).clone();
+    assert!(
+        e.attendees
+            .iter()
+            .all(|a| a.response == Response::NeedsAction)
     );
 }
 
