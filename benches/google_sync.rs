@@ -184,6 +184,9 @@ fn cadenced_run(g: &FakeGoogle, timed: bool) -> Run {
     let mut run = Run::default();
     apply_time(&mut run, figures, wall);
     record_requests(g, &mut run);
+    if std::env::var_os("BENCH_KEEP_DB").is_some() {
+        let _ = std::fs::copy(state.join(cadenced::store::DB_FILE), "/tmp/bench-google.db");
+    }
     run.kept = cadenced::store::Store::open_in(&state)
         .and_then(|s| s.load_events(Some("work")))
         .map(|cals| cals.iter().map(|c| c.events.len()).sum())

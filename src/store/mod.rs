@@ -213,6 +213,19 @@ impl Store {
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
+        // Throughput of large syncs (a 50,000-event full sync writes ~60 MB), durability unchanged:
+        // - a 32 MiB page cache (default 2 MiB) keeps the event indexes in memory instead of
+        //   re-reading their pages from the file for every row (allocated only as used);
+        // - a checkpoint every 8,192 WAL pages (32 MiB; default 1,000 = 4 MiB, i.e. after nearly
+        //   every 2,500-event page) copies each page once instead of after every transaction;
+        //   commits are unaffected (each is still atomic in the WAL), and the WAL file is trimmed
+        //   back to 64 MiB at most after a checkpoint.
+        conn.pragma_update(None, "cache_size", -32_768)
+            .map_err(sql)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 8_192)
+            .map_err(sql)?;
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+            .map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sql)?;
         migrations::migrations()
