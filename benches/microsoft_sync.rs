@@ -32,6 +32,22 @@
 //! the whole client process (start-up included). Per-occurrence = CPU / occurrences listed by the
 //! round. The fake answers uncompressed (it does not implement gzip), for both sides alike.
 //! No assertion is made on the figures: this is a benchmark, not a test.
+//!
+//! # Figures (2026-11-24, 2 shared cores, Python 3.11, msgraph-sdk 1.x / kiota 1.16, median of 3)
+//!
+//! 50,000 occurrences (100 daily series of 490 with one moved occurrence each, 1,000 singles):
+//! every client makes 250 delta requests; cadenced also reads the 100 masters.
+//!
+//! | client                         | CPU s (user+sys)       | µs/occurrence | ratio | peak RSS |
+//! |--------------------------------|------------------------|---------------|-------|----------|
+//! | cadenced                       | 0.17 (0.13 + 0.04)     | 3.4           | 1     | 24 MiB   |
+//! | Python, plain requests + json  | 0.48 (0.43 + 0.05)     | 9.6           | 2.8×  | 104 MiB  |
+//! | Python, msgraph-sdk (1 run)    | 147.6 (146.8 + 0.8)    | 2,952         | 868×  | 571 MiB  |
+//!
+//! cadenced stores 1,200 rows (masters, exceptions, singles): the bare occurrences are not
+//! stored, their master's recurrence gives them. The 10× acceptance holds against the SDK (the
+//! well-known Python Graph client); against a hand-written `requests` loop that parses JSON
+//! into dicts in C and stores nothing, cadenced is 2.8× cheaper per occurrence.
 
 #[path = "../tests/fake_graph/mod.rs"]
 mod fake_graph;
@@ -503,7 +519,12 @@ fn main() {
     row("cadenced", &cadenced, c_us, "1.00".into());
     for (client, n, p) in &py {
         let (p_us, _) = per_event_us(p, listed);
-        row(&format!("py-{client}"), p, p_us, format!("{:.2}", p_us / c_us));
+        row(
+            &format!("py-{client}"),
+            p,
+            p_us,
+            format!("{:.2}", p_us / c_us),
+        );
         println!(
             "  (python --client {client}, {n} run(s): user {} s, sys {} s; in-process imports {} s, paging loop {} s = {} µs/occurrence for the loop alone)",
             fmt_opt(p.user, |v| format!("{v:.3}")),
