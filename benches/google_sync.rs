@@ -36,6 +36,7 @@
 //! | + page cache 32 MiB, checkpoint 8k pages| 0.81               | 16.2     | 62 MiB   |
 //! | + one-pass page decoding                | 0.76               | 15.2     | 63 MiB   |
 //! | + 16 KiB SQLite pages (new databases)   | 0.69 (0.53 + 0.16) | 13.8     | 61 MiB   |
+//! | page cache 16 MiB instead of 32         | 0.67–0.75 (same)   | 13.4–15.0| 46 MiB   |
 //! | Python reference                        | 0.86–0.96          | 17.2–19.2| 234 MiB  |
 //!
 //! Ratio python ÷ cadenced: 0.99 before, 1.39 after. The 10× target (≤ 1.7–1.9 µs/event, i.e.
