@@ -39,7 +39,10 @@
 //! | page cache 16 MiB instead of 32         | 0.67–0.75 (same)   | 13.4–15.0| 46 MiB   |
 //! | Python reference                        | 0.86–0.96          | 17.2–19.2| 234 MiB  |
 //!
-//! Ratio python ÷ cadenced: 0.99 before, 1.39 after. The 10× target (≤ 1.7–1.9 µs/event, i.e.
+//! Final run (1c52bbb, busier machine): cadenced 0.77 s = 15.4 µs/event (44 MiB), Python 1.00 s
+//! = 20.0 µs/event: ratio 1.30. Absolute figures move ±15 % with the load of the shared machine;
+//! the ratio of a side-by-side run is the steadier figure.
+//! Ratio python ÷ cadenced: 0.99 before, 1.30–1.39 after. The 10× target (≤ 1.7–1.9 µs/event, i.e.
 //! ≤ 0.09 s for the whole sync) is out of reach while every event is stored durably in SQLite:
 //! - **SQLite floor**: replaying the same 43,950 rows (avg. 870-byte JSON `data`, 3 indexes)
 //!   into the events schema with the `sqlite3` CLI, 20 transactions, WAL, synchronous=NORMAL,
