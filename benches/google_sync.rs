@@ -21,6 +21,40 @@
 //! user + sys of the whole client process (start-up included: Python's interpreter and imports,
 //! cadenced's SQLite writes). The events.list count is read from the fake's request log (expected
 //! ⌈count / 2500⌉). No assertion is made on the figures: this is a benchmark, not a test.
+//! `BENCH_PERF=FILE` records a `perf record -g` profile of each client run (`FILE.cadenced`,
+//! `FILE.python3`; read with `perf report -i FILE.cadenced --no-children`); `BENCH_KEEP_DB=1`
+//! copies the last cadenced database to `/tmp/bench-google.db`.
+//!
+//! # Figures (2026-11-24, 2 shared cores, Python 3.11 + google-api-python-client, median of 3)
+//!
+//! 50,000 resources (21,216 singles, 3,517 all-day, 10,541 masters, 9,891 exceptions, 4,835
+//! cancelled instances); both sides make 20 events.list requests, gzipped.
+//!
+//! | cadenced build                          | CPU s (user+sys)   | µs/event | peak RSS |
+//! |-----------------------------------------|--------------------|----------|----------|
+//! | before (203c19a)                        | 0.87 (0.53 + 0.34) | 17.4     | 29 MiB   |
+//! | + page cache 32 MiB, checkpoint 8k pages| 0.81               | 16.2     | 62 MiB   |
+//! | + one-pass page decoding                | 0.76               | 15.2     | 63 MiB   |
+//! | + 16 KiB SQLite pages (new databases)   | 0.69 (0.53 + 0.16) | 13.8     | 61 MiB   |
+//! | page cache 16 MiB instead of 32         | 0.67–0.75 (same)   | 13.4–15.0| 46 MiB   |
+//! | Python reference                        | 0.86–0.96          | 17.2–19.2| 234 MiB  |
+//!
+//! Final run (1c52bbb, busier machine): cadenced 0.77 s = 15.4 µs/event (44 MiB), Python 1.00 s
+//! = 20.0 µs/event: ratio 1.30. Absolute figures move ±15 % with the load of the shared machine;
+//! the ratio of a side-by-side run is the steadier figure.
+//! Ratio python ÷ cadenced: 0.99 before, 1.30–1.39 after. The 10× target (≤ 1.7–1.9 µs/event, i.e.
+//! ≤ 0.09 s for the whole sync) is out of reach while every event is stored durably in SQLite:
+//! - **SQLite floor**: replaying the same 43,950 rows (avg. 870-byte JSON `data`, 3 indexes)
+//!   into the events schema with the `sqlite3` CLI, 20 transactions, WAL, synchronous=NORMAL,
+//!   no Rust code at all, costs 0.29 s CPU with 16 KiB pages (0.41–0.50 s with 4 KiB) =
+//!   5.8 µs/event alone, 3× the whole 10× budget. The writes are inherent to WAL (each page is
+//!   written to the WAL, then checkpointed into the database file).
+//! - **Start-up** is not the issue: a 1-event sync costs ≤ 0.01 s CPU.
+//! - The rest (~0.4 s) is gzip inflate (zlib-rs), JSON decoding of ~60 MB, the mapping, JSON
+//!   encoding of the stored `data` (38 MB), and allocation; a `perf` profile has no hot spot
+//!   left above ~3.5 % (memmove, serde_json string scanning/escaping, free).
+//! - The Python reference keeps items in a dict in memory (no storage): its paging loop alone
+//!   costs 12.4 µs/event, the rest is interpreter start-up and imports.
 
 #[path = "../tests/fake_google/mod.rs"]
 mod fake_google;
@@ -184,6 +218,9 @@ fn cadenced_run(g: &FakeGoogle, timed: bool) -> Run {
     let mut run = Run::default();
     apply_time(&mut run, figures, wall);
     record_requests(g, &mut run);
+    if std::env::var_os("BENCH_KEEP_DB").is_some() {
+        let _ = std::fs::copy(state.join(cadenced::store::DB_FILE), "/tmp/bench-google.db");
+    }
     run.kept = cadenced::store::Store::open_in(&state)
         .and_then(|s| s.load_events(Some("work")))
         .map(|cals| cals.iter().map(|c| c.events.len()).sum())

@@ -55,6 +55,19 @@ fn creates_private_state_dir_and_database() {
         .pragma_query_value(None, "foreign_keys", |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1);
+    let page: i64 = store
+        .conn
+        .pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap();
+    assert_eq!(page, 16_384);
+    drop(store);
+    // Reopening keeps everything (the page size is fixed once the file is written).
+    let store = Store::open_in(&dir).unwrap();
+    let page: i64 = store
+        .conn
+        .pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap();
+    assert_eq!(page, 16_384);
 }
 
 #[test]

@@ -28,7 +28,7 @@ use reqwest::{Client, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AuthError, Authenticator};
-use super::model::{EventsPage, Mapped, map_item};
+use super::model::{EventsPage, GEvent, Mapped, map_event, map_item};
 use crate::config::GoogleAccount;
 use crate::providers::http::{self, HttpError, RetryPolicy};
 use crate::store::{AsyncStore, GenerationPage, StoreError};
@@ -190,23 +190,20 @@ async fn run(
     loop {
         let page = fetch_page(client, auth, url, sync_token, page_token.as_deref()).await?;
         summary.pages += 1;
-        let mut upserts = Vec::new();
+        let mut upserts = Vec::with_capacity(page.len());
         let mut deletes = Vec::new();
-        for raw in &page.items {
-            let mut warn = |m: String| tracing::warn!(calendar, "{m}");
-            match map_item(raw, calendar, &mut warn) {
-                Ok(Mapped::Upsert(e)) => upserts.push(*e),
-                Ok(Mapped::Delete(id)) => deletes.push(id),
-                Ok(Mapped::Ignored { id, event_type }) => {
-                    tracing::debug!(calendar, id, event_type, "not stored (not a meeting type)");
-                    deletes.push(id);
-                }
-                Err(reason) => {
-                    summary.skipped += 1;
-                    tracing::warn!(calendar, "skipped an item: {reason}");
-                }
+        page.map_items(calendar, |result| match result {
+            Ok(Mapped::Upsert(e)) => upserts.push(*e),
+            Ok(Mapped::Delete(id)) => deletes.push(id),
+            Ok(Mapped::Ignored { id, event_type }) => {
+                tracing::debug!(calendar, id, event_type, "not stored (not a meeting type)");
+                deletes.push(id);
             }
-        }
+            Err(reason) => {
+                summary.skipped += 1;
+                tracing::warn!(calendar, "skipped an item: {reason}");
+            }
+        });
         let last = page.next_page_token.is_none();
         if last && page.next_sync_token.is_none() {
             tracing::warn!(
@@ -247,6 +244,67 @@ async fn run(
     }
 }
 
+/// The items of a page: decoded with the page (the common case), or kept raw when some item of
+/// the page did not decode (each raw item is then decoded on its own, and only the bad ones are
+/// skipped).
+enum Items {
+    Typed(Vec<GEvent>),
+    Raw(Vec<Box<serde_json::value::RawValue>>),
+}
+
+/// A decoded events.list page.
+struct Page {
+    items: Items,
+    next_page_token: Option<String>,
+    next_sync_token: Option<String>,
+}
+
+impl Page {
+    fn len(&self) -> usize {
+        match &self.items {
+            Items::Typed(v) => v.len(),
+            Items::Raw(v) => v.len(),
+        }
+    }
+
+    /// Maps every item, in page order ([`map_event`] / [`map_item`]); warnings are logged.
+    fn map_items(&self, calendar: &str, mut f: impl FnMut(Result<Mapped, String>)) {
+        let mut warn = |m: String| tracing::warn!(calendar, "{m}");
+        match &self.items {
+            Items::Typed(v) => v.iter().for_each(|e| f(map_event(e, calendar, &mut warn))),
+            Items::Raw(v) => v.iter().for_each(|r| f(map_item(r, calendar, &mut warn))),
+        }
+    }
+}
+
+/// The page with its items decoded in the same pass (no raw copy of each item, no second scan).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct TypedPage {
+    items: Vec<GEvent>,
+    next_page_token: Option<String>,
+    next_sync_token: Option<String>,
+}
+
+/// Decodes a page in one pass; if any item does not decode, falls back to [`EventsPage`] (raw
+/// items, decoded one by one by [`map_item`]) so that one malformed item never spoils its page.
+fn decode_page(body: &[u8]) -> Result<Page, CalendarError> {
+    if let Ok(p) = serde_json::from_slice::<TypedPage>(body) {
+        return Ok(Page {
+            items: Items::Typed(p.items),
+            next_page_token: p.next_page_token,
+            next_sync_token: p.next_sync_token,
+        });
+    }
+    let p: EventsPage =
+        serde_json::from_slice(body).map_err(|e| CalendarError::Decode(e.to_string()))?;
+    Ok(Page {
+        items: Items::Raw(p.items),
+        next_page_token: p.next_page_token,
+        next_sync_token: p.next_sync_token,
+    })
+}
+
 /// One events.list request: retries inside, one token refresh on 401.
 async fn fetch_page(
     client: &Client,
@@ -254,7 +312,7 @@ async fn fetch_page(
     url: &reqwest::Url,
     sync_token: Option<&str>,
     page_token: Option<&str>,
-) -> Result<EventsPage, CalendarError> {
+) -> Result<Page, CalendarError> {
     let mut query: Vec<(&str, &str)> = vec![
         ("singleEvents", "false"),
         ("showDeleted", "true"),
@@ -286,8 +344,7 @@ async fn fetch_page(
         .map_err(CalendarError::Http)?;
         match resp.status {
             s if s.is_success() => {
-                return serde_json::from_slice(&resp.body)
-                    .map_err(|e| CalendarError::Decode(e.to_string()));
+                return decode_page(&resp.body);
             }
             StatusCode::UNAUTHORIZED if !refreshed => {
                 refreshed = true;

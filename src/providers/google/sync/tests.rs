@@ -279,3 +279,39 @@ async fn other_errors_carry_googles_message_and_invalid_grant_marks_the_account(
     assert_eq!(server.seen.lock().unwrap().len(), before);
     assert!(!e.to_string().contains("AT") && !e.to_string().contains("Bearer"));
 }
+
+/// A page decodes in one pass; one malformed item makes it fall back to item-by-item decoding,
+/// where only that item is lost, with the same mapping as the one-pass path.
+#[test]
+fn pages_decode_in_one_pass_and_a_bad_item_falls_back() {
+    let good = r#"{"id":"a1","status":"confirmed","start":{"dateTime":"2025-03-04T10:00:00Z"},"end":{"dateTime":"2025-03-04T10:30:00Z"}}"#;
+    let tomb = r#"{"id":"b2","status":"cancelled"}"#;
+    let bad = r#"{"id":"c3","start":{"dateTime":42}}"#;
+    let map_all = |page: &Page| {
+        let mut out = Vec::new();
+        page.map_items("primary", |r| out.push(r));
+        out
+    };
+
+    let body = format!(r#"{{"items":[{good},{tomb}],"nextPageToken":"p2"}}"#);
+    let fast = decode_page(body.as_bytes()).unwrap();
+    assert!(matches!(fast.items, Items::Typed(_)));
+    assert_eq!(fast.next_page_token.as_deref(), Some("p2"));
+    assert_eq!(fast.next_sync_token, None);
+
+    let body = format!(r#"{{"items":[{good},{bad},{tomb}],"nextSyncToken":"s1"}}"#);
+    let slow = decode_page(body.as_bytes()).unwrap();
+    assert!(matches!(slow.items, Items::Raw(_)));
+    assert_eq!(slow.next_sync_token.as_deref(), Some("s1"));
+    let (f, s) = (map_all(&fast), map_all(&slow));
+    assert_eq!(s.len(), 3);
+    assert_eq!(f[0], s[0]);
+    assert!(s[1].is_err(), "{:?}", s[1]);
+    assert_eq!(f[1], s[2]);
+    assert_eq!(f[1], Ok(Mapped::Delete("b2".into())));
+
+    assert!(matches!(
+        decode_page(b"<html>"),
+        Err(CalendarError::Decode(_))
+    ));
+}
