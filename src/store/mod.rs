@@ -222,7 +222,7 @@ impl Store {
         // - a 16 MiB page cache (default 2 MiB) keeps the event indexes (~5 MB per 50,000 events)
         //   in memory instead of re-reading their pages from the file for every row (allocated
         //   only as used; 32 MiB measured no faster, 2 MiB twice the SQLite CPU);
-        // - a checkpoint every 8,192 WAL pages (32 MiB; default 1,000 = 4 MiB, i.e. after nearly
+        // - a checkpoint every 8,192 WAL pages (128 MiB of 16 KiB pages; default 1,000, i.e. after nearly
         //   every 2,500-event page) copies each page once instead of after every transaction;
         //   commits are unaffected (each is still atomic in the WAL), and the WAL file is trimmed
         //   back to 64 MiB at most after a checkpoint.
