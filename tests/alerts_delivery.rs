@@ -227,6 +227,14 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
     assert_eq!(parsed.subparts[1].ctype.mimetype, "text/html");
     let plain = parsed.subparts[0].get_body().unwrap();
     let html = parsed.subparts[1].get_body().unwrap();
+    // The example's agendas are local files without link_base: nothing goes into the invites,
+    // so the alert names the agenda prepared in the same cycle (DESIGN §8).
+    for part in [&plain, &html] {
+        assert!(
+            part.contains("Agenda: ") && part.contains("alice@example.com.md"),
+            "the message names Alice's agenda:\n{part}"
+        );
+    }
     for needle in [
         "No 1on1 with Bob for 46 days (expected every 21).",
         "The recurring 1on1 with Chen Wei ends on Dec 7 and nothing follows: extend it.",

@@ -40,7 +40,7 @@ use chrono::{DateTime, Utc};
 
 use super::Analysed;
 use super::channels::{self, SendError};
-use super::render::{self, CadenceRow, Message};
+use super::render::{self, AlertItem, CadenceRow, Message};
 use crate::config::{Channel, Config, Digest};
 use crate::store::{AsyncStore, NewDelivery, OutboxPlan, OutboxView, PendingDelivery, StoredAlert};
 
@@ -119,6 +119,16 @@ fn notice(a: &StoredAlert) -> String {
     }
 }
 
+/// A stored alert as a message item, with its report's agenda document when there is one.
+fn item(config: &Config, view: &OutboxView, a: &StoredAlert, now: DateTime<Utc>) -> AlertItem {
+    let mut item = render::item(config, a, now);
+    item.agenda = item
+        .report
+        .as_ref()
+        .and_then(|r| view.agendas.get(&r.to_lowercase()).cloned());
+    item
+}
+
 /// Decide the deliveries for this cycle (pure: the store runs it inside its transaction).
 /// `cadence` is the digest's cadence table (None when the analysis failed: a due digest then
 /// waits for the next cycle).
@@ -151,7 +161,7 @@ pub fn plan(
                 let key = format!("cadenced-{:016x}-{c}", fnv1a64(seed.join(",").as_bytes()));
                 let items = due
                     .iter()
-                    .map(|(a, _)| render::item(config, a, now))
+                    .map(|(a, _)| item(config, view, a, now))
                     .collect();
                 let mut message = Message::new(config, "alerts", items, now);
                 message.idempotency_key = key.clone();
@@ -193,10 +203,7 @@ pub fn plan(
             for c in channels {
                 let c = c.as_str();
                 let key = format!("cadenced-digest-{compact}-{c}");
-                let items = active
-                    .iter()
-                    .map(|a| render::item(config, a, now))
-                    .collect();
+                let items = active.iter().map(|a| item(config, view, a, now)).collect();
                 let mut message = Message::new(config, "alerts", items, now);
                 message.kind = "digest".into();
                 message.digest = Some(digest.to_string());
@@ -247,7 +254,7 @@ fn resolved_notices(config: &Config, view: &OutboxView, now: DateTime<Utc>) -> V
         let items = due
             .iter()
             .map(|r| {
-                let mut item = render::item(config, &r.alert, now);
+                let mut item = item(config, view, &r.alert, now);
                 item.short = render::kind_label(&r.alert.kind, config.manager.locale);
                 item
             })
@@ -530,6 +537,7 @@ mod tests {
             notices: HashSet::new(),
             last_digest_slot: None,
             resolved: Vec::new(),
+            agendas: std::collections::HashMap::new(),
         }
     }
 

@@ -71,6 +71,10 @@ pub struct AlertItem {
     pub message: String,
     /// A few words for subjects (`23 days`, `uneven`).
     pub short: String,
+    /// The report's agenda document (a link, or a local path when it is not published), so
+    /// that the agenda reaches the manager even when it could not go into the invite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agenda: Option<String>,
 }
 
 /// One report's line in a digest's cadence table.
@@ -157,6 +161,7 @@ pub fn item(config: &Config, a: &StoredAlert, now: DateTime<Utc>) -> AlertItem {
         since_local: date,
         message: field("message").unwrap_or_else(|| a.kind.clone()),
         short,
+        agenda: None,
     }
 }
 
@@ -315,7 +320,7 @@ impl Message {
                     let _ = writeln!(out, "{name}");
                 }
             }
-            for i in items {
+            for i in &items {
                 let since = if ja {
                     format!("（{}から）", i.since_local)
                 } else {
@@ -323,6 +328,10 @@ impl Message {
                 };
                 let _ = writeln!(out, "  - {}{}{since}", self.line_prefix(), i.message);
                 let _ = writeln!(out, "    [{}] id {}", i.kind, i.id);
+            }
+            if let Some(agenda) = items.iter().find_map(|i| i.agenda.as_deref()) {
+                let label = if ja { "アジェンダ" } else { "Agenda" };
+                let _ = writeln!(out, "  {label}: {agenda}");
             }
             out.push('\n');
         }
@@ -401,7 +410,7 @@ impl Message {
                 let _ = write!(out, " <small>&lt;{}&gt;</small>", esc(k));
             }
             out.push_str("</h3><ul>");
-            for i in items {
+            for i in &items {
                 let since = if ja {
                     format!("{}から", i.since_local)
                 } else {
@@ -418,6 +427,19 @@ impl Message {
                 );
             }
             out.push_str("</ul>");
+            if let Some(agenda) = items.iter().find_map(|i| i.agenda.as_deref()) {
+                let label = if ja { "アジェンダ" } else { "Agenda" };
+                if agenda.starts_with("https://") || agenda.starts_with("http://") {
+                    let _ = write!(
+                        out,
+                        "<p>{label}: <a href=\"{}\">{}</a></p>",
+                        esc(agenda),
+                        esc(agenda)
+                    );
+                } else {
+                    let _ = write!(out, "<p>{label}: <code>{}</code></p>", esc(agenda));
+                }
+            }
         }
         if !self.cadence.is_empty() {
             let _ = write!(
@@ -448,7 +470,7 @@ impl Message {
         // Slack allows 50 blocks per message: header, footer, cadence and up to 45 reports.
         for (name, _, items) in self.groups().into_iter().take(45) {
             let mut text = format!("*{}*", slack_esc(name));
-            for i in items {
+            for i in &items {
                 let since = if ja {
                     format!("（{}から）", i.since_local)
                 } else {
@@ -500,7 +522,7 @@ impl Message {
                 "type": "TextBlock", "text": name, "weight": "Bolder", "spacing": "Medium",
                 "wrap": true
             }));
-            for i in items {
+            for i in &items {
                 let since = if ja {
                     format!("（{}から）", i.since_local)
                 } else {
@@ -598,6 +620,7 @@ mod tests {
             since_local: "Nov 1".into(),
             message: format!("{name} <needs> & {kind}"),
             short: short.into(),
+            agenda: None,
         }
     }
 

@@ -180,22 +180,23 @@ pub async fn analyse(ctx: &CycleContext, now: DateTime<Utc>) -> Result<Analysed,
 /// and at least hourly.
 pub async fn after_sync(ctx: &CycleContext, now: DateTime<Utc>) -> Stages {
     let analysis = analyse(ctx, now).await;
-    // Alert delivery (issue 7): the outbox is filled from `analysis` and drained.
-    let delivery = crate::alerts::outbox::deliver(
-        &ctx.config,
-        &ctx.store,
-        &ctx.client,
-        analysis.as_ref().ok(),
-        now,
-    )
-    .await;
-    // Agenda planning (issue 8): the sessions due within `lead_time`.
+    // Agenda planning (issue 8): the sessions due within `lead_time`. Before delivery, so that
+    // an alert names the agenda just prepared for its report.
     let agenda = crate::agenda::cycle_stage(
         &ctx.config,
         &ctx.state_dir,
         &ctx.store,
         &ctx.client,
         analysis.as_ref().ok().map(|a| &a.analysis),
+        now,
+    )
+    .await;
+    // Alert delivery (issue 7): the outbox is filled from `analysis` and drained.
+    let delivery = crate::alerts::outbox::deliver(
+        &ctx.config,
+        &ctx.store,
+        &ctx.client,
+        analysis.as_ref().ok(),
         now,
     )
     .await;

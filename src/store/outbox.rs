@@ -18,7 +18,7 @@
 //! - A row leaves `pending` only as `delivered` (the channel accepted it) or `dropped` (every
 //!   alert it carried was acknowledged, snoozed or resolved before it could be sent).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -57,6 +57,8 @@ pub struct OutboxView {
     /// Resolved alerts (not acknowledged) delivered on a channel whose resolution was not
     /// announced there yet, per channel.
     pub resolved: Vec<ResolvedAlert>,
+    /// Each report's agenda document (its latest), by the report's lower-case e-mail.
+    pub agendas: HashMap<String, String>,
 }
 
 /// A resolved alert that was delivered on `channel`.
@@ -126,6 +128,7 @@ impl Store {
             notices: self.all_notices()?,
             last_digest_slot: self.last_digest_slot()?,
             resolved: self.unannounced_resolutions()?,
+            agendas: self.latest_agendas()?,
         };
         let plan = plan(&view);
         let now_text = text(now);
@@ -241,6 +244,21 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Each report's latest agenda document (session documents are keyed by date, so the
+    /// largest key is the latest; in series mode there is one).
+    pub fn latest_agendas(&self) -> Result<HashMap<String, String>> {
+        let mut out: HashMap<String, (String, String)> = HashMap::new();
+        for l in self.agenda_links()? {
+            match out.get(&l.report) {
+                Some((key, _)) if *key >= l.doc_key => {}
+                _ => {
+                    out.insert(l.report.clone(), (l.doc_key, l.link));
+                }
+            }
+        }
+        Ok(out.into_iter().map(|(r, (_, link))| (r, link)).collect())
     }
 
     /// The latest digest slot handled.
