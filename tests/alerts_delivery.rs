@@ -302,6 +302,20 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
         (1, 1, 1)
     );
 
+    // `alerts --json` shows the lifecycle's delivered step: every channel carried Bob's gap.
+    let listed: serde_json::Value =
+        serde_json::from_slice(&s.run_ok(NOW, &["alerts", "--json"]).stdout).unwrap();
+    let gap = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "6316f53d6e74")
+        .unwrap();
+    assert_eq!(
+        gap["delivered_on"],
+        serde_json::json!(["command", "email", "log", "webhook"])
+    );
+
     // Acknowledge an alert, run a day later: still nothing.
     s.run_ok(NOW, &["alerts", "ack", "6316f53d6e74"]);
     s.run_ok("2026-11-25T09:00:00+09:00", &["run", "--once"]);

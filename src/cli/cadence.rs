@@ -398,23 +398,39 @@ pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
                     .is_none_or(|u| u <= rfc3339(ctx.now).as_str()))
         })
         .collect();
+    // The lifecycle's "delivered" step (issue 7): the channels that have carried each alert.
+    let store = ctx.open_store()?;
+    let delivered: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| store.alert_delivered_on(&r.id))
+        .collect::<Result<_, _>>()
+        .map_err(|e| CliError::runtime(e.to_string()))?;
     if json {
+        let mut values = Vec::with_capacity(rows.len());
+        for (r, on) in rows.iter().zip(&delivered) {
+            let mut v = serde_json::to_value(r).map_err(|e| CliError::runtime(e.to_string()))?;
+            v["delivered_on"] = serde_json::json!(on);
+            values.push(v);
+        }
         let text =
-            serde_json::to_string_pretty(&rows).map_err(|e| CliError::runtime(e.to_string()))?;
+            serde_json::to_string_pretty(&values).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
     if rows.is_empty() {
         return write_out("No open alerts.\n");
     }
     let mut out = String::new();
-    for r in &rows {
-        let state = if r.acknowledged {
+    for (r, on) in rows.iter().zip(&delivered) {
+        let mut state = if r.acknowledged {
             " (acknowledged)".to_string()
         } else if let Some(u) = &r.snoozed_until {
             format!(" (snoozed until {u})")
         } else {
             String::new()
         };
+        if !on.is_empty() {
+            state.push_str(&format!(" [delivered: {}]", on.join(", ")));
+        }
         out.push_str(&format!(
             "{}  {:<13} {:<7} {}{state}\n",
             r.id, r.kind, r.severity, r.message
