@@ -10,11 +10,12 @@ use reqwest::Client;
 use std::path::Path;
 
 use crate::config::{AccountKind, Config, GoogleAccount, IcsSource, MicrosoftAccount};
+use crate::providers::directory;
 use crate::providers::google::auth::{AuthError, Authenticator, Clock};
+use crate::providers::google::directory as gdirectory;
 use crate::providers::google::sync as gsync;
 use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::providers::microsoft::auth as msauth;
-use crate::providers::microsoft::directory;
 use crate::providers::microsoft::sync as mssync;
 use crate::store::{AsyncStore, StoreError, SyncOutcome};
 
@@ -147,6 +148,7 @@ pub async fn sync_account(
                 &target.account,
                 g,
                 full,
+                now,
                 crate::providers::google::auth::system_clock(),
             )
             .await
@@ -219,6 +221,7 @@ pub async fn sync_google(
     account: &str,
     source: &GoogleSource,
     full: bool,
+    now: DateTime<Utc>,
     clock: Clock,
 ) -> Result<SyncSummary, SyncError> {
     let (account_id, needs_auth) =
@@ -231,13 +234,20 @@ pub async fn sync_google(
             },
         });
     }
-    let auth = Authenticator::new(
+    let mut auth = Authenticator::new(
         account,
         &source.google,
         &source.state_dir,
         client.clone(),
         clock,
     );
+    if source.google.directory {
+        auth = auth.with_scope(format!(
+            "{} {}",
+            crate::providers::google::auth::SCOPE,
+            gdirectory::DIRECTORY_SCOPE
+        ));
+    }
     let mut failures = Vec::new();
     let mut skipped = 0;
     // Whether any calendar's pass wrote something (an idle poll writes nothing).
@@ -278,6 +288,20 @@ pub async fn sync_google(
                 });
             }
             Err(e) => failures.push(format!("calendar {calendar}: {e}")),
+        }
+    }
+    // Validation allows `directory` only in org mode, where the subject is the manager.
+    if let crate::config::GoogleAuth::ServiceAccount { subject, .. } = &source.google.auth
+        && source.google.directory
+        && (full || directory::due(&source.state_dir, account, now))
+    {
+        match gdirectory::direct_reports(client, &auth, &source.google, subject).await {
+            Ok(people) => match directory::save(&source.state_dir, account, &people, now) {
+                // The roster may have changed: the daemon analyses again.
+                Ok(()) => changed = true,
+                Err(e) => failures.push(format!("direct reports could not be stored: {e}")),
+            },
+            Err(e) => failures.push(format!("direct reports: {e}")),
         }
     }
     summarize(store, account, account_id, failures, skipped, changed).await

@@ -45,7 +45,7 @@ pub fn analyse(
     let state_dir = store.path().parent().map(std::path::Path::to_path_buf);
     let with_directory = state_dir
         .as_deref()
-        .map(|d| crate::providers::microsoft::directory::with_directory(config, d));
+        .map(|d| crate::providers::directory::with_directory(config, d));
     let config: &Config = with_directory.as_deref().unwrap_or(config);
     let window = cadence::analyze::analysis_window(config, now);
     let started = std::time::Instant::now();

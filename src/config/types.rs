@@ -166,6 +166,9 @@ pub struct GoogleAccount {
     pub token_url: String,
     /// Default `https://accounts.google.com/o/oauth2/v2/auth`.
     pub auth_url: String,
+    /// `directory = true` (org mode only): the subject's direct reports (Admin Directory
+    /// `directManager`) join the roster.
+    pub directory: bool,
 }
 
 impl GoogleAccount {

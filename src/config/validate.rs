@@ -45,6 +45,7 @@ const GOOGLE_KEYS: &[&str] = &[
     "auth_url",
     "service_account_key",
     "subject",
+    "directory",
 ];
 const MICROSOFT_KEYS: &[&str] = &[
     "calendars",
@@ -869,6 +870,15 @@ fn google(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, manager_email: &str) -> GoogleAcco
                 "subject is only used with service_account_key",
             );
         }
+        if let Some(v) = sec.get("directory")
+            && cx.boolean(sec, "directory") == Some(true)
+        {
+            cx.problem(
+                sec.key("directory"),
+                Some(v.span()),
+                "directory = true reads the Admin Directory, which needs org mode (service_account_key with domain-wide delegation)",
+            );
+        }
         GoogleAuth::OAuth {
             client_id: cx
                 .text(sec, "client_id")
@@ -877,12 +887,15 @@ fn google(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, manager_email: &str) -> GoogleAcco
             client_secret: cx.client_secret(sec),
         }
     };
+    let directory = matches!(auth, GoogleAuth::ServiceAccount { .. })
+        && cx.boolean(sec, "directory").unwrap_or(false);
     GoogleAccount {
         calendars,
         auth,
         api_base,
         token_url,
         auth_url,
+        directory,
     }
 }
 

@@ -137,7 +137,9 @@
 //!   (404).
 #![allow(dead_code)]
 
+mod directory;
 mod drive;
+pub use directory::DirUser;
 mod errors;
 mod generate;
 mod oauth;
@@ -208,6 +210,8 @@ pub enum Endpoint {
     DrivePermissionCreate,
     DocsGet,
     DocsBatchUpdate,
+    /// Admin SDK Directory `users.list` (`directory.rs`).
+    DirectoryUsersList,
     /// Anything else (answered 404).
     Other,
 }
@@ -462,6 +466,11 @@ impl FakeGoogle {
             shutdown: Some(tx),
             thread: Some(thread),
         }
+    }
+
+    /// The Workspace directory that `users.list` searches (`directory.rs`).
+    pub fn set_directory(&self, users: Vec<DirUser>) {
+        self.st().directory = users;
     }
 
     fn st(&self) -> MutexGuard<'_, State> {

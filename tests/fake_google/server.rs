@@ -220,6 +220,7 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
         ("GET", ["drive", "v3", "files", _, "export"]) => Endpoint::DriveExport,
         ("POST", ["drive", "v3", "files", _, "permissions"]) => Endpoint::DrivePermissionCreate,
         ("GET", ["v1", "documents", _]) => Endpoint::DocsGet,
+        ("GET", ["admin", "directory", "v1", "users"]) => Endpoint::DirectoryUsersList,
         ("POST", ["v1", "documents", d]) if d.ends_with(":batchUpdate") => {
             Endpoint::DocsBatchUpdate
         }
@@ -432,6 +433,19 @@ fn route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
             errors::oauth_error(400, "invalid_scope", "Invalid device flow scope.")
         }
         Endpoint::Other => errors::not_found(),
+        Endpoint::DirectoryUsersList => {
+            match st.authenticate(
+                req.header("authorization"),
+                super::directory::DIRECTORY_SCOPES,
+            ) {
+                Ok(account) => record.account = Some(account),
+                Err(AuthFailure::Unauthenticated) => return errors::unauthenticated(),
+                Err(AuthFailure::InsufficientScope) => {
+                    return errors::insufficient_scope("directory.users.list");
+                }
+            }
+            super::directory::list(&st.directory, &req.query)
+        }
         Endpoint::DriveCreate
         | Endpoint::DriveList
         | Endpoint::DriveGet

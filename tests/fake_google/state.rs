@@ -128,6 +128,8 @@ pub struct State {
     pub edits_before_patch: VecDeque<(String, String, Value)>,
     /// Drive files and Docs (`drive.rs`).
     pub drive: super::drive::DriveState,
+    /// Admin SDK Directory users (`directory.rs`).
+    pub directory: Vec<super::directory::DirUser>,
 }
 
 const BASE32HEX: &[u8] = b"0123456789abcdefghijklmnopqrstuv";
@@ -197,6 +199,7 @@ impl State {
             patches: Vec::new(),
             edits_before_patch: VecDeque::new(),
             drive: Default::default(),
+            directory: Vec::new(),
         }
     }
 

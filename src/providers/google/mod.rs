@@ -6,6 +6,7 @@
 //! - [`sync`]: events.list with sync tokens, one transaction per page, crash-safe full syncs.
 
 pub mod auth;
+pub mod directory;
 pub mod model;
 pub mod sync;
 #[cfg(test)]

@@ -86,7 +86,7 @@ pub fn google_retryable(status: StatusCode, body: &[u8]) -> bool {
 }
 
 /// `(error.message, error.errors[0].reason)` of a Google error body.
-fn api_error(body: &[u8]) -> (Option<String>, Option<String>) {
+pub(crate) fn api_error(body: &[u8]) -> (Option<String>, Option<String>) {
     #[derive(Deserialize, Default)]
     #[serde(default)]
     struct Envelope {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 fn account(token_url: &str) -> GoogleAccount {
     GoogleAccount {
+        directory: false,
         calendars: vec!["primary".into()],
         auth: GoogleAuth::OAuth {
             client_id: "cid".into(),

@@ -79,6 +79,7 @@ fn fixture(base: &str) -> Fixture {
     .unwrap();
     let store = AsyncStore::new(Store::open_in(&tmp.path().join("state")).unwrap());
     let google = GoogleAccount {
+        directory: false,
         calendars: vec!["primary".into()],
         auth: GoogleAuth::OAuth {
             client_id: "cid".into(),
@@ -121,6 +122,7 @@ async fn sync(f: &Fixture, full: bool) -> Result<crate::sync::SyncSummary, crate
         "work",
         &f.source,
         full,
+        chrono::Utc::now(),
         system_clock(),
     )
     .await

@@ -1,0 +1,197 @@
+//! `directory = true` on a Google account in org mode: the subject's direct reports from the
+//! Admin SDK Directory API (`users.list` with `query=directManager='<subject>'`), which then join
+//! the roster through [`crate::providers::directory`].
+//!
+//! - `GET {base}/admin/directory/v1/users?customer=my_customer&query=directManager='…'&
+//!   maxResults=500&projection=basic&viewType=domain_public&fields=…`, following `nextPageToken`. `base` is
+//!   `https://admin.googleapis.com` for the default `api_base`, else `api_base` itself (a proxy
+//!   or a test fake serves every Google API under one base).
+//! - Needs the `admin.directory.user.readonly` scope, granted to the service account's
+//!   domain-wide delegation; the sync's authenticator asks for it only when `directory = true`.
+//! - Each user's address is `primaryEmail`; its name `name.fullName`. Suspended users are left
+//!   out (they are not anyone's report any more).
+
+use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+
+use super::auth::{AuthError, Authenticator};
+use super::sync::{api_error, google_retryable};
+use crate::config::GoogleAccount;
+use crate::providers::directory::DirectoryPerson;
+use crate::providers::http::{self, HttpError, RetryPolicy};
+
+/// Read-only access to user profiles in the Admin Directory.
+pub const DIRECTORY_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
+
+/// The Admin SDK's own host, used when `api_base` is Google's default.
+const ADMIN_BASE: &str = "https://admin.googleapis.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    #[error("{0}")]
+    Http(HttpError),
+    #[error("the Admin Directory answered HTTP {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("a directory page could not be read: {0}")]
+    Decode(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Page {
+    users: Vec<User>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct User {
+    primary_email: Option<String>,
+    name: Option<Name>,
+    suspended: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Name {
+    full_name: Option<String>,
+}
+
+/// The `users.list` URL for `api_base`.
+fn users_url(google: &GoogleAccount) -> Result<reqwest::Url, DirectoryError> {
+    let base = if google.api_base == GoogleAccount::DEFAULT_API_BASE {
+        ADMIN_BASE
+    } else {
+        google.api_base.as_str()
+    };
+    reqwest::Url::parse(&format!(
+        "{}/admin/directory/v1/users",
+        base.trim_end_matches('/')
+    ))
+    .map_err(|e| DirectoryError::Decode(format!("api_base does not give a URL: {e}")))
+}
+
+/// Every user whose direct manager is `manager`, following `nextPageToken`.
+pub async fn direct_reports(
+    client: &Client,
+    auth: &Authenticator,
+    google: &GoogleAccount,
+    manager: &str,
+) -> Result<Vec<DirectoryPerson>, DirectoryError> {
+    let url = users_url(google)?;
+    let query = format!("directManager='{manager}'");
+    let mut out = Vec::new();
+    let mut page_token: Option<String> = None;
+    let mut access = auth.access_token().await?;
+    let mut refreshed = false;
+    loop {
+        let mut params: Vec<(&str, &str)> = vec![
+            ("customer", "my_customer"),
+            ("query", &query),
+            ("maxResults", "500"),
+            ("projection", "basic"),
+            // The subject is the manager, rarely a Workspace admin: the public view is the
+            // one a non-admin may list (google-api.md §7).
+            ("viewType", "domain_public"),
+            (
+                "fields",
+                "nextPageToken,users(primaryEmail,name/fullName,suspended)",
+            ),
+        ];
+        if let Some(t) = &page_token {
+            params.push(("pageToken", t));
+        }
+        let resp = http::send_buffered_with_retry(
+            url.as_str(),
+            RetryPolicy::default(),
+            || {
+                client
+                    .get(url.clone())
+                    .query(&params)
+                    .bearer_auth(&access)
+                    .header(reqwest::header::ACCEPT, "application/json")
+            },
+            google_retryable,
+        )
+        .await
+        .map_err(DirectoryError::Http)?;
+        match resp.status {
+            s if s.is_success() => {
+                let page: Page = serde_json::from_slice(&resp.body)
+                    .map_err(|e| DirectoryError::Decode(e.to_string()))?;
+                out.extend(page.users.into_iter().filter_map(person));
+                match page.next_page_token.filter(|t| !t.is_empty()) {
+                    Some(t) => page_token = Some(t),
+                    None => return Ok(out),
+                }
+            }
+            StatusCode::UNAUTHORIZED if !refreshed => {
+                refreshed = true;
+                access = auth.refresh().await?;
+            }
+            s => {
+                let (message, reason) = api_error(&resp.body);
+                let message = match (message, reason) {
+                    (Some(m), Some(r)) => format!("{m} ({r})"),
+                    (Some(m), None) => m,
+                    (None, _) => s.canonical_reason().unwrap_or("error").to_string(),
+                };
+                return Err(DirectoryError::Api {
+                    status: s.as_u16(),
+                    message,
+                });
+            }
+        }
+    }
+}
+
+fn person(u: User) -> Option<DirectoryPerson> {
+    if u.suspended {
+        return None;
+    }
+    let email = u.primary_email?.trim().to_string();
+    if !email.contains('@') {
+        return None;
+    }
+    Some(DirectoryPerson {
+        email,
+        name: u
+            .name
+            .and_then(|n| n.full_name)
+            .filter(|n| !n.trim().is_empty()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suspended_and_addressless_users_are_left_out() {
+        let page: Page = serde_json::from_str(
+            r#"{"users":[
+                {"primaryEmail":"ann@example.com","name":{"fullName":"Ann Lee"}},
+                {"primaryEmail":"old@example.com","suspended":true},
+                {"name":{"fullName":"No Mail"}},
+                {"primaryEmail":"bo@example.com","name":{"fullName":" "}}
+            ],"nextPageToken":""}"#,
+        )
+        .unwrap();
+        let people: Vec<DirectoryPerson> = page.users.into_iter().filter_map(person).collect();
+        assert_eq!(
+            people,
+            vec![
+                DirectoryPerson {
+                    email: "ann@example.com".into(),
+                    name: Some("Ann Lee".into())
+                },
+                DirectoryPerson {
+                    email: "bo@example.com".into(),
+                    name: None
+                },
+            ]
+        );
+    }
+}
