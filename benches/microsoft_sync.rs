@@ -54,12 +54,16 @@
 //! well-known Python Graph client); against a hand-written `requests` loop that parses JSON
 //! into dicts in C and stores nothing, cadenced is 2.8× cheaper per occurrence.
 
+mod common;
+
 #[path = "../tests/fake_graph/mod.rs"]
 mod fake_graph;
 
 use std::io::Write;
+
+use common::{Run, Summary, TIME, apply_time, fmt_opt, measure, per_event_us, summarize, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
@@ -68,130 +72,6 @@ use serde_json::json;
 
 const RUNS: usize = 3;
 const PAGE: usize = 200;
-const TIME: &str = "/usr/bin/time";
-
-/// One measured run of a client.
-#[derive(Debug, Clone, Default)]
-struct Run {
-    /// user + sys seconds (None without /usr/bin/time).
-    cpu: Option<f64>,
-    user: Option<f64>,
-    sys: Option<f64>,
-    wall: f64,
-    rss_kib: Option<f64>,
-    list_requests: usize,
-    token_requests: usize,
-    other_requests: usize,
-    /// Events the client ended up holding (stored rows / dict entries).
-    kept: usize,
-    /// `GET /events/{id}` requests (series masters read by cadenced).
-    master_requests: usize,
-    /// Python only: in-process CPU seconds of imports and of the paging loop.
-    import_cpu: Option<f64>,
-    loop_cpu: Option<f64>,
-}
-
-/// Runs `cmd` (program + args) under `/usr/bin/time` when `timed`, with `stdin` fed in.
-/// Returns the output (time's line removed from stderr) and (user, sys, wall, max RSS KiB).
-fn measure(
-    timed: bool,
-    program: &Path,
-    args: &[String],
-    env_remove: &[&str],
-) -> (Output, Option<[f64; 4]>, f64) {
-    // BENCH_PERF=FILE: record a profile of the client with `perf record` (for looking, not timing).
-    let perf = std::env::var_os("BENCH_PERF");
-    let mut cmd = if timed {
-        let mut c = Command::new(TIME);
-        c.args(["-f", "%U %S %e %M"]);
-        if let Some(out) = &perf {
-            let name = program
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            c.args(["perf", "record", "-g", "-o"])
-                .arg(format!("{}.{name}", out.to_string_lossy()));
-        }
-        c.arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    cmd.args(args).stdin(Stdio::null());
-    for v in env_remove {
-        cmd.env_remove(v);
-    }
-    let t = Instant::now();
-    let mut out = cmd.output().expect("run client");
-    let wall = t.elapsed().as_secs_f64();
-    if !timed {
-        return (out, None, wall);
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let mut lines: Vec<&str> = stderr.lines().collect();
-    let figures = lines.pop().and_then(|l| {
-        let v: Vec<f64> = l
-            .split_whitespace()
-            .filter_map(|x| x.parse().ok())
-            .collect();
-        <[f64; 4]>::try_from(v).ok()
-    });
-    out.stderr = lines.join("\n").into_bytes();
-    (out, figures, wall)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn apply_time(run: &mut Run, figures: Option<[f64; 4]>, wall: f64) {
-    run.wall = wall;
-    if let Some([user, sys, elapsed, rss]) = figures {
-        run.user = Some(user);
-        run.sys = Some(sys);
-        run.cpu = Some(user + sys);
-        run.wall = elapsed;
-        run.rss_kib = Some(rss);
-    }
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
-}
-
-/// The median of each figure over the runs (figures taken independently).
-#[derive(Debug, Clone)]
-struct Summary {
-    cpu: Option<f64>,
-    user: Option<f64>,
-    sys: Option<f64>,
-    wall: f64,
-    rss_kib: Option<f64>,
-    list_requests: usize,
-    kept: usize,
-    import_cpu: Option<f64>,
-    loop_cpu: Option<f64>,
-}
-
-fn summarize(runs: &[Run]) -> Summary {
-    let opt = |f: fn(&Run) -> Option<f64>| median(runs.iter().filter_map(f).collect());
-    Summary {
-        cpu: opt(|r| r.cpu),
-        user: opt(|r| r.user),
-        sys: opt(|r| r.sys),
-        wall: median(runs.iter().map(|r| r.wall).collect()).unwrap_or(0.0),
-        rss_kib: opt(|r| r.rss_kib),
-        list_requests: median(runs.iter().map(|r| r.list_requests as f64).collect()).unwrap_or(0.0)
-            as usize,
-        kept: median(runs.iter().map(|r| r.kept as f64).collect()).unwrap_or(0.0) as usize,
-        import_cpu: opt(|r| r.import_cpu),
-        loop_cpu: opt(|r| r.loop_cpu),
-    }
-}
 
 fn print_run(side: &str, i: usize, r: &Run, expected_lists: usize) {
     let cpu = r.cpu.map_or("n/a".into(), |c| {
@@ -223,17 +103,6 @@ fn print_run(side: &str, i: usize, r: &Run, expected_lists: usize) {
         r.other_requests,
         r.kept,
     );
-}
-
-fn per_event_us(s: &Summary, events: usize) -> (f64, &'static str) {
-    match s.cpu {
-        Some(c) => (c * 1e6 / events as f64, "cpu"),
-        None => (s.wall * 1e6 / events as f64, "wall"),
-    }
-}
-
-fn fmt_opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
-    v.map_or_else(|| "n/a".to_string(), f)
 }
 
 const ACCOUNT: &str = "m365";
