@@ -61,9 +61,10 @@ mod common;
 #[path = "../tests/fake_google/mod.rs"]
 mod fake_google;
 
-use std::io::Write;
-
-use common::{Run, Summary, TIME, apply_time, fmt_opt, measure, per_event_us, summarize, text};
+use common::{
+    Run, Summary, TIME, apply_time, cadenced_sync, fmt_opt, import_token, measure, per_event_us,
+    summarize, text,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -104,36 +105,9 @@ fn cadenced_run(g: &FakeGoogle, timed: bool) -> Run {
     ];
 
     // Import the refresh token (not timed).
-    let mut child = Command::new(bin)
-        .args(&base)
-        .args(["auth", "work", "--refresh-token-stdin"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cadenced auth");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{REFRESH_TOKEN}\n").as_bytes())
-        .expect("write token");
-    let out = child.wait_with_output().expect("cadenced auth");
-    assert!(out.status.success(), "auth: {}", text(&out.stderr));
-
+    import_token(bin, &base, "work", REFRESH_TOKEN);
     g.clear_log();
-    let mut args = base;
-    args.push("sync".into());
-    let (out, figures, wall) = measure(timed, bin, &args, &["RUST_LOG"]);
-    assert!(
-        out.status.success(),
-        "cadenced sync failed: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let mut run = Run::default();
-    apply_time(&mut run, figures, wall);
+    let mut run = cadenced_sync(bin, &base, timed);
     record_requests(g, &mut run);
     if std::env::var_os("BENCH_KEEP_DB").is_some() {
         let _ = std::fs::copy(state.join(cadenced::store::DB_FILE), "/tmp/bench-google.db");

@@ -146,3 +146,42 @@ pub struct Summary {
     pub import_cpu: Option<f64>,
     pub loop_cpu: Option<f64>,
 }
+
+/// `auth ACCOUNT --refresh-token-stdin` with `token` (not timed).
+pub fn import_token(bin: &Path, base: &[String], account: &str, token: &str) {
+    use std::io::Write;
+    let mut child = Command::new(bin)
+        .args(base)
+        .args(["auth", account, "--refresh-token-stdin"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cadenced auth");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{token}\n").as_bytes())
+        .expect("write token");
+    let out = child.wait_with_output().expect("cadenced auth");
+    assert!(out.status.success(), "auth: {}", text(&out.stderr));
+}
+
+/// cadenced's `sync` with `base` arguments, measured when `timed`; the request figures are the
+/// caller's (from its fake's log).
+pub fn cadenced_sync(bin: &Path, base: &[String], timed: bool) -> Run {
+    let mut args = base.to_vec();
+    args.push("sync".into());
+    let (out, figures, wall) = measure(timed, bin, &args, &["RUST_LOG"]);
+    assert!(
+        out.status.success(),
+        "cadenced sync failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let mut run = Run::default();
+    apply_time(&mut run, figures, wall);
+    run
+}
