@@ -1052,18 +1052,6 @@ pub fn annotate_report(doc: &mut serde_json::Value, links: &[AgendaLink]) {
     }
 }
 
-/// The agenda of one report for the dashboard: its most recently recorded link (the series
-/// document in `series` mode, the latest session's in `session` mode).
-pub fn link_for(links: &[AgendaLink], email: &str) -> Option<String> {
-    let email = email.to_lowercase();
-    links
-        .iter()
-        .filter(|l| l.report == email)
-        // Session documents are keyed `session:<report>:<date>`: the largest key is the latest.
-        .max_by(|a, b| a.doc_key.cmp(&b.doc_key))
-        .map(|l| l.link.clone())
-}
-
 /// The agenda lines under the text report (empty when there are no agendas).
 pub fn describe_links(links: &[AgendaLink]) -> String {
     if links.is_empty() {

@@ -35,12 +35,13 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
             .open_store()?
             .account_overview()
             .map_err(|e| CliError::runtime(e.to_string()))?;
+        let latest = crate::store::latest_links(&links);
         let input = crate::dashboard::input_with_agendas(
             &ctx.config,
             &a,
             &accounts,
             ctx.now,
-            &|email: &str| crate::agenda::link_for(&links, email),
+            &|email: &str| latest.get(&email.to_lowercase()).cloned(),
         );
         let page =
             crate::dashboard::render(&input).map_err(|e| CliError::runtime(e.to_string()))?;

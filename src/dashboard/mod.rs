@@ -721,13 +721,13 @@ pub fn load(
 ) -> Result<DashboardInput, crate::store::StoreError> {
     let a = crate::alerts::analyse(config, store, now)?;
     let accounts = store.account_overview()?;
-    let links = store.agenda_links()?;
+    let latest = store.latest_agendas()?;
     Ok(input_with_agendas(
         config,
         &a,
         &accounts,
         now,
-        &|email: &str| crate::agenda::link_for(&links, email),
+        &|email: &str| latest.get(&email.to_lowercase()).cloned(),
     ))
 }
 

@@ -196,6 +196,11 @@ impl Store {
             .map_err(self.sql())
     }
 
+    /// Each report's latest agenda document, by the report's lower-case e-mail.
+    pub fn latest_agendas(&self) -> Result<std::collections::HashMap<String, String>> {
+        Ok(latest_links(&self.agenda_links()?))
+    }
+
     /// Every link row, ordered by report then event.
     pub fn agenda_links(&self) -> Result<Vec<AgendaLink>> {
         let mut stmt = self
@@ -286,4 +291,55 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgendaLink> {
         etag: r.get(7)?,
         marker: r.get(8)?,
     })
+}
+
+/// The latest link of each report (session documents are keyed `session:<report>:<date>`, so
+/// the largest key is the latest; in series mode there is one), by lower-case e-mail.
+pub fn latest_links(links: &[AgendaLink]) -> std::collections::HashMap<String, String> {
+    let mut out: std::collections::HashMap<String, (&str, &str)> = Default::default();
+    for l in links {
+        let report = l.report.to_lowercase();
+        let newer = out
+            .get(&report)
+            .is_none_or(|(key, _)| *key < l.doc_key.as_str());
+        if newer {
+            out.insert(report, (&l.doc_key, &l.link));
+        }
+    }
+    out.into_iter()
+        .map(|(r, (_, link))| (r, link.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(report: &str, doc_key: &str, link: &str) -> AgendaLink {
+        AgendaLink {
+            account: "work".into(),
+            calendar: "primary".into(),
+            event_id: format!("ev-{doc_key}"),
+            report: report.into(),
+            doc_key: doc_key.into(),
+            link: link.into(),
+            state: LinkState::Unpublished,
+            etag: None,
+            marker: None,
+        }
+    }
+
+    #[test]
+    fn the_latest_session_document_is_each_reports_link() {
+        let links = [
+            link("bob@example.com", "session:bob@example.com:2026-11-24", "b24"),
+            link("Bob@Example.com", "session:bob@example.com:2026-12-01", "b01"),
+            link("bob@example.com", "session:bob@example.com:2026-11-17", "b17"),
+            link("ann@example.com", "series:ann@example.com", "ann"),
+        ];
+        let latest = latest_links(&links);
+        assert_eq!(latest.len(), 2);
+        assert_eq!(latest["bob@example.com"], "b01");
+        assert_eq!(latest["ann@example.com"], "ann");
+    }
 }

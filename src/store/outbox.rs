@@ -246,21 +246,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Each report's latest agenda document (session documents are keyed by date, so the
-    /// largest key is the latest; in series mode there is one).
-    pub fn latest_agendas(&self) -> Result<HashMap<String, String>> {
-        let mut out: HashMap<String, (String, String)> = HashMap::new();
-        for l in self.agenda_links()? {
-            match out.get(&l.report) {
-                Some((key, _)) if *key >= l.doc_key => {}
-                _ => {
-                    out.insert(l.report.clone(), (l.doc_key, l.link));
-                }
-            }
-        }
-        Ok(out.into_iter().map(|(r, (_, link))| (r, link)).collect())
-    }
-
     /// The latest digest slot handled.
     pub fn last_digest_slot(&self) -> Result<Option<DateTime<Utc>>> {
         let slot: Option<String> = self
