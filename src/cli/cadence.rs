@@ -24,25 +24,14 @@ pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
 // ---------------------------------------------------------------- report
 
 pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliError> {
-    let a = analyse(ctx)?;
+    let runtime = |e: crate::store::StoreError| CliError::runtime(e.to_string());
+    let mut store = ctx.open_store()?;
+    let a = crate::alerts::analyse(&ctx.config, &mut store, ctx.now).map_err(runtime)?;
     // Where each report's agenda is (issue 8), also when nothing could be written into the event.
-    let links = ctx
-        .open_store()?
-        .agenda_links()
-        .map_err(|e| CliError::runtime(e.to_string()))?;
+    let links = store.agenda_links().map_err(runtime)?;
     if let Some(path) = html {
-        let accounts = ctx
-            .open_store()?
-            .account_overview()
-            .map_err(|e| CliError::runtime(e.to_string()))?;
-        let latest = crate::store::latest_links(&links);
-        let input = crate::dashboard::input_with_agendas(
-            &ctx.config,
-            &a,
-            &accounts,
-            ctx.now,
-            &|email: &str| latest.get(&email.to_lowercase()).cloned(),
-        );
+        let input =
+            crate::dashboard::input_for(&ctx.config, &a, &store, ctx.now).map_err(runtime)?;
         let page =
             crate::dashboard::render(&input).map_err(|e| CliError::runtime(e.to_string()))?;
         write_atomically(path, page.as_bytes()).map_err(|e| {

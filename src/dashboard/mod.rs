@@ -720,11 +720,22 @@ pub fn load(
     now: DateTime<Utc>,
 ) -> Result<DashboardInput, crate::store::StoreError> {
     let a = crate::alerts::analyse(config, store, now)?;
+    input_for(config, &a, store, now)
+}
+
+/// The page's input for an analysis already made: the accounts' sync state and the agenda
+/// links come from the store.
+pub fn input_for(
+    config: &Config,
+    a: &Analysed,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<DashboardInput, crate::store::StoreError> {
     let accounts = store.account_overview()?;
     let latest = store.latest_agendas()?;
     Ok(input_with_agendas(
         config,
-        &a,
+        a,
         &accounts,
         now,
         &|email: &str| latest.get(&email.to_lowercase()).cloned(),

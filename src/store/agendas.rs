@@ -295,7 +295,7 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgendaLink> {
 
 /// The latest link of each report (session documents are keyed `session:<report>:<date>`, so
 /// the largest key is the latest; in series mode there is one), by lower-case e-mail.
-pub fn latest_links(links: &[AgendaLink]) -> std::collections::HashMap<String, String> {
+fn latest_links(links: &[AgendaLink]) -> std::collections::HashMap<String, String> {
     let mut out: std::collections::HashMap<String, (&str, &str)> = Default::default();
     for l in links {
         let report = l.report.to_lowercase();
@@ -332,9 +332,21 @@ mod tests {
     #[test]
     fn the_latest_session_document_is_each_reports_link() {
         let links = [
-            link("bob@example.com", "session:bob@example.com:2026-11-24", "b24"),
-            link("Bob@Example.com", "session:bob@example.com:2026-12-01", "b01"),
-            link("bob@example.com", "session:bob@example.com:2026-11-17", "b17"),
+            link(
+                "bob@example.com",
+                "session:bob@example.com:2026-11-24",
+                "b24",
+            ),
+            link(
+                "Bob@Example.com",
+                "session:bob@example.com:2026-12-01",
+                "b01",
+            ),
+            link(
+                "bob@example.com",
+                "session:bob@example.com:2026-11-17",
+                "b17",
+            ),
             link("ann@example.com", "series:ann@example.com", "ann"),
         ];
         let latest = latest_links(&links);

@@ -21,7 +21,7 @@ mod migrations;
 mod outbox;
 mod window;
 
-pub use agendas::{AgendaDocument, AgendaLink, LinkState, latest_links};
+pub use agendas::{AgendaDocument, AgendaLink, LinkState};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
 pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,

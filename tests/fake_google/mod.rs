@@ -141,6 +141,11 @@ mod directory;
 mod drive;
 pub use directory::DirUser;
 mod errors;
+// Each fake is also included on its own (benches, one-provider tests), so a binary with both
+// fakes holds two copies of this small module.
+#[allow(clippy::duplicate_mod)]
+#[path = "../fake_http/mod.rs"]
+mod fake_http;
 mod generate;
 mod oauth;
 mod server;

@@ -11,7 +11,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::errors::{self, Reply};
@@ -111,7 +110,7 @@ async fn handle(state: Shared, req: Request<Incoming>) -> Result<Response<Full<B
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let incoming = Req::from_parts(&parts, body);
+    let incoming = Req::from_parts(&parts, body, classify);
 
     // A delay fault sleeps outside the lock, then the request is served normally.
     let delay = {
@@ -133,60 +132,10 @@ async fn handle(state: Shared, req: Request<Incoming>) -> Result<Response<Full<B
     }
 }
 
-/// A request as the fake sees it.
-struct Req {
-    method: String,
-    raw_path: String,
-    segments: Vec<String>,
-    query: Vec<(String, String)>,
-    headers: Vec<(String, String)>,
-    body: Bytes,
-    endpoint: Endpoint,
-}
+/// A request as the fake sees it (`fake_http`), with this fake's endpoints.
+type Req = super::fake_http::Req<Endpoint>;
 
 impl Req {
-    fn from_parts(parts: &hyper::http::request::Parts, body: Bytes) -> Req {
-        let raw_path = parts.uri.path().to_string();
-        let segments: Vec<String> = raw_path
-            .split('/')
-            .skip(1)
-            .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
-            .collect();
-        let query: Vec<(String, String)> = parts
-            .uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        let headers: Vec<(String, String)> = parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let method = parts.method.as_str().to_string();
-        let endpoint = classify(&method, &segments);
-        Req {
-            method,
-            raw_path,
-            segments,
-            query,
-            headers,
-            body,
-            endpoint,
-        }
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()

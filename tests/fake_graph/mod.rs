@@ -135,6 +135,11 @@
 mod authcode;
 mod directory;
 mod errors;
+// Each fake is also included on its own (benches, one-provider tests), so a binary with both
+// fakes holds two copies of this small module.
+#[allow(clippy::duplicate_mod)]
+#[path = "../fake_http/mod.rs"]
+mod fake_http;
 mod oauth;
 pub mod onedrive;
 mod recur;
