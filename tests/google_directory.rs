@@ -43,6 +43,7 @@ fn user(email: &str, name: &str, manager: &str) -> DirUser {
         full_name: name.into(),
         manager: Some(manager.into()),
         suspended: false,
+        admin: false,
     }
 }
 

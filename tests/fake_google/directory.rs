@@ -8,6 +8,9 @@
 //!   up the chain); no query lists everyone. An empty result has no `users` key, like the real
 //!   response (`{"kind":"admin#directory#users","etag":…}`).
 //! - Suspended users are listed with `suspended: true` (the client decides).
+//! - §7: the default `viewType=admin_view` needs a Workspace admin as the caller (the token's
+//!   subject); anyone else gets 403 `Not Authorized to access this resource/api` unless they ask
+//!   for `viewType=domain_public`.
 
 use serde_json::{Value, json};
 
@@ -23,6 +26,8 @@ pub struct DirUser {
     /// The direct manager's e-mail.
     pub manager: Option<String>,
     pub suspended: bool,
+    /// A Workspace admin (may use the default `admin_view`).
+    pub admin: bool,
 }
 
 fn query_manager(q: &str) -> Option<(bool, String)> {
@@ -59,9 +64,27 @@ fn reports_of<'a>(users: &'a [DirUser], manager: &str, direct: bool) -> Vec<&'a 
         .collect()
 }
 
-/// `users.list`.
-pub fn list(users: &[DirUser], query: &[(String, String)]) -> Reply {
+/// `users.list` called by `caller` (the token's account).
+pub fn list(users: &[DirUser], caller: &str, query: &[(String, String)]) -> Reply {
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match param("viewType").unwrap_or("admin_view") {
+        "domain_public" => {}
+        "admin_view" => {
+            let admin = users
+                .iter()
+                .any(|u| u.admin && u.email.eq_ignore_ascii_case(caller));
+            if !admin {
+                return errors::calendar_error(
+                    403,
+                    "global",
+                    "forbidden",
+                    "Not Authorized to access this resource/api",
+                    None,
+                );
+            }
+        }
+        _ => return errors::invalid_parameter("viewType", "Invalid Input: viewType"),
+    }
     if param("customer").is_none() && param("domain").is_none() {
         return errors::invalid_parameter("customer", "Bad Request");
     }

@@ -383,17 +383,18 @@ fn route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
         }
         Endpoint::Other => errors::not_found(),
         Endpoint::DirectoryUsersList => {
-            match st.authenticate(
+            let caller = match st.authenticate(
                 req.header("authorization"),
                 super::directory::DIRECTORY_SCOPES,
             ) {
-                Ok(account) => record.account = Some(account),
+                Ok(account) => account,
                 Err(AuthFailure::Unauthenticated) => return errors::unauthenticated(),
                 Err(AuthFailure::InsufficientScope) => {
                     return errors::insufficient_scope("directory.users.list");
                 }
-            }
-            super::directory::list(&st.directory, &req.query)
+            };
+            record.account = Some(caller.clone());
+            super::directory::list(&st.directory, &caller, &req.query)
         }
         Endpoint::DriveCreate
         | Endpoint::DriveList
