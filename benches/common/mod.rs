@@ -42,6 +42,26 @@ pub fn measure(
     args: &[String],
     env_remove: &[&str],
 ) -> (Output, Option<[f64; 4]>, f64) {
+    measure_with(timed, program, args, env_remove, None)
+}
+
+/// [`measure`] with one environment variable set for the client.
+pub fn measure_env(
+    timed: bool,
+    program: &Path,
+    args: &[String],
+    env: (&str, &str),
+) -> (Output, Option<[f64; 4]>, f64) {
+    measure_with(timed, program, args, &[], Some(env))
+}
+
+fn measure_with(
+    timed: bool,
+    program: &Path,
+    args: &[String],
+    env_remove: &[&str],
+    env_set: Option<(&str, &str)>,
+) -> (Output, Option<[f64; 4]>, f64) {
     // BENCH_PERF=FILE: record a profile of the client with `perf record` (for looking, not timing).
     let perf = std::env::var_os("BENCH_PERF");
     let mut cmd = if timed {
@@ -52,7 +72,7 @@ pub fn measure(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            c.args(["perf", "record", "-g", "-o"])
+            c.args(["perf", "record", "--call-graph", "dwarf,16384", "-o"])
                 .arg(format!("{}.{name}", out.to_string_lossy()));
         }
         c.arg(program);
@@ -63,6 +83,9 @@ pub fn measure(
     cmd.args(args).stdin(Stdio::null());
     for v in env_remove {
         cmd.env_remove(v);
+    }
+    if let Some((k, v)) = env_set {
+        cmd.env(k, v);
     }
     let t = Instant::now();
     let mut out = cmd.output().expect("run client");
