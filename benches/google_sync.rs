@@ -375,45 +375,20 @@ fn python_run(g: &FakeGoogle, timed: bool) -> Run {
     let mut run = Run::default();
     apply_time(&mut run, figures, wall);
     record_requests(g, &mut run);
-    let report: serde_json::Value = text(&out.stdout)
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_default();
-    run.kept = report["items"].as_u64().unwrap_or(0) as usize;
-    run.import_cpu = report["import_cpu_s"].as_f64();
-    run.loop_cpu = report["loop_cpu_s"].as_f64();
+    run.read_python_report(&out.stdout);
     run
 }
 
 fn print_run(side: &str, i: usize, r: &Run, expected_lists: usize) {
-    let cpu = r.cpu.map_or("n/a".into(), |c| {
-        format!(
-            "{c:.3} s (user {:.2} + sys {:.2})",
-            r.user.unwrap_or(0.0),
-            r.sys.unwrap_or(0.0)
-        )
-    });
-    let rss = r
-        .rss_kib
-        .map_or("n/a".into(), |k| format!("{:.1} MiB", k / 1024.0));
-    let extra = match (r.import_cpu, r.loop_cpu) {
-        (Some(i), Some(l)) => format!(", in-process: imports {i:.3} s, paging loop {l:.3} s"),
-        _ => String::new(),
-    };
     println!(
-        "  {side} run {}: cpu {cpu}, wall {:.3} s, peak RSS {rss}, events.list {} ({}), token {}, other {}, kept {}{extra}",
+        "  {side} run {}: {}, events.list {}, token {}, other {}, kept {}{}",
         i + 1,
-        r.wall,
-        r.list_requests,
-        if r.list_requests == expected_lists {
-            "as expected"
-        } else {
-            "UNEXPECTED"
-        },
+        r.figures(),
+        r.lists_vs(expected_lists),
         r.token_requests,
         r.other_requests,
         r.kept,
+        r.in_process(),
     );
 }
 
@@ -545,14 +520,17 @@ fn main() {
         );
     };
     row("cadenced", &cadenced, c_us, "1.00".into());
-    let p_us = py.as_ref().map(|(p, _, _)| per_event_us(p, events).0);
-    if let Some((p, _, _)) = &py {
-        let p_us = per_event_us(p, events).0;
-        row("python", p, p_us, format!("{:.2}", p_us / c_us));
-    }
+    let p_us = py.as_ref().map(|(p, _, _)| {
+        let us = per_event_us(p, events).0;
+        row("python", p, us, format!("{:.2}", us / c_us));
+        us
+    });
     for (stage, s, _) in &floors {
         let (us, _) = per_event_us(s, events);
-        let ratio = p_us.map_or("-".into(), |p| format!("{:.2}", p / us));
+        // Below /usr/bin/time's 10 ms resolution a stage reads 0: no ratio then.
+        let ratio = p_us
+            .filter(|_| us > 0.0)
+            .map_or("-".into(), |p| format!("{:.2}", p / us));
         row(&format!("floor:{}", stage.name()), s, us, ratio);
     }
     println!();

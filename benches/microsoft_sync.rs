@@ -75,34 +75,16 @@ const RUNS: usize = 3;
 const PAGE: usize = 200;
 
 fn print_run(side: &str, i: usize, r: &Run, expected_lists: usize) {
-    let cpu = r.cpu.map_or("n/a".into(), |c| {
-        format!(
-            "{c:.3} s (user {:.2} + sys {:.2})",
-            r.user.unwrap_or(0.0),
-            r.sys.unwrap_or(0.0)
-        )
-    });
-    let rss = r
-        .rss_kib
-        .map_or("n/a".into(), |k| format!("{:.1} MiB", k / 1024.0));
-    let extra = match (r.import_cpu, r.loop_cpu) {
-        (Some(i), Some(l)) => format!(", in-process: imports {i:.3} s, paging loop {l:.3} s"),
-        _ => String::new(),
-    };
     println!(
-        "  {side} run {}: cpu {cpu}, wall {:.3} s, peak RSS {rss}, delta pages {} ({}), master GETs {}, token {}, other {}, kept {}{extra}",
+        "  {side} run {}: {}, delta pages {}, master GETs {}, token {}, other {}, kept {}{}",
         i + 1,
-        r.wall,
-        r.list_requests,
-        if r.list_requests == expected_lists {
-            "as expected"
-        } else {
-            "UNEXPECTED"
-        },
+        r.figures(),
+        r.lists_vs(expected_lists),
         r.master_requests,
         r.token_requests,
         r.other_requests,
         r.kept,
+        r.in_process(),
     );
 }
 
@@ -269,14 +251,7 @@ fn python_run(g: &FakeGraph, timed: bool, client: &str) -> Run {
     let mut run = Run::default();
     apply_time(&mut run, figures, wall);
     record_requests(g, &mut run);
-    let report: serde_json::Value = text(&out.stdout)
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_default();
-    run.kept = report["items"].as_u64().unwrap_or(0) as usize;
-    run.import_cpu = report["import_cpu_s"].as_f64();
-    run.loop_cpu = report["loop_cpu_s"].as_f64();
+    run.read_python_report(&out.stdout);
     run
 }
 

@@ -4,12 +4,12 @@
 //! resolving a concurrent edit (412), leaving events organized by others alone, and `agenda
 //! unlink` restoring the original description.
 
+mod common;
 mod fake_google;
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use common::Env;
 use fake_google::{Endpoint, FakeGoogle, REFRESH_TOKEN};
 use serde_json::{Value, json};
 
@@ -20,97 +20,43 @@ const LINK_BASE: &str = "https://intranet.example.com/agendas/";
 /// User text, HTML and a meeting join block, as people and conferencing add-ons write them.
 const DESCRIPTION: &str = "Alice's topics first, then mine.\n<b>Bring</b> the <a href=\"https://docs.example.com/okr\">OKR doc</a>.<br><br>\n──────────\nJoin Zoom Meeting\nhttps://zoom.us/j/123456789?pwd=abc\n\nMeeting ID: 123 456 789\nPasscode: 424242\n──────────\n";
 
-struct Env {
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    state: PathBuf,
+/// A config with Alice and Bob on the fake's account "work", signed in, with `link_base` set.
+fn env_for(g: &FakeGoogle) -> Env {
+    env_with_agenda(g, &format!("link_base = \"{LINK_BASE}\"\n"))
 }
 
-impl Env {
-    fn new(g: &FakeGoogle) -> Env {
-        Env::with_agenda(g, &format!("link_base = \"{LINK_BASE}\"\n"))
-    }
+/// With these `[agenda]` keys.
+fn env_with_agenda(g: &FakeGoogle, agenda: &str) -> Env {
+    let env = Env::with_config_text(&format!(
+        "[manager]\nemail = \"me@example.com\"\nname = \"Mika\"\ntimezone = \"America/Chicago\"\n\n\
+         [[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\ncadence = \"weekly\"\n\n\
+         [[reports]]\nemail = \"bob@example.com\"\nname = \"Bob\"\ncadence = \"weekly\"\n\n{}\n\
+         [agenda]\n{agenda}",
+        g.google_account_toml("work", &["primary"])
+    ));
+    env.import_refresh_token("work", REFRESH_TOKEN);
+    env
+}
 
-    /// With these `[agenda]` keys.
-    fn with_agenda(g: &FakeGoogle, agenda: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[manager]\nemail = \"me@example.com\"\nname = \"Mika\"\ntimezone = \"America/Chicago\"\n\n\
-                 [[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\ncadence = \"weekly\"\n\n\
-                 [[reports]]\nemail = \"bob@example.com\"\nname = \"Bob\"\ncadence = \"weekly\"\n\n{}\n\
-                 [agenda]\n{agenda}",
-                g.google_account_toml("work", &["primary"])
-            ),
-        )
-        .unwrap();
-        let env = Env {
-            config,
-            state: dir.path().join("state"),
-            _dir: dir,
-        };
-        let out = env.run_with_stdin(
-            &["auth", "work", "--refresh-token-stdin"],
-            &format!("{REFRESH_TOKEN}\n"),
-        );
-        assert!(out.status.success(), "auth: {}", text(&out.stderr));
-        env
-    }
+/// `args` at [`NOW`].
+fn run(env: &Env, args: &[&str]) -> Output {
+    env.cmd(&["--now", NOW]).args(args).output().unwrap()
+}
 
-    fn cmd(&self, args: &[&str]) -> Command {
-        self.cmd_at(NOW, args)
-    }
+/// `args` at [`NOW`], required to succeed; its stdout.
+fn ok(env: &Env, args: &[&str]) -> String {
+    ok_at(env, NOW, args)
+}
 
-    fn cmd_at(&self, now: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_cadenced"));
-        c.arg("--config")
-            .arg(&self.config)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .arg("--now")
-            .arg(now)
-            .args(args)
-            .env_remove("RUST_LOG");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        self.ok_at(NOW, args)
-    }
-
-    fn ok_at(&self, now: &str, args: &[&str]) -> String {
-        let out = self.cmd_at(now, args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            text(&out.stderr),
-            text(&out.stdout)
-        );
+fn ok_at(env: &Env, now: &str, args: &[&str]) -> String {
+    let out = env.cmd(&["--now", now]).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}\n{}",
+        text(&out.stderr),
         text(&out.stdout)
-    }
-
-    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
+    );
+    text(&out.stdout)
 }
 
 fn text(b: &[u8]) -> String {
@@ -176,10 +122,10 @@ fn the_link_is_written_once_with_if_match_and_no_notifications_and_never_twice()
     let g = FakeGoogle::start();
     let original = alice_series(&g);
     let bob = bob_series(&g);
-    let env = Env::new(&g);
-    env.ok(&["sync"]);
+    let env = env_for(&g);
+    ok(&env, &["sync"]);
 
-    let plan = env.ok(&["agenda", "--dry-run"]);
+    let plan = ok(&env, &["agenda", "--dry-run"]);
     assert!(
         plan.contains(&format!("would link {ALICE_URL} into event aliceweekly")),
         "{plan}"
@@ -192,7 +138,7 @@ fn the_link_is_written_once_with_if_match_and_no_notifications_and_never_twice()
     );
     assert!(g.patches().is_empty(), "--dry-run wrote");
 
-    let out = env.ok(&["agenda"]);
+    let out = ok(&env, &["agenda"]);
     assert!(out.contains("1 link written"), "{out}");
     let patches = g.patches();
     assert_eq!(patches.len(), 1, "{patches:#?}");
@@ -217,7 +163,7 @@ fn the_link_is_written_once_with_if_match_and_no_notifications_and_never_twice()
 
     // Bob organizes his 1on1: nothing written there; the report shows where his agenda is.
     assert_eq!(event(&g, "bobweekly"), bob);
-    let report: Value = serde_json::from_str(&env.ok(&["report", "--json"])).unwrap();
+    let report: Value = serde_json::from_str(&ok(&env, &["report", "--json"])).unwrap();
     let bob_row = report["reports"]
         .as_array()
         .unwrap()
@@ -229,17 +175,17 @@ fn the_link_is_written_once_with_if_match_and_no_notifications_and_never_twice()
         bob_row["agenda"][0]["link"],
         "https://intranet.example.com/agendas/bob@example.com.md"
     );
-    assert!(env.ok(&["report"]).contains("bob@example.com: https://intranet.example.com/agendas/bob@example.com.md — not in the invite (someone else organizes it)"));
+    assert!(ok(&env, &["report"]).contains("bob@example.com: https://intranet.example.com/agendas/bob@example.com.md — not in the invite (someone else organizes it)"));
 
     // A second run, and a whole daemon cycle after a sync, issue no write at all.
-    let out = env.ok(&["agenda"]);
+    let out = ok(&env, &["agenda"]);
     assert!(out.contains("0 links written"), "{out}");
-    env.ok(&["sync"]);
-    let out = env.run(&["run", "--once"]);
+    ok(&env, &["sync"]);
+    let out = run(&env, &["run", "--once"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(g.patches().len(), 1);
     assert_eq!(g.requests_to(Endpoint::EventsPatch).len(), 1);
-    let plan = env.ok(&["agenda", "--dry-run"]);
+    let plan = ok(&env, &["agenda", "--dry-run"]);
     assert!(plan.starts_with("nothing to do"), "{plan}");
 }
 
@@ -247,13 +193,13 @@ fn the_link_is_written_once_with_if_match_and_no_notifications_and_never_twice()
 fn a_concurrent_edit_is_kept_and_the_link_added_after_a_reread() {
     let g = FakeGoogle::start();
     alice_series(&g);
-    let env = Env::new(&g);
-    env.ok(&["sync"]);
+    let env = env_for(&g);
+    ok(&env, &["sync"]);
     // Alice's own note lands between cadenced's read and its write.
     let theirs = format!("{DESCRIPTION}Alice: can we talk about the conference?\n");
     g.edit_before_next_patch("primary", "aliceweekly", json!({"description": theirs}));
 
-    env.ok(&["agenda"]);
+    ok(&env, &["agenda"]);
     let patches = g.patches();
     assert_eq!(
         patches.iter().map(|p| p.status).collect::<Vec<_>>(),
@@ -271,8 +217,8 @@ fn a_concurrent_edit_is_kept_and_the_link_added_after_a_reread() {
 fn after_repeated_conflicts_it_gives_up_without_overwriting_and_links_next_time() {
     let g = FakeGoogle::start();
     alice_series(&g);
-    let env = Env::new(&g);
-    env.ok(&["sync"]);
+    let env = env_for(&g);
+    ok(&env, &["sync"]);
     for i in 0..3 {
         g.edit_before_next_patch(
             "primary",
@@ -280,7 +226,7 @@ fn after_repeated_conflicts_it_gives_up_without_overwriting_and_links_next_time(
             json!({"description": format!("{DESCRIPTION}edit {i}\n")}),
         );
     }
-    let out = env.run(&["agenda"]);
+    let out = run(&env, &["agenda"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("1 deferred"),
@@ -298,7 +244,7 @@ fn after_repeated_conflicts_it_gives_up_without_overwriting_and_links_next_time(
         format!("{DESCRIPTION}edit 2\n")
     );
     // The next run links it, keeping the last edit.
-    env.ok(&["agenda"]);
+    ok(&env, &["agenda"]);
     assert_eq!(
         event(&g, "aliceweekly")["description"].as_str().unwrap(),
         format!("{DESCRIPTION}edit 2\n\n\n{}", block(ALICE_URL))
@@ -309,9 +255,9 @@ fn after_repeated_conflicts_it_gives_up_without_overwriting_and_links_next_time(
 fn unlink_restores_the_original_description_and_removes_the_mark() {
     let g = FakeGoogle::start();
     let original = alice_series(&g);
-    let env = Env::new(&g);
-    env.ok(&["sync"]);
-    env.ok(&["agenda"]);
+    let env = env_for(&g);
+    ok(&env, &["sync"]);
+    ok(&env, &["agenda"]);
     assert!(
         event(&g, "aliceweekly")["description"]
             .as_str()
@@ -319,12 +265,12 @@ fn unlink_restores_the_original_description_and_removes_the_mark() {
             .contains("cadenced agenda")
     );
 
-    let plan = env.ok(&["agenda", "unlink", "--dry-run"]);
+    let plan = ok(&env, &["agenda", "unlink", "--dry-run"]);
     assert!(
         plan.contains("would remove the agenda link from event aliceweekly"),
         "{plan}"
     );
-    let out = env.ok(&["agenda", "unlink"]);
+    let out = ok(&env, &["agenda", "unlink"]);
     assert!(out.contains("1 agenda link removed"), "{out}");
     let after = event(&g, "aliceweekly");
     assert_eq!(after["description"].as_str().unwrap(), DESCRIPTION);
@@ -345,7 +291,7 @@ fn unlink_restores_the_original_description_and_removes_the_mark() {
     };
     assert_eq!(strip(after), strip(original));
     // Unlinking again finds nothing to remove.
-    let out = env.ok(&["agenda", "unlink"]);
+    let out = ok(&env, &["agenda", "unlink"]);
     assert!(out.contains("0 agenda links removed"), "{out}");
 }
 
@@ -358,11 +304,11 @@ fn a_token_without_the_write_scope_fails_clearly_and_writes_nothing() {
         "1//read-only",
         &["calendar.readonly"],
     );
-    let env = Env::new(&g);
+    let env = env_for(&g);
     let out = env.run_with_stdin(&["auth", "work", "--refresh-token-stdin"], "1//read-only\n");
     assert!(out.status.success());
-    env.ok(&["sync"]);
-    let out = env.run(&["agenda"]);
+    ok(&env, &["sync"]);
+    let out = run(&env, &["agenda"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("aliceweekly") && err.contains("403"), "{err}");
@@ -389,16 +335,16 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
     let g = FakeGoogle::start();
     let original = alice_series_with_attachment(&g);
     bob_series(&g);
-    let env = Env::with_agenda(&g, DRIVE);
-    env.ok(&["sync"]);
-    let plan = env.ok(&["agenda", "--dry-run"]);
+    let env = env_with_agenda(&g, DRIVE);
+    ok(&env, &["sync"]);
+    let plan = ok(&env, &["agenda", "--dry-run"]);
     assert!(
         plan.contains("would create document a new cloud document for alice@example.com"),
         "{plan}"
     );
     assert!(g.drive_files().is_empty());
 
-    env.ok(&["agenda"]);
+    ok(&env, &["agenda"]);
     let files = g.drive_files();
     // One document per report (Bob's too: he organizes his 1on1, so it is only recorded there).
     assert_eq!(files.len(), 2, "{files:#?}");
@@ -442,7 +388,7 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
 
     // Again: no new file, no section, no write.
     let (patches, batches) = (g.patches().len(), g.docs_batch_updates().len());
-    env.ok(&["agenda"]);
+    ok(&env, &["agenda"]);
     assert_eq!(g.drive_files().len(), 2);
     assert_eq!(g.patches().len(), patches);
     assert_eq!(g.docs_batch_updates().len(), batches);
@@ -457,7 +403,7 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
         )
     });
     g.edit_doc_before_next_batch_update(&id, |t| format!("{t}Alice: notes typed live.\n"));
-    env.ok_at(NEXT_WEEK, &["agenda"]);
+    ok_at(&env, NEXT_WEEK, &["agenda"]);
     let batches = g.docs_batch_updates();
     let statuses: Vec<u16> = batches.iter().filter(|b| b.0 == id).map(|b| b.2).collect();
     assert_eq!(statuses, vec![200, 400, 200], "{batches:#?}");
@@ -496,16 +442,16 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
 fn drive_documents_are_found_again_by_their_app_property() {
     let g = FakeGoogle::start();
     alice_series(&g);
-    let first = Env::with_agenda(&g, DRIVE);
-    first.ok(&["sync"]);
-    first.ok(&["agenda"]);
+    let first = env_with_agenda(&g, DRIVE);
+    ok(&first, &["sync"]);
+    ok(&first, &["agenda"]);
     assert_eq!(g.drive_files().len(), 1);
     // A fresh state (bookkeeping lost): the document is found, not created again, and the
     // event, already linked, is not written again.
-    let second = Env::with_agenda(&g, DRIVE);
-    second.ok(&["sync"]);
+    let second = env_with_agenda(&g, DRIVE);
+    ok(&second, &["sync"]);
     let patches = g.patches().len();
-    second.ok(&["agenda"]);
+    ok(&second, &["agenda"]);
     assert_eq!(g.drive_files().len(), 1);
     assert_eq!(g.patches().len(), patches);
     let id = &g.drive_files()[0].0;
@@ -516,10 +462,10 @@ fn drive_documents_are_found_again_by_their_app_property() {
 fn unlink_removes_the_drive_attachment_and_keeps_the_others() {
     let g = FakeGoogle::start();
     let original = alice_series_with_attachment(&g);
-    let env = Env::with_agenda(&g, DRIVE);
-    env.ok(&["sync"]);
-    env.ok(&["agenda"]);
-    env.ok(&["agenda", "unlink"]);
+    let env = env_with_agenda(&g, DRIVE);
+    ok(&env, &["sync"]);
+    ok(&env, &["agenda"]);
+    ok(&env, &["agenda", "unlink"]);
     let after = event(&g, "aliceweekly");
     assert_eq!(after["attachments"], original["attachments"]);
     assert_eq!(after["description"].as_str().unwrap(), DESCRIPTION);

@@ -6,9 +6,6 @@
 mod common;
 mod fake_graph;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use common::{Env, stderr, stdout};
 use fake_graph::{DEFAULT_USER, FakeGraph, NewEvent, PUBLIC_CLIENT_ID, REFRESH_TOKEN, TENANT_ID};
 use serde_json::json;
@@ -40,26 +37,7 @@ fn env_with(g: &FakeGraph, agenda: &str) -> Env {
         g.url(),
         g.graph_base()
     ));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cadenced"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("--state-dir")
-        .arg(&env.state)
-        .args(["auth", ACCOUNT, "--refresh-token-stdin"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{REFRESH_TOKEN}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "auth: {}", stderr(&out));
+    env.import_refresh_token(ACCOUNT, REFRESH_TOKEN);
     env
 }
 

@@ -27,9 +27,7 @@ mod fake_google;
 mod fake_graph;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use cadenced::model::{Attendee, Event, EventStatus, EventTime, Response};
 use cadenced::providers::ics::parse_feed;
@@ -745,28 +743,6 @@ fn with_accounts(config: &str, accounts: &str) -> String {
     out
 }
 
-fn run_stdin(env: &Env, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cadenced"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("--state-dir")
-        .arg(&env.state)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 fn sync_and_report(env: &Env, now: &str) -> Value {
     let out = env.run(&["--now", now, "sync"]);
     assert!(out.status.success(), "sync: {}", stderr(&out));
@@ -795,12 +771,7 @@ fn google_report(
     let cal = to_google(events, manager, fl);
     let acc = g.google_account_toml("work", &["primary"]);
     let env = Env::with_config_text(&with_accounts(config, &acc));
-    let out = run_stdin(
-        &env,
-        &["auth", "work", "--refresh-token-stdin"],
-        &format!("{}\n", fake_google::REFRESH_TOKEN),
-    );
-    assert!(out.status.success(), "auth: {}", stderr(&out));
+    env.import_refresh_token("work", fake_google::REFRESH_TOKEN);
     if !fl.two_rounds {
         g.insert_items("primary", &cal.items);
         return (sync_and_report(&env, now), cal.left_out);
@@ -852,12 +823,7 @@ fn graph_report(config: &str, events: &[Event], now: &str, fl: Flavour) -> (Valu
         g.graph_base()
     );
     let env = Env::with_config_text(&with_accounts(config, &acc));
-    let out = run_stdin(
-        &env,
-        &["auth", "m365", "--refresh-token-stdin"],
-        &format!("{}\n", fake_graph::REFRESH_TOKEN),
-    );
-    assert!(out.status.success(), "auth: {}", stderr(&out));
+    env.import_refresh_token("m365", fake_graph::REFRESH_TOKEN);
     let first_now = if fl.silent_cancellations {
         (chrono::DateTime::parse_from_rfc3339(now).unwrap() - chrono::Duration::days(2))
             .to_rfc3339()

@@ -498,21 +498,7 @@ fn google_config(g: &FakeGoogle) -> Setup {
 /// A config for the Google fake's account "work", listening on a free port, authorized.
 fn google_setup(g: &FakeGoogle) -> Setup {
     let setup = google_config(g);
-    let mut child = setup
-        .cmd(&["auth", "work", "--refresh-token-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{REFRESH_TOKEN}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "auth: {}", text(&out.stderr));
+    import_token(&setup, "work", REFRESH_TOKEN);
     setup
 }
 
@@ -599,6 +585,31 @@ fn stored(state: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Starts the daemon with every events.list request slowed down, sends `signal` while the second
+/// page is in flight, and waits for the exit (the slowdown is removed afterwards).
+fn signal_during_second_page(
+    g: &FakeGoogle,
+    setup: &Setup,
+    signal: &str,
+) -> (Daemon, ExitStatus, Duration) {
+    g.clear_faults();
+    g.push_fault(
+        Fault::new(FaultKind::Delay(Duration::from_millis(1500)))
+            .on(Endpoint::EventsList)
+            .times(3),
+    );
+    g.clear_log();
+    let mut d = setup.start(&[]);
+    wait_for("the second page request", || {
+        g.count(Endpoint::EventsList) >= 2
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    d.signal(signal);
+    let (exit, took) = d.wait_exit();
+    g.clear_faults();
+    (d, exit, took)
+}
+
 #[test]
 fn a_daemon_stopped_or_killed_mid_sync_restarts_and_ends_equal_to_the_provider() {
     let g = FakeGoogle::start();
@@ -610,42 +621,15 @@ fn a_daemon_stopped_or_killed_mid_sync_restarts_and_ends_equal_to_the_provider()
         },
     );
     let setup = google_setup(&g);
-    // Every list request is slow: kill the daemon while the second page is in flight.
-    g.push_fault(
-        Fault::new(FaultKind::Delay(Duration::from_millis(1500)))
-            .on(Endpoint::EventsList)
-            .times(3),
-    );
-    g.clear_log();
     // First a SIGTERM in the middle of the sync: a clean exit within 5 s.
-    let mut d = setup.start(&[]);
-    wait_for("the second page request", || {
-        g.count(Endpoint::EventsList) >= 2
-    });
-    std::thread::sleep(Duration::from_millis(200));
-    d.signal("TERM");
-    let (exit, took) = d.wait_exit();
+    let (d, exit, took) = signal_during_second_page(&g, &setup, "TERM");
     assert!(exit.success(), "{}", d.log());
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
     let after_term = stored(&setup.state);
     assert!(!after_term.is_empty() && after_term.len() < server(&g).len());
 
     // Then a SIGKILL in the middle of the (restarted) full sync.
-    g.clear_faults();
-    g.push_fault(
-        Fault::new(FaultKind::Delay(Duration::from_millis(1500)))
-            .on(Endpoint::EventsList)
-            .times(3),
-    );
-    g.clear_log();
-    let mut d = setup.start(&[]);
-    wait_for("the second page request", || {
-        g.count(Endpoint::EventsList) >= 2
-    });
-    std::thread::sleep(Duration::from_millis(200));
-    d.signal("KILL");
-    d.wait_exit();
-    g.clear_faults();
+    signal_during_second_page(&g, &setup, "KILL");
     let partial = stored(&setup.state);
     assert!(
         !partial.is_empty() && partial.len() < server(&g).len(),
@@ -781,21 +765,7 @@ fn auth_while_the_daemon_runs_brings_a_revoked_account_back() {
         "1//fresh-token",
         &["calendar.readonly"],
     );
-    let mut child = setup
-        .cmd(&["auth", "work", "--refresh-token-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"1//fresh-token\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    import_token(&setup, "work", "1//fresh-token");
     d.signal("USR1");
     d.wait_health(200);
     wait_for("the needs_auth alert to clear", || {

@@ -2,109 +2,55 @@
 //! (`tests/fake_google`) over loopback HTTP, and after every scenario the store must hold exactly
 //! what the server holds (same ids, same etags).
 
+mod common;
 mod fake_google;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Env;
 use fake_google::{Endpoint, FakeGoogle, Fault, FaultKind, GenerateSpec, REFRESH_TOKEN};
 use serde_json::{Value, json};
-
-struct Env {
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    state: PathBuf,
-}
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cadenced"))
 }
 
-impl Env {
-    /// A config with the fake's account "work" (primary calendar), plus `extra` TOML; the refresh
-    /// token is imported with `auth --refresh-token-stdin`.
-    fn new(g: &FakeGoogle, extra: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[manager]\nemail = \"me@example.com\"\ntimezone = \"America/Chicago\"\n\n[[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\n\n{}\n{extra}",
-                g.google_account_toml("work", &["primary"])
-            ),
-        )
-        .unwrap();
-        let env = Env {
-            config,
-            state: dir.path().join("state"),
-            _dir: dir,
-        };
-        let out = env.run_with_stdin(
-            &["auth", "work", "--refresh-token-stdin"],
-            &format!("{REFRESH_TOKEN}\n"),
-        );
-        assert!(out.status.success(), "auth: {}", text(&out.stderr));
-        env
-    }
+/// A config with the fake's account "work" (primary calendar), plus `extra` TOML, signed in by
+/// importing the fake's refresh token.
+fn env_for(g: &FakeGoogle, extra: &str) -> Env {
+    let env = Env::with_config_text(&format!(
+        "[manager]\nemail = \"me@example.com\"\ntimezone = \"America/Chicago\"\n\n[[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\n\n{}\n{extra}",
+        g.google_account_toml("work", &["primary"])
+    ));
+    env.import_refresh_token("work", REFRESH_TOKEN);
+    env
+}
 
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = bin();
-        c.arg("--config")
-            .arg(&self.config)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(args);
-        c.env_remove("RUST_LOG");
-        c
-    }
+/// `sync`, required to succeed without printing a token.
+fn sync_ok(env: &Env) -> Output {
+    let out = env.run(&["sync"]);
+    assert!(
+        out.status.success(),
+        "sync failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_no_secret(&out);
+    out
+}
 
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn sync_ok(&self) -> Output {
-        let out = self.run(&["sync"]);
-        assert!(
-            out.status.success(),
-            "sync failed: {}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        assert_no_secret(&out);
-        out
-    }
-
-    /// (event id, etag) of every stored event of account "work".
-    fn stored(&self) -> BTreeSet<(String, String)> {
-        let store = cadenced::store::Store::open_in(&self.state).unwrap();
-        store
-            .load_events(Some("work"))
-            .unwrap()
-            .into_iter()
-            .flat_map(|c| c.events)
-            .map(|e| (e.event_id, e.etag.unwrap_or_default()))
-            .collect()
-    }
+/// (event id, etag) of every stored event of account "work".
+fn stored(env: &Env) -> BTreeSet<(String, String)> {
+    let store = cadenced::store::Store::open_in(&env.state).unwrap();
+    store
+        .load_events(Some("work"))
+        .unwrap()
+        .into_iter()
+        .flat_map(|c| c.events)
+        .map(|e| (e.event_id, e.etag.unwrap_or_default()))
+        .collect()
 }
 
 fn text(b: &[u8]) -> String {
@@ -162,9 +108,9 @@ fn multi_page_full_sync_then_an_idle_poll_costs_one_request() {
             ..Default::default()
         },
     );
-    let env = Env::new(&g, "");
+    let env = env_for(&g, "");
     g.clear_log();
-    env.sync_ok();
+    sync_ok(&env);
     assert_eq!(
         g.count(Endpoint::EventsList),
         3,
@@ -179,10 +125,10 @@ fn multi_page_full_sync_then_an_idle_poll_costs_one_request() {
                 .is_some_and(|v| v.contains("gzip"))
         );
     }
-    assert_eq!(env.stored(), server(&g));
+    assert_eq!(stored(&env), server(&g));
 
     g.clear_log();
-    env.sync_ok();
+    sync_ok(&env);
     let reqs = g.requests();
     assert_eq!(
         reqs.len(),
@@ -191,7 +137,7 @@ fn multi_page_full_sync_then_an_idle_poll_costs_one_request() {
         reqs.iter().map(|r| &r.path).collect::<Vec<_>>()
     );
     assert!(reqs[0].param("syncToken").is_some());
-    assert_eq!(env.stored(), server(&g));
+    assert_eq!(stored(&env), server(&g));
 }
 
 #[test]
@@ -205,9 +151,9 @@ fn incremental_changes_reach_the_store() {
                "end": {"dateTime": "2026-11-03T10:00:00-06:00", "timeZone": "America/Chicago"},
                "recurrence": ["RRULE:FREQ=WEEKLY"]}),
     );
-    let env = Env::new(&g, "");
-    env.sync_ok();
-    assert_eq!(env.stored(), server(&g));
+    let env = env_for(&g, "");
+    sync_ok(&env);
+    assert_eq!(stored(&env), server(&g));
 
     g.move_instance(
         "primary",
@@ -219,8 +165,8 @@ fn incremental_changes_reach_the_store() {
     g.cancel_instance("primary", "aliceweekly", "2026-11-16T10:00:00-06:00");
     g.set_response_status("primary", "aliceweekly", "alice@example.com", "declined");
     g.delete_series("primary", "teamsync");
-    env.sync_ok();
-    assert_eq!(env.stored(), server(&g));
+    sync_ok(&env);
+    assert_eq!(stored(&env), server(&g));
 
     let store = cadenced::store::Store::open_in(&env.state).unwrap();
     let events: Vec<_> = store
@@ -267,8 +213,8 @@ fn an_expired_sync_token_triggers_one_clean_full_resync() {
             ..Default::default()
         },
     );
-    let env = Env::new(&g, "");
-    env.sync_ok();
+    let env = env_for(&g, "");
+    sync_ok(&env);
     g.generate_events(
         "primary",
         &GenerateSpec {
@@ -279,18 +225,18 @@ fn an_expired_sync_token_triggers_one_clean_full_resync() {
     );
     g.invalidate_sync_tokens("primary");
     g.clear_log();
-    env.sync_ok();
+    sync_ok(&env);
     let lists = g.requests_to(Endpoint::EventsList);
     assert_eq!(lists.len(), 2, "the 410, then one full page");
     assert!(lists[0].param("syncToken").is_some() && lists[1].param("syncToken").is_none());
-    assert_eq!(env.stored(), server(&g));
+    assert_eq!(stored(&env), server(&g));
 }
 
 #[test]
 fn transient_faults_are_retried_until_success() {
     let g = FakeGoogle::start();
     weekly_1on1(&g);
-    let env = Env::new(&g, "");
+    let env = env_for(&g, "");
     for kind in [
         FaultKind::TooManyRequests {
             retry_after: Some("1".into()),
@@ -302,14 +248,14 @@ fn transient_faults_are_retried_until_success() {
         g.push_fault(Fault::new(kind).on(Endpoint::EventsList));
     }
     g.clear_log();
-    env.sync_ok();
+    sync_ok(&env);
     assert_eq!(
         g.count(Endpoint::EventsList),
         5,
         "four faults, then success"
     );
     assert_eq!(g.pending_faults(), 0);
-    assert_eq!(env.stored(), server(&g));
+    assert_eq!(stored(&env), server(&g));
 }
 
 #[test]
@@ -322,8 +268,8 @@ fn an_expired_access_token_is_refreshed_once_mid_sync() {
             ..Default::default()
         },
     );
-    let env = Env::new(&g, "");
-    env.sync_ok();
+    let env = env_for(&g, "");
+    sync_ok(&env);
     g.generate_events(
         "primary",
         &GenerateSpec {
@@ -334,9 +280,9 @@ fn an_expired_access_token_is_refreshed_once_mid_sync() {
     );
     g.expire_access_tokens();
     g.clear_log();
-    env.sync_ok();
+    sync_ok(&env);
     assert_eq!(g.count(Endpoint::Token), 1, "one refresh");
-    assert_eq!(env.stored(), server(&g));
+    assert_eq!(stored(&env), server(&g));
 }
 
 #[test]
@@ -345,7 +291,7 @@ fn a_revoked_refresh_token_needs_auth_and_other_accounts_keep_running() {
     weekly_1on1(&g);
     let feed =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/overrides.ics");
-    let env = Env::new(
+    let env = env_for(
         &g,
         &format!(
             "[[accounts]]\nname = \"feed\"\nprovider = \"ics\"\npath = {:?}\n",
@@ -419,7 +365,7 @@ fn a_revoked_refresh_token_needs_auth_and_other_accounts_keep_running() {
         "1//fresh-token\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    env.sync_ok();
+    sync_ok(&env);
     let list: Value = serde_json::from_slice(&env.run(&["alerts", "--json"]).stdout).unwrap();
     assert!(
         list.as_array()
@@ -440,7 +386,7 @@ fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
             ..Default::default()
         },
     );
-    let env = Env::new(&g, "");
+    let env = env_for(&g, "");
     // Every list request is slow; kill the process while the second page is in flight.
     g.push_fault(
         Fault::new(FaultKind::Delay(Duration::from_millis(1500)))
@@ -461,7 +407,7 @@ fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
     child.kill().unwrap();
     child.wait().unwrap();
     g.clear_faults();
-    let partial = env.stored();
+    let partial = stored(&env);
     assert!(
         !partial.is_empty() && partial.len() < server(&g).len(),
         "the first page was committed: {}",
@@ -476,11 +422,11 @@ fn a_sync_killed_mid_way_resumes_without_loss_or_duplicates() {
             ..Default::default()
         },
     );
-    env.sync_ok();
-    assert_eq!(env.stored(), server(&g));
+    sync_ok(&env);
+    assert_eq!(stored(&env), server(&g));
     // And the next incremental poll is clean.
-    env.sync_ok();
-    assert_eq!(env.stored(), server(&g));
+    sync_ok(&env);
+    assert_eq!(stored(&env), server(&g));
 }
 
 #[test]
@@ -488,8 +434,8 @@ fn the_same_calendar_from_google_and_from_ics_gives_the_same_report() {
     let g = FakeGoogle::start();
     weekly_1on1(&g);
     g.cancel_instance("primary", "aliceweekly", "2026-11-16T10:00:00-06:00");
-    let env = Env::new(&g, "");
-    env.sync_ok();
+    let env = env_for(&g, "");
+    sync_ok(&env);
     let now = "2026-12-01T00:00:00Z";
     let google = env.run(&["--now", now, "report", "--json"]);
     assert!(google.status.success(), "{}", text(&google.stderr));
@@ -623,7 +569,7 @@ fn interactive_auth_with_pkce_on_a_loopback_redirect() {
 #[test]
 fn the_device_flow_is_refused_for_google() {
     let g = FakeGoogle::start();
-    let env = Env::new(&g, "");
+    let env = env_for(&g, "");
     let out = env.run(&["auth", "work", "--device"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

@@ -4,7 +4,7 @@
 mod common;
 mod fake_graph;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -145,25 +145,10 @@ fn device_flow_expired_exits_1() {
 }
 
 fn auth_stdin(env: &Env, input: &str) -> std::process::Output {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("cadenced"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("--state-dir")
-        .arg(&env.state)
-        .args(["auth", ACCOUNT, "--refresh-token-stdin"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{input}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    env.run_with_stdin(
+        &["auth", ACCOUNT, "--refresh-token-stdin"],
+        &format!("{input}\n"),
+    )
 }
 
 #[test]

@@ -5,100 +5,16 @@
 
 mod common;
 mod fake_graph;
-
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod ms_env;
 
 use cadenced::model::{Event, EventStatus};
 use cadenced::recurrence::{Window, expand};
 use cadenced::store::Store;
 use cadenced::tz::Zone;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use common::{Env, stderr};
-use fake_graph::{Endpoint, FakeGraph, NewEvent, PUBLIC_CLIENT_ID, REFRESH_TOKEN, TENANT_ID};
-use serde_json::json;
-
-const ACCOUNT: &str = "m365";
-const ZONE: &str = "W. Europe Standard Time";
-
-fn env_for(g: &FakeGraph, extra: &str) -> Env {
-    let env = Env::with_config_text(&format!(
-        "[manager]\nemail = \"mika@example.com\"\n\n[[accounts]]\nname = \"{ACCOUNT}\"\nprovider = \"microsoft\"\n\
-         tenant = \"{TENANT_ID}\"\nclient_id = \"{PUBLIC_CLIENT_ID}\"\nlogin_base = \"{}\"\ngraph_base = \"{}\"\n{extra}",
-        g.url(),
-        g.graph_base()
-    ));
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("cadenced"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("--state-dir")
-        .arg(&env.state)
-        .args(["auth", ACCOUNT, "--refresh-token-stdin"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{REFRESH_TOKEN}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "auth: {}", stderr(&out));
-    env
-}
-
-fn sync(env: &Env) -> Output {
-    env.run(&["sync"])
-}
-
-fn assert_ok(out: &Output) {
-    assert!(out.status.success(), "sync failed: {}", stderr(out));
-}
-
-/// `YYYY-MM-DDTHH:MM` of `days` from today at `time`.
-fn local(days: i64, time: &str) -> String {
-    format!(
-        "{}T{time}",
-        (Utc::now() + Duration::days(days)).format("%Y-%m-%d")
-    )
-}
-
-fn date(days: i64) -> String {
-    (Utc::now() + Duration::days(days))
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
-/// A daily series of `n` occurrences starting `from` days from today, 10:00–10:30 in [`ZONE`].
-fn daily(g: &FakeGraph, subject: &str, from: i64, n: u32) -> String {
-    g.add_series(
-        &NewEvent::new(subject, &local(from, "10:00"), &local(from, "10:30"), ZONE),
-        json!({
-            "pattern": {"type": "daily", "interval": 1},
-            "range": {"type": "numbered", "startDate": date(from),
-                      "numberOfOccurrences": n, "recurrenceTimeZone": ZONE}
-        }),
-    )
-}
-
-fn single(g: &FakeGraph, subject: &str, days: i64) -> String {
-    g.add_event(&NewEvent::new(
-        subject,
-        &local(days, "14:00"),
-        &local(days, "15:00"),
-        ZONE,
-    ))
-}
-
-/// The comparison window: well inside the sync window (400 days back, 120 ahead).
-fn window() -> (DateTime<Utc>, DateTime<Utc>) {
-    let now = Utc::now();
-    (now - Duration::days(300), now + Duration::days(100))
-}
+use fake_graph::{Endpoint, FakeGraph, REFRESH_TOKEN};
+use ms_env::{ACCOUNT, assert_ok, daily, date, env_for, local, single, sync, window};
 
 /// Stored events expanded by the library vs the fake's calendarView, as sorted (start, end).
 fn assert_store_matches(env: &Env, g: &FakeGraph) {

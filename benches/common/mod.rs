@@ -34,6 +34,54 @@ pub struct Run {
     pub loop_cpu: Option<f64>,
 }
 
+impl Run {
+    /// The measured figures of one run, for its progress line: "cpu …, wall …, peak RSS …".
+    pub fn figures(&self) -> String {
+        let cpu = self.cpu.map_or("n/a".into(), |c| {
+            format!(
+                "{c:.3} s (user {:.2} + sys {:.2})",
+                self.user.unwrap_or(0.0),
+                self.sys.unwrap_or(0.0)
+            )
+        });
+        let rss = self
+            .rss_kib
+            .map_or("n/a".into(), |k| format!("{:.1} MiB", k / 1024.0));
+        format!("cpu {cpu}, wall {:.3} s, peak RSS {rss}", self.wall)
+    }
+
+    /// The list-request count against the expected one: "20 (as expected)".
+    pub fn lists_vs(&self, expected: usize) -> String {
+        let verdict = if self.list_requests == expected {
+            "as expected"
+        } else {
+            "UNEXPECTED"
+        };
+        format!("{} ({verdict})", self.list_requests)
+    }
+
+    /// Takes a Python reference's figures from the JSON line it prints last (`items`,
+    /// `import_cpu_s`, `loop_cpu_s`).
+    pub fn read_python_report(&mut self, stdout: &[u8]) {
+        let report: serde_json::Value = text(stdout)
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_default();
+        self.kept = report["items"].as_u64().unwrap_or(0) as usize;
+        self.import_cpu = report["import_cpu_s"].as_f64();
+        self.loop_cpu = report["loop_cpu_s"].as_f64();
+    }
+
+    /// ", in-process: imports …, paging loop …" for the Python runs that report it, else "".
+    pub fn in_process(&self) -> String {
+        match (self.import_cpu, self.loop_cpu) {
+            (Some(i), Some(l)) => format!(", in-process: imports {i:.3} s, paging loop {l:.3} s"),
+            _ => String::new(),
+        }
+    }
+}
+
 /// Runs `cmd` (program + args) under `/usr/bin/time` when `timed`, with `stdin` fed in.
 /// Returns the output (time's line removed from stderr) and (user, sys, wall, max RSS KiB).
 pub fn measure(

@@ -1,10 +1,9 @@
 //! Helpers for driving the real `cadenced` binary on temporary configs and state directories.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-use assert_cmd::Command;
+use std::process::{Command, Output, Stdio};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -37,17 +36,47 @@ impl Env {
         Env { dir, config, state }
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("cadenced")
-            .unwrap()
-            .arg("--config")
+    /// The binary on this config and state directory, with `args` (RUST_LOG unset).
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cadenced"));
+        c.arg("--config")
             .arg(&self.config)
             .arg("--state-dir")
             .arg(&self.state)
             .args(args)
-            .env_remove("RUST_LOG")
-            .output()
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs with `input` written to stdin.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
             .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Signs `account` in by importing `token` with `auth ACCOUNT --refresh-token-stdin`.
+    pub fn import_refresh_token(&self, account: &str, token: &str) {
+        let out = self.run_with_stdin(
+            &["auth", account, "--refresh-token-stdin"],
+            &format!("{token}\n"),
+        );
+        assert!(out.status.success(), "auth {account}: {}", stderr(&out));
     }
 
     /// `events --json` lines in the window, parsed.

@@ -3,8 +3,7 @@
 //! check that `events --json` over a window equals the fake's calendarView of that window.
 #![allow(dead_code)]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -33,26 +32,7 @@ pub fn config_for(g: &FakeGraph, extra: &str) -> Env {
 }
 
 pub fn import_refresh_token(env: &Env) {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("cadenced"))
-        .arg("--config")
-        .arg(&env.config)
-        .arg("--state-dir")
-        .arg(&env.state)
-        .args(["auth", ACCOUNT, "--refresh-token-stdin"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{REFRESH_TOKEN}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "auth: {}", stderr(&out));
+    env.import_refresh_token(ACCOUNT, REFRESH_TOKEN);
 }
 
 pub fn sync(env: &Env) -> Output {
