@@ -1,6 +1,6 @@
 //! Client CPU time per synced event for a Google full sync: cadenced against a sync loop written
 //! with Google's official Python client (`benches/google_sync_ref.py`), both against the same
-//! stateful fake of Google (`tests/fake_google`) on loopback.
+//! stateful fake of Google (`testkit/src/fake_google`) on loopback.
 //!
 //! Run: `cargo bench --bench google_sync` (another size: `cargo bench --bench google_sync --
 //! 10000`). Needs `/usr/bin/time` (`apt-get install -y time`) for CPU time and peak memory;
@@ -81,9 +81,6 @@
 
 mod common;
 
-#[path = "../tests/fake_google/mod.rs"]
-mod fake_google;
-
 use common::{
     Run, Summary, TIME, apply_time, cadenced_sync, fmt_opt, import_token, measure, measure_env,
     per_event_us, summarize, text,
@@ -92,7 +89,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use fake_google::{CLIENT_ID, CLIENT_SECRET, Endpoint, FakeGoogle, GenerateSpec, REFRESH_TOKEN};
+use testkit::fake_google::{
+    CLIENT_ID, CLIENT_SECRET, Endpoint, FakeGoogle, GenerateSpec, REFRESH_TOKEN,
+};
 
 const RUNS: usize = 3;
 const PAGE: usize = 2500;

@@ -1,7 +1,7 @@
 //! Client CPU time per synced occurrence for a Microsoft 365 first delta round: cadenced against a
 //! sync loop written with Microsoft's official Python Graph SDK (`msgraph-sdk`, on kiota + httpx;
 //! `benches/microsoft_sync_ref.py`), both against the same stateful fake of Graph
-//! (`tests/fake_graph`) on loopback.
+//! (`testkit/src/fake_graph`) on loopback.
 //!
 //! Run: `cargo bench --bench microsoft_sync` (another size: `cargo bench --bench microsoft_sync --
 //! 10000`). Needs `/usr/bin/time` for CPU time and peak memory. The Python side needs `pip install
@@ -56,9 +56,6 @@
 
 mod common;
 
-#[path = "../tests/fake_graph/mod.rs"]
-mod fake_graph;
-
 use common::{
     Run, Summary, TIME, apply_time, cadenced_sync, fmt_opt, import_token, measure, per_event_us,
     summarize, text,
@@ -68,8 +65,10 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use fake_graph::{Endpoint, FakeGraph, NewEvent, PUBLIC_CLIENT_ID, REFRESH_TOKEN, TENANT_ID};
 use serde_json::json;
+use testkit::fake_graph::{
+    Endpoint, FakeGraph, NewEvent, PUBLIC_CLIENT_ID, REFRESH_TOKEN, TENANT_ID,
+};
 
 const RUNS: usize = 3;
 const PAGE: usize = 200;

@@ -1,0 +1,134 @@
+//! Helpers for driving the real `cadenced` binary on temporary configs and state directories.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub struct Env {
+    /// Owns the temporary directory holding `config` and `state` (removed on drop).
+    pub _dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub state: PathBuf,
+}
+
+impl Env {
+    /// A config with one ics account reading `feed` (a path), manager in `timezone`.
+    pub fn with_feed(feed: &Path, timezone: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[manager]\nemail = \"mika@example.com\"\ntimezone = \"{timezone}\"\n\n[[accounts]]\nname = \"feed\"\nprovider = \"ics\"\npath = \"{}\"\n",
+                feed.display()
+            ),
+        )
+        .unwrap();
+        let state = dir.path().join("state");
+        Env {
+            _dir: dir,
+            config,
+            state,
+        }
+    }
+
+    pub fn with_config_text(text: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        let state = dir.path().join("state");
+        Env {
+            _dir: dir,
+            config,
+            state,
+        }
+    }
+
+    /// The binary on this config and state directory, with `args` (RUST_LOG unset).
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cadenced"));
+        c.arg("--config")
+            .arg(&self.config)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(args)
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs with `input` written to stdin.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Signs `account` in by importing `token` with `auth ACCOUNT --refresh-token-stdin`.
+    pub fn import_refresh_token(&self, account: &str, token: &str) {
+        let out = self.run_with_stdin(
+            &["auth", account, "--refresh-token-stdin"],
+            &format!("{token}\n"),
+        );
+        assert!(out.status.success(), "auth {account}: {}", stderr(&out));
+    }
+
+    /// `events --json` lines in the window, parsed.
+    pub fn events(&self, from: &str, to: &str) -> Vec<serde_json::Value> {
+        let out = self.run(&["events", "--json", "--from", from, "--to", to]);
+        assert!(
+            out.status.success(),
+            "events failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `uid start end` per line, compactly, for assertions.
+pub fn summary(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {}",
+                e["uid"].as_str().unwrap(),
+                e["start"].as_str().unwrap(),
+                e["end"].as_str().unwrap(),
+                e["status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
