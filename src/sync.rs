@@ -17,7 +17,7 @@ use crate::providers::google::sync as gsync;
 use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::providers::microsoft::auth as msauth;
 use crate::providers::microsoft::sync as mssync;
-use crate::store::{AsyncStore, StoreError, SyncOutcome};
+use crate::store::{AccountSink, AsyncStore, StoreError, SyncOutcome};
 
 /// What to sync for one account.
 #[derive(Debug, Clone)]
@@ -248,22 +248,13 @@ pub async fn sync_google(
             gdirectory::DIRECTORY_SCOPE
         ));
     }
+    let sink = AccountSink::new(store, account_id);
     let mut failures = Vec::new();
     let mut skipped = 0;
     // Whether any calendar's pass wrote something (an idle poll writes nothing).
     let mut changed = false;
     for calendar in &source.google.calendars {
-        match gsync::sync_calendar(
-            store,
-            client,
-            &auth,
-            &source.google,
-            account_id,
-            calendar,
-            full,
-        )
-        .await
-        {
+        match gsync::sync_calendar(&sink, client, &auth, &source.google, calendar, full).await {
             Ok(s) => {
                 skipped += s.skipped;
                 changed |= s.full || s.upserts + s.deletions > 0;
@@ -347,17 +338,17 @@ pub async fn sync_microsoft(
         end: now + source.future,
         rebaseline: source.rebaseline,
     };
+    let sink = AccountSink::new(store, account_id);
     let mut failures = Vec::new();
     let mut skipped = 0;
     // Whether any calendar's pass wrote something (an idle poll writes nothing).
     let mut changed = false;
     for calendar in &source.microsoft.calendars {
         match mssync::sync_calendar(
-            store,
+            &sink,
             client,
             &auth,
             &source.microsoft,
-            account_id,
             calendar,
             &window,
             full,
@@ -391,7 +382,7 @@ pub async fn sync_microsoft(
         }
     }
     if source.microsoft.directory && (full || directory::due(&source.state_dir, account, now)) {
-        match mssync::direct_reports(store, client, &auth, &source.microsoft).await {
+        match mssync::direct_reports(client, &auth, &source.microsoft).await {
             Ok(people) => {
                 match directory::save(&source.state_dir, account, &people, now) {
                     // The roster may have changed: the daemon analyses again.

@@ -19,6 +19,7 @@ mod agendas;
 mod alerts;
 mod migrations;
 mod outbox;
+mod sink;
 mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
@@ -27,6 +28,7 @@ pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,
     ResolvedAlert,
 };
+pub use sink::AccountSink;
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

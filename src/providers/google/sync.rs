@@ -31,7 +31,7 @@ use super::auth::{AuthError, Authenticator};
 use super::model::{EventsPage, GEvent, Mapped, map_event, map_item};
 use crate::config::GoogleAccount;
 use crate::providers::http::{self, HttpError, RetryPolicy};
-use crate::store::{AsyncStore, GenerationPage, StoreError};
+use crate::providers::sink::{CalendarId, CalendarSink, PageWrite, SinkError};
 
 /// The partial-response selector: what the mapping reads, and the page tokens.
 pub const FIELDS: &str = "nextPageToken,nextSyncToken,items(id,status,iCalUID,etag,summary,\
@@ -53,7 +53,7 @@ pub enum CalendarError {
     #[error("an events page could not be read: {0}")]
     Decode(String),
     #[error("{0}")]
-    Store(#[from] StoreError),
+    Store(#[from] SinkError),
 }
 
 /// The stored cursor of a Google calendar.
@@ -120,21 +120,14 @@ pub fn events_url(api_base: &str, calendar: &str) -> Result<reqwest::Url, String
 
 /// Sync one calendar. `full` ignores the stored token.
 pub async fn sync_calendar(
-    store: &AsyncStore,
+    sink: &impl CalendarSink,
     client: &Client,
     auth: &Authenticator,
     google: &GoogleAccount,
-    account_id: i64,
     calendar: &str,
     full: bool,
 ) -> Result<CalendarSummary, CalendarError> {
-    let cal = calendar.to_string();
-    let (cal_id, cursor) = store
-        .call(move |s| {
-            let id = s.ensure_calendar(account_id, &cal)?;
-            Ok((id, s.cursor(id)?))
-        })
-        .await?;
+    let (cal_id, cursor) = sink.open(calendar).await?;
     let mut token = if full {
         None
     } else {
@@ -147,20 +140,10 @@ pub async fn sync_calendar(
     let url = events_url(&google.api_base, calendar).map_err(CalendarError::Config)?;
     let mut restarted = false;
     loop {
-        match run(
-            store,
-            client,
-            auth,
-            &url,
-            calendar,
-            cal_id,
-            token.as_deref(),
-        )
-        .await
-        {
+        match run(sink, client, auth, &url, calendar, cal_id, token.as_deref()).await {
             Err(CalendarError::Gone) if token.is_some() && !restarted => {
                 tracing::info!(calendar, "sync token expired (410); one full resync");
-                store.call(move |s| s.clear_cursor(cal_id)).await?;
+                sink.clear_cursor(cal_id).await?;
                 token = None;
                 restarted = true;
             }
@@ -170,16 +153,16 @@ pub async fn sync_calendar(
 }
 
 async fn run(
-    store: &AsyncStore,
+    sink: &impl CalendarSink,
     client: &Client,
     auth: &Authenticator,
     url: &reqwest::Url,
     calendar: &str,
-    cal_id: i64,
+    cal_id: CalendarId,
     sync_token: Option<&str>,
 ) -> Result<CalendarSummary, CalendarError> {
     let full = sync_token.is_none();
-    let next = store.call(move |s| s.next_generation(cal_id)).await?;
+    let next = sink.next_generation(cal_id).await?;
     // A full sync writes a new generation; an incremental one keeps the current one.
     let generation = if full { next } else { (next - 1).max(1) };
     let mut summary = CalendarSummary {
@@ -223,20 +206,17 @@ async fn run(
         };
         summary.upserts += upserts.len();
         summary.deletions += deletes.len();
-        store
-            .call(move |s| {
-                s.apply_generation_page(
-                    cal_id,
-                    &GenerationPage {
-                        upserts: &upserts,
-                        deleted_ids: &deletes,
-                        generation,
-                        sweep: last && full,
-                        cursor: cursor.as_deref(),
-                    },
-                )
-            })
-            .await?;
+        sink.apply_page(
+            cal_id,
+            PageWrite {
+                upserts,
+                deleted_ids: deletes,
+                generation,
+                sweep: last && full,
+                cursor,
+            },
+        )
+        .await?;
         match page.next_page_token {
             Some(t) => page_token = Some(t),
             None => return Ok(summary),

@@ -7,7 +7,7 @@
 //!   `Prefer: outlook.timezone="UTC", odata.maxpagesize=200`, follows `@odata.nextLink` until
 //!   `@odata.deltaLink`; later rounds GET the stored delta link as it is (the window is frozen in
 //!   it). `mailbox` is `me`, or `users/{user}` for client credentials.
-//! - **Crash safety**, as for Google: one transaction per page ([`crate::store::Store::apply_generation_page`]);
+//! - **Crash safety**, as for Google: one transaction per page ([`CalendarSink::apply_page`]);
 //!   a full round writes a new generation and its last page, with the delta link, sweeps the
 //!   others. An incremental round applies its pages and stores the link with the last one.
 //! - **Series masters, once per change** (§2.4, §3.3): occurrences come bare and masters are
@@ -53,8 +53,8 @@ use super::model::{EventsPage, Mapped, MsEvent, SeriesInfo, map_event, map_serie
 use crate::config::{MicrosoftAccount, MicrosoftAuth};
 use crate::model::Event;
 use crate::providers::http::{self, HttpError, RetryPolicy};
+use crate::providers::sink::{CalendarId, CalendarSink, PageWrite, SinkError};
 use crate::recurrence::{Window as RWindow, expand};
-use crate::store::{AsyncStore, GenerationPage, StoreError};
 use crate::tz::Zone;
 
 /// Page size asked for with `Prefer: odata.maxpagesize`.
@@ -83,7 +83,7 @@ pub enum MsSyncError {
     #[error("a Graph answer could not be read: {0}")]
     Decode(String),
     #[error("{0}")]
-    Store(#[from] StoreError),
+    Store(#[from] SinkError),
 }
 
 /// The stored cursor of a Microsoft calendar: the delta link, the window frozen in it, and what
@@ -217,13 +217,11 @@ fn api_error(body: &[u8]) -> (Option<String>, Option<String>) {
 }
 
 /// Sync the account's primary calendar. `full` ignores the stored delta link.
-#[allow(clippy::too_many_arguments)]
 pub async fn sync_calendar(
-    store: &AsyncStore,
+    sink: &impl CalendarSink,
     client: &Client,
     auth: &Authenticator,
     ms: &MicrosoftAccount,
-    account_id: i64,
     calendar: &str,
     window: &Window,
     full: bool,
@@ -233,13 +231,7 @@ pub async fn sync_calendar(
             "calendar {calendar:?}: only the primary calendar can be synced in this version"
         )));
     }
-    let cal = calendar.to_string();
-    let (cal_id, cursor) = store
-        .call(move |s| {
-            let id = s.ensure_calendar(account_id, &cal)?;
-            Ok((id, s.cursor(id)?))
-        })
-        .await?;
+    let (cal_id, cursor) = sink.open(calendar).await?;
     let stored: Option<Cursor> = cursor.and_then(|c| serde_json::from_str(&c).ok());
     // `--full` reads every master again; otherwise what the last rounds saw is kept.
     let marks = match (&stored, full) {
@@ -274,7 +266,6 @@ pub async fn sync_calendar(
         }
     }
     let ctx = Ctx {
-        store,
         client,
         auth,
         ms,
@@ -284,10 +275,10 @@ pub async fn sync_calendar(
     let mut restarted = false;
     loop {
         let round = if link.is_some() { &frozen } else { window };
-        match run(&ctx, round, link.as_deref(), &marks).await {
+        match run(sink, &ctx, round, link.as_deref(), &marks).await {
             Err(MsSyncError::Gone) if !restarted => {
                 tracing::info!(calendar, "delta link expired (410); one full resync");
-                store.call(move |s| s.clear_cursor(cal_id)).await?;
+                sink.clear_cursor(cal_id).await?;
                 link = None;
                 restarted = true;
             }
@@ -301,12 +292,11 @@ pub async fn sync_calendar(
 }
 
 struct Ctx<'a> {
-    store: &'a AsyncStore,
     client: &'a Client,
     auth: &'a Authenticator,
     ms: &'a MicrosoftAccount,
     calendar: &'a str,
-    cal_id: i64,
+    cal_id: CalendarId,
 }
 
 /// Stored masters and their overrides, by master id.
@@ -330,6 +320,7 @@ fn want(need: &mut Vec<String>, fetched: &HashSet<String>, m: &str) {
 /// One delta round: `delta_link` None is a full round over `window` (the window is frozen in
 /// the link otherwise). `marks_in` is what earlier rounds saw of each series.
 async fn run(
+    sink: &impl CalendarSink,
     ctx: &Ctx<'_>,
     window: &Window,
     delta_link: Option<&str>,
@@ -338,18 +329,14 @@ async fn run(
     let full = delta_link.is_none();
     let cal_id = ctx.cal_id;
     let calendar = ctx.calendar;
-    let next = ctx.store.call(move |s| s.next_generation(cal_id)).await?;
+    let next = sink.next_generation(cal_id).await?;
     let generation = if full { next } else { (next - 1).max(1) };
     let mut summary = CalendarSummary {
         full,
         ..CalendarSummary::default()
     };
     let mut stored = StoredSeries::default();
-    for e in ctx
-        .store
-        .call(move |s| s.calendar_series_events(cal_id))
-        .await?
-    {
+    for e in sink.series_events(cal_id).await? {
         if e.is_override() {
             if let Some(m) = e.series_id.clone() {
                 stored.override_master.insert(e.event_id.clone(), m.clone());
@@ -566,20 +553,17 @@ async fn run(
         };
         summary.upserts += upserts.len();
         summary.deletions += deletes.len();
-        ctx.store
-            .call(move |s| {
-                s.apply_generation_page(
-                    cal_id,
-                    &GenerationPage {
-                        upserts: &upserts,
-                        deleted_ids: &deletes,
-                        generation,
-                        sweep: last && full,
-                        cursor: cursor.as_deref(),
-                    },
-                )
-            })
-            .await?;
+        sink.apply_page(
+            cal_id,
+            PageWrite {
+                upserts,
+                deleted_ids: deletes,
+                generation,
+                sweep: last && full,
+                cursor,
+            },
+        )
+        .await?;
         match page.next_link {
             Some(next) => {
                 url = reqwest::Url::parse(&next)
@@ -730,13 +714,11 @@ async fn read_master(ctx: &Ctx<'_>, id: &str) -> Result<MasterRead, MsSyncError>
 /// The account user's direct reports (`directory = true`, §7.3), through the same GET as the
 /// calendar (retries, one refresh on 401).
 pub async fn direct_reports(
-    store: &AsyncStore,
     client: &Client,
     auth: &Authenticator,
     ms: &MicrosoftAccount,
 ) -> Result<Vec<super::directory::DirectoryPerson>, MsSyncError> {
     let ctx = Ctx {
-        store,
         client,
         auth,
         ms,

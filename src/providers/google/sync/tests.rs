@@ -2,7 +2,7 @@ use super::*;
 use crate::config::GoogleAuth;
 use crate::providers::google::auth::{Tokens, save_tokens, system_clock, token_path};
 use crate::providers::google::testserver::{self, Canned, json};
-use crate::store::Store;
+use crate::store::{AsyncStore, Store};
 
 #[test]
 fn retry_classification() {
