@@ -1,8 +1,10 @@
-//! Machine-readable outputs: the `events --json` line format (DESIGN §6, a contract).
+//! Machine-readable outputs: the `events --json` line format (a contract: `docs/design.md`), and
+//! the time and figure formats every output shares (`rfc3339`, `round1`).
 //!
 //! Zoned times print in UTC (`2026-11-24T01:00:00Z`), floating times without a suffix
 //! (`2026-11-24T10:00:00`), all-day dates as `YYYY-MM-DD`.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::model::EventTime;
@@ -79,6 +81,16 @@ impl<'a> EventLine<'a> {
                 .collect(),
         }
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Rounded to one decimal, as every figure in the report.
+pub fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::alerts::{Analysed, NEEDS_AUTH};
 use crate::cadence::ReportFigures;
 use crate::config::Config;
+use crate::output::{rfc3339, round1};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ReportDoc {
@@ -61,16 +62,6 @@ pub struct AlertJson {
     pub message: String,
     pub acknowledged: bool,
     pub snoozed_until: Option<String>,
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// Rounded to one decimal, as every figure in the report.
-pub fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 /// The report document at `now`.

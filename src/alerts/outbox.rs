@@ -114,7 +114,7 @@ fn active(a: &StoredAlert, now: DateTime<Utc>) -> bool {
 /// What announcing `a` now means: `new`, or the reminder after its snooze ended.
 fn notice(a: &StoredAlert) -> String {
     match a.snoozed_until {
-        Some(u) => format!("after:{}", crate::report::rfc3339(u)),
+        Some(u) => format!("after:{}", crate::output::rfc3339(u)),
         None => "new".to_string(),
     }
 }
@@ -196,7 +196,7 @@ pub fn plan(
                     digest_slot: Some((slot, 0)),
                 };
             }
-            let slot_text = crate::report::rfc3339(slot);
+            let slot_text = crate::output::rfc3339(slot);
             let notice = format!("digest:{slot_text}");
             let compact: String = slot_text.chars().filter(char::is_ascii_digit).collect();
             let mut deliveries = Vec::new();
@@ -242,7 +242,7 @@ fn resolved_notices(config: &Config, view: &OutboxView, now: DateTime<Utc>) -> V
             .map(|r| {
                 (
                     r.alert.id.clone(),
-                    format!("resolved:{}", crate::report::rfc3339(r.resolved_at)),
+                    format!("resolved:{}", crate::output::rfc3339(r.resolved_at)),
                 )
             })
             .collect();

@@ -92,7 +92,7 @@ pub struct CadenceRow {
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
-    crate::report::rfc3339(t)
+    crate::output::rfc3339(t)
 }
 
 fn local_date(config: &Config, t: DateTime<Utc>) -> String {
@@ -195,10 +195,10 @@ pub fn cadence_rows(config: &Config, a: &crate::cadence::Analysis) -> Vec<Cadenc
         .map(|r| CadenceRow {
             email: r.email.clone(),
             name: r.name.clone(),
-            expected_interval_days: crate::report::round1(r.expected_interval_days),
+            expected_interval_days: crate::output::round1(r.expected_interval_days),
             last_held: r.last_held.map(rfc3339),
-            days_since_last_held: r.days_since_last_held.map(crate::report::round1),
-            sessions_per_30d: crate::report::round1(r.sessions_per_30d),
+            days_since_last_held: r.days_since_last_held.map(crate::output::round1),
+            sessions_per_30d: crate::output::round1(r.sessions_per_30d),
             next_scheduled: r.next_scheduled.map(rfc3339),
             next_scheduled_local: r.next_scheduled.map(|t| local_date_time(config, t)),
         })
@@ -348,7 +348,7 @@ impl Message {
 
     fn cadence_line(&self, r: &CadenceRow) -> String {
         let ja = self.ja();
-        let every = crate::report::round1(r.expected_interval_days);
+        let every = crate::output::round1(r.expected_interval_days);
         let last = match (r.days_since_last_held, ja) {
             (Some(d), false) => format!("last held {d} days ago"),
             (Some(d), true) => format!("前回から{d}日"),

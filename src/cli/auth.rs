@@ -244,7 +244,7 @@ fn daemon_relay(ctx: &Context) -> Option<gauth::Relay> {
     let redirect_uri = format!(
         "http://{host}:{}{}",
         listen.port(),
-        crate::daemon::oauth::CALLBACK_PATH
+        crate::providers::oauth_relay::CALLBACK_PATH
     );
     eprintln!(
         "The running daemon{} receives the browser's answer on {host}:{}.",

@@ -10,7 +10,8 @@ use super::{CliError, Context};
 use crate::alerts::Analysed;
 use crate::cadence::{self, Outcome};
 use crate::config::Locale;
-use crate::report::{AlertJson, SeriesJson, rfc3339, round1};
+use crate::output::{rfc3339, round1};
+use crate::report::{AlertJson, SeriesJson};
 use crate::store::{AckOutcome, AlertState};
 use crate::tz::Zone;
 

@@ -39,7 +39,7 @@ pub fn sample(ctx: &Context) -> Message {
 pub fn test(ctx: &Context) -> Result<(), CliError> {
     let client = crate::providers::http::client().map_err(|e| CliError::runtime(e.to_string()))?;
     let runtime = super::setup::runtime()?;
-    let stamp: String = crate::report::rfc3339(ctx.now)
+    let stamp: String = crate::output::rfc3339(ctx.now)
         .chars()
         .filter(char::is_ascii_digit)
         .collect();

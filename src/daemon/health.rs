@@ -106,7 +106,7 @@ pub fn verdict(
                 )),
                 (Some(true), Some(t)) if now - t > fresh => Some(format!(
                     "its last successful sync was at {}, more than {} intervals ago",
-                    crate::report::rfc3339(t),
+                    crate::output::rfc3339(t),
                     STALE_AFTER_INTERVALS
                 )),
                 (Some(true), None) => Some("it has not synced yet".to_string()),
@@ -116,8 +116,8 @@ pub fn verdict(
                 account: acc.name.clone(),
                 provider: acc.provider().as_str(),
                 healthy: reason.is_none(),
-                last_sync: h.last_at.map(crate::report::rfc3339),
-                last_success: h.last_success.map(crate::report::rfc3339),
+                last_sync: h.last_at.map(crate::output::rfc3339),
+                last_success: h.last_success.map(crate::output::rfc3339),
                 reason,
             }
         })

@@ -15,7 +15,6 @@
 pub mod cycle;
 pub mod health;
 pub mod lock;
-pub mod oauth;
 pub mod schedule;
 pub mod server;
 pub mod service;

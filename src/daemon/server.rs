@@ -100,7 +100,7 @@ pub fn router(shared: Arc<Shared>, access: Option<Arc<Access>>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/report", get(report))
         .route("/login", get(login_page).post(login))
-        .route(super::oauth::CALLBACK_PATH, get(oauth_callback));
+        .route(crate::providers::oauth_relay::CALLBACK_PATH, get(oauth_callback));
     routes
         .layer(middleware::from_fn_with_state(
             access.clone(),
@@ -125,7 +125,7 @@ async fn require_access(
     };
     // The OAuth callback is reached by the browser coming back from Google: it carries no token,
     // and is protected by the unguessable `state` that `auth` is waiting for.
-    let open = ["/login", super::oauth::CALLBACK_PATH];
+    let open = ["/login", crate::providers::oauth_relay::CALLBACK_PATH];
     if open.contains(&request.uri().path()) || access.allows(request.headers()) {
         return next.run(request).await;
     }
@@ -250,7 +250,7 @@ async fn oauth_callback(
     State(app): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<Callback>,
 ) -> Response {
-    use super::oauth::{RelayRefused, relay};
+    use crate::providers::oauth_relay::{RelayRefused, relay};
     let state_dir = app.shared.state_dir().to_path_buf();
     let state = q.state.unwrap_or_default();
     let relayed = tokio::task::spawn_blocking(move || {

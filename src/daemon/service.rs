@@ -548,7 +548,7 @@ async fn analyser(
                     "{} reports, {open} open alert{} at {}",
                     a.analysis.reports.len(),
                     if open == 1 { "" } else { "s" },
-                    crate::report::rfc3339(now)
+                    crate::output::rfc3339(now)
                 );
                 for p in &problems {
                     line.push_str(&format!("; {p}"));

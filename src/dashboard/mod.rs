@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::alerts::Analysed;
 use crate::cadence::{AlertKind, CadenceSource, Outcome};
 use crate::config::{Config, Locale};
-use crate::report::{rfc3339, round1};
+use crate::output::{rfc3339, round1};
 use crate::store::{AccountOverview, AlertState, Store};
 use crate::tz::Zone;
 

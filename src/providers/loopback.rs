@@ -32,7 +32,7 @@ pub struct FlowOptions {
 }
 
 /// A running daemon receives the browser's redirect at `redirect_uri` and hands the code over
-/// through the state directory (`crate::daemon::oauth`).
+/// through the state directory (`crate::providers::oauth_relay`).
 #[derive(Debug, Clone)]
 pub struct Relay {
     /// `http://127.0.0.1:<daemon port>/oauth/callback`.
@@ -60,7 +60,7 @@ enum Receiver {
     /// Our own listener on 127.0.0.1.
     Listener(tokio::net::TcpListener),
     /// A running daemon's listener, which relays the code through the state directory.
-    Daemon(crate::daemon::oauth::Pending),
+    Daemon(crate::providers::oauth_relay::Pending),
 }
 
 /// A redirect endpoint with the flow's PKCE verifier and `state`.
@@ -98,7 +98,7 @@ impl Loopback {
         };
         let verifier = random_token(48)?;
         let state = random_token(24)?;
-        let pending = crate::daemon::oauth::expect(state_dir, &state)
+        let pending = crate::providers::oauth_relay::expect(state_dir, &state)
             .map_err(|e| format!("cannot prepare the relay through the daemon: {e}"))?;
         Ok(Loopback {
             receiver: Receiver::Daemon(pending),

@@ -8,5 +8,6 @@ pub mod http;
 pub mod ics;
 pub mod loopback;
 pub mod microsoft;
+pub mod oauth_relay;
 pub mod sink;
 pub mod tokens;
