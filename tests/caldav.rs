@@ -254,6 +254,8 @@ enum Action {
     Respond(u16, &'static str, &'static str),
     /// Never answer (the client is killed meanwhile).
     Hang,
+    /// Forward, and replace these strings in the answer (same lengths: Content-Length stays).
+    Rewrite(&'static [(&'static str, &'static str)]),
 }
 
 #[derive(Clone)]
@@ -393,13 +395,17 @@ fn handle(
             );
             let _ = conn.write_all(resp.as_bytes());
         }
-        None => {
+        None | Some(Action::Rewrite(_)) => {
             let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
                 return;
             };
             let mut fwd = String::new();
             for (i, line) in head.trim_end().lines().enumerate() {
-                if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+                // Plain answers (no gzip), so that a rule can rewrite them.
+                let lower = line.to_ascii_lowercase();
+                if i > 0
+                    && (lower.starts_with("connection:") || lower.starts_with("accept-encoding:"))
+                {
                     continue;
                 }
                 fwd.push_str(line);
@@ -432,7 +438,14 @@ fn handle(
             // `resp[split..]` starts with the blank line that ends the head.
             out.push_str("Connection: close");
             let _ = conn.write_all(out.as_bytes());
-            let _ = conn.write_all(&resp[split.min(resp.len())..]);
+            let mut rest = String::from_utf8_lossy(&resp[split.min(resp.len())..]).into_owned();
+            if let Some(Action::Rewrite(pairs)) = action {
+                for (from, to) in pairs {
+                    assert_eq!(from.len(), to.len());
+                    rest = rest.replace(from, to);
+                }
+            }
+            let _ = conn.write_all(rest.as_bytes());
         }
     }
 }
@@ -951,6 +964,69 @@ fn sigkill_mid_sync_then_resume() {
     assert_store_equals_server(&dav, &rad, "/alice/work/");
     dav.ok(&["sync"]);
     assert_eq!(kinds(&proxy.take()), ["sync 207"]);
+}
+
+/// A server without sync-collection (the proxy hides it from discovery, as older servers do):
+/// a `getctag` check, then a getetag listing and a multiget of what changed; an idle poll is
+/// the one ctag request.
+#[test]
+fn without_sync_collection_ctag_then_etag_listing() {
+    let rad = radicale_or_skip!();
+    rad.mkcalendar("/alice/work/", "Work", "VEVENT");
+    rad.put("/alice/work/ana.ics", &ana_series(&[]), true);
+    rad.put(
+        "/alice/work/ben-1.ics",
+        &ben_single("ben-1@example.com", "20261007"),
+        true,
+    );
+    let proxy = Proxy::start(rad.port);
+    proxy.add(Rule {
+        method: "PROPFIND",
+        path_contains: "",
+        body_contains: "supported-report-set",
+        skip: 0,
+        times: usize::MAX,
+        action: Action::Rewrite(&[
+            ("sync-collection", "sync-collectiox"),
+            ("<sync-token>", "<sync-tokex>"),
+            ("</sync-token>", "</sync-tokex>"),
+        ]),
+    });
+    let dav = Dav::new(&format!(
+        "{}\n{}",
+        base_config(),
+        caldav_account(&proxy.url(), None)
+    ));
+    assert!(dav.ok(&["auth", "feed"]).contains("ctag listing"));
+    proxy.take();
+    dav.ok(&["sync"]);
+    let seen = proxy.take();
+    assert!(
+        !seen.iter().any(|s| s.kind() == "sync"),
+        "{:?}",
+        kinds(&seen)
+    );
+    assert_store_equals_server(&dav, &rad, "/alice/work/");
+    dav.ok(&["sync"]);
+    assert_eq!(
+        kinds(&proxy.take()),
+        ["propfind 207"],
+        "idle: the ctag only"
+    );
+    rad.delete("/alice/work/ben-1.ics");
+    rad.put(
+        "/alice/work/ben-2.ics",
+        &ben_single("ben-2@example.com", "20261014"),
+        true,
+    );
+    dav.ok(&["sync"]);
+    let seen = proxy.take();
+    assert_eq!(
+        kinds(&seen),
+        ["propfind 207", "propfind 207", "multiget 207"]
+    );
+    assert_eq!(seen[2].body.matches("<d:href>").count(), 1);
+    assert_store_equals_server(&dav, &rad, "/alice/work/");
 }
 
 // ----- CalDAV vs .ics --------------------------------------------------------------------------

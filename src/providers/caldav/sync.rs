@@ -169,10 +169,7 @@ async fn by_sync_collection(
         if full_pass {
             listed.extend(changes.changed.iter().map(|m| m.key.clone()));
         }
-        let stored = {
-            let etags = store.call(move |s| s.caldav_etags(cal_id)).await?;
-            etags
-        };
+        let stored = store.call(move |s| s.caldav_etags(cal_id)).await?;
         let queue: Vec<Member> = changes
             .changed
             .iter()

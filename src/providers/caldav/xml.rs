@@ -404,4 +404,19 @@ mod tests {
         assert!(multistatus(b"<other/>").is_err());
         assert!(multistatus(&[0xff, 0xfe]).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = multistatus(&bytes);
+            let _ = is_invalid_sync_token(&bytes);
+        }
+
+        #[test]
+        fn multiget_hrefs_round_trip(hrefs in proptest::collection::vec("[ -~]{1,20}", 1..5)) {
+            let root = parse(multiget(hrefs.iter().map(String::as_str)).as_bytes()).unwrap();
+            let back: Vec<String> = root.children(DAV, "href").map(|h| h.text.clone()).collect();
+            proptest::prop_assert_eq!(back, hrefs);
+        }
+    }
 }
