@@ -1029,6 +1029,99 @@ fn without_sync_collection_ctag_then_etag_listing() {
     assert_store_equals_server(&dav, &rad, "/alice/work/");
 }
 
+/// Agenda links: the block goes into DESCRIPTION of the series the manager organizes (master
+/// and override), with every other line of the resource unchanged; a series someone else
+/// organizes is left alone; a second run writes nothing; `agenda unlink` gives the resource back
+/// byte for byte.
+#[test]
+fn agenda_link_write_back_keeps_every_other_line() {
+    let rad = radicale_or_skip!();
+    rad.mkcalendar("/alice/work/", "Work", "VEVENT");
+    let moved = vevent(
+        "ana-weekly@example.com",
+        "20261013T150000Z",
+        "20261013T153000Z",
+        "Mika / Ana 1on1",
+        "RECURRENCE-ID:20261012T090000Z\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:ana@example.com\r\n",
+    );
+    let ana = ana_series(&[moved]).replacen(
+        "SUMMARY:Mika / Ana 1on1\r\n",
+        "SUMMARY:Mika / Ana 1on1\r\nDESCRIPTION:Join: https://meet.example.com/ana-mika\\, agenda in the doc\\; bring notes. This line is long enough to be folded by the server.\r\n\
+         BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT10M\r\nEND:VALARM\r\n",
+        1,
+    );
+    rad.put("/alice/work/ana.ics", &ana, true);
+    let ben = vcalendar(&[format!(
+        "BEGIN:VEVENT\r\nUID:ben-weekly@example.com\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20261006T140000Z\r\n\
+         DTEND:20261006T143000Z\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:Ben / Mika 1on1\r\nORGANIZER:mailto:ben@example.com\r\n\
+         ATTENDEE;PARTSTAT=ACCEPTED:mailto:ben@example.com\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:{MANAGER}\r\nEND:VEVENT\r\n"
+    )]);
+    rad.put("/alice/work/ben.ics", &ben, true);
+    let (_, _, ana0) = rad.req("GET", "/alice/work/ana.ics", &[], "");
+    let (_, _, ben0) = rad.req("GET", "/alice/work/ben.ics", &[], "");
+    let config = format!(
+        "{}\n{}\n[cadence]\ndefault = \"weekly\"\n\n[agenda]\nlink_base = \"https://intranet.example.com/agendas/\"\nlead_time = \"3d\"\n",
+        base_config(),
+        caldav_account(&rad.url(), Some("\"Work\""))
+    );
+    let dav = Dav::new(&config);
+    let now = "2026-10-11T12:00:00Z";
+    dav.ok(&["--now", now, "sync"]);
+    let out = dav.ok(&["--now", now, "agenda"]);
+    let (_, head1, ana1) = rad.req("GET", "/alice/work/ana.ics", &[], "");
+    let unfolded = ana1.replace("\r\n ", "").replace("\n ", "");
+    assert_eq!(
+        unfolded.matches("-- cadenced agenda --").count(),
+        2,
+        "master and override: {out}\n{ana1}"
+    );
+    assert!(
+        unfolded.contains("https://intranet.example.com/agendas/"),
+        "{ana1}"
+    );
+    // Every line of the resource is still there, in order; what was added are DESCRIPTION lines
+    // (and their continuations).
+    let (old, new): (Vec<&str>, Vec<&str>) = (ana0.lines().collect(), ana1.lines().collect());
+    let description_lines = |ls: &[&str]| -> Vec<usize> {
+        let mut v = Vec::new();
+        let mut inside = false;
+        for (i, l) in ls.iter().enumerate() {
+            inside = l.starts_with("DESCRIPTION") || (inside && l.starts_with(' '));
+            if inside {
+                v.push(i);
+            }
+        }
+        v
+    };
+    let strip = |ls: &[&str]| -> Vec<String> {
+        let d = description_lines(ls);
+        ls.iter()
+            .enumerate()
+            .filter(|(i, _)| !d.contains(i))
+            .map(|(_, l)| l.to_string())
+            .collect()
+    };
+    assert_eq!(strip(&new), strip(&old), "only DESCRIPTION lines differ");
+    assert!(
+        ana1.contains("DESCRIPTION:Reminder"),
+        "the alarm's description is untouched"
+    );
+    let (_, _, ben1) = rad.req("GET", "/alice/work/ben.ics", &[], "");
+    assert_eq!(
+        ben1, ben0,
+        "a series the manager does not organize is not written"
+    );
+    // Idempotent: a second run changes nothing on the server.
+    dav.ok(&["--now", now, "sync"]);
+    dav.ok(&["--now", now, "agenda"]);
+    let (_, head2, _) = rad.req("GET", "/alice/work/ana.ics", &[], "");
+    assert_eq!(header(&head2, "etag"), header(&head1, "etag"));
+    let out = dav.ok(&["--now", now, "agenda", "unlink"]);
+    assert!(out.contains("1 agenda link removed"), "{out}");
+    let (_, _, ana2) = rad.req("GET", "/alice/work/ana.ics", &[], "");
+    assert_eq!(ana2, ana0, "unlink restores the resource byte for byte");
+}
+
 // ----- CalDAV vs .ics --------------------------------------------------------------------------
 
 /// `config` with its `[[accounts]]` blocks replaced by `accounts`.

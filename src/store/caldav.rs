@@ -88,6 +88,31 @@ impl Store {
         .map_err(self.sql())
     }
 
+    /// Where the resource that gave `event_id` lives: the collection's URL (from the calendar's
+    /// cursor) and the resource's href (a path).
+    pub fn caldav_resource_location(
+        &self,
+        account: &str,
+        calendar: &str,
+        event_id: &str,
+    ) -> Result<Option<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT json_extract(s.cursor, '$.url'), r.href FROM accounts a \
+                 JOIN calendars c ON c.account_id = a.id \
+                 JOIN sync_cursors s ON s.calendar_id = c.id \
+                 JOIN caldav_resources r ON r.calendar_id = c.id, json_each(r.event_ids) j \
+                 WHERE a.name = ?1 AND c.calendar = ?2 AND j.value = ?3",
+            )
+            .map_err(self.sql())?;
+        stmt.query_row(params![account, calendar, event_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(self.sql())
+    }
+
     /// Apply one batch (see [`CaldavBatch`]) in one transaction.
     pub fn apply_caldav(&mut self, calendar_id: i64, batch: &CaldavBatch<'_>) -> Result<()> {
         let path = self.path.clone();
