@@ -877,6 +877,41 @@ fn retry_after_and_one_failing_calendar() {
     assert!(!events.iter().any(|e| e["uid"] == "ben-1@example.com"));
 }
 
+/// A redirect to another origin is not followed (credentials never go there): discovery goes
+/// on from the server address itself.
+#[test]
+fn redirects_to_another_origin_are_not_followed() {
+    let rad = radicale_or_skip!();
+    rad.mkcalendar("/alice/work/", "Work", "VEVENT");
+    rad.put("/alice/work/ana.ics", &ana_series(&[]), true);
+    let elsewhere = Proxy::start(rad.port);
+    let proxy = Proxy::start(rad.port);
+    let location: &'static str =
+        Box::leak(format!("Location: http://localhost:{}/\r\n", elsewhere.port).into_boxed_str());
+    proxy.add(Rule {
+        method: "PROPFIND",
+        path_contains: "/.well-known/caldav",
+        body_contains: "",
+        skip: 0,
+        times: usize::MAX,
+        action: Action::Respond(301, location, ""),
+    });
+    let dav = Dav::new(&format!(
+        "{}\n{}",
+        base_config(),
+        caldav_account(&proxy.url(), None)
+    ));
+    dav.ok(&["sync"]);
+    assert!(
+        elsewhere.take().is_empty(),
+        "nothing was sent to the other origin"
+    );
+    let seen = proxy.take();
+    assert_eq!(seen[0].path, "/.well-known/caldav");
+    assert_eq!(seen[1].path, "/", "{:?}", kinds(&seen));
+    assert_store_equals_server(&dav, &rad, "/alice/work/");
+}
+
 /// SIGKILL while the second multiget batch is in flight: the first batch is stored, the token is
 /// not; the next sync fetches only the rest and ends equal to the server, without duplicates.
 #[test]

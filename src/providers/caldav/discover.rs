@@ -6,6 +6,7 @@
 //! `Depth: 1` listing of each home. Every href is resolved against the URL that answered (after
 //! redirects); a home may live on another host (iCloud's partitions). A collection is kept when
 //! its `resourcetype` has `C:calendar` and its supported components list VEVENT or are absent.
+//! A redirect to another origin is never followed (see `dav.rs`): that candidate is skipped.
 
 use reqwest::{StatusCode, Url};
 
@@ -151,8 +152,18 @@ pub async fn discover(dav: &Dav, start: &Url) -> Result<Vec<Calendar>, DiscoverE
         candidates.extend(well_known);
     }
     let mut homes: Vec<Url> = Vec::new();
+    // A redirect to another origin is not followed; it is the error when nothing else works.
+    let mut refused: Option<DiscoverError> = None;
     for candidate in &candidates {
-        let Some((base, ms)) = propfind(dav, candidate, "0").await? else {
+        let found = match propfind(dav, candidate, "0").await {
+            Err(DiscoverError::Dav(e @ DavError::CrossOrigin { .. })) => {
+                tracing::warn!("{e}");
+                refused = Some(e.into());
+                continue;
+            }
+            other => other?,
+        };
+        let Some((base, ms)) = found else {
             continue;
         };
         let Some(own) = ms.responses.first() else {
@@ -186,6 +197,9 @@ pub async fn discover(dav: &Dav, start: &Url) -> Result<Vec<Calendar>, DiscoverE
         }
     }
     if homes.is_empty() {
+        if let Some(e) = refused {
+            return Err(e);
+        }
         return Err(DiscoverError::NoHome {
             url: crate::providers::http::redact_url(start.as_str()),
         });
