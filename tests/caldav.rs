@@ -826,6 +826,17 @@ fn a_wrong_password_needs_auth_without_a_retry_storm() {
     dav.ok(&["sync"]);
     assert!(!dav.ok(&["status"]).contains("needs authorization"));
     assert_store_equals_server(&dav, &rad, "/alice/work/");
+    // The password changes later (discovery is cached): the sync REPORT's 401 marks the
+    // account the same way, and nothing more is sent.
+    dav.password = "changed".into();
+    proxy.take();
+    let out = dav.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(kinds(&proxy.take()), ["sync 401"]);
+    let out = dav.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(proxy.take().is_empty());
+    assert!(dav.ok(&["status"]).contains("needs authorization"));
 }
 
 /// 503 with Retry-After is retried; a calendar that fails does not stop the others.
