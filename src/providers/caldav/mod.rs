@@ -130,6 +130,7 @@ pub async fn calendars(
             .and_then(|(_, _, c)| c.clone())
             .filter(|c| c.url == cal.url.as_str() && c.sync_collection == cal.sync_collection);
         let cursor = new_cursor(&cal, previous.as_ref(), &source, now);
+        // Strings, a bool and a time: serializing cannot fail.
         let json = serde_json::to_string(&cursor).unwrap_or_default();
         let path = cal.path.clone();
         let id = store
