@@ -9,7 +9,10 @@ use reqwest::Client;
 
 use std::path::Path;
 
-use crate::config::{AccountKind, Config, GoogleAccount, IcsSource, MicrosoftAccount};
+use crate::config::{
+    AccountKind, CaldavAccount, Config, GoogleAccount, IcsSource, MicrosoftAccount,
+};
+use crate::providers::caldav;
 use crate::providers::directory;
 use crate::providers::google::auth::{AuthError, Authenticator, Clock};
 use crate::providers::google::directory as gdirectory;
@@ -31,6 +34,7 @@ pub enum SourceKind {
     Ics(FeedSource),
     Google(GoogleSource),
     Microsoft(MicrosoftSource),
+    Caldav(CaldavAccount),
 }
 
 /// A Microsoft 365 account to sync: its config, its token file's directory, and the window.
@@ -58,6 +62,7 @@ impl SourceKind {
             SourceKind::Ics(_) => "ics",
             SourceKind::Google(_) => "google",
             SourceKind::Microsoft(_) => "microsoft",
+            SourceKind::Caldav(_) => "caldav",
         }
     }
 }
@@ -82,6 +87,7 @@ pub fn targets(config: &Config, state_dir: &Path) -> Vec<SyncTarget> {
                 future: config.sync.future.as_chrono(),
                 rebaseline: config.sync.rebaseline.as_chrono(),
             }),
+            AccountKind::Caldav(c) => SourceKind::Caldav(c.clone()),
         };
         out.push(SyncTarget {
             account: account.name.clone(),
@@ -122,6 +128,13 @@ pub enum SyncError {
     MicrosoftAuth {
         account: String,
         source: msauth::AuthError,
+    },
+    /// A CalDAV account could not start (password, address, discovery) or its server refused
+    /// the credentials (the message names `cadenced auth`).
+    #[error("account {account}: {source}")]
+    Caldav {
+        account: String,
+        source: caldav::CaldavError,
     },
     /// Some calendars of the account failed (the others were synced).
     #[error("account {account}: {}", failures.join("; "))]
@@ -165,6 +178,7 @@ pub async fn sync_account(
             )
             .await
         }
+        SourceKind::Caldav(c) => sync_caldav(store, &target.account, c, full, now).await,
     };
     let outcome = SyncOutcome {
         at: now,
@@ -391,6 +405,95 @@ pub async fn sync_microsoft(
                 }
             }
             Err(e) => failures.push(format!("direct reports: {e}")),
+        }
+    }
+    summarize(store, account, account_id, failures, skipped, changed).await
+}
+
+/// Sync every calendar of a CalDAV account; a failing calendar does not stop the others. A 401
+/// marks the account (`needs_auth`) and later passes send nothing until `cadenced auth` has
+/// checked the credentials again (no retry storm against a wrong password).
+pub async fn sync_caldav(
+    store: &AsyncStore,
+    account: &str,
+    acc: &CaldavAccount,
+    full: bool,
+    now: DateTime<Utc>,
+) -> Result<SyncSummary, SyncError> {
+    let fail = |source: caldav::CaldavError| SyncError::Caldav {
+        account: account.to_string(),
+        source,
+    };
+    let name = account.to_string();
+    let (account_id, needs_auth) = store
+        .call(move |s| {
+            let id = s.ensure_account(&name, "caldav")?;
+            if full {
+                s.drop_cursors(id)?;
+            }
+            Ok((id, s.needs_auth(id)?))
+        })
+        .await
+        .map_err(|source| SyncError::Store {
+            account: account.to_string(),
+            source,
+        })?;
+    if needs_auth {
+        return Err(SyncError::Caldav {
+            account: account.to_string(),
+            source: caldav::CaldavError::NeedsAuth {
+                account: account.to_string(),
+            },
+        });
+    }
+    let (dav, start) = caldav::session(account, acc).map_err(fail)?;
+    let sink = AccountSink::new(store, account_id);
+    let (calendars, missing) = match caldav::calendars(&sink, &dav, &start, acc, full, now).await {
+        Ok(c) => c,
+        Err(e) => {
+            if e.is_unauthorized() {
+                mark_needs_auth(store, account, account_id).await;
+            }
+            return Err(fail(e));
+        }
+    };
+    let mut failures: Vec<String> = missing
+        .iter()
+        .map(|m| format!("calendar {m:?}: not found on the server (calendars = [...] lists display names or paths)"))
+        .collect();
+    let mut skipped = 0;
+    let mut changed = false;
+    for (cal_id, cursor) in &calendars {
+        match caldav::sync::sync_calendar(&sink, &dav, *cal_id, cursor, full).await {
+            Ok(s) => {
+                skipped += s.skipped;
+                changed |= s.wrote && (s.full || s.fetched + s.deletions > 0);
+                tracing::info!(
+                    account,
+                    calendar = %cursor.name,
+                    full = s.full,
+                    fetched = s.fetched,
+                    deletions = s.deletions,
+                    "calendar synced"
+                );
+            }
+            Err(caldav::sync::CalendarError::Dav(
+                e @ caldav::dav::DavError::Unauthorized { .. },
+            )) => {
+                mark_needs_auth(store, account, account_id).await;
+                return Err(fail(caldav::CaldavError::Discover(e.into())));
+            }
+            Err(e) => {
+                if let caldav::sync::CalendarError::Server {
+                    status: 404 | 410, ..
+                } = e
+                {
+                    // The calendar went away: the next pass discovers the account again.
+                    let id = *cal_id;
+                    let _ = store.call(move |s| s.clear_cursor(id)).await;
+                }
+                failures.push(format!("calendar {}: {e}", cursor.name));
+            }
         }
     }
     summarize(store, account, account_id, failures, skipped, changed).await

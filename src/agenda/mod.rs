@@ -20,6 +20,7 @@
 //!   one failing write never stops the others.
 
 pub mod block;
+pub mod caldav;
 pub mod carryover;
 pub mod content;
 pub mod docx;
@@ -277,6 +278,20 @@ pub fn plan(
                     LinkState::NotOrganizer
                 }
             }
+            // CalDAV writes a whole resource (the master and its overrides): a series or a
+            // single event, not one occurrence.
+            (true, Some(AccountKind::Caldav(_))) => {
+                match store.stored_event(&s.account, &s.calendar, &target_id)? {
+                    Some(e) if !e.is_override() => {
+                        if organized_by_manager(config, store, s, &target_id)? {
+                            LinkState::Linked
+                        } else {
+                            LinkState::NotOrganizer
+                        }
+                    }
+                    _ => LinkState::NotWritable,
+                }
+            }
             (true, _) => LinkState::NotWritable,
         };
         let recorded = store.agenda_link(&s.account, &s.calendar, &target_id)?;
@@ -499,6 +514,19 @@ async fn write_link(
                 .await
                 .map_err(|e| e.to_string())?
         }
+        Some(AccountKind::Caldav(acc)) => {
+            let resource = caldav_resource_url(cx, account, calendar, event_id).await?;
+            let (dav, _) =
+                crate::providers::caldav::session(account, acc).map_err(|e| e.to_string())?;
+            let writer = caldav::CaldavWriter {
+                dav: &dav,
+                manager: &config.manager.email,
+            };
+            writer
+                .link(&resource, &title, url)
+                .await
+                .map_err(|e| e.to_string())?
+        }
         _ => return Err("the account's calendar cannot be written".into()),
     };
     let (state, etag, result) = match outcome {
@@ -528,6 +556,7 @@ async fn write_link(
         marker: (state == LinkState::Linked).then(|| {
             match config.account(account).map(|a| &a.kind) {
                 Some(AccountKind::Microsoft(_)) => microsoft::PROPERTY_ID,
+                Some(AccountKind::Caldav(_)) => caldav::MARK,
                 _ => google::MARK,
             }
             .to_string()
@@ -538,6 +567,29 @@ async fn write_link(
         .await
         .map_err(|e| e.to_string())?;
     Ok(result)
+}
+
+/// The URL of the CalDAV resource that holds `event_id` (known from the last sync).
+pub async fn caldav_resource_url(
+    cx: &AgendaContext,
+    account: &str,
+    calendar: &str,
+    event_id: &str,
+) -> Result<reqwest::Url, String> {
+    let (a, c, e) = (
+        account.to_string(),
+        calendar.to_string(),
+        event_id.to_string(),
+    );
+    let found = cx
+        .store
+        .call(move |s| s.caldav_resource_location(&a, &c, &e))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (collection, href) = found.ok_or_else(|| caldav::WriteError::Unknown.to_string())?;
+    reqwest::Url::parse(&collection)
+        .and_then(|u| u.join(&href))
+        .map_err(|e| format!("the stored calendar address: {e}"))
 }
 
 /// The Google account whose Drive holds the documents: the first Google account.

@@ -125,9 +125,12 @@ pub fn unlink(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
                     };
                     writer.unlink(&l.event_id).await.map_err(|e| e.to_string())
                 }
+                Some(AccountKind::Caldav(acc)) => {
+                    caldav_unlink(&cx, acc, &l.account, &l.calendar, &l.event_id).await
+                }
                 _ => {
                     failures.push(format!(
-                        "account {}: no longer a Google or Microsoft account in the config; event {} left as is",
+                        "account {}: no longer a Google, Microsoft or CalDAV account in the config; event {} left as is",
                         l.account, l.event_id
                     ));
                     continue;
@@ -164,4 +167,21 @@ pub fn unlink(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
             Err(CliError::runtime(failures.join("; ")))
         }
     })
+}
+
+/// `agenda unlink` for a CalDAV event: the resource's block removed, every other line kept.
+async fn caldav_unlink(
+    cx: &AgendaContext,
+    acc: &crate::config::CaldavAccount,
+    account: &str,
+    calendar: &str,
+    event_id: &str,
+) -> Result<google::UnlinkOutcome, String> {
+    let url = agenda::caldav_resource_url(cx, account, calendar, event_id).await?;
+    let (dav, _) = crate::providers::caldav::session(account, acc).map_err(|e| e.to_string())?;
+    let writer = agenda::caldav::CaldavWriter {
+        dav: &dav,
+        manager: &cx.config.manager.email,
+    };
+    writer.unlink(&url).await.map_err(|e| e.to_string())
 }

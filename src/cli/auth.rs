@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{CliError, Context};
-use crate::config::{AccountKind, GoogleAccount, MicrosoftAccount};
+use crate::config::{AccountKind, CaldavAccount, GoogleAccount, MicrosoftAccount};
 use crate::providers::google::auth::{self as gauth, AuthError, FlowOptions};
 use crate::providers::microsoft::auth as mauth;
 
@@ -33,6 +33,7 @@ pub fn auth(
                 "account {account} is an iCalendar feed; it needs no authorization"
             )));
         }
+        AccountKind::Caldav(c) => return caldav(ctx, account, c),
     };
     if device {
         return Err(CliError::usage(format!(
@@ -72,6 +73,59 @@ fn authorized(ctx: &Context, account: &str, provider: &str) -> Result<(), CliErr
         .set_needs_auth(id, false)
         .map_err(|e| CliError::runtime(e.to_string()))?;
     println!("{account}: authorized; tokens stored in the state directory.");
+    Ok(())
+}
+
+/// CalDAV: check the user name and password against the server (discovery) and list the
+/// calendars found, marking those `calendars = [...]` selects; clears a `needs_auth` mark.
+fn caldav(ctx: &Context, account: &str, acc: &CaldavAccount) -> Result<(), CliError> {
+    use crate::providers::caldav;
+    let (dav, start) = caldav::session(account, acc).map_err(|e| match e {
+        caldav::CaldavError::Password(_) | caldav::CaldavError::Url(_) => {
+            CliError::usage(format!("account {account}: {e}"))
+        }
+        other => CliError::runtime(format!("account {account}: {other}")),
+    })?;
+    let runtime = super::setup::runtime()?;
+    let found = runtime
+        .block_on(caldav::discover::discover(&dav, &start))
+        .map_err(|e| CliError::runtime(format!("account {account}: {e}")))?;
+    let (chosen, missing) = caldav::discover::select(&found, &acc.calendars);
+    println!(
+        "{account}: the server accepted the credentials; {} calendar(s) with events:",
+        found.len()
+    );
+    for c in &found {
+        let mark = if chosen.iter().any(|x| x.path == c.path) {
+            "synced"
+        } else {
+            "not in calendars"
+        };
+        let sync = if c.sync_collection {
+            "sync-collection"
+        } else {
+            "ctag listing"
+        };
+        println!("  {}  {}  ({sync}; {mark})", c.name, c.path);
+    }
+    crate::store::ensure_state_dir(&ctx.state_dir).map_err(|e| CliError::runtime(e.to_string()))?;
+    let store = ctx.open_store()?;
+    let id = store
+        .ensure_account(account, "caldav")
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    store
+        .set_needs_auth(id, false)
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    if !missing.is_empty() {
+        return Err(CliError::usage(format!(
+            "account {account}: calendars: {} not found on the server (use a display name or a path listed above)",
+            missing
+                .iter()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     Ok(())
 }
 

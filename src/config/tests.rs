@@ -82,6 +82,17 @@ fn example_with_commented_sections_enabled_loads() {
         "# [[accounts]]\n# name = \"m365\"",
         "# Org-wide mode (client-credentials",
     ));
+    // CalDAV.
+    let dav = parse_ok(&uncomment("# [[accounts]]\n# name = \"dav\"", "[sync]"));
+    let AccountKind::Caldav(c) = &dav.accounts[1].kind else {
+        panic!("{:?}", dav.accounts[1])
+    };
+    assert_eq!(c.url.expose(), "https://caldav.fastmail.com/");
+    assert_eq!(c.calendars, ["Work"]);
+    assert_eq!(
+        c.password,
+        SecretSource::Env("CADENCED_DAV_PASSWORD".into())
+    );
     // Every alert channel.
     let channels = uncomment("# [alerts.email]", "[agenda]").replace(
         "channels = [\"log\"]",
@@ -465,7 +476,7 @@ fn account_problems() {
     assert!(p[1].message.contains("also on line 4"), "{}", p[1].message);
     assert!(
         p[2].message
-            .contains("\"google\", \"microsoft\" or \"ics\""),
+            .contains("\"google\", \"microsoft\", \"ics\" or \"caldav\""),
         "{}",
         p[2].message
     );
@@ -664,4 +675,44 @@ fn sync_rebaseline_defaults_to_a_day_and_is_validated() {
     assert_eq!(c.sync.rebaseline.as_chrono(), chrono::Duration::days(7));
     let (key, _, _) = one(&format!("{MANAGER}[sync]\nrebaseline = \"7x\"\n"));
     assert_eq!(key, "sync.rebaseline");
+}
+
+#[test]
+fn caldav_accounts() {
+    let base = "[[accounts]]\nname = \"dav\"\nprovider = \"caldav\"\n";
+    let c = parse_ok(&format!(
+        "{MANAGER}{base}url = \"http://127.0.0.1:5232/\"\nusername = \"alice\"\npassword_env = \"DAV_PW\"\n"
+    ));
+    let AccountKind::Caldav(dav) = &c.accounts[0].kind else {
+        panic!()
+    };
+    assert!(dav.calendars.is_empty(), "default: every calendar");
+    assert_eq!(
+        dav.url.expose(),
+        "http://127.0.0.1:5232/",
+        "kept as written"
+    );
+    let keys: Vec<String> = problems(&format!(
+        "{MANAGER}{base}url = \"caldav.example.com\"\ncalendars = []\npassword_env = \"not a name\"\nclient_id = \"x\"\n"
+    ))
+    .into_iter()
+    .map(|p| p.key)
+    .collect();
+    for key in [
+        "accounts[0].url",
+        "accounts[0].calendars",
+        "accounts[0].username",
+        "accounts[0].password_env",
+        "accounts[0].client_id",
+    ] {
+        assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
+    }
+    let (key, _, msg) = one(&format!(
+        "{MANAGER}{base}url = \"https://h/\"\nusername = \"a\"\npassword_env = \"P\"\npassword = \"hunter2\"\n"
+    ));
+    assert_eq!(key, "accounts[0].password");
+    assert!(
+        msg.contains("password_env") && !msg.contains("hunter2"),
+        "{msg}"
+    );
 }

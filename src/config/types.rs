@@ -110,6 +110,7 @@ pub enum Provider {
     Google,
     Microsoft,
     Ics,
+    Caldav,
 }
 
 impl Provider {
@@ -118,6 +119,7 @@ impl Provider {
             Provider::Google => "google",
             Provider::Microsoft => "microsoft",
             Provider::Ics => "ics",
+            Provider::Caldav => "caldav",
         }
     }
 }
@@ -142,6 +144,7 @@ impl Account {
             AccountKind::Google(_) => Provider::Google,
             AccountKind::Microsoft(_) => Provider::Microsoft,
             AccountKind::Ics(_) => Provider::Ics,
+            AccountKind::Caldav(_) => Provider::Caldav,
         }
     }
 }
@@ -152,6 +155,7 @@ pub enum AccountKind {
     Google(GoogleAccount),
     Microsoft(MicrosoftAccount),
     Ics(IcsAccount),
+    Caldav(CaldavAccount),
 }
 
 /// A Google Calendar account.
@@ -242,6 +246,19 @@ pub enum IcsSource {
     Url(SensitiveUrl),
     /// Resolved against the config file's directory; not required to exist at load time.
     Path(PathBuf),
+}
+
+/// A CalDAV account (Fastmail, iCloud, Nextcloud, Radicale, …): HTTP Basic with an app password.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaldavAccount {
+    /// A calendar collection, or a server root / principal from which the calendar home is
+    /// discovered. Kept as written (a trailing slash matters to some servers). Redacted in Debug.
+    pub url: SensitiveUrl,
+    /// Display names or collection paths; empty means every calendar that can hold events.
+    pub calendars: Vec<String>,
+    pub username: String,
+    /// `password_env`: the variable holding the (app) password.
+    pub password: SecretSource,
 }
 
 /// `[sync]`.

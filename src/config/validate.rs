@@ -59,6 +59,7 @@ const MICROSOFT_KEYS: &[&str] = &[
     "directory",
 ];
 const ICS_KEYS: &[&str] = &["url", "path"];
+const CALDAV_KEYS: &[&str] = &["url", "calendars", "username", "password_env"];
 const SYNC_KEYS: &[&str] = &["past", "future", "interval", "rebaseline"];
 const DETECTION_KEYS: &[&str] = &["title_patterns", "exclude_patterns"];
 const CADENCE_KEYS: &[&str] = &["default", "grace", "uneven_ratio", "lookback"];
@@ -774,9 +775,10 @@ fn accounts(cx: &mut Cx<'_>, secs: &[Sec<'_, '_>], manager_email: &str) -> Vec<A
             ("google", Provider::Google),
             ("microsoft", Provider::Microsoft),
             ("ics", Provider::Ics),
+            ("caldav", Provider::Caldav),
         ];
         let provider = if sec.get("provider").is_none() {
-            cx.missing(sec, "provider", "google, microsoft or ics");
+            cx.missing(sec, "provider", "google, microsoft, ics or caldav");
             None
         } else {
             cx.choice(sec, "provider", &providers)
@@ -786,6 +788,7 @@ fn accounts(cx: &mut Cx<'_>, secs: &[Sec<'_, '_>], manager_email: &str) -> Vec<A
             Some(Provider::Google) => Some(AccountKind::Google(google(cx, sec, manager_email))),
             Some(Provider::Microsoft) => Some(AccountKind::Microsoft(microsoft(cx, sec))),
             Some(Provider::Ics) => ics(cx, sec).map(AccountKind::Ics),
+            Some(Provider::Caldav) => caldav(cx, sec).map(AccountKind::Caldav),
             None => None,
         };
         if let (Some((name, _)), Some(kind)) = (name, kind) {
@@ -804,6 +807,7 @@ fn account_keys(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, provider: Option<Provider>) 
         (Provider::Google, GOOGLE_KEYS),
         (Provider::Microsoft, MICROSOFT_KEYS),
         (Provider::Ics, ICS_KEYS),
+        (Provider::Caldav, CALDAV_KEYS),
     ];
     let mut allowed: Vec<&str> = ACCOUNT_KEYS.to_vec();
     for (p, keys) in specific {
@@ -1000,6 +1004,56 @@ fn ics(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> Option<IcsAccount> {
             _ => None,
         },
     }
+}
+
+/// A CalDAV account: `url`, `username` and `password_env` are required; `calendars` is optional
+/// (default: every calendar that can hold events) but, when given, lists at least one.
+fn caldav(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> Option<CaldavAccount> {
+    let url = if sec.get("url").is_none() {
+        cx.missing(
+            sec,
+            "url",
+            "a caldav account needs url (the server, e.g. https://caldav.fastmail.com/, or a calendar's address)",
+        );
+        None
+    } else {
+        cx.parsed(sec, "url", |s| {
+            parse_http_url(s).map(|_| s.to_owned()).map_err(|_| {
+                "invalid URL (not shown: it may hold a secret): expected an http:// or https:// URL with a host".to_owned()
+            })
+        })
+    };
+    let calendars = match cx.strings(sec, "calendars") {
+        Some((items, span)) if items.is_empty() => {
+            cx.problem(
+                sec.key("calendars"),
+                Some(span),
+                "must list at least one calendar (leave the key out to sync every calendar)",
+            );
+            Vec::new()
+        }
+        Some((items, _)) => items.into_iter().map(|(s, _)| s.to_owned()).collect(),
+        None => Vec::new(),
+    };
+    let username = cx.required_text(
+        sec,
+        "username",
+        "the user name of a caldav account (often the e-mail address)",
+    );
+    if sec.get("password_env").is_none() {
+        cx.missing(
+            sec,
+            "password_env",
+            "the environment variable holding the account's (app) password",
+        );
+    }
+    let password = cx.env_name(sec, "password_env");
+    Some(CaldavAccount {
+        url: SensitiveUrl::new(url?),
+        calendars,
+        username: username?.0.to_owned(),
+        password: SecretSource::Env(password?),
+    })
 }
 
 fn sync(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> SyncConfig {

@@ -100,7 +100,10 @@ pub fn router(shared: Arc<Shared>, access: Option<Arc<Access>>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/report", get(report))
         .route("/login", get(login_page).post(login))
-        .route(crate::providers::oauth_relay::CALLBACK_PATH, get(oauth_callback));
+        .route(
+            crate::providers::oauth_relay::CALLBACK_PATH,
+            get(oauth_callback),
+        );
     routes
         .layer(middleware::from_fn_with_state(
             access.clone(),

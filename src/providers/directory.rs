@@ -113,7 +113,7 @@ pub fn with_directory<'a>(config: &'a Config, state_dir: &Path) -> Cow<'a, Confi
         let directory = match &account.kind {
             AccountKind::Microsoft(ms) => ms.directory,
             AccountKind::Google(g) => g.directory,
-            AccountKind::Ics(_) => false,
+            AccountKind::Ics(_) | AccountKind::Caldav(_) => false,
         };
         if !directory {
             continue;

@@ -32,13 +32,27 @@ pub enum HttpError {
 
 /// The shared client: rustls, gzip, connect and overall timeouts, no redirects to other schemes.
 pub fn client() -> Result<Client, HttpError> {
+    builder()
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .map_err(HttpError::Client)
+}
+
+/// The shared client with redirects left to the caller: WebDAV methods (PROPFIND, REPORT) must
+/// survive a redirect unchanged (reqwest turns them into GET after a 301), and CalDAV follows
+/// redirects only within one origin (see `providers/caldav/dav.rs`).
+pub fn client_manual_redirects() -> Result<Client, HttpError> {
+    builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(HttpError::Client)
+}
+
+fn builder() -> reqwest::ClientBuilder {
     Client::builder()
         .user_agent(concat!("cadenced/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::limited(5))
-        .build()
-        .map_err(HttpError::Client)
 }
 
 /// Whether a response status is worth retrying.
@@ -132,6 +146,8 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone)]
 pub struct Buffered {
     pub status: StatusCode,
+    /// The final response's headers (`ETag`, `Location`, …).
+    pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -172,6 +188,7 @@ where
         let (outcome, delay) = match sent {
             Ok(resp) => {
                 let status = resp.status();
+                let headers = resp.headers().clone();
                 let after = resp
                     .headers()
                     .get(reqwest::header::RETRY_AFTER)
@@ -181,9 +198,18 @@ where
                     Ok(body) => {
                         let body = body.to_vec();
                         if last || !retryable(status, &body) {
-                            return Ok(Buffered { status, body });
+                            return Ok(Buffered {
+                                status,
+                                headers,
+                                body,
+                            });
                         }
-                        (Ok(Buffered { status, body }), backoff_delay(attempt, after))
+                        let buffered = Buffered {
+                            status,
+                            headers,
+                            body,
+                        };
+                        (Ok(buffered), backoff_delay(attempt, after))
                     }
                     Err(e) => (Err(e), backoff_delay(attempt, None)),
                 }

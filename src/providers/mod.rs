@@ -2,6 +2,7 @@
 //!
 //! `ics` and `google` exist; `microsoft` slots in beside them.
 
+pub mod caldav;
 pub mod directory;
 pub mod google;
 pub mod http;

@@ -7,6 +7,7 @@
 //! Providers are generic over [`CalendarSink`], so a second store back-end (or a deliberately
 //! failing one in a fault test) plugs in without touching them.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 use crate::model::Event;
@@ -32,6 +33,28 @@ pub struct PageWrite {
     /// The last page of a full listing: rows of the calendar of any other generation go.
     pub sweep: bool,
     /// Stored with the page (the last page's sync token or delta link); `None` keeps the cursor.
+    pub cursor: Option<String>,
+}
+
+/// One resource of a resource-keyed source (a CalDAV href): its entity tag and the events its
+/// body gave. The href is the key, never derived from a UID.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub href: String,
+    pub etag: String,
+    pub events: Vec<Event>,
+}
+
+/// One batch of a resource-keyed listing, applied in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceBatch {
+    /// Fetched resources; each replaces the stored one (and all its events) as a whole.
+    pub upserts: Vec<Resource>,
+    /// Removed hrefs (unknown ones are ignored).
+    pub removed: Vec<String>,
+    /// The last batch of a full listing: every stored href not in this set is removed.
+    pub keep_only: Option<HashSet<String>>,
+    /// The calendar's cursor after this batch; `None` leaves it as it is.
     pub cursor: Option<String>,
 }
 
@@ -68,4 +91,28 @@ pub trait CalendarSink: Sync {
         &self,
         calendar: CalendarId,
     ) -> impl Future<Output = Result<Vec<Event>, SinkError>> + Send;
+
+    /// The account's stored calendars: id, name and cursor.
+    fn calendars(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(CalendarId, String, Option<String>)>, SinkError>> + Send;
+
+    /// Remove the account's calendars not named in `keep` (with their events and cursors).
+    fn retain_calendars(
+        &self,
+        keep: Vec<String>,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// The stored entity tag of every resource of a calendar, by href.
+    fn resource_etags(
+        &self,
+        calendar: CalendarId,
+    ) -> impl Future<Output = Result<HashMap<String, String>, SinkError>> + Send;
+
+    /// Apply one batch of resources (see [`ResourceBatch`]) in one transaction.
+    fn apply_resources(
+        &self,
+        calendar: CalendarId,
+        batch: ResourceBatch,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
 }

@@ -153,6 +153,18 @@ pub fn migrations() -> Migrations<'static> {
         ) WITHOUT ROWID;
         CREATE INDEX agenda_links_report ON agenda_links (report);",
         ),
+        // Migration 4 (issue 18): the CalDAV resources of a calendar (see `caldav.rs`). The href
+        // is the key (a resource's UID is data); `event_ids` are the events its body gave, so a
+        // changed or removed resource replaces or removes exactly those.
+        M::up(
+            "CREATE TABLE caldav_resources (
+            calendar_id INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+            href TEXT NOT NULL,
+            etag TEXT NOT NULL,
+            event_ids TEXT NOT NULL CHECK (json_valid(event_ids)),
+            PRIMARY KEY (calendar_id, href)
+        ) WITHOUT ROWID;",
+        ),
     ])
 }
 

@@ -17,6 +17,7 @@
 
 mod agendas;
 mod alerts;
+pub mod caldav;
 mod migrations;
 mod outbox;
 mod sink;

@@ -1,8 +1,11 @@
 //! The store's side of [`crate::providers::sink`]: an account-bound sink over [`AsyncStore`].
 
-use crate::model::Event;
-use crate::providers::sink::{CalendarId, CalendarSink, PageWrite, SinkError};
+use std::collections::HashMap;
 
+use crate::model::Event;
+use crate::providers::sink::{CalendarId, CalendarSink, PageWrite, ResourceBatch, SinkError};
+
+use super::caldav::CaldavBatch;
 use super::{AsyncStore, GenerationPage, StoreError};
 
 /// The sink a provider writes one account through.
@@ -73,6 +76,53 @@ impl CalendarSink for AccountSink {
     async fn series_events(&self, calendar: CalendarId) -> Result<Vec<Event>, SinkError> {
         self.store
             .call(move |s| s.calendar_series_events(calendar))
+            .await
+            .map_err(sink_err)
+    }
+
+    async fn calendars(&self) -> Result<Vec<(CalendarId, String, Option<String>)>, SinkError> {
+        let account_id = self.account_id;
+        self.store
+            .call(move |s| s.calendars_with_cursors(account_id))
+            .await
+            .map_err(sink_err)
+    }
+
+    async fn retain_calendars(&self, keep: Vec<String>) -> Result<(), SinkError> {
+        let account_id = self.account_id;
+        self.store
+            .call(move |s| s.retain_calendars(account_id, &keep))
+            .await
+            .map_err(sink_err)
+    }
+
+    async fn resource_etags(
+        &self,
+        calendar: CalendarId,
+    ) -> Result<HashMap<String, String>, SinkError> {
+        self.store
+            .call(move |s| s.caldav_etags(calendar))
+            .await
+            .map_err(sink_err)
+    }
+
+    async fn apply_resources(
+        &self,
+        calendar: CalendarId,
+        batch: ResourceBatch,
+    ) -> Result<(), SinkError> {
+        self.store
+            .call(move |s| {
+                s.apply_caldav(
+                    calendar,
+                    &CaldavBatch {
+                        upserts: &batch.upserts,
+                        removed: &batch.removed,
+                        keep_only: batch.keep_only.as_ref(),
+                        cursor: batch.cursor.as_deref(),
+                    },
+                )
+            })
             .await
             .map_err(sink_err)
     }

@@ -11,6 +11,7 @@ mod agenda_google;
 mod agenda_microsoft;
 mod alerts_delivery;
 mod cadence;
+mod caldav;
 mod cli;
 mod cross_provider;
 mod daemon;
