@@ -8,4 +8,5 @@ pub mod http;
 pub mod ics;
 pub mod loopback;
 pub mod microsoft;
+pub mod oauth;
 pub mod tokens;
