@@ -1,4 +1,4 @@
-//! Machine-readable outputs: the `events --json` line format (DESIGN §6, a contract).
+//! Machine-readable outputs: the `events --json` line format (docs/design.md, `events --json`: a contract).
 //!
 //! Zoned times print in UTC (`2026-11-24T01:00:00Z`), floating times without a suffix
 //! (`2026-11-24T10:00:00`), all-day dates as `YYYY-MM-DD`.

@@ -1,4 +1,4 @@
-//! The cadence report document (DESIGN §6 `report --json`, a contract): built once from an
+//! The cadence report document (docs/design.md, `report --json`: a contract): built once from an
 //! [`Analysed`](crate::alerts::Analysed) and shared by `report --json`, the dashboard and
 //! `/api/report`, so they can never disagree.
 //!

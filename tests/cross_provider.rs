@@ -3,8 +3,8 @@
 //! (issues 4 and 5, acceptance "same report").
 //!
 //! The calendar is written once, in iCalendar. A test-side converter turns it into the resources
-//! each real API returns for such a calendar, as `shared/docs/google-api.md`,
-//! `shared/docs/microsoft-graph.md` and their samples describe them, and seeds the fakes through
+//! each real API returns for such a calendar, as `docs/google-api.md`,
+//! `docs/microsoft-graph.md` and their samples describe them, and seeds the fakes through
 //! their public seeding APIs:
 //! - Google (§3 of the doc): masters with `recurrence` lines (`RRULE`, `EXDATE;TZID=…`,
 //!   `RDATE;TZID=…`) and `start.timeZone`; exceptions `<master>_<YYYYMMDDTHHMMSSZ>` with

@@ -1,4 +1,4 @@
-//! Agenda documents (DESIGN §7, §8; issue 8): for every upcoming 1on1 session within
+//! Agenda documents (docs/design.md, Agenda documents and Writing to calendars; issue 8): for every upcoming 1on1 session within
 //! `[agenda] lead_time`, make sure its document exists, add the session's dated section once, and
 //! link the document into the calendar event once.
 //!

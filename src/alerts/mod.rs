@@ -1,5 +1,5 @@
 //! Alerts: the cadence findings and the account problems, matched to their stored lifecycle
-//! (DESIGN §6 "Alerts"; the lifecycle itself lives in `store/alerts.rs`).
+//! (docs/cadence-rules.md, Alerts; the lifecycle itself lives in `store/alerts.rs`).
 //!
 //! Invariant: every command and the daemon reach the alerts through [`analyse`], so an alert's
 //! id and state are the same whoever looks.
@@ -23,7 +23,7 @@ pub struct Analysed {
     pub analysis: Analysis,
     /// One per finding, same order.
     pub states: Vec<AlertState>,
-    /// Accounts that cannot sync until `cadenced auth` (DESIGN §9), with their alert state.
+    /// Accounts that cannot sync until `cadenced auth` (docs/design.md, Reliability), with their alert state.
     pub account_alerts: Vec<(AccountAlert, AlertState)>,
 }
 

@@ -1,5 +1,5 @@
 //! Cadence: from the stored events, find each report's 1on1s and say how the cadence stands
-//! (DESIGN §6). Nothing here knows which provider an event came from.
+//! (docs/cadence-rules.md). Nothing here knows which provider an event came from.
 //!
 //! - [`detect`]: who is in a meeting, and whether it is a report's 1on1, a candidate, or neither.
 //! - [`analyze`]: sessions and outcomes, the report's figures, the expected interval, findings.

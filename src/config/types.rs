@@ -1,4 +1,4 @@
-//! The validated configuration (DESIGN §5), with every default filled in.
+//! The validated configuration (docs/design.md, Configuration), with every default filled in.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -467,7 +467,7 @@ impl AgendaConfig {
     }
 }
 
-/// `[agenda] mode` (DESIGN §7).
+/// `[agenda] mode` (docs/design.md, Agenda documents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum AgendaMode {
     #[default]
