@@ -3,7 +3,7 @@
 //! link the document into the calendar event once.
 //!
 //! The planner ([`plan`]) decides from the analysis, the bookkeeping in the store
-//! (`store/agendas.rs`) and the documents themselves; [`execute`] carries the plan out. Modules:
+//! (`store/agendas.rs`) and the documents themselves; [`run`] carries the plan out. Modules:
 //! `content.rs` renders a section, `carryover.rs` finds sections and open follow-ups, `local.rs`
 //! keeps Markdown files, `block.rs` is the delimited description block, `google.rs` writes it into
 //! Google events.

@@ -2,7 +2,7 @@
 //! (docs/cadence-rules.md). Nothing here knows which provider an event came from.
 //!
 //! - [`detect`]: who is in a meeting, and whether it is a report's 1on1, a candidate, or neither.
-//! - [`analyze`]: sessions and outcomes, the report's figures, the expected interval, findings.
+//! - [`analyze`](mod@analyze): sessions and outcomes, the report's figures, the expected interval, findings.
 //! - [`messages`]: severities and the alert sentences in English and Japanese.
 //!
 //! The analysis is a pure function of the config, the stored events and `now`; alert ids and
