@@ -434,7 +434,7 @@ pub struct AgendaConfig {
     /// Default 2d.
     pub lead_time: ConfigDuration,
     /// Default local.
-    pub store: AgendaStore,
+    pub store: DocumentBackend,
     /// Default `agendas`; relative paths are relative to the state directory (see [`Self::dir_in`]).
     pub dir: PathBuf,
     /// Default none (`""` in the file): URL prefix under which `dir` is published.
@@ -451,7 +451,7 @@ impl Default for AgendaConfig {
             enabled: true,
             mode: AgendaMode::Series,
             lead_time: ConfigDuration::from_days(2),
-            store: AgendaStore::Local,
+            store: DocumentBackend::Local,
             dir: PathBuf::from("agendas"),
             link_base: None,
             template: AgendaTemplate::Builtin,
@@ -475,9 +475,10 @@ pub enum AgendaMode {
     Session,
 }
 
-/// `[agenda] store`.
+/// `[agenda] store`: the document back-end that holds agenda documents (local Markdown files,
+/// Google Docs in Drive, Word documents in OneDrive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum AgendaStore {
+pub enum DocumentBackend {
     #[default]
     Local,
     GoogleDrive,
