@@ -848,7 +848,7 @@ fn graph_report(config: &str, events: &[Event], now: &str, fl: Flavour) -> (Valu
 ///
 /// - the `id` of `series_ending` alerts: `store/alerts.rs` derives an alert id from kind, report
 ///   and episode, and the episode of `series_ending` is `<series event_id>|<last occurrence>`
-///   (`cadence/analyze.rs`: a different series ending is a new episode), so it embeds the
+///   (`cadence/analyse.rs`: a different series ending is a new episode), so it embeds the
 ///   provider's event id. Every other alert's episode is a time, and its id must agree;
 /// - with `foreign_uids`, the `id` of `skipped` alerts: their episode is `<uid>|<start>`, and a
 ///   calendar whose items carry the provider's own UIDs (Exchange GlobalObjectIds) cannot give

@@ -47,7 +47,7 @@ pub fn analyse(
         .as_deref()
         .map(|d| crate::providers::directory::with_directory(config, d));
     let config: &Config = with_directory.as_deref().unwrap_or(config);
-    let window = cadence::analyze::analysis_window(config, now);
+    let window = cadence::analyse::analysis_window(config, now);
     let started = std::time::Instant::now();
     // Single events that cannot be anyone's 1on1 (or a candidate's) are not even decoded.
     let detector = cadence::Detector::new(config);
@@ -56,7 +56,7 @@ pub fn analyse(
     };
     let calendars = store.load_events_in_filtered(None, window.from, window.to, &keep)?;
     let loaded = started.elapsed();
-    let analysis = cadence::analyze(config, &calendars, now);
+    let analysis = cadence::analyse(config, &calendars, now);
     tracing::debug!(
         events = calendars.iter().map(|c| c.events.len()).sum::<usize>(),
         ?loaded,

@@ -170,7 +170,7 @@ pub fn analysis_window(config: &Config, now: DateTime<Utc>) -> Window {
 }
 
 /// Analyse the stored events at `now`.
-pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>) -> Analysis {
+pub fn analyse(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>) -> Analysis {
     let zone = config.manager.zone();
     let detector = Detector::new(config);
     let window = analysis_window(config, now);
