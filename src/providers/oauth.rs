@@ -563,3 +563,118 @@ pub async fn post_form(
     .await?;
     Ok((resp.status, resp.body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::google::testserver::{self, json};
+
+    #[tokio::test]
+    async fn refresh_sends_the_secret_in_the_body_and_reads_a_rotated_token() {
+        let server = testserver::serve(vec![json(
+            200,
+            r#"{"access_token":"A","expires_in":60,"refresh_token":"R2","scope":"a b"}"#,
+        )])
+        .await;
+        let app = OAuthClient::new("cid", Some("s3cret".into()), &format!("{}/t", server.base));
+        let grant = app.refresh(&Client::new(), "R1").await.unwrap();
+        let seen = server.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].request_line.starts_with("POST /t "));
+        for field in [
+            "grant_type=refresh_token",
+            "refresh_token=R1",
+            "client_id=cid",
+            "client_secret=s3cret",
+        ] {
+            assert!(seen[0].body.contains(field), "{}", seen[0].body);
+        }
+        assert!(
+            !seen[0].body.contains("scope="),
+            "a refresh asks for no scope"
+        );
+        assert!(
+            !seen[0].headers.contains("authorization:"),
+            "no Basic header"
+        );
+        // No token_type in the answer: read as Bearer, as before.
+        let now: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut tokens = Tokens {
+            refresh_token: Some("R1".into()),
+            ..Tokens::default()
+        };
+        assert!(grant.store_into(&mut tokens, now, Duration::from_secs(3600)));
+        assert_eq!(tokens.refresh_token.as_deref(), Some("R2"));
+        assert_eq!(tokens.access_token.as_deref(), Some("A"));
+        assert_eq!(tokens.scope.as_deref(), Some("a b"));
+        assert_eq!(tokens.expires_at, Some(now + chrono::Duration::seconds(60)));
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_keeps_its_status_and_codes_and_a_public_client_sends_no_secret() {
+        let server = testserver::serve(vec![
+            json(
+                400,
+                r#"{"error":"invalid_grant","error_description":"AADSTS700082: expired","error_codes":[700082]}"#,
+            ),
+            json(403, "<html>forbidden</html>"),
+        ])
+        .await;
+        let app = OAuthClient::new("cid", None, &format!("{}/t", server.base));
+        let Err(GrantError::Refused(r)) = app.refresh(&Client::new(), "R1").await else {
+            panic!("expected a refusal");
+        };
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.error(), Some("invalid_grant"));
+        let body = r.body.as_ref().unwrap();
+        assert_eq!(body.error_codes, [700082]);
+        // Neither Debug nor Display shows the free-text description.
+        assert!(!format!("{body:?} {body}").contains("expired"));
+        assert!(
+            !server.seen.lock().unwrap()[0]
+                .body
+                .contains("client_secret")
+        );
+        // An answer that is no JSON at all: only its status is told.
+        let Err(GrantError::Refused(r)) =
+            app.client_credentials(&Client::new(), "x/.default").await
+        else {
+            panic!("expected a refusal");
+        };
+        assert_eq!((r.status, r.error()), (StatusCode::FORBIDDEN, None));
+    }
+
+    #[test]
+    fn authorize_url_carries_pkce_state_scope_and_extras() {
+        let app = OAuthClient::new("cid", None, "https://login.example/t");
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let url = app
+            .authorize_url(
+                "https://login.example/authorize",
+                "http://127.0.0.1:4242",
+                "a b",
+                "st4te",
+                verifier,
+                &[("response_mode", "query")],
+            )
+            .unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["client_id"], "cid");
+        assert_eq!(q["state"], "st4te");
+        assert_eq!(q["redirect_uri"], "http://127.0.0.1:4242");
+        assert_eq!(q["scope"], "a b");
+        assert_eq!(q["response_mode"], "query");
+        assert_eq!(q["code_challenge_method"], "S256");
+        // RFC 7636's own example.
+        assert_eq!(
+            q["code_challenge"],
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(
+            app.authorize_url("https://x/a", "http://127.0.0.1:1", "a", "s", "short", &[])
+                .is_err(),
+            "a verifier outside RFC 7636's bounds is an error, not a panic"
+        );
+    }
+}
