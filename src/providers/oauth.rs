@@ -156,6 +156,25 @@ impl Grant {
     }
 }
 
+/// Write renewed tokens to the token file before the access token is used. When the refresh
+/// token was rotated the write must succeed (the file may never lag behind a rotation we act
+/// on); otherwise it only caches the access token, and a failure costs a refresh next run.
+pub fn persist(
+    account: &str,
+    path: &std::path::Path,
+    tokens: &Tokens,
+    rotated: bool,
+) -> Result<(), crate::providers::tokens::TokenFileError> {
+    match crate::providers::tokens::save_tokens(path, tokens) {
+        Ok(()) => Ok(()),
+        Err(e) if rotated => Err(e),
+        Err(e) => {
+            tracing::warn!(account = %account, "cannot cache the access token: {e}");
+            Ok(())
+        }
+    }
+}
+
 /// A token endpoint's success answer. Like [`oauth2::StandardTokenResponse`], except that a
 /// missing `token_type` means `Bearer` (both providers send it; an answer without it was
 /// accepted before `oauth2` read them, so it still is).

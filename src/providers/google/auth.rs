@@ -251,11 +251,10 @@ impl Authenticator {
             }
         };
         let access = grant.access_token.clone();
-        grant.store_into(&mut tokens, now, DEFAULT_EXPIRY);
-        // Caching is an optimisation: a file we cannot write costs a refresh next run, no more.
-        if let Err(e) = save_tokens(&self.path, &tokens) {
-            tracing::warn!(account = %self.account, "cannot cache the access token: {e}");
-        }
+        // Google's refresh answers carry no new refresh token, so the write normally only caches
+        // the access token; should one come, it is stored before use as for Microsoft.
+        let rotated = grant.store_into(&mut tokens, now, DEFAULT_EXPIRY);
+        oauth::persist(&self.account, &self.path, &tokens, rotated)?;
         *cached = Some(tokens);
         Ok(access)
     }

@@ -226,11 +226,7 @@ impl Authenticator {
         let rotated = grant.store_into(&mut tokens, now, DEFAULT_EXPIRY);
         // One atomic write of the rotated refresh token and the access token, before the access
         // token is used. Without a rotation the write only caches the access token.
-        match save_tokens(&self.path, &tokens) {
-            Ok(()) => {}
-            Err(e) if rotated => return Err(e.into()),
-            Err(e) => tracing::warn!(account = %self.account, "cannot cache the access token: {e}"),
-        }
+        oauth::persist(&self.account, &self.path, &tokens, rotated)?;
         *cached = Some(tokens);
         Ok(access)
     }
