@@ -177,7 +177,8 @@ pub fn persist(
 
 /// A token endpoint's success answer. Like [`oauth2::StandardTokenResponse`], except that a
 /// missing `token_type` means `Bearer` (both providers send it; an answer without it was
-/// accepted before `oauth2` read them, so it still is).
+/// accepted before `oauth2` read them, so it still is). `oauth2`'s token types print as
+/// `[redacted]` in `Debug`.
 #[derive(Debug, Deserialize, Serialize)]
 struct TokenAnswer {
     access_token: AccessToken,
@@ -491,7 +492,12 @@ impl OAuthClient {
         let transport = Transport::new(http.clone());
         let answer = core
             .exchange_device_access_token(&device.inner)
-            .request_async(&transport, tokio::time::sleep, None)
+            // At least a second between polls, whatever `interval` says (0 would spin).
+            .request_async(
+                &transport,
+                |d: Duration| tokio::time::sleep(d.max(Duration::from_secs(1))),
+                None,
+            )
             .await;
         match answer {
             Ok(t) => Ok(to_grant(&t)),
