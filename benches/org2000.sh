@@ -4,10 +4,11 @@
 # when it is installed (pip install recurring-ical-events).
 #
 # usage: benches/org2000.sh [FILE.ics] [FROM] [TO]
-#   default FILE: ../shared/corpus/ics/synthetic/org-2000.ics (2,000 series), window 2026-01-01..2027-01-01
+#   default FILE: $CADENCED_ICS_CORPUS/synthetic/org-2000.ics (a synthetic calendar of 2,000 series
+#   from the corpus the ics corpus test walks), window 2026-01-01..2027-01-01
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ics=$(realpath "${1:-../shared/corpus/ics/synthetic/org-2000.ics}")
+ics=$(realpath "${1:-${CADENCED_ICS_CORPUS:?pass FILE.ics or set CADENCED_ICS_CORPUS}/synthetic/org-2000.ics}")
 from=${2:-2026-01-01}
 to=${3:-2027-01-01}
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)"; exit 2; }

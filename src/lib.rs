@@ -1,6 +1,6 @@
 //! cadenced: a calendar daemon for people managers.
 //!
-//! The crate follows the pipeline of DESIGN §3; each stage is one module:
+//! The crate follows the pipeline of docs/design.md, Pipeline; each stage is one module:
 //!
 //! - [`config`]: the TOML configuration, validated with key paths.
 //! - [`model`]: the normalized event model shared by every provider.
@@ -11,7 +11,7 @@
 //! - [`recurrence`]: expansion of stored series into occurrences for a window.
 //! - [`cadence`]: 1on1 detection, cadence figures and alert findings.
 //! - [`alerts`]: findings matched to their stored lifecycle (ids, ack, snooze).
-//! - [`agenda`]: agenda documents before each 1on1, linked into the invites (DESIGN §7, §8).
+//! - [`agenda`]: agenda documents before each 1on1, linked into the invites (docs/design.md, Agenda documents and Writing to calendars).
 //! - [`report`]: the `report --json` document shared by the CLI and the dashboard.
 //! - [`dashboard`]: the HTML page (heatmap, figures, alerts, sync state) of `report --html` and `/`.
 //! - [`output`]: the machine-readable output formats (`events --json`).

@@ -198,7 +198,7 @@ impl Event {
         self.recurrence_id.is_some()
     }
 
-    /// The humans of the event (DESIGN §6): organizer and attendees minus resources and rooms,
+    /// The humans of the event (docs/cadence-rules.md): organizer and attendees minus resources and rooms,
     /// lower-cased, deduplicated by address. (A report's aliases are folded into one person by
     /// the cadence detector, which knows the roster.)
     pub fn humans(&self) -> Vec<String> {

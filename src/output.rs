@@ -1,5 +1,5 @@
-//! Machine-readable outputs: the `events --json` line format (a contract: `docs/design.md`), and
-//! the time and figure formats every output shares (`rfc3339`, `round1`).
+//! Machine-readable outputs: the `events --json` line format (docs/design.md, `events --json`: a
+//! contract), and the time and figure formats every output shares (`rfc3339`, `round1`).
 //!
 //! Zoned times print in UTC (`2026-11-24T01:00:00Z`), floating times without a suffix
 //! (`2026-11-24T10:00:00`), all-day dates as `YYYY-MM-DD`.

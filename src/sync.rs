@@ -618,3 +618,6 @@ async fn sync_ics(
         unchanged: false,
     })
 }
+
+#[cfg(test)]
+mod tests_google;

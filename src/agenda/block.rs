@@ -1,4 +1,4 @@
-//! cadenced's delimited block in an event's description (DESIGN §8).
+//! cadenced's delimited block in an event's description (docs/design.md, Writing to calendars).
 //!
 //! Invariants: [`add`] only appends (a separator and the block) and never touches a byte of what
 //! was there; [`remove`] takes away exactly what [`add`] appended, so `remove(add(d)) == d` for

@@ -1,4 +1,4 @@
-//! Sections of an agenda document and the follow-ups carried over between them (DESIGN §7).
+//! Sections of an agenda document and the follow-ups carried over between them (docs/design.md, Agenda documents).
 //!
 //! A section starts with the marker line `<!-- cadenced:section <start RFC 3339 UTC> -->`, which
 //! the planner writes itself (never the template), so a section is recognized whatever template

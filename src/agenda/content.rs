@@ -1,4 +1,4 @@
-//! The text of an agenda section (DESIGN §7), rendered with minijinja from the built-in English
+//! The text of an agenda section (docs/design.md, Agenda documents), rendered with minijinja from the built-in English
 //! or Japanese template (`templates/{en,ja}.md.j2`) or from the user's template file.
 //!
 //! Invariants: the section marker (see `carryover.rs`) is added by [`render_section`] itself, so

@@ -1,4 +1,4 @@
-//! The `google-drive` agenda store (DESIGN §7): one Google Doc per report (or per session) in the
+//! The `google-drive` document back-end (docs/design.md, Agenda documents): one Google Doc per report (or per session) in the
 //! manager's Drive, found again by an app property, shared with the report as writer without a
 //! notification e-mail; new sections are inserted above the newest one with the Docs API,
 //! conditional on the revision read; open follow-ups are read back from the exported text.

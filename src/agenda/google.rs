@@ -1,4 +1,4 @@
-//! Writing the agenda link into Google Calendar events (DESIGN §8): `events.get`, then
+//! Writing the agenda link into Google Calendar events (docs/design.md, Writing to calendars): `events.get`, then
 //! `events.patch` with `If-Match` on the etag read and `sendUpdates=none`.
 //!
 //! Invariants: only events whose organizer is the manager (`organizer.self`, or the manager's

@@ -1,4 +1,4 @@
-//! The `local` agenda store: Markdown files under `[agenda] dir` (`<report>.md` in series mode,
+//! The `local` document back-end: Markdown files under `[agenda] dir` (`<report>.md` in series mode,
 //! `<report>/<date>.md` in session mode).
 //!
 //! Invariants: a file is replaced atomically (temporary file, then rename), so a reader never sees

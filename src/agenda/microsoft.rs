@@ -1,4 +1,4 @@
-//! Writing the agenda link into Microsoft 365 events (DESIGN §8): `GET …/events/{id}`, then
+//! Writing the agenda link into Microsoft 365 events (docs/design.md, Writing to calendars): `GET …/events/{id}`, then
 //! `PATCH …/events/{id}` with `If-Match` on the `@odata.etag` read.
 //!
 //! Invariants: only events the manager organizes are written (`isOrganizer`, or the manager's

@@ -1,9 +1,9 @@
-//! Agenda documents (DESIGN §7, §8; issue 8): for every upcoming 1on1 session within
+//! Agenda documents (docs/design.md, Agenda documents and Writing to calendars; issue 8): for every upcoming 1on1 session within
 //! `[agenda] lead_time`, make sure its document exists, add the session's dated section once, and
 //! link the document into the calendar event once.
 //!
 //! The planner ([`plan`]) decides from the analysis, the bookkeeping in the store
-//! (`store/agendas.rs`) and the documents themselves; [`execute`] carries the plan out. Modules:
+//! (`store/agendas.rs`) and the documents themselves; [`run`] carries the plan out. Modules:
 //! `content.rs` renders a section, `carryover.rs` finds sections and open follow-ups, `local.rs`
 //! keeps Markdown files, `block.rs` is the delimited description block, `google.rs` writes it into
 //! Google events.
@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::cadence::{Analysis, Outcome, Session};
-use crate::config::{AccountKind, AgendaMode, AgendaStore, Config};
+use crate::config::{AccountKind, AgendaMode, Config, DocumentBackend};
 use crate::providers::google::auth::{Authenticator, system_clock};
 use crate::store::{AgendaDocument, AgendaLink, AsyncStore, LinkState, Store, StoreError};
 
@@ -171,11 +171,11 @@ pub struct DueSession {
     pub session: Session,
 }
 
-fn store_name(s: AgendaStore) -> &'static str {
+fn store_name(s: DocumentBackend) -> &'static str {
     match s {
-        AgendaStore::Local => "local",
-        AgendaStore::GoogleDrive => "google-drive",
-        AgendaStore::OneDrive => "onedrive",
+        DocumentBackend::Local => "local",
+        DocumentBackend::GoogleDrive => "google-drive",
+        DocumentBackend::OneDrive => "onedrive",
     }
 }
 
@@ -200,7 +200,7 @@ pub fn plan(
     due: &[DueSession],
 ) -> Result<Plan, AgendaError> {
     // Cloud stores: the document's id and link are known once it exists.
-    let drive = config.agenda.store != AgendaStore::Local;
+    let drive = config.agenda.store != DocumentBackend::Local;
     let dir = config.agenda.dir_in(state_dir);
     let mut items: Vec<PlanItem> = Vec::new();
     for d in due {
@@ -382,11 +382,11 @@ pub async fn run(
     }
     // Documents and sections first (so a link never points at a missing document).
     let mut plan = plan;
-    if config.agenda.store == AgendaStore::OneDrive {
+    if config.agenda.store == DocumentBackend::OneDrive {
         let (created, added) = onedrive_documents(cx, &mut plan, now).await?;
         outcome.documents_created = created;
         outcome.sections_added = added;
-    } else if config.agenda.store == AgendaStore::GoogleDrive {
+    } else if config.agenda.store == DocumentBackend::GoogleDrive {
         let (created, added) = drive_documents(cx, &mut plan, now).await?;
         outcome.documents_created = created;
         outcome.sections_added = added;
@@ -490,7 +490,7 @@ async fn write_link(
                     event_id,
                     &title,
                     url,
-                    config.agenda.store == AgendaStore::GoogleDrive,
+                    config.agenda.store == DocumentBackend::GoogleDrive,
                 )
                 .await
                 .map_err(|e| e.to_string())?
@@ -661,7 +661,7 @@ async fn drive_documents(
                 let row = AgendaDocument {
                     doc_key: item.doc_key.clone(),
                     report: item.report.clone(),
-                    store: store_name(AgendaStore::GoogleDrive).to_string(),
+                    store: store_name(DocumentBackend::GoogleDrive).to_string(),
                     location: doc.id.clone(),
                     link: Some(doc.web_view_link.clone()),
                 };
@@ -782,7 +782,7 @@ async fn onedrive_documents(
                 let row = AgendaDocument {
                     doc_key: item.doc_key.clone(),
                     report: item.report.clone(),
-                    store: store_name(AgendaStore::OneDrive).to_string(),
+                    store: store_name(DocumentBackend::OneDrive).to_string(),
                     location: doc.id.clone(),
                     link: Some(link.clone()),
                 };
@@ -1049,8 +1049,8 @@ pub fn google_write_enabled(config: &Config) -> bool {
 pub fn calendar_write_enabled(config: &Config) -> bool {
     config.agenda.enabled
         && match config.agenda.store {
-            AgendaStore::GoogleDrive | AgendaStore::OneDrive => true,
-            AgendaStore::Local => config.agenda.link_base.is_some(),
+            DocumentBackend::GoogleDrive | DocumentBackend::OneDrive => true,
+            DocumentBackend::Local => config.agenda.link_base.is_some(),
         }
 }
 
@@ -1058,7 +1058,7 @@ pub fn calendar_write_enabled(config: &Config) -> bool {
 /// linked into them; the user's files for the OneDrive store.
 pub fn microsoft_scope(config: &Config) -> &'static str {
     use crate::providers::microsoft::auth::{SCOPE, WRITE_SCOPE};
-    if config.agenda.enabled && config.agenda.store == AgendaStore::OneDrive {
+    if config.agenda.enabled && config.agenda.store == DocumentBackend::OneDrive {
         "offline_access Calendars.ReadWrite Files.ReadWrite User.Read"
     } else if calendar_write_enabled(config) {
         WRITE_SCOPE
@@ -1071,7 +1071,7 @@ pub fn microsoft_scope(config: &Config) -> &'static str {
 /// are linked into them; the app's own Drive files for the Drive store.
 pub fn google_scope(config: &Config) -> String {
     let mut s = crate::providers::google::auth::scopes(google_write_enabled(config));
-    if config.agenda.enabled && config.agenda.store == AgendaStore::GoogleDrive {
+    if config.agenda.enabled && config.agenda.store == DocumentBackend::GoogleDrive {
         s.push(' ');
         s.push_str(gdrive::DRIVE_SCOPE);
     }

@@ -1,4 +1,4 @@
-//! The `onedrive` agenda store (DESIGN §7): one Word document (`.docx`) per report (or per
+//! The `onedrive` document back-end (docs/design.md, Agenda documents): one Word document (`.docx`) per report (or per
 //! session) in the manager's OneDrive under `Agendas/`, shared with the report (an invitation
 //! without e-mail, and a "specific people" edit link, which is what goes into the invite); a new
 //! section is written only conditionally on the eTag read (`If-Match`; 412 → re-read and retry),

@@ -1,5 +1,5 @@
 //! Alerts: the cadence findings and the account problems, matched to their stored lifecycle
-//! (DESIGN §6 "Alerts"; the lifecycle itself lives in `store/alerts.rs`).
+//! (docs/cadence-rules.md, Alerts; the lifecycle itself lives in `store/alerts.rs`).
 //!
 //! Invariant: every command and the daemon reach the alerts through [`analyse`], so an alert's
 //! id and state are the same whoever looks.
@@ -23,7 +23,7 @@ pub struct Analysed {
     pub analysis: Analysis,
     /// One per finding, same order.
     pub states: Vec<AlertState>,
-    /// Accounts that cannot sync until `cadenced auth` (DESIGN §9), with their alert state.
+    /// Accounts that cannot sync until `cadenced auth` (docs/design.md, Reliability), with their alert state.
     pub account_alerts: Vec<(AccountAlert, AlertState)>,
 }
 
@@ -47,7 +47,7 @@ pub fn analyse(
         .as_deref()
         .map(|d| crate::providers::directory::with_directory(config, d));
     let config: &Config = with_directory.as_deref().unwrap_or(config);
-    let window = cadence::analyze::analysis_window(config, now);
+    let window = cadence::analyse::analysis_window(config, now);
     let started = std::time::Instant::now();
     // Single events that cannot be anyone's 1on1 (or a candidate's) are not even decoded.
     let detector = cadence::Detector::new(config);
@@ -56,7 +56,7 @@ pub fn analyse(
     };
     let calendars = store.load_events_in_filtered(None, window.from, window.to, &keep)?;
     let loaded = started.elapsed();
-    let analysis = cadence::analyze(config, &calendars, now);
+    let analysis = cadence::analyse(config, &calendars, now);
     tracing::debug!(
         events = calendars.iter().map(|c| c.events.len()).sum::<usize>(),
         ?loaded,

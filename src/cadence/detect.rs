@@ -1,4 +1,4 @@
-//! 1on1 detection (DESIGN §6): who the humans of an occurrence are, and whether it is the 1on1 of
+//! 1on1 detection (docs/cadence-rules.md): who the humans of an occurrence are, and whether it is the 1on1 of
 //! a report, a candidate (a two-person meeting with someone outside the roster), or neither.
 //!
 //! Rules:

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::analyze::AlertKind;
+use super::analyse::AlertKind;
 use crate::config::{Config, Locale};
 use crate::tz::Zone;
 

@@ -1,19 +1,19 @@
 //! Cadence: from the stored events, find each report's 1on1s and say how the cadence stands
-//! (DESIGN §6). Nothing here knows which provider an event came from.
+//! (docs/cadence-rules.md). Nothing here knows which provider an event came from.
 //!
 //! - [`detect`]: who is in a meeting, and whether it is a report's 1on1, a candidate, or neither.
-//! - [`analyze`]: sessions and outcomes, the report's figures, the expected interval, findings.
+//! - [`analyse`](mod@analyse): sessions and outcomes, the report's figures, the expected interval, findings.
 //! - [`messages`]: severities and the alert sentences in English and Japanese.
 //!
 //! The analysis is a pure function of the config, the stored events and `now`; alert ids and
 //! their lifecycle (acknowledged, snoozed, resolved) live in the store.
 
-pub mod analyze;
+pub mod analyse;
 pub mod detect;
 pub mod messages;
 
-pub use analyze::{
+pub use analyse::{
     AlertKind, Analysis, CadenceSource, Candidate, Finding, Outcome, ReportFigures, SeriesInfo,
-    Session, analyze,
+    Session, analyse,
 };
 pub use detect::{Detector, Match};

@@ -1,4 +1,4 @@
-//! `agenda [--dry-run]` and `agenda unlink [--dry-run]` (DESIGN §4, §7, §8).
+//! `agenda [--dry-run]` and `agenda unlink [--dry-run]` (docs/design.md, Command line, Agenda documents and Writing to calendars).
 
 use std::sync::Arc;
 

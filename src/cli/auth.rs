@@ -223,7 +223,7 @@ async fn run(
         }
         None => {
             if ctx.config.agenda.enabled
-                && ctx.config.agenda.store == crate::config::AgendaStore::GoogleDrive
+                && ctx.config.agenda.store == crate::config::DocumentBackend::GoogleDrive
             {
                 eprintln!(
                     "cadenced also asks for the files it creates in your Drive (drive.file): the \

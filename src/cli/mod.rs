@@ -1,4 +1,4 @@
-//! The command line (DESIGN §4, a contract): flags, commands, and the one place where errors
+//! The command line (docs/design.md, Command line: a contract): flags, commands, and the one place where errors
 //! become one sentence on stderr and an exit code (0 success, 1 runtime failure, 2 usage or
 //! configuration error).
 

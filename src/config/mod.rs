@@ -1,6 +1,6 @@
-//! Configuration: owns the TOML config file of DESIGN §5 — its types and defaults, loading and
+//! Configuration: owns the TOML config file of docs/design.md, Configuration — its types and defaults, loading and
 //! validation with key paths and line numbers, the shipped example (`init`), and where the config
-//! file and the state directory are when the command line does not say (DESIGN §4).
+//! file and the state directory are when the command line does not say (docs/design.md, Command line).
 //!
 //! Loading has two stages, so that `check` can list every problem at once:
 //! 1. TOML syntax: a syntax error is one [`ConfigProblem`] with its line, and nothing more is read;

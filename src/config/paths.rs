@@ -1,5 +1,5 @@
 //! Where the config file and the state directory are when the command line does not say
-//! (DESIGN §4). Each function has a variant taking the environment as a closure, for tests.
+//! (docs/design.md, Command line). Each function has a variant taking the environment as a closure, for tests.
 //!
 //! An environment variable that is set but empty counts as unset. Per the XDG base directory
 //! specification, a relative `XDG_CONFIG_HOME` / `XDG_STATE_HOME` is ignored.

@@ -125,7 +125,7 @@ fn defaults_from_a_minimal_file() {
     assert!(c.agenda.enabled && !c.agenda.notify_attendees);
     assert_eq!(c.agenda.mode, AgendaMode::Series);
     assert_eq!(c.agenda.lead_time.to_string(), "2d");
-    assert_eq!(c.agenda.store, AgendaStore::Local);
+    assert_eq!(c.agenda.store, DocumentBackend::Local);
     assert_eq!(c.agenda.dir, PathBuf::from("agendas"));
     assert_eq!(c.agenda.link_base, None);
     assert_eq!(c.agenda.template, AgendaTemplate::Builtin);

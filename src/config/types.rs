@@ -1,4 +1,4 @@
-//! The validated configuration (DESIGN §5), with every default filled in.
+//! The validated configuration (docs/design.md, Configuration), with every default filled in.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -451,7 +451,7 @@ pub struct AgendaConfig {
     /// Default 2d.
     pub lead_time: ConfigDuration,
     /// Default local.
-    pub store: AgendaStore,
+    pub store: DocumentBackend,
     /// Default `agendas`; relative paths are relative to the state directory (see [`Self::dir_in`]).
     pub dir: PathBuf,
     /// Default none (`""` in the file): URL prefix under which `dir` is published.
@@ -468,7 +468,7 @@ impl Default for AgendaConfig {
             enabled: true,
             mode: AgendaMode::Series,
             lead_time: ConfigDuration::from_days(2),
-            store: AgendaStore::Local,
+            store: DocumentBackend::Local,
             dir: PathBuf::from("agendas"),
             link_base: None,
             template: AgendaTemplate::Builtin,
@@ -484,7 +484,7 @@ impl AgendaConfig {
     }
 }
 
-/// `[agenda] mode` (DESIGN §7).
+/// `[agenda] mode` (docs/design.md, Agenda documents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum AgendaMode {
     #[default]
@@ -492,9 +492,10 @@ pub enum AgendaMode {
     Session,
 }
 
-/// `[agenda] store`.
+/// `[agenda] store`: the document back-end that holds agenda documents (local Markdown files,
+/// Google Docs in Drive, Word documents in OneDrive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum AgendaStore {
+pub enum DocumentBackend {
     #[default]
     Local,
     GoogleDrive,

@@ -1356,16 +1356,16 @@ fn agenda(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, accounts: &[Account]) -> AgendaCon
             sec,
             "store",
             &[
-                ("local", AgendaStore::Local),
-                ("google-drive", AgendaStore::GoogleDrive),
-                ("onedrive", AgendaStore::OneDrive),
+                ("local", DocumentBackend::Local),
+                ("google-drive", DocumentBackend::GoogleDrive),
+                ("onedrive", DocumentBackend::OneDrive),
             ],
         )
         .unwrap_or(d.store);
     let needs = match store {
-        AgendaStore::Local => None,
-        AgendaStore::GoogleDrive => Some(Provider::Google),
-        AgendaStore::OneDrive => Some(Provider::Microsoft),
+        DocumentBackend::Local => None,
+        DocumentBackend::GoogleDrive => Some(Provider::Google),
+        DocumentBackend::OneDrive => Some(Provider::Microsoft),
     };
     if let Some(p) = needs
         && !accounts.iter().any(|a| a.provider() == p)

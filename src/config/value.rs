@@ -130,7 +130,7 @@ pub fn parse_duration(text: &str) -> Result<ConfigDuration, String> {
     Ok(ConfigDuration { secs: total })
 }
 
-/// The expected interval between 1on1s with a report (DESIGN §6).
+/// The expected interval between 1on1s with a report (docs/cadence-rules.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cadence {
     Weekly,

@@ -1,4 +1,4 @@
-//! One cycle of the pipeline (DESIGN §3): sync every account, analyse, and then the stages that
+//! One cycle of the pipeline (docs/design.md, Pipeline): sync every account, analyse, and then the stages that
 //! act on the analysis (alert delivery, agenda planning).
 //!
 //! Invariants: accounts sync concurrently and independently (one failing never stops the others);

@@ -1,6 +1,6 @@
 //! The HTTP client every provider shares: timeouts, a user agent, and retries with backoff.
 //!
-//! Retry policy (DESIGN §9): 429 and 5xx responses and connection failures are retried with
+//! Retry policy (docs/design.md, Reliability): 429 and 5xx responses and connection failures are retried with
 //! exponential backoff and full jitter, honouring `Retry-After`; other statuses are returned to
 //! the caller to report. URLs are shown through [`redact_url`] because feed URLs often carry a
 //! secret in their path or query.

@@ -9,6 +9,7 @@ pub mod http;
 pub mod ics;
 pub mod loopback;
 pub mod microsoft;
+pub mod oauth;
 pub mod oauth_relay;
 pub mod sink;
 pub mod tokens;

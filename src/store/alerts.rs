@@ -1,4 +1,4 @@
-//! The lifecycle of alerts (DESIGN §6 "Alerts"; `alerts ack`, `alerts snooze`).
+//! The lifecycle of alerts (docs/cadence-rules.md, Alerts; `alerts ack`, `alerts snooze`).
 //!
 //! The analysis produces its current findings on every run; [`Store::reconcile_alerts`] matches
 //! them to the stored alerts so that:

@@ -1,6 +1,6 @@
 //! The SQLite store: accounts, calendars, normalized events, sync cursors and alerts.
 //!
-//! Owns the database file and its schema (versioned migrations in [`migrations`]). Invariants:
+//! Owns the database file and its schema (versioned migrations in `migrations.rs`). Invariants:
 //! - The database is created with mode 0600 (its WAL/SHM files inherit it), in a state directory
 //!   created 0700.
 //! - Every write that a sync makes for one page of changes, together with the cursor that covers

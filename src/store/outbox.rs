@@ -1,4 +1,4 @@
-//! The alert outbox (issue 7; DESIGN §9 "Alerts go through an outbox").
+//! The alert outbox (issue 7; docs/design.md, Reliability "Alerts go through an outbox").
 //!
 //! Tables (migration 2): `outbox` (one row per message and channel, with its idempotency key
 //! and delivery state), `outbox_attempts` (every attempt and its outcome), `alert_notices`

@@ -1,4 +1,4 @@
-//! Agenda links written into Google Calendar events (issue 8, DESIGN §8), by the real binary
+//! Agenda links written into Google Calendar events (issue 8, docs/design.md, Writing to calendars), by the real binary
 //! against the stateful Google fake (`tests/fake_google`) over loopback HTTP: once and never
 //! twice, with `If-Match` and `sendUpdates=none`, preserving the description byte for byte,
 //! resolving a concurrent edit (412), leaving events organized by others alone, and `agenda

@@ -1,4 +1,4 @@
-//! Agenda links written into Microsoft 365 events (issue 8, DESIGN §8), by the real binary against
+//! Agenda links written into Microsoft 365 events (issue 8, docs/design.md, Writing to calendars), by the real binary against
 //! the Graph fake (`tests/fake_graph`): once per series, `If-Match` on every write, the HTML body
 //! (user text and a Teams join block) preserved, a 412 resolved without losing the other edit,
 //! events organized by the report untouched, and `agenda unlink` restoring the body.

@@ -20,7 +20,7 @@ use webhook::WebhookServer;
 
 const NOW: &str = "2026-11-24T09:00:00+09:00";
 
-/// The (report, kind) pairs DESIGN §6 prescribes for the example at NOW (the golden report).
+/// The (report, kind) pairs docs/cadence-rules.md prescribes for the example at NOW (the golden report).
 fn expected_alerts() -> BTreeSet<(String, String)> {
     let golden: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
@@ -226,7 +226,7 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
     let plain = parsed.subparts[0].get_body().unwrap();
     let html = parsed.subparts[1].get_body().unwrap();
     // The example's agendas are local files without link_base: nothing goes into the invites,
-    // so the alert names the agenda prepared in the same cycle (DESIGN §8).
+    // so the alert names the agenda prepared in the same cycle (docs/design.md, Writing to calendars).
     for part in [&plain, &html] {
         assert!(
             part.contains("Agenda: ") && part.contains("alice@example.com.md"),

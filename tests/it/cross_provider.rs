@@ -3,8 +3,8 @@
 //! (issues 4 and 5, acceptance "same report").
 //!
 //! The calendar is written once, in iCalendar. A test-side converter turns it into the resources
-//! each real API returns for such a calendar, as `shared/docs/google-api.md`,
-//! `shared/docs/microsoft-graph.md` and their samples describe them, and seeds the fakes through
+//! each real API returns for such a calendar, as `docs/google-api.md`,
+//! `docs/microsoft-graph.md` and their samples describe them, and seeds the fakes through
 //! their public seeding APIs:
 //! - Google (§3 of the doc): masters with `recurrence` lines (`RRULE`, `EXDATE;TZID=…`,
 //!   `RDATE;TZID=…`) and `start.timeZone`; exceptions `<master>_<YYYYMMDDTHHMMSSZ>` with
@@ -848,7 +848,7 @@ fn graph_report(config: &str, events: &[Event], now: &str, fl: Flavour) -> (Valu
 ///
 /// - the `id` of `series_ending` alerts: `store/alerts.rs` derives an alert id from kind, report
 ///   and episode, and the episode of `series_ending` is `<series event_id>|<last occurrence>`
-///   (`cadence/analyze.rs`: a different series ending is a new episode), so it embeds the
+///   (`cadence/analyse.rs`: a different series ending is a new episode), so it embeds the
 ///   provider's event id. Every other alert's episode is a time, and its id must agree;
 /// - with `foreign_uids`, the `id` of `skipped` alerts: their episode is `<uid>|<start>`, and a
 ///   calendar whose items carry the provider's own UIDs (Exchange GlobalObjectIds) cannot give

@@ -1,5 +1,5 @@
 //! Self-tests of the Google fake (`tests/fake_google/`), driven over loopback HTTP with reqwest.
-//! They check the fake against google-api.md and the real sample bodies, not against any client.
+//! They check the fake against docs/google-api.md and the real sample bodies, not against any client.
 
 use testkit::fake_google;
 

@@ -1,5 +1,5 @@
 //! Self-tests of the Microsoft Graph fake (`tests/fake_graph/`), driven over loopback HTTP with
-//! reqwest. They check the fake against microsoft-graph.md and the sample bodies, not against any
+//! reqwest. They check the fake against docs/microsoft-graph.md and the sample bodies, not against any
 //! client.
 
 use testkit::fake_graph;

@@ -1,5 +1,5 @@
 //! The iCalendar path end to end: `sync` a fixture feed with the real binary, then check
-//! `events --json` (DESIGN §6) occurrence by occurrence.
+//! `events --json` (docs/design.md, `events --json`) occurrence by occurrence.
 
 use crate::common;
 

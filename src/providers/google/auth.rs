@@ -1,9 +1,12 @@
 //! Google OAuth: the token file, access-token refresh, the service-account JWT grant, and the
 //! installed-app (loopback + PKCE) flow behind `cadenced auth`.
 //!
-//! - Tokens live in the shared token file ([`crate::providers::tokens`]: 0600, atomic). They hold
-//!   the refresh token and the cached access token with its expiry. [`Tokens`]' `Debug` is
-//!   redacted and no error message ever carries a token.
+//! - The grants (authorization code with PKCE, refresh) go through the shared OAuth core
+//!   ([`crate::providers::oauth`], on the `oauth2` crate); this file supplies Google's endpoints
+//!   (`auth_url`, `token_url`), its scopes, and how its error answers read.
+//! - Tokens live in the per-account token file ([`crate::providers::tokens`]: 0600, atomic).
+//!   They hold the refresh token and the cached access token with its expiry. [`Tokens`]'
+//!   `Debug` is redacted and no error message ever carries a token.
 //! - An access token is used until [`REFRESH_MARGIN`] before its expiry, then refreshed with
 //!   `grant_type=refresh_token` (the refresh response has no new refresh token: the old one is
 //!   kept). A 401 from the API forces one refresh ([`Authenticator::refresh`]).
@@ -11,14 +14,11 @@
 //!   tells the user to run `cadenced auth ACCOUNT`.
 //! - Service accounts (`service_account_key` + `subject`): an RS256 JWT (`iss`, `scope`, `aud`,
 //!   `iat`, `exp` = `iat` + 1 h, `sub`) signed with the key's PKCS#8 RSA key through aws-lc-rs
-//!   (already in the build as rustls' provider), posted as `jwt-bearer`. The key's `token_uri` is
-//!   used unless the account overrides `token_url`.
-//!
-//! Plain reqwest form posts are used rather than the `oauth2` crate: the three grants are a few
-//! fields each, and this keeps our own client, retry policy and error wording.
+//!   (already in the build as rustls' provider), posted as `jwt-bearer` (a grant `oauth2` does
+//!   not have, so it is the one form built here). The key's `token_uri` is used unless the
+//!   account overrides `token_url`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,17 +27,20 @@ use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 
 use crate::config::{GoogleAccount, GoogleAuth};
-use crate::providers::http::{self, HttpError, RetryPolicy};
+use crate::providers::http::HttpError;
 #[cfg(test)]
 use crate::providers::loopback::random_token;
 pub use crate::providers::loopback::{FlowOptions, Relay, pkce_challenge};
 use crate::providers::loopback::{Loopback, open_browser};
+use crate::providers::oauth::{self, Grant, GrantError, OAuthClient, Refusal};
+pub use crate::providers::oauth::{Clock, system_clock};
 use crate::providers::tokens::{self, TokenFileError};
 pub use crate::providers::tokens::{REFRESH_MARGIN, Tokens, token_path};
 
 /// The scope for reading calendars; all that is requested unless agenda write-back is enabled.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
-/// Added when agendas are linked into events (DESIGN §8): edit events.
+/// Added when agendas are linked into events (docs/design.md, Writing to calendars): edit
+/// events.
 pub const WRITE_SCOPE: &str = "https://www.googleapis.com/auth/calendar.events";
 
 /// The scopes to request (space-separated): reading always, editing events only with `write`.
@@ -51,13 +54,8 @@ pub fn scopes(write: bool) -> String {
 /// Google's token endpoint (the JWT audience when the account does not override `token_url`).
 const DEFAULT_TOKEN_URL: &str = GoogleAccount::DEFAULT_TOKEN_URL;
 
-/// The clock used for expiry decisions (injected in tests).
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
-}
+/// Expiry assumed when a token answer has no `expires_in`.
+const DEFAULT_EXPIRY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -104,50 +102,40 @@ impl From<TokenFileError> for AuthError {
     }
 }
 
-/// The token endpoint's answer (success or error).
-#[derive(Debug, Default, Deserialize)]
+/// The JWT grant's answer (success or error).
+#[derive(Default, Deserialize)]
 #[serde(default)]
-struct TokenResponse {
+struct JwtAnswer {
     access_token: Option<String>,
-    expires_in: Option<i64>,
-    refresh_token: Option<String>,
+    expires_in: Option<u64>,
     scope: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
 
-/// Retry the token endpoint on 429/5xx/dropped connections only.
-fn token_retryable(status: StatusCode, _body: &[u8]) -> bool {
-    http::is_retryable(status)
+/// Google's error answers read `error (error_description), HTTP status`.
+fn refusal_reason(r: &Refusal) -> String {
+    let status = r.status.as_u16();
+    match &r.body {
+        Some(b) => match &b.error_description {
+            Some(d) => format!("{} ({d}), HTTP {status}", b.error),
+            None => format!("{}, HTTP {status}", b.error),
+        },
+        None => format!("HTTP {status}"),
+    }
 }
 
-/// POST a form to a token endpoint. Returns the parsed answer and its status.
-async fn post_token(
-    client: &Client,
-    account: &str,
-    url: &str,
-    form: &[(&str, &str)],
-) -> Result<(StatusCode, TokenResponse), AuthError> {
-    let resp = http::send_buffered_with_retry(
-        url,
-        RetryPolicy::default(),
-        || client.post(url).form(form),
-        token_retryable,
-    )
-    .await
-    .map_err(|source| AuthError::Http {
-        account: account.to_string(),
-        source,
-    })?;
-    let parsed: TokenResponse = serde_json::from_slice(&resp.body).unwrap_or_default();
-    Ok((resp.status, parsed))
-}
-
-fn endpoint_reason(status: StatusCode, r: &TokenResponse) -> String {
-    match (&r.error, &r.error_description) {
-        (Some(e), Some(d)) => format!("{e} ({d}), HTTP {}", status.as_u16()),
-        (Some(e), None) => format!("{e}, HTTP {}", status.as_u16()),
-        _ => format!("HTTP {}", status.as_u16()),
+impl AuthError {
+    fn from_grant(account: &str, e: GrantError) -> AuthError {
+        let account = account.to_string();
+        match e {
+            GrantError::Refused(r) => AuthError::Endpoint {
+                account,
+                reason: refusal_reason(&r),
+            },
+            GrantError::Http(source) => AuthError::Http { account, source },
+            GrantError::Request(reason) => AuthError::Config { account, reason },
+        }
     }
 }
 
@@ -231,7 +219,7 @@ impl Authenticator {
     async fn renew(&self, cached: &mut Option<Tokens>) -> Result<String, AuthError> {
         let now = (self.clock)();
         let mut tokens = cached.clone().unwrap_or_default();
-        let (status, r) = match &self.google.auth {
+        let grant = match &self.google.auth {
             GoogleAuth::OAuth {
                 client_id,
                 client_secret,
@@ -242,97 +230,108 @@ impl Authenticator {
                     });
                 };
                 let secret = resolve_secret(&self.account, client_secret.as_ref())?;
-                let mut form = vec![
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.as_str()),
-                    ("client_id", client_id.as_str()),
-                ];
-                if let Some(s) = secret.as_deref() {
-                    form.push(("client_secret", s));
-                }
-                let (status, r) =
-                    post_token(&self.client, &self.account, &self.google.token_url, &form).await?;
-                if r.error.as_deref() == Some("invalid_grant") {
-                    return Err(AuthError::NeedsAuth {
-                        account: self.account.clone(),
-                    });
-                }
-                (status, r)
+                OAuthClient::new(client_id, secret, &self.google.token_url)
+                    .refresh(&self.client, &refresh)
+                    .await
+                    .map_err(|e| match e {
+                        GrantError::Refused(r) if r.error() == Some("invalid_grant") => {
+                            AuthError::NeedsAuth {
+                                account: self.account.clone(),
+                            }
+                        }
+                        e => AuthError::from_grant(&self.account, e),
+                    })?
             }
             GoogleAuth::ServiceAccount { key, subject } => {
-                let key_file = read_service_key(&self.account, key)?;
-                let url = if self.google.token_url == DEFAULT_TOKEN_URL {
-                    key_file
-                        .token_uri
-                        .clone()
-                        .unwrap_or_else(|| DEFAULT_TOKEN_URL.into())
-                } else {
-                    self.google.token_url.clone()
-                };
-                let assertion = service_account_jwt(
-                    &self.account,
-                    key,
-                    &key_file,
-                    subject,
-                    &url,
-                    now,
-                    &self.scope,
-                )?;
-                post_token(
-                    &self.client,
-                    &self.account,
-                    &url,
-                    &[
-                        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                        ("assertion", assertion.as_str()),
-                    ],
-                )
-                .await?
+                let mut grant = self.service_account_grant(key, subject, now).await?;
+                // A service-account answer names no scope: the token has what the assertion
+                // asked for.
+                grant.scope.get_or_insert_with(|| self.scope.clone());
+                grant
             }
         };
-        let access = match (&r.access_token, status.is_success()) {
-            (Some(a), true) if !a.is_empty() => a.clone(),
-            _ => {
-                return Err(AuthError::Endpoint {
-                    account: self.account.clone(),
-                    reason: endpoint_reason(status, &r),
-                });
-            }
-        };
-        tokens.access_token = Some(access.clone());
-        tokens.expires_at = Some(now + chrono::Duration::seconds(r.expires_in.unwrap_or(3600)));
-        if let Some(rt) = r.refresh_token.filter(|t| !t.is_empty()) {
-            tokens.refresh_token = Some(rt);
-        }
-        if r.scope.is_some() {
-            tokens.scope = r.scope;
-        } else if matches!(self.google.auth, GoogleAuth::ServiceAccount { .. }) {
-            // A service-account answer names no scope: the token has what the assertion asked.
-            tokens.scope = Some(self.scope.clone());
-        }
-        // Caching is an optimisation: a file we cannot write costs a refresh next run, no more.
-        if let Err(e) = save_tokens(&self.path, &tokens) {
-            tracing::warn!(account = %self.account, "cannot cache the access token: {e}");
-        }
+        let access = grant.access_token.clone();
+        // Google's refresh answers carry no new refresh token, so the write normally only caches
+        // the access token; should one come, it is stored before use as for Microsoft.
+        let rotated = grant.store_into(&mut tokens, now, DEFAULT_EXPIRY);
+        oauth::persist(&self.account, &self.path, &tokens, rotated)?;
         *cached = Some(tokens);
         Ok(access)
     }
+
+    /// The JWT-bearer grant of a service account (domain-wide delegation to `subject`).
+    async fn service_account_grant(
+        &self,
+        key: &Path,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Grant, AuthError> {
+        let key_file = read_service_key(&self.account, key)?;
+        let url = if self.google.token_url == DEFAULT_TOKEN_URL {
+            key_file
+                .token_uri
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TOKEN_URL.into())
+        } else {
+            self.google.token_url.clone()
+        };
+        let assertion = service_account_jwt(
+            &self.account,
+            key,
+            &key_file,
+            subject,
+            &url,
+            now,
+            &self.scope,
+        )?;
+        let (status, body) = oauth::post_form(
+            &self.client,
+            &url,
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", assertion.as_str()),
+            ],
+        )
+        .await
+        .map_err(|source| AuthError::Http {
+            account: self.account.clone(),
+            source,
+        })?;
+        let r: JwtAnswer = serde_json::from_slice(&body).unwrap_or_default();
+        match r.access_token {
+            Some(access_token) if status.is_success() && !access_token.is_empty() => Ok(Grant {
+                access_token,
+                refresh_token: None,
+                expires_in: r.expires_in.map(std::time::Duration::from_secs),
+                scope: r.scope,
+            }),
+            _ => Err(AuthError::Endpoint {
+                account: self.account.clone(),
+                reason: jwt_reason(status, &r),
+            }),
+        }
+    }
+}
+
+fn jwt_reason(status: StatusCode, r: &JwtAnswer) -> String {
+    refusal_reason(&Refusal {
+        status,
+        body: r.error.clone().map(|error| oauth::ErrorBody {
+            error,
+            error_description: r.error_description.clone(),
+            ..oauth::ErrorBody::default()
+        }),
+    })
 }
 
 fn resolve_secret(
     account: &str,
     secret: Option<&crate::config::SecretSource>,
 ) -> Result<Option<String>, AuthError> {
-    secret
-        .map(|s| {
-            s.resolve_from_env()
-                .map(|v| v.expose().to_string())
-                .map_err(|e| AuthError::Config {
-                    account: account.to_string(),
-                    reason: format!("client_secret_env: {e}"),
-                })
-        })
-        .transpose()
+    oauth::resolve_secret(secret).map_err(|reason| AuthError::Config {
+        account: account.to_string(),
+        reason,
+    })
 }
 
 /// The fields of a service-account key file that the grant needs.
@@ -471,17 +470,17 @@ pub async fn loopback_flow(
     let lb = Loopback::open(state_dir, options.relay.as_ref())
         .await
         .map_err(flow_err)?;
-    let redirect = lb.redirect_uri.clone();
-    let mut url = reqwest::Url::parse(&google.auth_url)
+    let app = OAuthClient::new(client_id, secret, &google.token_url);
+    let url = app
+        .authorize_url(
+            &google.auth_url,
+            &lb.redirect_uri,
+            &options.scope,
+            &lb.state,
+            &lb.verifier,
+            &[],
+        )
         .map_err(|e| flow_err(format!("auth_url is not a URL: {e}")))?;
-    url.query_pairs_mut()
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("response_type", "code")
-        .append_pair("scope", &options.scope)
-        .append_pair("code_challenge", &lb.challenge())
-        .append_pair("code_challenge_method", "S256")
-        .append_pair("state", &lb.state);
     show(url.as_str());
     if options.open_browser {
         open_browser(url.as_str());
@@ -490,26 +489,15 @@ pub async fn loopback_flow(
         .wait_for_code("Google", options.timeout)
         .await
         .map_err(flow_err)?;
-    let verifier = lb.verifier.clone();
-    let mut form = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("code_verifier", verifier.as_str()),
-        ("redirect_uri", redirect.as_str()),
-        ("client_id", client_id.as_str()),
-    ];
-    if let Some(s) = secret.as_deref() {
-        form.push(("client_secret", s));
-    }
-    let (status, r) = post_token(&client, account, &google.token_url, &form).await?;
-    let (Some(access), Some(refresh), true) = (
-        r.access_token.clone(),
-        r.refresh_token.clone(),
-        status.is_success(),
-    ) else {
+    let r = app
+        .exchange_code(&client, &code, &lb.verifier, &lb.redirect_uri, &[])
+        .await
+        .map_err(|e| AuthError::from_grant(account, e))?;
+    // Installed apps always get a refresh token; an answer without one is a refusal.
+    let Some(refresh) = r.refresh_token.clone().filter(|t| !t.is_empty()) else {
         return Err(AuthError::Endpoint {
             account: account.to_string(),
-            reason: endpoint_reason(status, &r),
+            reason: "no refresh token was granted".into(),
         });
     };
     if let Some(scope) = &r.scope
@@ -533,15 +521,12 @@ pub async fn loopback_flow(
                 .into(),
         ));
     }
-    save_tokens(
-        &token_path(state_dir, account),
-        &Tokens {
-            refresh_token: Some(refresh),
-            access_token: Some(access),
-            expires_at: Some(Utc::now() + chrono::Duration::seconds(r.expires_in.unwrap_or(3600))),
-            scope: r.scope,
-        },
-    )
+    let mut tokens = Tokens {
+        refresh_token: Some(refresh),
+        ..Tokens::default()
+    };
+    r.store_into(&mut tokens, Utc::now(), DEFAULT_EXPIRY);
+    save_tokens(&token_path(state_dir, account), &tokens)
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ pub async fn direct_reports(
             ("maxResults", "500"),
             ("projection", "basic"),
             // The subject is the manager, rarely a Workspace admin: the public view is the
-            // one a non-admin may list (google-api.md §7).
+            // one a non-admin may list (docs/google-api.md §7).
             ("viewType", "domain_public"),
             (
                 "fields",

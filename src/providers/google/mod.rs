@@ -10,4 +10,4 @@ pub mod directory;
 pub mod model;
 pub mod sync;
 #[cfg(test)]
-mod testserver;
+pub(crate) mod testserver;

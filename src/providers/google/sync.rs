@@ -5,7 +5,7 @@
 //! other filter is ever sent, so the two requests stay "the same other parameters"). Pages are
 //! followed through `nextPageToken`; `nextSyncToken` comes with the last page only.
 //!
-//! Crash safety (DESIGN §9), one transaction per page:
+//! Crash safety (docs/design.md, Reliability), one transaction per page:
 //! - A **full** sync (no token, `--full`, or after a 410) takes a fresh generation number for the
 //!   calendar and writes every page's rows with it. Its **last** page, in the same transaction as
 //!   the new sync token, deletes the calendar's rows of any other generation. A full sync that

@@ -1,4 +1,4 @@
-//! `directory = true` on a Microsoft account (microsoft-graph.md §7.3): reading the account
+//! `directory = true` on a Microsoft account (docs/microsoft-graph.md §7.3): reading the account
 //! user's direct reports from Graph. Where they are kept and how they join the roster is
 //! [`crate::providers::directory`].
 //!

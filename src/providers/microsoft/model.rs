@@ -73,7 +73,7 @@
 //!   knows it, else the *clean* global object id: when `iCalUId` is an Exchange GlobalObjectId
 //!   (`040000008200E00074C5B7101A82E008…`), bytes 16–19 (the instance date) are zeroed, which
 //!   gives the same value for the master and all its instances ([MS-OXOCAL] §2.2.1.27/28, not
-//!   in the shared doc); else `iCalUId`; else the `seriesMasterId`/`id`.
+//!   in docs/microsoft-graph.md); else `iCalUId`; else the `seriesMasterId`/`id`.
 //! - **Status**: `isCancelled` → `Cancelled`, else `Confirmed`.
 //! - **People** (§3.1): `organizer.emailAddress` → organizer; `attendees[]` with an address →
 //!   attendees, `type: resource` → `resource = true`; `status.response` accepted → Accepted,

@@ -1,4 +1,4 @@
-//! Admin SDK Directory `users.list` (google-api.md §7), as far as the manager lookup uses it:
+//! Admin SDK Directory `users.list` (docs/google-api.md §7), as far as the manager lookup uses it:
 //! `GET /admin/directory/v1/users?customer=my_customer&query=directManager='x'`.
 //!
 //! - Scope `admin.directory.user.readonly` or `admin.directory.user` (§1.5 table), else 403.

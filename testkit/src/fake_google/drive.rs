@@ -1,4 +1,4 @@
-//! Drive v3 and Docs v1, as far as agenda documents use them (google-api.md §6), for the Google
+//! Drive v3 and Docs v1, as far as agenda documents use them (docs/google-api.md §6), for the Google
 //! fake. Served on the fake's one address: Drive under `/drive/v3` and `/upload/drive/v3`, Docs
 //! under `/v1/documents` (in production Docs lives on `docs.googleapis.com`).
 //!

@@ -1,4 +1,4 @@
-//! Google error bodies (google-api.md §4.1 and the samples), as `(status, body)` pairs.
+//! Google error bodies (docs/google-api.md §4.1 and the samples), as `(status, body)` pairs.
 
 use serde_json::{Value, json};
 
@@ -143,7 +143,7 @@ pub fn unavailable() -> Reply {
 }
 
 /// CAL-ERR 401 authError, in the newer envelope with `"status":"UNAUTHENTICATED"` (the brief asks
-/// for it; google-api.md §4.1 marks its presence on Calendar as unverified, so clients must not
+/// for it; docs/google-api.md §4.1 marks its presence on Calendar as unverified, so clients must not
 /// depend on it either way).
 pub fn unauthenticated() -> Reply {
     Reply {

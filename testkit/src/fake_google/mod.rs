@@ -14,7 +14,7 @@
 //! it), `token_url = g.token_url()` (`<url>/token`) and `auth_url = g.auth_url()`.
 //!
 //! # What it models, and where each rule comes from
-//! Section numbers are those of `shared/docs/google-api.md`; "SAMPLE:x" are the real bodies, copied
+//! Section numbers are those of `docs/google-api.md`; "SAMPLE:x" are the real bodies, copied
 //! into `tests/fake_google/samples/` (provenance in `samples/SOURCES.md`).
 //!
 //! - **Token endpoint** `POST /token`, form-encoded (§1.1, §1.2, §1.4):
@@ -518,7 +518,7 @@ impl FakeGoogle {
         format!("{}/revoke", self.url)
     }
 
-    /// An `[[accounts]]` block for cadenced's config (DESIGN §5) pointing at this fake, with the
+    /// An `[[accounts]]` block for cadenced's config (docs/design.md, Configuration) pointing at this fake, with the
     /// default client.
     pub fn google_account_toml(&self, name: &str, calendars: &[&str]) -> String {
         let cals: Vec<String> = calendars.iter().map(|c| format!("{c:?}")).collect();
@@ -909,7 +909,7 @@ impl FakeGoogle {
     }
 }
 
-/// The real sample bodies (shared/docs/samples/google), for tests to compare against.
+/// The real sample bodies (`samples/`; their origins in `samples/SOURCES.md`), for tests to compare against.
 pub mod samples {
     pub const ERROR_410_FULL_SYNC_REQUIRED: &str =
         include_str!("../../../src/providers/google/testdata/error-410-fullSyncRequired.json");

@@ -1,4 +1,4 @@
-//! OAuth 2.0 token endpoint (google-api.md §1.1, §1.2, §1.4), the authorize redirect, revoke, and
+//! OAuth 2.0 token endpoint (docs/google-api.md §1.1, §1.2, §1.4), the authorize redirect, revoke, and
 //! bearer-token checks for Calendar requests.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Server-side state: calendars, event resources with a per-change update sequence, sync and page
-//! tokens, and the events.list / get / patch logic (google-api.md §2.2, §2.3, §2.5, §2.6, §3).
+//! tokens, and the events.list / get / patch logic (docs/google-api.md §2.2, §2.3, §2.5, §2.6, §3).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -1105,7 +1105,7 @@ pub struct PatchParams {
     pub conference_data_version: u8,
 }
 
-/// Fills `fileId` from a Drive link when it can (google-api.md §6.4 asks a fake to accept both
+/// Fills `fileId` from a Drive link when it can (docs/google-api.md §6.4 asks a fake to accept both
 /// `.../document/d/<id>/...` and `open?id=<id>` forms).
 fn fill_attachment(mut a: Value) -> Value {
     if a.get("fileId").is_some() {

@@ -1,4 +1,4 @@
-//! Authorization code + PKCE for a public client on a loopback redirect (microsoft-graph.md
+//! Authorization code + PKCE for a public client on a loopback redirect (docs/microsoft-graph.md
 //! §1.3): `GET /{tenant}/oauth2/v2.0/authorize` and the `authorization_code` grant of the token
 //! endpoint.
 //!

@@ -1,4 +1,4 @@
-//! The org chart's direct reports (microsoft-graph.md §7.3): `GET /me/directReports` and
+//! The org chart's direct reports (docs/microsoft-graph.md §7.3): `GET /me/directReports` and
 //! `/users/{id|upn}/directReports` → 200 `{"@odata.context": …#directoryObjects, "value":
 //! [directoryObject…]}`, each item a `#microsoft.graph.user` (or an `orgContact`) with
 //! `@odata.type` set. `$top` pages with an `@odata.nextLink` carrying `$skiptoken`

@@ -1,4 +1,4 @@
-//! Error bodies: the Entra token-endpoint shape (microsoft-graph.md §1.6, samples 04/05) and the
+//! Error bodies: the Entra token-endpoint shape (docs/microsoft-graph.md §1.6, samples 04/05) and the
 //! Graph `{"error":{code,message,innerError}}` shape (§5.1, samples 10/11).
 
 use chrono::Utc;

@@ -13,7 +13,7 @@
 //! ```
 //!
 //! # What it models, and where from
-//! Section numbers are those of `shared/docs/microsoft-graph.md`; "sample NN" are the bodies in
+//! Section numbers are those of `docs/microsoft-graph.md`; "sample NN" are the bodies in
 //! `tests/fake_graph/samples/` (provenance in `samples/SOURCES.md`).
 //!
 //! - **Token endpoint** `POST /{tenant}/oauth2/v2.0/token`, form-encoded (§1.2, §1.4, §1.5, §1.6).
@@ -846,7 +846,7 @@ impl FakeGraph {
     }
 }
 
-/// The sample bodies (shared/docs/samples/microsoft-graph), for tests to compare shapes against.
+/// The sample bodies (`samples/`; their origins in `samples/SOURCES.md`), for tests to compare shapes against.
 pub mod samples {
     pub const TOKEN_AUTHCODE_SUCCESS: &str =
         include_str!("../../../src/providers/microsoft/testdata/01-token-authcode-success.json");

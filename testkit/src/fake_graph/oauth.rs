@@ -1,4 +1,4 @@
-//! Microsoft identity platform v2.0 token and device-code endpoints (microsoft-graph.md §1), and
+//! Microsoft identity platform v2.0 token and device-code endpoints (docs/microsoft-graph.md §1), and
 //! the bearer check for Graph requests (§5.1).
 
 use std::collections::HashMap;

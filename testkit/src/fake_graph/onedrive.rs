@@ -1,4 +1,4 @@
-//! OneDrive for the Graph fake, as far as agenda documents use it (microsoft-graph.md §7):
+//! OneDrive for the Graph fake, as far as agenda documents use it (docs/microsoft-graph.md §7):
 //!
 //! - `GET …/drive/root:/{path}` → the driveItem (`id`, `name`, `eTag`, `cTag`, `size`, `webUrl`,
 //!   `file.mimeType`, `parentReference.path`), or 404 `itemNotFound`. `GET …/drive/items/{id}`.

@@ -1,5 +1,5 @@
 //! `PATCH /v1.0/me/events/{id}` (and `/users/{x}/…`, `/me/calendar/events/{id}`) for the Graph
-//! fake, as far as agenda links use it (microsoft-graph.md; Graph "Update event"):
+//! fake, as far as agenda links use it (docs/microsoft-graph.md; Graph "Update event"):
 //!
 //! - `If-Match` with the item's current `@odata.etag` (weak form `W/"<changeKey>"`); a stale one →
 //!   412 `ErrorIrresolvableConflict` (the code Exchange uses for a change-key mismatch; the status

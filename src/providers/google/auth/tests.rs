@@ -1,7 +1,7 @@
 use super::*;
 use crate::providers::google::testserver::{self, json};
 use std::os::unix::fs::PermissionsExt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn account(token_url: &str) -> GoogleAccount {

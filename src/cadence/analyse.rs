@@ -1,4 +1,4 @@
-//! Cadence analysis (DESIGN §6, a contract): sessions and their outcomes per report, the
+//! Cadence analysis (docs/cadence-rules.md: a contract): sessions and their outcomes per report, the
 //! figures of the report, the expected interval and where it comes from, and the findings that
 //! become alerts. A pure function of the config, the stored events and `now`.
 
@@ -16,7 +16,7 @@ use crate::tz::Zone;
 
 const DAY_SECS: f64 = 86_400.0;
 
-/// The outcome of one session (DESIGN §6).
+/// The outcome of one session (docs/cadence-rules.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -170,7 +170,7 @@ pub fn analysis_window(config: &Config, now: DateTime<Utc>) -> Window {
 }
 
 /// Analyse the stored events at `now`.
-pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>) -> Analysis {
+pub fn analyse(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>) -> Analysis {
     let zone = config.manager.zone();
     let detector = Detector::new(config);
     let window = analysis_window(config, now);
@@ -486,7 +486,7 @@ fn series_of(sessions: &[Session], masters: &Masters<'_>, zone: &Zone) -> Vec<Se
     out
 }
 
-/// The interval a rule implies (DESIGN §6): weekly × interval × 7, daily × interval,
+/// The interval a rule implies (docs/cadence-rules.md): weekly × interval × 7, daily × interval,
 /// monthly × interval × 30 (and yearly × interval × 365).
 pub fn rule_interval_days(rule: &Rule) -> Option<f64> {
     let per = match rule.freq {

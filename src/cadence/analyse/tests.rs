@@ -93,7 +93,7 @@ fn figures_windows_and_outcomes() {
         "Alice / Mika",
         &extra,
     )]);
-    let a = analyze(&config(), &cal, now());
+    let a = analyse(&config(), &cal, now());
     let r = &a.reports[0];
     // Instances every 7 days from day −200: those in [−90, 0) start at −88, −81, …, −4 (13), one
     // of them (−60) is removed by EXDATE and counts as cancelled.
@@ -141,7 +141,7 @@ fn declined_by_either_side_and_cancelled_instances() {
         "1on1",
         "STATUS:CANCELLED\r\n",
     ));
-    let a = analyze(&config(), &calendar(&events), now());
+    let a = analyse(&config(), &calendar(&events), now());
     let r = &a.reports[1];
     assert_eq!((r.held, r.declined, r.cancelled), (3, 2, 1));
     // Three held sessions 10 days apart: the interval is inferred.
@@ -173,7 +173,7 @@ fn the_calendar_owners_own_decline_counts_as_the_managers() {
             e.self_response = Some(Response::Accepted);
         }
     }
-    let a = analyze(&config(), &cal, now());
+    let a = analyse(&config(), &cal, now());
     let r = &a.reports[1];
     assert_eq!((r.held, r.declined, r.cancelled), (3, 1, 0));
 }
@@ -187,7 +187,7 @@ fn expected_interval_from_the_active_series_then_default() {
         "sync",
         "RRULE:FREQ=WEEKLY;INTERVAL=2\r\n",
     )]);
-    let a = analyze(&config(), &cal, now());
+    let a = analyse(&config(), &cal, now());
     assert_eq!(a.reports[1].cadence_source, CadenceSource::Recurrence);
     assert_eq!(a.reports[1].expected_interval_days, 14.0);
     assert_eq!(a.reports[2].cadence_source, CadenceSource::Default);
@@ -200,7 +200,7 @@ fn gap_at_its_boundary() {
     for (last, expect) in [(-10.4, false), (-10.6, true)] {
         let mut events = titled("alice@example.com", &[last]);
         events.extend(titled("bob@example.com", &[-3.0]));
-        let a = analyze(&config(), &calendar(&events), now());
+        let a = analyse(&config(), &calendar(&events), now());
         assert_eq!(
             kinds(&a, 0).contains(&"gap"),
             expect,
@@ -216,7 +216,7 @@ fn no_series_replaces_gap_and_uneven() {
     events.extend(titled("bob@example.com", &[-80.0, -40.0, -5.0]));
     // Carol: one 1on1 long ago, nothing in the lookback, nothing scheduled.
     events.extend(titled("carol@example.com", &[-120.0]));
-    let a = analyze(&config(), &calendar(&events), now());
+    let a = analyse(&config(), &calendar(&events), now());
     assert_eq!(kinds(&a, 2), ["no_series"]);
     let f = a.findings.iter().find(|f| f.report == 2).unwrap();
     assert_eq!(f.since, Some(at_days(-120.0)));
@@ -225,7 +225,7 @@ fn no_series_replaces_gap_and_uneven() {
 #[test]
 fn upcoming_without_a_held_session_is_a_gap() {
     let events = titled("carol@example.com", &[5.0]);
-    let a = analyze(&config(), &calendar(&events), now());
+    let a = analyse(&config(), &calendar(&events), now());
     assert_eq!(kinds(&a, 2), ["gap"]);
     assert_eq!(a.findings[a.findings.len() - 1].since, None);
 }
@@ -242,7 +242,7 @@ fn skipped_unless_made_up_within_half_an_interval() {
             "1on1",
             "STATUS:CANCELLED\r\n",
         ));
-        let a = analyze(&config(), &calendar(&events), now());
+        let a = analyse(&config(), &calendar(&events), now());
         let skipped = kinds(&a, 0).contains(&"skipped");
         // −8.6 and −8.4 are within 3.5 days of −10; −6.4 is 3.6 days away.
         assert_eq!(skipped, expect, "make-up at {makeup}");
@@ -263,7 +263,7 @@ fn uneven_against_the_team_median() {
                 .into_iter()
                 .map(|v| v.replace("UID:carol", "UID:next-carol")),
         );
-        let a = analyze(&config(), &calendar(&events), now());
+        let a = analyse(&config(), &calendar(&events), now());
         assert_eq!(a.team_median.map(|m| (m * 90.0 / 30.0).round()), Some(9.0));
         assert_eq!(
             kinds(&a, 2).contains(&"uneven"),
@@ -286,7 +286,7 @@ fn irregular_when_the_intervals_vary_too_much() {
         (vec![-9.6, -7.8, -6.0, -1.0], true),
     ] {
         let events = titled("bob@example.com", &days);
-        let a = analyze(&config(), &calendar(&events), now());
+        let a = analyse(&config(), &calendar(&events), now());
         assert_eq!(
             kinds(&a, 1).contains(&"irregular"),
             expect,
@@ -310,7 +310,7 @@ fn series_ending_within_two_intervals() {
             "Alice 1on1",
             &rule,
         )]);
-        let a = analyze(&config(), &cal, now());
+        let a = analyse(&config(), &cal, now());
         assert_eq!(
             kinds(&a, 0).contains(&"series_ending"),
             expect,
@@ -326,7 +326,7 @@ fn series_ending_within_two_intervals() {
         "RRULE:FREQ=WEEKLY;COUNT=9\r\n",
     )];
     events.extend(titled("alice@example.com", &[20.0]));
-    let a = analyze(&config(), &calendar(&events), now());
+    let a = analyse(&config(), &calendar(&events), now());
     assert!(!kinds(&a, 0).contains(&"series_ending"));
 }
 
@@ -347,7 +347,7 @@ fn findings_are_sorted_by_report_then_kind_then_since() {
         "1on1",
         "STATUS:CANCELLED\r\n",
     ));
-    let a = analyze(&config(), &calendar(&events), now());
+    let a = analyse(&config(), &calendar(&events), now());
     let keys: Vec<(String, &str, Option<DateTime<Utc>>)> = a
         .findings
         .iter()
@@ -366,10 +366,10 @@ proptest! {
     /// Adding a held session never raises days_since_last_held.
     #[test]
     fn adding_a_held_session_never_raises_days_since(days in held_days(), extra in -120.0f64..-0.01) {
-        let before = analyze(&config(), &calendar(&titled("bob@example.com", &days)), now());
+        let before = analyse(&config(), &calendar(&titled("bob@example.com", &days)), now());
         let mut more = titled("bob@example.com", &days);
         more.push(vevent("extra", "bob@example.com", at_days(extra), "1on1", ""));
-        let after = analyze(&config(), &calendar(&more), now());
+        let after = analyse(&config(), &calendar(&more), now());
         let (b, a) = (before.reports[1].days_since_last_held, after.reports[1].days_since_last_held);
         prop_assert!(a.is_some());
         prop_assert!(b.is_none_or(|b| a.unwrap() <= b));
@@ -380,24 +380,24 @@ proptest! {
     fn order_of_events_does_not_matter(days in held_days(), seed in any::<u64>()) {
         let mut events = titled("bob@example.com", &days);
         events.extend(titled("alice@example.com", &[-3.0, -9.0]));
-        let a = analyze(&config(), &calendar(&events), now());
+        let a = analyse(&config(), &calendar(&events), now());
         let mut cal = calendar(&events);
         let n = cal[0].events.len();
         for i in 0..n {
             let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % n as u64) as usize;
             cal[0].events.swap(i, j);
         }
-        let b = analyze(&config(), &cal, now());
+        let b = analyse(&config(), &cal, now());
         prop_assert_eq!(a, b);
     }
 
     /// A report's figures depend on the others only through the uneven median.
     #[test]
     fn reports_are_independent(bob in held_days(), carol in held_days()) {
-        let alone = analyze(&config(), &calendar(&titled("bob@example.com", &bob)), now());
+        let alone = analyse(&config(), &calendar(&titled("bob@example.com", &bob)), now());
         let mut events = titled("bob@example.com", &bob);
         events.extend(titled("carol@example.com", &carol));
-        let together = analyze(&config(), &calendar(&events), now());
+        let together = analyse(&config(), &calendar(&events), now());
         prop_assert_eq!(&alone.reports[1], &together.reports[1]);
         let not_uneven = |a: &Analysis| a.findings.iter().filter(|f| f.report == 1 && f.kind != AlertKind::Uneven).cloned().collect::<Vec<_>>();
         prop_assert_eq!(not_uneven(&alone), not_uneven(&together));
@@ -431,6 +431,6 @@ fn a_bare_cancelled_instance_is_judged_by_its_series() {
         ..master
     };
     cal[0].events.push(tombstone);
-    let a = analyze(&config(), &cal, now());
+    let a = analyse(&config(), &cal, now());
     assert_eq!((a.reports[0].held, a.reports[0].cancelled), (2, 1));
 }
