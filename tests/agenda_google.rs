@@ -355,6 +355,7 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
         .unwrap();
     assert_eq!(name, "Alice ⇄ Mika — 1on1");
     assert!(props.contains_key("cadencedAgenda"));
+    let text = common::untag_markers(&text);
     assert!(text.starts_with("# Alice ⇄ Mika — 1on1\n\n<!-- cadenced:section 2026-11-23T16:00:00Z -->\n## 2026-11-23 (Mon) 10:00–10:30 America/Chicago\n"), "{text}");
     // Shared with the report as writer, without a notification e-mail.
     let perms: Vec<_> = g
@@ -409,7 +410,7 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
     assert_eq!(statuses, vec![200, 400, 200], "{batches:#?}");
     let last = &batches.last().unwrap().1;
     assert!(last["writeControl"]["requiredRevisionId"].is_string());
-    let text = g.doc_text(&id);
+    let text = common::untag_markers(&g.doc_text(&id));
     let new = text
         .find("<!-- cadenced:section 2026-11-30T16:00:00Z -->")
         .unwrap();

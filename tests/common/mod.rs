@@ -101,6 +101,29 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// An agenda document's text with the tags of its section markers taken out
+/// (`<!-- cadenced:section T <16 hex> -->` → `<!-- cadenced:section T -->`), after checking that
+/// every marker cadenced wrote carries one.
+#[allow(dead_code)]
+pub fn untag_markers(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let Some(rest) = line.strip_prefix("<!-- cadenced:section ") else {
+                return line.to_string();
+            };
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            assert!(
+                words.len() == 3
+                    && words[2] == "-->"
+                    && words[1].len() == 16
+                    && words[1].bytes().all(|b| b.is_ascii_hexdigit()),
+                "a marker without its tag: {line:?}"
+            );
+            line.replacen(&format!(" {} -->", words[1]), " -->", 1)
+        })
+        .collect()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
