@@ -501,6 +501,10 @@ pub struct DaemonConfig {
     /// Default none (`""`): name of the env var holding the access token; required when `listen`
     /// is not a loopback address.
     pub token_env: Option<String>,
+    /// `hosts`: the names (`name` or `name:port`, lower case) under which the listener is
+    /// reached besides its own address, e.g. behind a reverse proxy; a request with any other
+    /// `Host` gets no data (DNS rebinding).
+    pub hosts: Vec<String>,
 }
 
 impl DaemonConfig {
@@ -515,6 +519,7 @@ impl Default for DaemonConfig {
         Self {
             listen: Self::DEFAULT_LISTEN,
             token_env: None,
+            hosts: Vec::new(),
         }
     }
 }
