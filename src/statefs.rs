@@ -276,6 +276,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateFsError> {
     result
 }
 
+/// Refuse a file whose directory (a directory cadenced made in the state directory, such as
+/// `tokens/`) is a symbolic link; a missing directory is fine.
+pub fn check_parent(path: &Path) -> Result<(), StateFsError> {
+    let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => Err(StateFsError::Symlink {
+            path: dir.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Refuse `path` when it is a symbolic link (a missing path is fine). For files another library
 /// opens by name (SQLite's `-wal` and `-shm`).
 pub fn refuse_symlink(path: &Path) -> Result<(), StateFsError> {

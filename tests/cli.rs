@@ -159,3 +159,165 @@ fn the_state_directory_is_private() {
     assert_eq!(mode(&env.state), 0o700);
     assert_eq!(mode(&env.state.join("cadenced.db")), 0o600);
 }
+
+fn mode_of(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// A file outside the state directory that a planted link points at, with its mode and text.
+fn precious(env: &Env) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let target = env.dir.path().join("precious");
+    std::fs::write(&target, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    target
+}
+
+fn untouched(target: &std::path::Path) {
+    assert_eq!(
+        std::fs::read_to_string(target).unwrap(),
+        "root:x:0:0:root:/root:/bin/sh\n"
+    );
+    assert_eq!(mode_of(target), 0o644, "the link's target was chmod'ed");
+}
+
+#[test]
+fn planted_links_in_the_state_directory_are_refused_and_their_targets_untouched() {
+    let env = Env::with_feed(&common::fixture("overrides.ics"), "UTC");
+    std::fs::create_dir(&env.state).unwrap();
+    let target = precious(&env);
+
+    // The database.
+    std::os::unix::fs::symlink(&target, env.state.join("cadenced.db")).unwrap();
+    let out = env.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    untouched(&target);
+    std::fs::remove_file(env.state.join("cadenced.db")).unwrap();
+
+    // SQLite's write-ahead log beside it.
+    std::os::unix::fs::symlink(&target, env.state.join("cadenced.db-wal")).unwrap();
+    let out = env.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cadenced.db-wal"), "{}", stderr(&out));
+    untouched(&target);
+    std::fs::remove_file(env.state.join("cadenced.db-wal")).unwrap();
+
+    // The daemon's lock (`run --once` takes it).
+    std::os::unix::fs::symlink(&target, env.state.join("daemon.lock")).unwrap();
+    let out = env.run(&["run", "--once"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    untouched(&target);
+    std::fs::remove_file(env.state.join("daemon.lock")).unwrap();
+
+    // With nothing planted, everything works and is private.
+    let out = env.run(&["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode_of(&env.state.join("cadenced.db")), 0o600);
+}
+
+#[test]
+fn token_files_linked_out_of_the_state_directory_are_never_read_or_written_through() {
+    let server = "http://127.0.0.1:1";
+    let env = Env::with_config_text(&format!(
+        "[manager]\nemail = \"mika@example.com\"\ntimezone = \"UTC\"\n\n\
+         [[accounts]]\nname = \"work\"\nprovider = \"google\"\nclient_id = \"id.apps.googleusercontent.com\"\ntoken_url = \"{server}/token\"\n"
+    ));
+    std::fs::create_dir_all(env.state.join("tokens")).unwrap();
+    let target = precious(&env);
+    std::os::unix::fs::symlink(&target, env.state.join("tokens/work.json")).unwrap();
+    // A sync needs the token: it is refused, not read through the link.
+    let out = env.run(&["sync"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    untouched(&target);
+    std::fs::remove_dir_all(env.state.join("tokens")).unwrap();
+
+    // tokens/ itself pointing elsewhere: neither read through nor written into.
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(
+        elsewhere.join("work.json"),
+        "{\"refresh_token\":\"planted\"}",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&elsewhere, env.state.join("tokens")).unwrap();
+    let out = env.run(&["sync"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    let out = env.run_with_stdin(&["auth", "work", "--refresh-token-stdin"], "1//refresh\n");
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("work.json")).unwrap(),
+        "{\"refresh_token\":\"planted\"}"
+    );
+}
+
+#[test]
+fn a_state_directory_of_another_user_or_writable_by_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::with_feed(&common::fixture("overrides.ics"), "UTC");
+    std::fs::create_dir(&env.state).unwrap();
+    std::fs::set_permissions(&env.state, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let out = env.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("writable by its group or by others") && err.contains("chmod 700"),
+        "{err}"
+    );
+    assert!(!env.state.join("cadenced.db").exists());
+    std::fs::set_permissions(&env.state, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    // Owned by someone else: only root can make one here (chown to nobody, 65534).
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(&env.state, Some(65534), None).unwrap();
+        let out = env.run(&["sync"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains("owned by uid 65534") && err.contains("chown"),
+            "{err}"
+        );
+        assert!(!env.state.join("cadenced.db").exists());
+    } else {
+        eprintln!("not root: the foreign-owner case needs root to chown; skipped");
+    }
+}
+
+#[test]
+fn init_writes_the_config_0600_and_check_warns_about_a_readable_inline_secret() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config.toml");
+    let out = cadenced()
+        .arg("--config")
+        .arg(&config)
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode_of(&config), 0o600);
+
+    let env = Env::with_config_text(
+        "[manager]\nemail = \"mika@example.com\"\ntimezone = \"UTC\"\n\n\
+         [[accounts]]\nname = \"work\"\nprovider = \"google\"\nclient_id = \"id.apps.googleusercontent.com\"\nclient_secret = \"GOCSPX-inline\"\n",
+    );
+    std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning:")
+            && text.contains("accounts[0].client_secret")
+            && text.contains("chmod 600"),
+        "{text}"
+    );
+    assert!(!text.contains("GOCSPX-inline"));
+    std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run(&["check"]);
+    assert!(!stdout(&out).contains("warning:"), "{}", stdout(&out));
+}

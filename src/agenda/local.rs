@@ -60,6 +60,7 @@ pub fn join_url(base: &str, location: &str) -> String {
 }
 
 pub fn read(path: &Path) -> Result<String, LocalError> {
+    crate::statefs::check_parent(path)?;
     match crate::statefs::read_to_string(path)? {
         Some(text) => Ok(text),
         None => Err(io(path)(std::io::ErrorKind::NotFound.into())),
@@ -72,6 +73,7 @@ pub fn has_section(
     start: chrono::DateTime<chrono::Utc>,
     key: Option<&carryover::MarkerKey>,
 ) -> Result<bool, LocalError> {
+    crate::statefs::check_parent(path)?;
     Ok(crate::statefs::read_to_string(path)?
         .is_some_and(|text| carryover::has_section(&text, start, key)))
 }

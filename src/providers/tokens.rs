@@ -68,6 +68,7 @@ pub fn load_tokens(path: &Path) -> Result<Option<Tokens>, TokenFileError> {
         reason,
     };
     // Never through a link, and only a regular file of ours.
+    crate::statefs::check_parent(path).map_err(|e| err(e.to_string()))?;
     let text = match crate::statefs::read_to_string(path) {
         Ok(Some(t)) => t,
         Ok(None) => return Ok(None),
