@@ -19,6 +19,7 @@
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
 //! - [`metrics`]: the process metrics served at `/metrics`.
+//! - [`terminal`]: control characters made visible in every human-facing output.
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
 
 pub mod agenda;
@@ -37,4 +38,5 @@ pub mod report;
 pub mod statefs;
 pub mod store;
 pub mod sync;
+pub mod terminal;
 pub mod tz;

@@ -321,3 +321,82 @@ fn init_writes_the_config_0600_and_check_warns_about_a_readable_inline_secret() 
     let out = env.run(&["check"]);
     assert!(!stdout(&out).contains("warning:"), "{}", stdout(&out));
 }
+
+#[test]
+fn control_characters_from_a_feed_never_reach_the_terminal_raw() {
+    // A title with an OSC window-title sequence, a bell, CSI clear-screen, a C1 CSI and a
+    // right-to-left override; an ics path with an escape in its name for the error paths.
+    let title = "Alice / Mika 1on1 \u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gnp.exe";
+    let mut summary = String::new();
+    for c in title.chars() {
+        summary.push(c);
+    }
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:a@example.com\r\n\
+         DTSTAMP:20261001T000000Z\r\nDTSTART:20261103T010000Z\r\nDTEND:20261103T013000Z\r\n\
+         RRULE:FREQ=WEEKLY\r\nSUMMARY:{summary}\r\nORGANIZER:mailto:mika@example.com\r\n\
+         ATTENDEE;PARTSTAT=ACCEPTED:mailto:mika@example.com\r\n\
+         ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("team.ics");
+    std::fs::write(&feed, ics).unwrap();
+    let config = dir.path().join("config.toml");
+    let write_config = |feed: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[manager]\nemail = \"mika@example.com\"\ntimezone = \"UTC\"\n\n\
+                 [[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\n\n\
+                 [[accounts]]\nname = \"feed\"\nprovider = \"ics\"\npath = \"{feed}\"\n"
+            ),
+        )
+        .unwrap();
+    };
+    write_config(&feed.display().to_string());
+    let env = Env {
+        config: config.clone(),
+        state: dir.path().join("state"),
+        dir,
+    };
+    assert!(env.run(&["sync"]).status.success());
+    let raw = |s: &str| {
+        s.chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}')
+    };
+    let now = ["--now", "2026-11-20T00:00:00Z"];
+    for args in [
+        vec!["events", "--from", "2026-11-01", "--to", "2026-11-20"],
+        vec!["series"],
+        vec!["report"],
+        vec!["status"],
+    ] {
+        let all: Vec<&str> = now.iter().copied().chain(args.iter().copied()).collect();
+        let out = env.run(&all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(!raw(&text) && !raw(&stderr(&out)), "{args:?}: {text:?}");
+        if args[0] != "status" && args[0] != "report" {
+            assert!(
+                text.contains("\\e]0;pwned\\u{7}\\e[2J\\u{9b}31m\\u{202e}gnp.exe"),
+                "{args:?}: {text}"
+            );
+        }
+    }
+    // JSON is left to serde: the title comes back exactly.
+    let events = env.events("2026-11-01", "2026-11-20");
+    assert_eq!(events[0]["summary"], title);
+
+    // Errors (on stderr, and in `status`) carry the escaped path, not the raw one.
+    write_config("/nonexistent/\\u001b]0;pwned\\u0007.ics");
+    let out = env.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(!raw(&err) && err.contains("\\e]0;pwned\\u{7}"), "{err:?}");
+    let out = env.run(&["status"]);
+    let text = stdout(&out);
+    assert!(
+        !raw(&text) && text.contains("\\e]0;pwned\\u{7}"),
+        "{text:?}"
+    );
+}

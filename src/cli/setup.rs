@@ -178,7 +178,7 @@ pub fn sync(ctx: &Context, only: Option<&str>, full: bool) -> Result<(), CliErro
                 println!("{}: {} events stored{skipped}", target.account, s.events);
             }
             Err(e) => {
-                eprintln!("cadenced: {e}");
+                eprintln!("cadenced: {}", crate::terminal::escape(&e.to_string()));
                 failed.push(target.account.clone());
             }
         }

@@ -99,7 +99,7 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
     let text = if json {
         serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))? + "\n"
     } else {
-        human(&doc)
+        crate::terminal::escape_text(&human(&doc)).into_owned()
     };
     print!("{text}");
     Ok(())
