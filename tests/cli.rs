@@ -400,3 +400,88 @@ fn control_characters_from_a_feed_never_reach_the_terminal_raw() {
         "{text:?}"
     );
 }
+
+#[test]
+fn a_sync_that_did_not_finish_shows_as_such_in_status() {
+    use std::io::{Read, Write};
+    let ics = std::fs::read_to_string(common::fixture("overrides.ics")).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // The first fetch is answered; the second is accepted and never answered.
+        for (i, stream) in listener.incoming().enumerate() {
+            let mut s = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            if i == 0 {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/calendar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ics}",
+                    ics.len()
+                );
+            } else {
+                held_tx.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_secs(60));
+            }
+        }
+    });
+    let env = Env::with_config_text(&format!(
+        "[manager]\nemail = \"mika@example.com\"\ntimezone = \"UTC\"\n\n\
+         [[accounts]]\nname = \"feed\"\nprovider = \"ics\"\nurl = \"http://127.0.0.1:{port}/team.ics\"\n"
+    ));
+    let out = env.run(&["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before: serde_json::Value =
+        serde_json::from_slice(&env.run(&["status", "--json"]).stdout).unwrap();
+    let success = before["accounts"][0]["last_success"].clone();
+    assert_eq!(before["accounts"][0]["last_sync_ok"], true);
+
+    // A second sync is killed while it waits for the feed.
+    let mut child = env
+        .cmd(&["--now", "2030-01-01T00:00:00Z", "sync"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    held_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let after: serde_json::Value =
+        serde_json::from_slice(&env.run(&["status", "--json"]).stdout).unwrap();
+    let acc = &after["accounts"][0];
+    assert_eq!(acc["last_sync"], "2030-01-01T00:00:00Z");
+    assert_eq!(acc["last_sync_ok"], serde_json::Value::Null, "{acc}");
+    assert_eq!(acc["last_success"], success);
+    let text = stdout(&env.run(&["status"]));
+    assert!(
+        text.contains("last sync 2030-01-01T00:00:00Z: did not finish (interrupted); last success"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_damaged_database_says_how_to_recover() {
+    let env = Env::with_feed(&common::fixture("overrides.ics"), "UTC");
+    assert!(env.run(&["sync"]).status.success());
+    // Scribble over the b-tree pages (the header stays, so SQLite finds the image malformed).
+    let db = env.state.join("cadenced.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    for b in bytes.iter_mut().skip(100) {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(env.state.join(format!("cadenced.db{suffix}")));
+    }
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("damaged") && err.contains("cadenced sync") && err.lines().count() == 1,
+        "{err}"
+    );
+}

@@ -516,6 +516,20 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
+    /// Record that a sync of an account starts at `at`: until its outcome is recorded, the
+    /// account shows a sync that did not finish (`last_sync_ok` NULL), never the previous
+    /// outcome; `last_success_at` is kept.
+    pub fn record_sync_start(&self, account_id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE accounts SET last_sync_at = ?2, last_sync_ok = NULL, last_error = NULL
+                 WHERE id = ?1",
+                params![account_id, at.to_rfc3339()],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
     /// Record the outcome of a sync of an account.
     pub fn record_sync(&self, account_id: i64, outcome: &SyncOutcome) -> Result<()> {
         self.conn
