@@ -1232,3 +1232,106 @@ fn idle_connections_beyond_the_cap_are_refused_and_do_not_starve_the_listener() 
     d.signal("TERM");
     assert!(d.wait_exit().0.success());
 }
+
+/// `systemd-analyze verify` on a unit file: its complaints about the file (empty when clean).
+/// `None` when the tool is not installed.
+fn systemd_verify(unit: &Path, user: bool, runtime: &Path) -> Option<(bool, String)> {
+    let mut cmd = Command::new("systemd-analyze");
+    if user {
+        // A user manager's paths need a runtime directory, even to verify.
+        cmd.arg("--user").env("XDG_RUNTIME_DIR", runtime);
+    }
+    let out = match cmd.arg("verify").arg(unit).output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("systemd-analyze: {e}"),
+    };
+    let name = unit.file_name().unwrap().to_string_lossy().into_owned();
+    let complaints: Vec<String> = text(&out.stderr)
+        .lines()
+        .chain(text(&out.stdout).lines())
+        .filter(|l| l.contains(&name))
+        .map(str::to_string)
+        .collect();
+    Some((out.status.success(), complaints.join("\n")))
+}
+
+#[test]
+fn both_service_units_pass_systemd_analyze_verify_and_name_the_real_state_dir() {
+    let setup = Setup::example();
+    let units = setup.dir.path().join("units");
+    std::fs::create_dir_all(units.join("user")).unwrap();
+    std::fs::create_dir_all(units.join("system")).unwrap();
+    let runtime = setup.dir.path().join("runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+
+    // The user unit: the state directory is passed, never StateDirectory=, and it exists.
+    let user_unit = units.join("user/cadenced.service");
+    let out = setup
+        .cmd(&["service", "install", "--user", "--output"])
+        .arg(&user_unit)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let unit = std::fs::read_to_string(&user_unit).unwrap();
+    assert!(!unit.contains("StateDirectory"), "{unit}");
+    assert!(
+        unit.contains(&format!("--state-dir {} run", setup.state.display())),
+        "{unit}"
+    );
+    assert!(text(&out.stdout).contains(&format!("Its state lives in {}", setup.state.display())));
+    assert!(setup.state.is_dir());
+    // The config is under /tmp here: bound into the private /tmp, not hidden by it.
+    assert!(
+        unit.lines()
+            .any(|l| l == format!("BindReadOnlyPaths={}", setup.config.display())),
+        "{unit}"
+    );
+    for line in ["MemoryMax=512M", "TasksMax=64"] {
+        assert!(unit.lines().any(|l| l == line), "{line}: {unit}");
+    }
+
+    // The system unit with an explicit state directory: instructions name that directory.
+    let system_unit = units.join("system/cadenced.service");
+    let out = setup
+        .cmd(&["service", "install", "--output"])
+        .arg(&system_unit)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&format!("Its state lives in {}", setup.state.display()))
+            && !said.contains("/var/lib/cadenced"),
+        "{said}"
+    );
+
+    for (file, user) in [(&user_unit, true), (&system_unit, false)] {
+        match systemd_verify(file, user, &runtime) {
+            None => {
+                eprintln!("NOTICE: systemd-analyze is not installed; the units were not verified");
+                return;
+            }
+            Some((ok, complaints)) => {
+                assert!(
+                    ok && complaints.is_empty(),
+                    "{}: {complaints}",
+                    file.display()
+                );
+            }
+        }
+    }
+    // The reference copy too.
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/cadenced.service");
+    let copy = units.join("cadenced.service");
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_cadenced")).unwrap();
+    std::fs::write(
+        &copy,
+        std::fs::read_to_string(reference)
+            .unwrap()
+            .replace("/usr/local/bin/cadenced", &exe.display().to_string()),
+    )
+    .unwrap();
+    let (ok, complaints) = systemd_verify(&copy, false, &runtime).unwrap();
+    assert!(ok && complaints.is_empty(), "{complaints}");
+}
