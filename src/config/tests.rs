@@ -111,7 +111,7 @@ fn defaults_from_a_minimal_file() {
     assert_eq!(c.cadence.lookback.to_string(), "90d");
     assert_eq!(c.alerts.channels, vec![Channel::Log]);
     assert_eq!(c.alerts.digest, Digest::Immediate);
-    assert!(c.agenda.enabled && !c.agenda.notify_attendees);
+    assert!(c.agenda.enabled && c.agenda.notify_attendees);
     assert_eq!(c.agenda.mode, AgendaMode::Series);
     assert_eq!(c.agenda.lead_time.to_string(), "2d");
     assert_eq!(c.agenda.store, AgendaStore::Local);

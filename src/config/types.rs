@@ -441,7 +441,9 @@ pub struct AgendaConfig {
     pub link_base: Option<String>,
     /// Default builtin.
     pub template: AgendaTemplate,
-    /// Default false: on Microsoft, whether the agenda link edit may send an update to attendees.
+    /// Default true: on Microsoft, the agenda link also goes into the event's body (in series
+    /// mode the series, once: one update message to the attendees, once); false writes only
+    /// the private mark, and report/alerts show the link.
     pub notify_attendees: bool,
 }
 
@@ -455,7 +457,7 @@ impl Default for AgendaConfig {
             dir: PathBuf::from("agendas"),
             link_base: None,
             template: AgendaTemplate::Builtin,
-            notify_attendees: false,
+            notify_attendees: true,
         }
     }
 }
