@@ -1165,10 +1165,8 @@ fn a_foreign_host_gets_no_data_dns_rebinding() {
 #[test]
 fn names_in_daemon_hosts_are_served_and_checked_by_check() {
     let setup = Setup::new(|port| {
-        example_config(
-            &format!("127.0.0.1:{port}"),
-            "token_env = \"\"\nhosts = [\"cadenced.example.com\"]",
-        )
+        example_config(&format!("127.0.0.1:{port}"), "token_env = \"\"")
+            .replace("hosts = []", "hosts = [\"cadenced.example.com\"]")
     });
     let mut d = setup.start(&[]);
     d.wait_health(200);
@@ -1180,10 +1178,8 @@ fn names_in_daemon_hosts_are_served_and_checked_by_check() {
     d.signal("TERM");
     assert!(d.wait_exit().0.success());
     let bad = Setup::new(|port| {
-        example_config(
-            &format!("127.0.0.1:{port}"),
-            "token_env = \"\"\nhosts = [\"https://cadenced.example.com/\"]",
-        )
+        example_config(&format!("127.0.0.1:{port}"), "token_env = \"\"")
+            .replace("hosts = []", "hosts = [\"https://cadenced.example.com/\"]")
     });
     let out = bad.cmd(&["check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -665,3 +665,30 @@ fn sync_rebaseline_defaults_to_a_day_and_is_validated() {
     let (key, _, _) = one(&format!("{MANAGER}[sync]\nrebaseline = \"7x\"\n"));
     assert_eq!(key, "sync.rebaseline");
 }
+
+#[test]
+fn daemon_hosts_are_names_with_an_optional_port() {
+    let c = parse_ok(&format!(
+        "{MANAGER}[daemon]\nhosts = [\"Cadenced.Example.com\", \"b.example:8443\", \"[::1]:80\", \"192.0.2.1\"]\n"
+    ));
+    assert_eq!(
+        c.daemon.hosts,
+        vec![
+            "cadenced.example.com",
+            "b.example:8443",
+            "[::1]:80",
+            "192.0.2.1"
+        ]
+    );
+    for bad in [
+        "https://x.example",
+        "x.example/path",
+        "x.example:0",
+        "-x.example",
+        "a b",
+    ] {
+        let (key, _, msg) = one(&format!("{MANAGER}[daemon]\nhosts = [\"{bad}\"]\n"));
+        assert_eq!(key, "daemon.hosts[0]", "{bad}");
+        assert!(msg.contains("invalid host"), "{bad}: {msg}");
+    }
+}
