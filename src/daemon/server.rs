@@ -194,9 +194,16 @@ impl Hosts {
         let Some((name, port)) = crate::config::split_host_port(&host) else {
             return false;
         };
-        if self.names.iter().any(|n| {
-            *n == host || (*n == name && !n.contains(':')) || (n.starts_with('[') && *n == host)
-        }) {
+        // An entry with a port matches exactly; one without matches the name on any port.
+        if self
+            .names
+            .iter()
+            .any(|n| match crate::config::split_host_port(n) {
+                Some((entry, None)) => entry == name,
+                Some((_, Some(_))) => *n == host,
+                None => false,
+            })
+        {
             return true;
         }
         // The listener's own address: only with its port (or none given).
@@ -674,13 +681,18 @@ mod tests {
         }
         let named = Hosts::new(
             "0.0.0.0:8737".parse().unwrap(),
-            vec!["cadenced.example.com".into(), "other.example:8443".into()],
+            vec![
+                "cadenced.example.com".into(),
+                "other.example:8443".into(),
+                "[2001:db8::1]".into(),
+            ],
         );
         for ok in [
             "cadenced.example.com",
             "cadenced.example.com:443",
             "other.example:8443",
             "192.0.2.7:8737",
+            "[2001:db8::1]:443",
         ] {
             assert!(named.allows(ok), "{ok}");
         }
