@@ -485,3 +485,26 @@ fn a_damaged_database_says_how_to_recover() {
         "{err}"
     );
 }
+
+#[test]
+fn control_characters_in_a_feed_never_reach_log_lines_raw() {
+    // A broken VEVENT (no DTSTART) is skipped with a warning naming its UID: here a UID with a
+    // window-title sequence, a carriage return and a right-to-left override.
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n\
+               UID:x\u{1b}]0;pwned\u{7}\rfake line\u{202e}@example.com\r\nSUMMARY:broken\r\n\
+               END:VEVENT\r\nEND:VCALENDAR\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("team.ics");
+    std::fs::write(&feed, ics).unwrap();
+    let env = Env::with_feed(&feed, "UTC");
+    let out = env.cmd(&["sync"]).env("RUST_LOG", "warn").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("pwned"), "the warning is there: {err:?}");
+    assert!(
+        !err
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+        "{err:?}"
+    );
+}

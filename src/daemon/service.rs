@@ -332,7 +332,7 @@ async fn main_loop(
                         let old = shared.config();
                         if new.daemon != old.daemon {
                             tracing::warn!(
-                                "daemon.listen and daemon.token_env changes take effect at the next restart"
+                                "daemon.listen, daemon.token_env and daemon.hosts changes take effect at the next restart"
                             );
                         }
                         accounts.stop().await;
