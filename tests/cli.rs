@@ -502,8 +502,7 @@ fn control_characters_in_a_feed_never_reach_log_lines_raw() {
     let err = stderr(&out);
     assert!(err.contains("pwned"), "the warning is there: {err:?}");
     assert!(
-        !err
-            .chars()
+        !err.chars()
             .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
         "{err:?}"
     );
