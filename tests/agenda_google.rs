@@ -471,3 +471,35 @@ fn unlink_removes_the_drive_attachment_and_keeps_the_others() {
     assert_eq!(after["attachments"], original["attachments"]);
     assert_eq!(after["description"].as_str().unwrap(), DESCRIPTION);
 }
+
+#[test]
+fn a_marker_typed_into_the_shared_doc_does_not_suppress_next_weeks_section() {
+    let g = FakeGoogle::start();
+    alice_series(&g);
+    let env = env_with_agenda(&g, DRIVE);
+    ok(&env, &["sync"]);
+    ok(&env, &["agenda"]);
+    let id = g.drive_files()[0].0.clone();
+    // Alice (a writer of the doc) types a marker for next week's session, bare and tagged.
+    g.edit_doc(&id, |t| {
+        format!(
+            "{t}<!-- cadenced:section 2026-11-30T16:00:00Z -->\n<!-- cadenced:section 2026-11-30T16:00:00Z 00000000deadbeef -->\n"
+        )
+    });
+    ok_at(&env, NEXT_WEEK, &["agenda"]);
+    let text = g.doc_text(&id);
+    let first = text
+        .lines()
+        .find(|l| l.starts_with("<!-- cadenced:section"))
+        .unwrap();
+    assert!(
+        first.starts_with("<!-- cadenced:section 2026-11-30T16:00:00Z ")
+            && !first.contains("deadbeef")
+            && first.split_whitespace().count() == 5,
+        "{text}"
+    );
+    // Written once: a second run adds nothing.
+    let batches = g.docs_batch_updates().len();
+    ok_at(&env, NEXT_WEEK, &["agenda"]);
+    assert_eq!(g.docs_batch_updates().len(), batches);
+}
