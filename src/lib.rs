@@ -7,6 +7,8 @@
 //! - [`tz`]: time zones: IANA, Windows names, and iCalendar VTIMEZONE definitions.
 //! - [`providers`]: translate each source (iCalendar feeds, later Google and Microsoft) into the model.
 //! - [`store`]: the SQLite state (accounts, calendars, events, sync cursors).
+//! - [`statefs`]: the state directory's ownership and mode; every state file opened without
+//!   following links.
 //! - [`sync`]: one sync pass over the configured accounts into the store.
 //! - [`recurrence`]: expansion of stored series into occurrences for a window.
 //! - [`cadence`]: 1on1 detection, cadence figures and alert findings.
@@ -17,6 +19,7 @@
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
 //! - [`metrics`]: the process metrics served at `/metrics`.
+//! - [`terminal`]: control characters made visible in every human-facing output.
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
 
 pub mod agenda;
@@ -32,6 +35,8 @@ pub mod output;
 pub mod providers;
 pub mod recurrence;
 pub mod report;
+pub mod statefs;
 pub mod store;
 pub mod sync;
+pub mod terminal;
 pub mod tz;

@@ -152,6 +152,18 @@ pub async fn sync_account(
     full: bool,
     now: DateTime<Utc>,
 ) -> Result<SyncSummary, SyncError> {
+    // The attempt is on record before it starts: one that never finishes (killed, a crash)
+    // shows as such in `status`, not as the previous outcome.
+    let (name, provider) = (target.account.clone(), target.source.provider());
+    let started = store
+        .call(move |s| {
+            let id = s.ensure_account(&name, provider)?;
+            s.record_sync_start(id, now)
+        })
+        .await;
+    if let Err(e) = started {
+        tracing::warn!(account = %target.account, error = %e, "cannot record the sync start");
+    }
     let result = match &target.source {
         SourceKind::Ics(feed) => sync_ics(store, client, &target.account, feed, full).await,
         SourceKind::Google(g) => {

@@ -1,8 +1,15 @@
 //! Sections of an agenda document and the follow-ups carried over between them (docs/design.md, Agenda documents).
 //!
-//! A section starts with the marker line `<!-- cadenced:section <start RFC 3339 UTC> -->`, which
-//! the planner writes itself (never the template), so a section is recognized whatever template
-//! rendered it. In a living document the newest section is at the top.
+//! A section starts with the marker line `<!-- cadenced:section <start RFC 3339 UTC> <tag> -->`,
+//! which the planner writes itself (never the template), so a section is recognized whatever
+//! template rendered it. In a living document the newest section is at the top.
+//!
+//! The tag is an HMAC-SHA256 of the start under a secret of the state directory
+//! ([`MarkerKey`], `<state>/agenda.key`), cut to 16 hex digits. A document is shared with the
+//! report, who can type anything into it: only a marker with a valid tag says "this session's
+//! section is already here" ([`has_section`]), so a forged marker cannot suppress a section.
+//! Markers without a valid tag (forged, or written before tags, or under a lost key) still
+//! delimit sections for carrying follow-ups over and for placing the next section.
 //!
 //! Follow-ups are task lines `- [ ] text` (or `* [ ]`). An item is carried over while it is
 //! unchecked everywhere it appears: checking it in any section (the original or a carried copy)
@@ -14,12 +21,79 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-/// The marker line that opens a section.
-pub fn section_marker(start: DateTime<Utc>) -> String {
-    format!(
-        "<!-- cadenced:section {} -->",
-        start.format("%Y-%m-%dT%H:%M:%SZ")
-    )
+/// The secret that signs section markers; one per state directory.
+#[derive(Clone)]
+pub struct MarkerKey(aws_lc_rs::hmac::Key);
+
+impl std::fmt::Debug for MarkerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MarkerKey(<redacted>)")
+    }
+}
+
+/// The key file in the state directory.
+pub const KEY_FILE: &str = "agenda.key";
+
+impl MarkerKey {
+    pub fn new(secret: &[u8]) -> MarkerKey {
+        MarkerKey(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            secret,
+        ))
+    }
+
+    /// The state directory's key: `<state>/agenda.key` (32 random bytes, hex, 0600), made on
+    /// first use; never read through a link.
+    pub fn load_or_create(
+        state_dir: &std::path::Path,
+    ) -> Result<MarkerKey, crate::statefs::StateFsError> {
+        use std::io::Write;
+        let path = state_dir.join(KEY_FILE);
+        let io = |source| crate::statefs::StateFsError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(text) = crate::statefs::read_to_string(&path)?
+            && text.trim().len() >= 32
+        {
+            return Ok(MarkerKey::new(text.trim().as_bytes()));
+        }
+        let mut bytes = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut bytes)
+            .map_err(|_| io(std::io::Error::other("no randomness")))?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = std::fs::remove_file(&path);
+        let mut f = crate::statefs::create_new(&path)?;
+        f.write_all(hex.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        Ok(MarkerKey::new(hex.as_bytes()))
+    }
+
+    fn tag(&self, start: &str) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.0, format!("cadenced:section {start}").as_bytes());
+        tag.as_ref()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn verifies(&self, start: &str, tag: &str) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(
+            self.tag(start).as_bytes(),
+            tag.as_bytes(),
+        )
+        .is_ok()
+    }
+}
+
+fn marker_time(start: DateTime<Utc>) -> String {
+    start.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The marker line that opens a section, tagged with `key`.
+pub fn section_marker(start: DateTime<Utc>, key: &MarkerKey) -> String {
+    let at = marker_time(start);
+    format!("<!-- cadenced:section {at} {} -->", key.tag(&at))
 }
 
 const MARKER_PREFIX: &str = "<!-- cadenced:section ";
@@ -62,9 +136,9 @@ pub fn sections(doc: &str) -> Vec<Section<'_>> {
             }
             let start = rest
                 .trim_end_matches("-->")
-                .trim()
-                .parse::<DateTime<Utc>>()
-                .ok();
+                .split_whitespace()
+                .next()
+                .and_then(|t| t.parse::<DateTime<Utc>>().ok());
             current = Some((start, offset + line.len()));
         }
         offset += line.len();
@@ -78,9 +152,27 @@ pub fn sections(doc: &str) -> Vec<Section<'_>> {
     out
 }
 
-/// Does the document already hold the section of the session starting at `start`?
-pub fn has_section(doc: &str, start: DateTime<Utc>) -> bool {
-    sections(doc).iter().any(|s| s.start == Some(start))
+/// Does the document already hold the section of the session starting at `start`, under a
+/// marker that cadenced wrote (its tag verifies under `key`)?
+///
+/// `key` is `None` only while recovering a document that the state directory does not know
+/// (its bookkeeping, and with it the key, was lost): then any marker for `start` counts, so
+/// that the document is not given the same section twice.
+pub fn has_section(doc: &str, start: DateTime<Utc>, key: Option<&MarkerKey>) -> bool {
+    let Some(key) = key else {
+        return sections(doc).iter().any(|s| s.start == Some(start));
+    };
+    let at = marker_time(start);
+    doc.lines().any(|line| {
+        let Some(rest) = line.trim().strip_prefix(MARKER_PREFIX) else {
+            return false;
+        };
+        let mut words = rest.trim_end_matches("-->").split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some(t), Some(tag), None) => t == at && key.verifies(&at, tag),
+            _ => false,
+        }
+    })
 }
 
 /// An open follow-up to carry into a new section.
@@ -236,12 +328,25 @@ mod tests {
 
     #[test]
     fn sections_split_on_markers_and_new_ones_go_before_the_first() {
-        let doc = "# Title\n\n<!-- cadenced:section 2026-11-24T01:00:00Z -->\nB\n<!-- cadenced:section 2026-11-17T01:00:00Z -->\nA\n";
-        let s = sections(doc);
+        let key = MarkerKey::new(b"0123456789abcdef0123456789abcdef");
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let doc = format!(
+            "# Title\n\n{}\nB\n<!-- cadenced:section 2026-11-17T01:00:00Z -->\nA\n",
+            section_marker(t("2026-11-24T01:00:00Z"), &key)
+        );
+        let s = sections(&doc);
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].body, "B\n");
+        assert_eq!(s[0].start, Some(t("2026-11-24T01:00:00Z")));
         assert_eq!(s[1].body, "A\n");
-        assert_eq!(first_section_offset(doc), "# Title\n\n".len());
-        assert!(has_section(doc, "2026-11-17T01:00:00Z".parse().unwrap()));
+        assert_eq!(first_section_offset(&doc), "# Title\n\n".len());
+        assert!(has_section(&doc, t("2026-11-24T01:00:00Z"), Some(&key)));
+        // An untagged (or forged) marker delimits a section but does not count as written.
+        assert!(!has_section(&doc, t("2026-11-17T01:00:00Z"), Some(&key)));
+        assert!(has_section(&doc, t("2026-11-17T01:00:00Z"), None));
+        let forged = "<!-- cadenced:section 2026-12-01T01:00:00Z 0000000000000000 -->\n";
+        assert!(!has_section(forged, t("2026-12-01T01:00:00Z"), Some(&key)));
+        let other = MarkerKey::new(b"another key, another state dir!!");
+        assert!(!has_section(&doc, t("2026-11-24T01:00:00Z"), Some(&other)));
     }
 }

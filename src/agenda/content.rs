@@ -183,13 +183,14 @@ pub fn render_section(
     template: &Template,
     start: DateTime<Utc>,
     ctx: &SectionContext,
+    key: &super::carryover::MarkerKey,
 ) -> Result<String, ContentError> {
     let env = template.env()?;
     let t = env.get_template("section").map_err(|e| template.error(e))?;
     let body = t
         .render(minijinja::Value::from_serialize(ctx))
         .map_err(|e| template.error(e))?;
-    let mut out = section_marker(start);
+    let mut out = section_marker(start, key);
     out.push('\n');
     out.push_str(body.trim_end_matches('\n'));
     out.push_str("\n\n");

@@ -279,11 +279,12 @@ impl DriveClient<'_> {
         &self,
         id: &str,
         start: chrono::DateTime<chrono::Utc>,
+        key: Option<&carryover::MarkerKey>,
         render: &mut (dyn FnMut(&str) -> Result<String, super::AgendaError> + Send),
     ) -> Result<bool, super::AgendaError> {
         for _ in 0..MAX_ATTEMPTS {
             let doc = self.document(id).await?;
-            if carryover::has_section(&doc.text, start) {
+            if carryover::has_section(&doc.text, start, key) {
                 return Ok(false);
             }
             let exported = self.export_text(id).await?;

@@ -4,9 +4,10 @@
 //! Invariants: a file is replaced atomically (temporary file, then rename), so a reader never sees
 //! half a document; a new section is inserted before the first existing one and every other
 //! byte of the file stays as it was; a write is conditional on the text read (the file is read
-//! again just before the rename and the write is refused when it changed meanwhile).
+//! again just before the rename and the write is refused when it changed meanwhile); files are
+//! 0600 in 0700 directories of the running user, read and written without following links
+//! ([`crate::statefs`]); file names are one-to-one with report addresses ([`file_stem`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::carryover;
@@ -20,6 +21,8 @@ pub enum LocalError {
     },
     #[error("agenda file {path} changed while cadenced was adding a section; it was left as is")]
     Changed { path: PathBuf },
+    #[error("agenda file: {0}")]
+    Refused(#[from] crate::statefs::StateFsError),
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> LocalError + '_ {
@@ -29,19 +32,22 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> LocalError + '_ {
     }
 }
 
-/// A file name for a report's address (no path separators, nothing hidden).
+/// A file name for a report's address: one-to-one (two addresses never share a file), with no
+/// path separator, control character or leading dot. `%`, `/`, `\\`, control characters and a
+/// leading `.` are written as `%XX` (their UTF-8 bytes); everything else is kept as it is.
 pub fn file_stem(report: &str) -> String {
-    let s: String = report
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
+    let mut out = String::with_capacity(report.len());
+    for (i, c) in report.chars().enumerate() {
+        if matches!(c, '%' | '/' | '\\') || c.is_control() || (i == 0 && c == '.') {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
             }
-        })
-        .collect();
-    s.trim_start_matches('.').to_string()
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `base` + `location`, with exactly one `/` between them.
@@ -54,31 +60,28 @@ pub fn join_url(base: &str, location: &str) -> String {
 }
 
 pub fn read(path: &Path) -> Result<String, LocalError> {
-    std::fs::read_to_string(path).map_err(io(path))
+    crate::statefs::check_parent(path)?;
+    match crate::statefs::read_to_string(path)? {
+        Some(text) => Ok(text),
+        None => Err(io(path)(std::io::ErrorKind::NotFound.into())),
+    }
 }
 
 /// Does the file (when it exists) hold the section of the session starting at `start`?
-pub fn has_section(path: &Path, start: chrono::DateTime<chrono::Utc>) -> Result<bool, LocalError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(carryover::has_section(&text, start)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(io(path)(e)),
-    }
+pub fn has_section(
+    path: &Path,
+    start: chrono::DateTime<chrono::Utc>,
+    key: Option<&carryover::MarkerKey>,
+) -> Result<bool, LocalError> {
+    crate::statefs::check_parent(path)?;
+    Ok(crate::statefs::read_to_string(path)?
+        .is_some_and(|text| carryover::has_section(&text, start, key)))
 }
 
 fn write_atomic(path: &Path, text: &str) -> Result<(), LocalError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(text.as_bytes()).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::statefs::ensure_subdir(dir)?;
+    Ok(crate::statefs::write_atomic(path, text.as_bytes())?)
 }
 
 /// Create a new document (refuses nothing: the caller checked it does not exist).
@@ -116,6 +119,7 @@ pub fn report_documents(dir: &Path) -> Result<Vec<(String, String)>, LocalError>
         let entry = entry.map_err(io(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".md") && !name.starts_with('.') {
+            // A link among them is refused by `read` (it never follows one).
             out.push((name, read(&entry.path())?));
         }
     }

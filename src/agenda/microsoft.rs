@@ -209,9 +209,10 @@ impl MsWriter<'_> {
                 .is_some_and(|a| a.eq_ignore_ascii_case(self.manager))
     }
 
-    /// Mark the event with the link, once; with `in_body` (`[agenda] notify_attendees`) also add
-    /// it to the body. Graph cannot keep an organizer's body edit from reaching attendees as an
-    /// update, so the body is only written when the manager opted in.
+    /// Mark the event with the link, once; with `in_body` (`[agenda] notify_attendees`, the
+    /// default) also add it to the body. Graph cannot keep an organizer's body edit from
+    /// reaching attendees as an update: in series mode that is one update per series, once;
+    /// `notify_attendees = false` opts out (private mark only).
     pub async fn link(
         &self,
         event_id: &str,

@@ -57,6 +57,9 @@ pub enum AgendaError {
     OneDrive(#[from] onedrive::OneDriveError),
     #[error("[agenda] store = \"onedrive\" needs a Microsoft account in [[accounts]]")]
     NoOneDriveAccount,
+    /// The section-marker key file was refused or unreadable.
+    #[error("agenda key: {0}")]
+    Key(#[from] crate::statefs::StateFsError),
 }
 
 /// What the agenda stage works with.
@@ -202,6 +205,7 @@ pub fn plan(
     // Cloud stores: the document's id and link are known once it exists.
     let drive = config.agenda.store != DocumentBackend::Local;
     let dir = config.agenda.dir_in(state_dir);
+    let marker_key = carryover::MarkerKey::load_or_create(state_dir)?;
     let mut items: Vec<PlanItem> = Vec::new();
     for d in due {
         let s = &d.session;
@@ -236,7 +240,11 @@ pub fn plan(
                 .map(|base| local::join_url(base, &location));
             let path = dir.join(&location);
             let exists = planned_doc || path.exists();
-            let in_file = exists && !planned_doc && local::has_section(&path, s.start)?;
+            let trusted = store
+                .agenda_document(&doc_key)?
+                .is_some()
+                .then_some(&marker_key);
+            let in_file = exists && !planned_doc && local::has_section(&path, s.start, trusted)?;
             (location, url, !exists, in_file)
         };
         let path = dir.join(&location);
@@ -622,6 +630,7 @@ async fn drive_documents(
         api_base: &g.api_base,
     };
     let template = content::Template::load(&config.agenda.template, config.manager.locale)?;
+    let marker_key = carryover::MarkerKey::load_or_create(&cx.state_dir)?;
     let manager = content::PersonView {
         name: manager_name(&config),
         email: config.manager.email.clone(),
@@ -631,6 +640,9 @@ async fn drive_documents(
         let item = plan.items[i].clone();
         let key = item.doc_key.clone();
         let known = cx.store.call(move |s| s.agenda_document(&key)).await?;
+        // A document the state directory knows must carry our tag for a section to count; one
+        // found again after the state was lost is trusted on its markers alone.
+        let trusted = known.is_some().then_some(&marker_key);
         let doc = match known.and_then(|d| Some((d.location, d.link?))) {
             Some((id, link)) => gdrive::DriveDoc {
                 id,
@@ -699,9 +711,17 @@ async fn drive_documents(
             let mut docs = others.clone();
             docs.push((doc.web_view_link.clone(), exported.to_string()));
             let ctx = section_context(&config, &item, &docs, &manager);
-            Ok(content::render_section(&template, item.start, &ctx)?)
+            Ok(content::render_section(
+                &template,
+                item.start,
+                &ctx,
+                &marker_key,
+            )?)
         };
-        if drive.add_section(&doc.id, item.start, &mut render).await? {
+        if drive
+            .add_section(&doc.id, item.start, trusted, &mut render)
+            .await?
+        {
             added += 1;
         }
         let (k, d, r, st) = (
@@ -747,6 +767,7 @@ async fn onedrive_documents(
         ms,
     };
     let template = content::Template::load(&config.agenda.template, config.manager.locale)?;
+    let marker_key = carryover::MarkerKey::load_or_create(&cx.state_dir)?;
     let manager = content::PersonView {
         name: manager_name(&config),
         email: config.manager.email.clone(),
@@ -756,6 +777,9 @@ async fn onedrive_documents(
         let item = plan.items[i].clone();
         let key = item.doc_key.clone();
         let known = cx.store.call(move |s| s.agenda_document(&key)).await?;
+        // A document the state directory knows must carry our tag for a section to count; one
+        // found again after the state was lost is trusted on its markers alone.
+        let trusted = known.is_some().then_some(&marker_key);
         let (id, link) = match known.and_then(|d| Some((d.location, d.link?))) {
             Some(x) => x,
             None => {
@@ -819,9 +843,17 @@ async fn onedrive_documents(
             let mut docs = others.clone();
             docs.push((link.clone(), current.to_string()));
             let ctx = section_context(&config, &item, &docs, &manager);
-            Ok(content::render_section(&template, item.start, &ctx)?)
+            Ok(content::render_section(
+                &template,
+                item.start,
+                &ctx,
+                &marker_key,
+            )?)
         };
-        if od.add_section(&id, item.start, &mut render).await? {
+        if od
+            .add_section(&id, item.start, trusted, &mut render)
+            .await?
+        {
             added += 1;
         }
         let (k, d, r, st) = (
@@ -847,6 +879,7 @@ fn write_documents(
     now: DateTime<Utc>,
 ) -> Result<(usize, usize), AgendaError> {
     let template = content::Template::load(&config.agenda.template, config.manager.locale)?;
+    let marker_key = carryover::MarkerKey::load_or_create(state_dir)?;
     let dir = config.agenda.dir_in(state_dir);
     let manager = content::PersonView {
         name: manager_name(config),
@@ -855,6 +888,8 @@ fn write_documents(
     let (mut created, mut added) = (0, 0);
     for item in &plan.items {
         let path = dir.join(&item.location);
+        let trusted = (store.agenda_document(&item.doc_key)?.is_some() || item.create_document)
+            .then_some(&marker_key);
         if item.create_document && !path.exists() {
             let title = content::document_title(&item.report_name, &manager.name);
             local::create(&path, &content::new_document(&title))?;
@@ -874,7 +909,7 @@ fn write_documents(
             continue;
         }
         let doc = local::read(&path)?;
-        if !carryover::has_section(&doc, item.start) {
+        if !carryover::has_section(&doc, item.start, trusted) {
             // Every document of the report: the living document, or the session files (linked
             // by their file names, which sit in the same directory).
             let docs: Vec<(String, String)> = match config.agenda.mode {
@@ -884,7 +919,7 @@ fn write_documents(
                 }
             };
             let ctx = section_context(config, item, &docs, &manager);
-            let section = content::render_section(&template, item.start, &ctx)?;
+            let section = content::render_section(&template, item.start, &ctx, &marker_key)?;
             local::insert_section(&path, &doc, &section)?;
             added += 1;
         }

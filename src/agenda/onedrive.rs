@@ -301,6 +301,7 @@ impl OneDriveClient<'_> {
         &self,
         id: &str,
         start: chrono::DateTime<chrono::Utc>,
+        key: Option<&carryover::MarkerKey>,
         render: &mut (dyn FnMut(&str) -> Result<String, super::AgendaError> + Send),
     ) -> Result<bool, super::AgendaError> {
         for _ in 0..MAX_ATTEMPTS {
@@ -311,7 +312,7 @@ impl OneDriveClient<'_> {
                 source,
             };
             let text = docx::text(&bytes).map_err(docx_err)?;
-            if carryover::has_section(&text, start) {
+            if carryover::has_section(&text, start, key) {
                 return Ok(false);
             }
             let section = render(&text)?;

@@ -53,7 +53,9 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
         return write_out(&format!("{text}\n"));
     }
     let mut text = render_report(ctx, &a, Style::detect());
-    text.push_str(&crate::agenda::describe_links(&links));
+    text.push_str(&crate::terminal::escape_text(
+        &crate::agenda::describe_links(&links),
+    ));
     write_out(&text)
 }
 
@@ -140,7 +142,7 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
             .map(|(f, _)| f.kind.as_str())
             .collect();
         rows.push([
-            r.name.clone(),
+            crate::terminal::escape(&r.name).into_owned(),
             format!(
                 "{}d ({})",
                 round1(r.expected_interval_days),
@@ -214,16 +216,20 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
         out.push_str(&line(cells));
     }
     let quiet = |s: &AlertState| s.acked || s.snoozed_until.is_some_and(|u| u > ctx.now);
-    let mut open: Vec<(String, &str, &str)> = Vec::new();
+    let mut open: Vec<(String, &str, std::borrow::Cow<'_, str>)> = Vec::new();
     for (f, s) in an.findings.iter().zip(&a.states).filter(|(_, s)| !quiet(s)) {
         let sev = match f.severity {
             cadence::messages::Severity::Warning => style.paint("33", "warning"),
             cadence::messages::Severity::Info => style.paint("36", "info   "),
         };
-        open.push((sev, &s.id, &f.message));
+        open.push((sev, &s.id, crate::terminal::escape(&f.message)));
     }
     for (acc, s) in a.account_alerts.iter().filter(|(_, s)| !quiet(s)) {
-        open.push((style.paint("31", "warning"), &s.id, &acc.message));
+        open.push((
+            style.paint("31", "warning"),
+            &s.id,
+            crate::terminal::escape(&acc.message),
+        ));
     }
     if !open.is_empty() {
         out.push_str(&style.paint("1", if ja { "\nアラート\n" } else { "\nAlerts\n" }));
@@ -353,7 +359,7 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
             out.push_str(&format!(
                 "    {}  {outcome:<9}  {}\n",
                 zone.from_utc(s.start).format("%a %Y-%m-%d %H:%M"),
-                s.title
+                crate::terminal::escape(&s.title)
             ));
         }
         out.push('\n');
@@ -372,7 +378,7 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
             ));
         }
     }
-    write_out(&out)
+    write_out(&crate::terminal::escape_text(&out))
 }
 
 // ---------------------------------------------------------------- alerts
@@ -427,7 +433,7 @@ pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
             r.id, r.kind, r.severity, r.message
         ));
     }
-    write_out(&out)
+    write_out(&crate::terminal::escape_text(&out))
 }
 
 pub fn ack(ctx: &Context, id: &str) -> Result<(), CliError> {

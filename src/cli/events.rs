@@ -55,9 +55,10 @@ pub fn events(
             writeln!(out, "{line}")
         })
     } else {
-        occurrences
-            .iter()
-            .try_for_each(|(acc, occ)| writeln!(out, "{}", human_line(acc, occ, &zone)))
+        occurrences.iter().try_for_each(|(acc, occ)| {
+            let line = human_line(acc, occ, &zone);
+            writeln!(out, "{}", crate::terminal::escape(&line))
+        })
     };
     result
         .and_then(|()| out.flush())

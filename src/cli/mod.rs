@@ -235,7 +235,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cadenced: {}", e.message);
+            eprintln!("cadenced: {}", crate::terminal::escape_text(&e.message));
             ExitCode::from(e.code)
         }
     }
@@ -261,15 +261,22 @@ fn init_logging(format: LogFormat, daemon: bool) {
     }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
         .with_target(false);
     let _ = match format {
-        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Json => builder
+            .with_writer(std::io::stderr)
+            .json()
+            .with_current_span(false)
+            .try_init(),
         LogFormat::Text => {
             // Colour only on a terminal, so that logs captured by a file stay plain text.
             let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
                 && std::env::var_os("NO_COLOR").is_none();
-            builder.with_ansi(ansi).try_init()
+            // A logged title or feed line cannot act on the terminal (crate::terminal).
+            builder
+                .with_writer(crate::terminal::EscapingStderr { colour: ansi })
+                .with_ansi(ansi)
+                .try_init()
         }
     };
 }

@@ -51,7 +51,7 @@ pub fn run_once(ctx: &Context) -> Result<(), CliError> {
         match &a.result {
             Ok(s) if s.unchanged => println!("{}: unchanged ({} events)", a.account, s.events),
             Ok(s) => println!("{}: {} events stored", a.account, s.events),
-            Err(e) => eprintln!("cadenced: {e}"),
+            Err(e) => eprintln!("cadenced: {}", crate::terminal::escape(&e.to_string())),
         }
     }
     if let Ok(a) = &report.analysis {

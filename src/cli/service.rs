@@ -64,16 +64,20 @@ pub fn install(
             std::path::absolute(d)
                 .map_err(|e| CliError::runtime(format!("cannot resolve {}: {e}", d.display())))?,
         ),
-        // launchd has no StateDirectory=: pin the directory the commands use now.
-        None if format == ServiceFormat::Launchd => Some(ctx.state_dir.clone()),
+        // launchd has no StateDirectory=, and a user unit must not use it (systemd before 254
+        // maps it to ~/.config): pin the directory the commands use now.
+        None if format == ServiceFormat::Launchd || user => Some(ctx.state_dir.clone()),
         None => None,
     };
+    let (reads, writes) = service_paths(&ctx.config, state_dir.as_deref());
     let spec = UnitSpec {
         exe,
         config,
         state_dir,
         user,
         token_env: ctx.config.daemon.token_env.clone(),
+        reads,
+        writes,
     };
     let text = match format {
         ServiceFormat::Systemd => unit::systemd_unit(&spec),
@@ -109,14 +113,21 @@ pub fn install(
         CliError::runtime(format!("cannot write {}: {e}{hint}", path.display()))
     })?;
     println!("Wrote {}.", path.display());
+    // The unit makes the state directory writable only if it exists when the service starts.
+    if let Some(dir) = &spec.state_dir {
+        crate::store::ensure_state_dir(dir).map_err(|e| CliError::runtime(e.to_string()))?;
+    }
+    let state = spec.effective_state_dir();
     match (format, user) {
         (ServiceFormat::Systemd, false) => {
             println!(
                 "Enable and start it:\n  sudo systemctl daemon-reload\n  sudo systemctl enable --now cadenced.service"
             );
             println!(
-                "Its state lives in /var/lib/cadenced: authorize OAuth accounts there with\n  sudo cadenced --config {} --state-dir /var/lib/cadenced auth ACCOUNT",
-                spec.config.display()
+                "Its state lives in {}: authorize OAuth accounts there with\n  sudo cadenced --config {} --state-dir {} auth ACCOUNT",
+                state.display(),
+                spec.config.display(),
+                state.display()
             );
             println!(
                 "Logs: journalctl -u cadenced; reload the config: sudo systemctl reload cadenced"
@@ -125,6 +136,10 @@ pub fn install(
         (ServiceFormat::Systemd, true) => {
             println!(
                 "Enable and start it:\n  systemctl --user daemon-reload\n  systemctl --user enable --now cadenced.service"
+            );
+            println!(
+                "Its state lives in {} (the directory `cadenced` uses here too).",
+                state.display()
             );
             println!("To keep it running while you are logged out: loginctl enable-linger $USER");
             println!(
@@ -154,4 +169,44 @@ pub fn install(
         );
     }
     Ok(())
+}
+
+/// Files the daemon reads besides its config (feed files, a template, a service-account key),
+/// and directories it writes outside the state directory (the agenda directory): the unit's
+/// protections must leave them visible.
+fn service_paths(
+    config: &crate::config::Config,
+    state_dir: Option<&Path>,
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    use crate::config::{AccountKind, AgendaTemplate, DocumentBackend, GoogleAuth, IcsSource};
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut reads = Vec::new();
+    for account in &config.accounts {
+        match &account.kind {
+            AccountKind::Ics(ics) => {
+                if let IcsSource::Path(p) = &ics.source {
+                    reads.push(abs(p));
+                }
+            }
+            AccountKind::Google(g) => {
+                if let GoogleAuth::ServiceAccount { key, .. } = &g.auth {
+                    reads.push(abs(key));
+                }
+            }
+            AccountKind::Microsoft(_) | AccountKind::Caldav(_) => {}
+        }
+    }
+    if let AgendaTemplate::File(p) = &config.agenda.template {
+        reads.push(abs(p));
+    }
+    let mut writes = Vec::new();
+    let state = state_dir.map_or_else(|| PathBuf::from("/var/lib/cadenced"), Path::to_path_buf);
+    let agendas = config.agenda.dir_in(&state);
+    if config.agenda.enabled
+        && config.agenda.store == DocumentBackend::Local
+        && !agendas.starts_with(&state)
+    {
+        writes.push(abs(&agendas));
+    }
+    (reads, writes)
 }

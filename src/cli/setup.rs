@@ -82,9 +82,12 @@ pub const EXAMPLE_CALENDAR: &str = include_str!("../../config/example.ics");
 
 fn write_new(path: &Path, text: &str) -> Result<(), CliError> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    // 0600: a config may come to hold a secret (client_secret) or name where one lives.
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(path)
         .map_err(|e| CliError::runtime(format!("cannot create {}: {e}", path.display())))?;
     f.write_all(text.as_bytes())
@@ -95,6 +98,16 @@ fn write_new(path: &Path, text: &str) -> Result<(), CliError> {
 pub fn check(config_path: &Path) -> Result<(), CliError> {
     match config::load(config_path) {
         Ok(cfg) => {
+            if let Some(problem) = short_token(&cfg) {
+                println!("{problem}");
+                return Err(CliError::usage(format!(
+                    "{}: 1 problem found",
+                    config_path.display()
+                )));
+            }
+            for warning in inline_secret_warnings(&cfg, config_path) {
+                println!("warning: {warning}");
+            }
             println!(
                 "{}: OK ({} reports, {} accounts)",
                 config_path.display(),
@@ -165,7 +178,7 @@ pub fn sync(ctx: &Context, only: Option<&str>, full: bool) -> Result<(), CliErro
                 println!("{}: {} events stored{skipped}", target.account, s.events);
             }
             Err(e) => {
-                eprintln!("cadenced: {e}");
+                eprintln!("cadenced: {}", crate::terminal::escape(&e.to_string()));
                 failed.push(target.account.clone());
             }
         }
@@ -187,4 +200,55 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))
+}
+
+/// The access token named by `daemon.token_env`, when set here and too short.
+fn short_token(cfg: &config::Config) -> Option<String> {
+    let var = cfg.daemon.token_env.as_deref()?;
+    let token = std::env::var(var).ok()?;
+    let min = crate::daemon::server::MIN_TOKEN_LEN;
+    (token.trim().chars().count() < min).then(|| {
+        format!(
+            "{}: daemon.token_env: the access token in {var} is shorter than {min} characters; use 32 random bytes, e.g. {}",
+            cfg.file.display(),
+            crate::daemon::server::TOKEN_COMMAND
+        )
+    })
+}
+
+/// Secrets written in the config file itself while others may read the file.
+fn inline_secret_warnings(cfg: &config::Config, path: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Vec::new();
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return Vec::new();
+    }
+    let inline =
+        |s: &Option<config::SecretSource>| matches!(s, Some(config::SecretSource::Inline(_)));
+    cfg.accounts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| match &a.kind {
+            config::AccountKind::Google(g) => {
+                matches!(&g.auth, config::GoogleAuth::OAuth { client_secret, .. } if inline(client_secret))
+            }
+            config::AccountKind::Microsoft(m) => match &m.auth {
+                config::MicrosoftAuth::Delegated { client_secret } => inline(client_secret),
+                config::MicrosoftAuth::ClientCredentials { client_secret, .. } => {
+                    matches!(client_secret, config::SecretSource::Inline(_))
+                }
+            },
+            // CalDAV takes its password only from the environment (`password_env`).
+            config::AccountKind::Ics(_) | config::AccountKind::Caldav(_) => false,
+        })
+        .map(|(i, _)| {
+            format!(
+                "{}: accounts[{i}].client_secret is written in a file others can read (mode {mode:04o}); run chmod 600 on it, or use client_secret_env",
+                path.display()
+            )
+        })
+        .collect()
 }

@@ -99,7 +99,7 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
     let text = if json {
         serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))? + "\n"
     } else {
-        human(&doc)
+        crate::terminal::escape_text(&human(&doc)).into_owned()
     };
     print!("{text}");
     Ok(())
@@ -116,6 +116,15 @@ fn human(doc: &StatusJson) -> String {
         let sync = match (&a.last_sync, a.last_sync_ok) {
             (None, _) => "never synced".to_string(),
             (Some(t), Some(true)) => format!("last sync {t}: ok"),
+            (Some(t), None) => format!(
+                "last sync {t}: did not finish ({}); last success {}",
+                if doc.daemon.running {
+                    "still running, or interrupted"
+                } else {
+                    "interrupted"
+                },
+                a.last_success.as_deref().unwrap_or("never")
+            ),
             (Some(t), _) => format!(
                 "last sync {t}: FAILED: {}",
                 a.last_error.as_deref().unwrap_or("unknown error")

@@ -35,7 +35,7 @@ pub use paths::{
 pub use types::*;
 pub use value::{
     Cadence, ConfigDuration, Digest, MissingEnv, Secret, SecretSource, SensitiveUrl, parse_cadence,
-    parse_digest, parse_duration,
+    parse_digest, parse_duration, split_host_port,
 };
 
 /// One thing wrong with the configuration, located by key path and (when known) line.

@@ -122,7 +122,7 @@ fn defaults_from_a_minimal_file() {
     assert_eq!(c.cadence.lookback.to_string(), "90d");
     assert_eq!(c.alerts.channels, vec![Channel::Log]);
     assert_eq!(c.alerts.digest, Digest::Immediate);
-    assert!(c.agenda.enabled && !c.agenda.notify_attendees);
+    assert!(c.agenda.enabled && c.agenda.notify_attendees);
     assert_eq!(c.agenda.mode, AgendaMode::Series);
     assert_eq!(c.agenda.lead_time.to_string(), "2d");
     assert_eq!(c.agenda.store, DocumentBackend::Local);
@@ -715,4 +715,31 @@ fn caldav_accounts() {
         msg.contains("password_env") && !msg.contains("hunter2"),
         "{msg}"
     );
+}
+
+#[test]
+fn daemon_hosts_are_names_with_an_optional_port() {
+    let c = parse_ok(&format!(
+        "{MANAGER}[daemon]\nhosts = [\"Cadenced.Example.com\", \"b.example:8443\", \"[::1]:80\", \"192.0.2.1\"]\n"
+    ));
+    assert_eq!(
+        c.daemon.hosts,
+        vec![
+            "cadenced.example.com",
+            "b.example:8443",
+            "[::1]:80",
+            "192.0.2.1"
+        ]
+    );
+    for bad in [
+        "https://x.example",
+        "x.example/path",
+        "x.example:0",
+        "-x.example",
+        "a b",
+    ] {
+        let (key, _, msg) = one(&format!("{MANAGER}[daemon]\nhosts = [\"{bad}\"]\n"));
+        assert_eq!(key, "daemon.hosts[0]", "{bad}");
+        assert!(msg.contains("invalid host"), "{bad}: {msg}");
+    }
 }

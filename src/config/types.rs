@@ -458,7 +458,9 @@ pub struct AgendaConfig {
     pub link_base: Option<String>,
     /// Default builtin.
     pub template: AgendaTemplate,
-    /// Default false: on Microsoft, whether the agenda link edit may send an update to attendees.
+    /// Default true: on Microsoft, the agenda link also goes into the event's body (in series
+    /// mode the series, once: one update message to the attendees, once); false writes only
+    /// the private mark, and report/alerts show the link.
     pub notify_attendees: bool,
 }
 
@@ -472,7 +474,7 @@ impl Default for AgendaConfig {
             dir: PathBuf::from("agendas"),
             link_base: None,
             template: AgendaTemplate::Builtin,
-            notify_attendees: false,
+            notify_attendees: true,
         }
     }
 }
@@ -519,6 +521,10 @@ pub struct DaemonConfig {
     /// Default none (`""`): name of the env var holding the access token; required when `listen`
     /// is not a loopback address.
     pub token_env: Option<String>,
+    /// `hosts`: the names (`name` or `name:port`, lower case) under which the listener is
+    /// reached besides its own address, e.g. behind a reverse proxy; a request with any other
+    /// `Host` gets no data (DNS rebinding).
+    pub hosts: Vec<String>,
 }
 
 impl DaemonConfig {
@@ -533,6 +539,7 @@ impl Default for DaemonConfig {
         Self {
             listen: Self::DEFAULT_LISTEN,
             token_env: None,
+            hosts: Vec::new(),
         }
     }
 }

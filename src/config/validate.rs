@@ -94,7 +94,7 @@ const AGENDA_KEYS: &[&str] = &[
     "template",
     "notify_attendees",
 ];
-const DAEMON_KEYS: &[&str] = &["listen", "token_env"];
+const DAEMON_KEYS: &[&str] = &["listen", "token_env", "hosts"];
 
 /// The shortest `sync.interval` accepted: the providers' rate limits make anything faster useless.
 const MIN_INTERVAL_SECS: u64 = 30;
@@ -1448,8 +1448,18 @@ fn daemon(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> DaemonConfig {
             format!("required because listen ({addr}) is not a loopback address: name the variable holding the access token"),
         );
     }
+    let mut hosts = Vec::new();
+    if let Some((items, _)) = cx.strings(sec, "hosts") {
+        for (i, (host, span)) in items.into_iter().enumerate() {
+            match value::parse_host(host) {
+                Ok(h) => hosts.push(h),
+                Err(e) => cx.problem(format!("{}[{i}]", sec.key("hosts")), Some(span), e),
+            }
+        }
+    }
     DaemonConfig {
         listen: listen.unwrap_or(DaemonConfig::DEFAULT_LISTEN),
         token_env,
+        hosts,
     }
 }

@@ -407,6 +407,59 @@ pub fn is_env_name(text: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// A `[daemon] hosts` entry: a DNS name or IP literal (`[v6]` in brackets), optionally with
+/// `:port`; returned in lower case.
+pub fn parse_host(s: &str) -> Result<String, String> {
+    let bad = || {
+        format!(
+            "invalid host {s:?}: expected a name like \"cadenced.example.com\" or \"cadenced.example.com:443\" (no scheme, no path)"
+        )
+    };
+    let lower = s.trim().to_ascii_lowercase();
+    let (name, port) = split_host_port(&lower).ok_or_else(bad)?;
+    if let Some(p) = port
+        && p.parse::<u16>().ok().filter(|p| *p > 0).is_none()
+    {
+        return Err(bad());
+    }
+    let ip = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .map_or_else(
+            || name.parse::<std::net::IpAddr>().is_ok(),
+            |v6| v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        );
+    let dns = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if ip || dns { Ok(lower) } else { Err(bad()) }
+}
+
+/// `name[:port]` of a `Host` value (`[v6]:port` included); `None` when malformed.
+pub fn split_host_port(host: &str) -> Option<(&str, Option<&str>)> {
+    if host.starts_with('[') {
+        let end = host.find(']')?;
+        let (name, rest) = host.split_at(end + 1);
+        return match rest {
+            "" => Some((name, None)),
+            _ => Some((name, Some(rest.strip_prefix(':')?))),
+        };
+    }
+    match host.split_once(':') {
+        Some((name, port)) if !port.contains(':') => Some((name, Some(port))),
+        Some(_) => None,
+        None => Some((host, None)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

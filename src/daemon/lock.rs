@@ -5,9 +5,8 @@
 //! lock is released by the kernel when the process ends, however it ends (no stale lock after a
 //! crash or `SIGKILL`); the pid in the file is informational only, the lock is the truth.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The lock file's name in the state directory.
@@ -26,6 +25,8 @@ pub enum LockError {
         dir: PathBuf,
         file: PathBuf,
     },
+    #[error("cannot lock {}: {reason}", file.display())]
+    Refused { file: PathBuf, reason: String },
     #[error("cannot lock {}: {source}", file.display())]
     Io {
         file: PathBuf,
@@ -48,14 +49,11 @@ impl InstanceLock {
             file: path.clone(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io)?;
+        // Never through a link: a planted `daemon.lock -> /etc/passwd` is refused, not truncated.
+        let mut file = crate::statefs::open_rw(&path).map_err(|e| LockError::Refused {
+            file: path.clone(),
+            reason: e.to_string(),
+        })?;
         // `status` takes a shared lock for an instant to look; a few tries ride over that.
         let mut tries = 0;
         loop {
@@ -97,7 +95,7 @@ fn read_pid(file: &mut File) -> Option<u32> {
 /// Who holds the lock on `state_dir`, if anyone: `Some(pid)` (pid `None` when unreadable).
 pub fn holder(state_dir: &Path) -> Option<Option<u32>> {
     let path = state_dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new().read(true).open(path).ok()?;
+    let mut file = crate::statefs::open_read(&path).ok()?;
     match file.try_lock_shared() {
         // Nobody holds it exclusively; the shared lock is released when `file` closes.
         Ok(()) => None,

@@ -175,6 +175,15 @@ fn access_for(config: &Config) -> Result<Option<Arc<Access>>, DaemonError> {
         .and_then(|v| std::env::var(v).ok())
         .filter(|t| !t.trim().is_empty());
     match (listen.ip().is_loopback(), var, token) {
+        (_, _, Some(token)) if token.trim().chars().count() < server::MIN_TOKEN_LEN => {
+            Err(DaemonError::Config(format!(
+                "{}: daemon.token_env: the access token in {} is shorter than {} characters; use 32 random bytes, e.g. {}",
+                config.file.display(),
+                var.unwrap_or_default(),
+                server::MIN_TOKEN_LEN,
+                server::TOKEN_COMMAND
+            )))
+        }
         (_, _, Some(token)) => Ok(Some(Arc::new(Access::new(token.trim().to_string())))),
         (true, _, None) => Ok(None),
         (false, None, None) => Err(DaemonError::Config(format!(
@@ -275,16 +284,14 @@ async fn main_loop(
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
 
-    let app = server::router(Arc::clone(&shared), access);
-    let stop = cancel.clone();
-    tasks.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!("the HTTP listener failed: {e}");
-        }
-    });
+    let hosts = server::Hosts::new(listen, shared.config().daemon.hosts.clone());
+    let app = server::router(Arc::clone(&shared), access, hosts);
+    tasks.spawn(server::serve(
+        listener,
+        app,
+        cancel.clone(),
+        SHUTDOWN_DEADLINE,
+    ));
 
     let (synced_tx, synced_rx) = mpsc::channel::<Synced>(64);
     tasks.spawn(analyser(Arc::clone(&shared), synced_rx, cancel.clone()));
@@ -325,7 +332,7 @@ async fn main_loop(
                         let old = shared.config();
                         if new.daemon != old.daemon {
                             tracing::warn!(
-                                "daemon.listen and daemon.token_env changes take effect at the next restart"
+                                "daemon.listen, daemon.token_env and daemon.hosts changes take effect at the next restart"
                             );
                         }
                         accounts.stop().await;

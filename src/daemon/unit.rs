@@ -1,9 +1,11 @@
 //! The service definitions `service install` writes: a systemd unit (system or user) and a
 //! macOS LaunchAgent plist.
 //!
-//! Invariants: paths in them are absolute; the unit is `Type=notify` with a watchdog and the
-//! hardening the daemon can live with (it writes only its state directory, talks only IP and
-//! the journal/notify sockets); nothing secret is ever written into them (the access token
+//! Invariants: paths in them are absolute; the unit is `Type=notify` with a watchdog, memory and
+//! task limits, and the hardening the daemon can live with (it writes only its state directory,
+//! talks only IP and the journal/notify sockets), which never hides a file it needs (see
+//! [`systemd_unit`]); a user unit names its state directory (`--state-dir`), never
+//! `StateDirectory=`; nothing secret is ever written into them (the access token
 //! stays in the environment variable named by `daemon.token_env`, set through an
 //! `EnvironmentFile`).
 
@@ -12,6 +14,12 @@ use std::path::{Path, PathBuf};
 /// The watchdog period in the unit; the daemon pings at half of it.
 pub const WATCHDOG_SEC: u32 = 60;
 
+/// Memory the unit may use (`MemoryMax=`): a manager's calendars need far less; a runaway is
+/// stopped (and restarted) before it hurts the machine.
+pub const MEMORY_MAX: &str = "512M";
+/// Threads and processes (`TasksMax=`): the runtime's workers, the blocking pool, notify commands.
+pub const TASKS_MAX: u32 = 64;
+
 /// What a service definition is written for.
 #[derive(Debug, Clone)]
 pub struct UnitSpec {
@@ -19,12 +27,27 @@ pub struct UnitSpec {
     pub exe: PathBuf,
     /// The config file, absolute.
     pub config: PathBuf,
-    /// `--state-dir` when given explicitly; else systemd's `StateDirectory=cadenced`.
+    /// The state directory, passed as `--state-dir`; `None` only for a system unit, which then
+    /// uses systemd's `StateDirectory=cadenced` (`/var/lib/cadenced`). A user unit always
+    /// names it: systemd before 254 maps a user unit's `StateDirectory=` to `~/.config`.
     pub state_dir: Option<PathBuf>,
     /// A user unit (`systemctl --user`) rather than a system one.
     pub user: bool,
     /// `daemon.token_env`, if configured: mentioned in a comment for the `EnvironmentFile`.
     pub token_env: Option<String>,
+    /// Other files the daemon reads (feed files, a template, a service-account key), absolute.
+    pub reads: Vec<PathBuf>,
+    /// Other directories the daemon writes (an agenda directory outside the state), absolute.
+    pub writes: Vec<PathBuf>,
+}
+
+impl UnitSpec {
+    /// Where the state lives when the unit runs.
+    pub fn effective_state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/var/lib/cadenced"))
+    }
 }
 
 /// Quote a path for `ExecStart=` (systemd's quoting: double quotes, backslash escapes).
@@ -48,19 +71,27 @@ fn under_home(p: &Path) -> bool {
     p.starts_with("/home") || p.starts_with("/root") || p.starts_with("/run/user")
 }
 
-/// The systemd unit.
+/// Paths that `PrivateTmp=yes` replaces with an empty directory.
+fn under_tmp(p: &Path) -> bool {
+    p.starts_with("/tmp") || p.starts_with("/var/tmp")
+}
+
+/// The systemd unit. Its protections never hide what the daemon needs: files it reads in a
+/// home directory make `ProtectHome=read-only` (and directories it writes there are listed in
+/// `ReadWritePaths=`); anything under `/tmp` or `/var/tmp`, which `PrivateTmp=yes` hides, is
+/// bound into the service's private view (`BindReadOnlyPaths=`, `BindPaths=`).
 pub fn systemd_unit(spec: &UnitSpec) -> String {
     let mut exec = format!("{} --config {}", quote(&spec.exe), quote(&spec.config));
-    if let Some(dir) = &spec.state_dir {
+    let state_dir = spec.state_dir.clone();
+    if let Some(dir) = &state_dir {
         exec.push_str(&format!(" --state-dir {}", quote(dir)));
     }
     exec.push_str(" run");
-    // A system service must still read a config or binary kept in a home directory.
-    let protect_home = if spec.user
-        || under_home(&spec.config)
-        || under_home(&spec.exe)
-        || spec.state_dir.as_deref().is_some_and(under_home)
-    {
+    let mut reads: Vec<&Path> = vec![&spec.exe, &spec.config];
+    reads.extend(spec.reads.iter().map(PathBuf::as_path));
+    let mut writes: Vec<&Path> = state_dir.iter().map(PathBuf::as_path).collect();
+    writes.extend(spec.writes.iter().map(PathBuf::as_path));
+    let protect_home = if spec.user || reads.iter().chain(&writes).any(|p| under_home(p)) {
         "read-only"
     } else {
         "yes"
@@ -93,8 +124,10 @@ pub fn systemd_unit(spec: &UnitSpec) -> String {
     out.push_str("RestartSec=10s\n");
     out.push_str(&format!("WatchdogSec={WATCHDOG_SEC}s\n"));
     out.push_str("TimeoutStopSec=10s\n");
-    out.push_str("StateDirectory=cadenced\n");
-    out.push_str("StateDirectoryMode=0700\n");
+    if state_dir.is_none() {
+        out.push_str("StateDirectory=cadenced\n");
+        out.push_str("StateDirectoryMode=0700\n");
+    }
     out.push_str("UMask=0077\n");
     match &spec.token_env {
         Some(var) => out.push_str(&format!(
@@ -105,14 +138,29 @@ pub fn systemd_unit(spec: &UnitSpec) -> String {
         )),
     }
     out.push_str("Environment=RUST_LOG=info\n");
+    out.push_str(&format!("MemoryMax={MEMORY_MAX}\n"));
+    out.push_str(&format!("TasksMax={TASKS_MAX}\n"));
     out.push_str("# Hardening: the daemon writes only its state directory and talks only IP.\n");
     out.push_str("NoNewPrivileges=yes\n");
     out.push_str("ProtectSystem=strict\n");
     out.push_str(&format!("ProtectHome={protect_home}\n"));
-    if let Some(dir) = &spec.state_dir {
-        out.push_str(&format!("ReadWritePaths={}\n", quote(dir)));
-    }
     out.push_str("PrivateTmp=yes\n");
+    for w in &writes {
+        if under_tmp(w) {
+            out.push_str(&format!("BindPaths={}\n", quote(w)));
+        } else {
+            out.push_str(&format!("ReadWritePaths={}\n", quote(w)));
+        }
+    }
+    let mut bound: Vec<&Path> = Vec::new();
+    for r in reads.iter().filter(|r| under_tmp(r)) {
+        // Already visible when a directory written (bound) holds it.
+        if writes.iter().any(|w| under_tmp(w) && r.starts_with(w)) || bound.contains(r) {
+            continue;
+        }
+        bound.push(r);
+        out.push_str(&format!("BindReadOnlyPaths={}\n", quote(r)));
+    }
     out.push_str("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n");
     out.push_str("RestrictRealtime=yes\n");
     out.push_str("LockPersonality=yes\n");
@@ -207,9 +255,11 @@ mod tests {
         UnitSpec {
             exe: "/usr/local/bin/cadenced".into(),
             config: "/etc/cadenced/config.toml".into(),
-            state_dir: None,
+            state_dir: (user).then(|| "/home/mika/.local/state/cadenced".into()),
             user,
             token_env: None,
+            reads: vec![],
+            writes: vec![],
         }
     }
 
@@ -224,6 +274,8 @@ mod tests {
             "ProtectHome=yes",
             "PrivateTmp=yes",
             "StateDirectory=cadenced",
+            "MemoryMax=512M",
+            "TasksMax=64",
             "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
             "Restart=on-failure",
             "WatchdogSec=60s",
@@ -239,8 +291,54 @@ mod tests {
         s.config = "/home/mika/My Config/cadenced.toml".into();
         let u = systemd_unit(&s);
         assert!(u.contains("ProtectHome=read-only\n"));
-        assert!(u.contains("--config \"/home/mika/My Config/cadenced.toml\" run\n"));
+        assert!(u.contains(
+            "--config \"/home/mika/My Config/cadenced.toml\" --state-dir /home/mika/.local/state/cadenced run\n"
+        ));
+        assert!(u.contains("ReadWritePaths=/home/mika/.local/state/cadenced\n"));
+        assert!(!u.contains("StateDirectory"), "{u}");
         assert!(u.contains("WantedBy=default.target\n"));
+    }
+
+    #[test]
+    fn protections_never_hide_the_config_or_the_state() {
+        let mut s = spec(false);
+        s.config = "/tmp/cadenced/config.toml".into();
+        s.reads = vec![
+            "/home/mika/team.ics".into(),
+            "/tmp/cadenced/config.toml".into(),
+        ];
+        s.state_dir = Some("/srv/cadenced".into());
+        let u = systemd_unit(&s);
+        for line in [
+            "ProtectHome=read-only",
+            "PrivateTmp=yes",
+            "BindReadOnlyPaths=/tmp/cadenced/config.toml",
+            "ReadWritePaths=/srv/cadenced",
+            "MemoryMax=512M",
+            "TasksMax=64",
+        ] {
+            assert!(u.lines().any(|l| l == line), "missing {line}:\n{u}");
+        }
+        assert_eq!(u.matches("BindReadOnlyPaths=").count(), 1, "{u}");
+        assert!(!u.contains("StateDirectory"), "{u}");
+        s.state_dir = Some("/tmp/cadenced/state".into());
+        let u = systemd_unit(&s);
+        assert!(
+            u.lines().any(|l| l == "BindPaths=/tmp/cadenced/state"),
+            "{u}"
+        );
+    }
+
+    /// `config/cadenced.service` is the system unit for the default paths, exactly;
+    /// `UPDATE_GOLDEN=1` rewrites it.
+    #[test]
+    fn the_reference_copy_is_what_install_writes() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/cadenced.service");
+        let unit = systemd_unit(&spec(false));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &unit).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), unit);
     }
 
     #[test]

@@ -10,7 +10,6 @@
 //!   not the manager), with the default cadence. A missing or unreadable file adds nobody.
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -51,8 +50,8 @@ pub fn due(state_dir: &Path, account: &str, now: chrono::DateTime<chrono::Utc>) 
 
 fn read(state_dir: &Path, account: &str) -> Option<Stored> {
     let path = file(state_dir, account);
-    let bytes = std::fs::read(&path).ok()?;
-    match serde_json::from_slice(&bytes) {
+    let text = crate::statefs::read_to_string(&path).ok()??;
+    match serde_json::from_str(&text) {
         Ok(s) => Some(s),
         Err(e) => {
             tracing::warn!(file = %path.display(), "the stored direct reports are unreadable: {e}");
@@ -68,27 +67,15 @@ pub fn save(
     people: &[DirectoryPerson],
     now: chrono::DateTime<chrono::Utc>,
 ) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let path = file(state_dir, account);
     let dir = path.parent().unwrap_or(state_dir);
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{account}.json.tmp"));
+    crate::statefs::ensure_subdir(dir).map_err(std::io::Error::other)?;
     let body = serde_json::to_vec_pretty(&Stored {
         fetched_at: Some(now),
         reports: people.to_vec(),
     })
     .map_err(std::io::Error::other)?;
-    {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&body)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, &path)
+    crate::statefs::write_atomic(&path, &body).map_err(std::io::Error::other)
 }
 
 /// The stored list of an account (empty when there is none or it cannot be read).

@@ -15,7 +15,6 @@
 //! waiting for is refused and never written; `auth` removes what it created, whatever happens.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -44,22 +43,16 @@ enum Relayed {
     Error(String),
 }
 
+/// A new 0600 file (create-new: a leftover of ours is removed first, a link never followed).
 fn create_0600(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
+    let _ = std::fs::remove_file(path);
+    crate::statefs::create_new(path).map_err(std::io::Error::other)
 }
 
 /// `auth`'s side: announce that it waits for `state`. Dropping the guard removes its files.
 pub fn expect(state_dir: &Path, state: &str) -> std::io::Result<Pending> {
     let dir = dir(state_dir);
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)?;
+    crate::statefs::ensure_subdir(&dir).map_err(std::io::Error::other)?;
     let pending = dir.join(format!("{state}.pending"));
     create_0600(&pending)?;
     Ok(Pending {
@@ -87,7 +80,7 @@ impl Pending {
     /// Google answered with.
     pub async fn wait(&self, provider: &str) -> Result<String, String> {
         loop {
-            if let Ok(text) = std::fs::read_to_string(&self.result) {
+            if let Ok(Some(text)) = crate::statefs::read_to_string(&self.result) {
                 return match serde_json::from_str::<Relayed>(&text) {
                     Ok(Relayed::Code(code)) => Ok(code),
                     Ok(Relayed::Error(e)) => Err(format!("{provider} answered `{e}`")),
@@ -119,7 +112,8 @@ pub fn relay(
         return Err(RelayRefused::NotExpected);
     }
     let dir = dir(state_dir);
-    if !dir.join(format!("{state}.pending")).is_file() {
+    // The pending file must be ours (never a link); the answer then goes through a new file.
+    if crate::statefs::open_read(&dir.join(format!("{state}.pending"))).is_err() {
         return Err(RelayRefused::NotExpected);
     }
     let answer = match (code, error) {

@@ -5,8 +5,6 @@
 //! a crash leaves either the old file or the new one, never a mix. [`Tokens`]' `Debug` is
 //! redacted and [`TokenFileError`] never carries file content.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -69,9 +67,11 @@ pub fn load_tokens(path: &Path) -> Result<Option<Tokens>, TokenFileError> {
         path: path.to_path_buf(),
         reason,
     };
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    // Never through a link, and only a regular file of ours.
+    crate::statefs::check_parent(path).map_err(|e| err(e.to_string()))?;
+    let text = match crate::statefs::read_to_string(path) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok(None),
         Err(e) => return Err(err(e.to_string())),
     };
     // serde_json's message names a position, never the content.
@@ -89,33 +89,11 @@ pub fn save_tokens(path: &Path, tokens: &Tokens) -> Result<(), TokenFileError> {
     let dir = path
         .parent()
         .ok_or_else(|| err("has no parent directory".into()))?;
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| err(e.to_string()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // `tokens/` is a directory of ours (never a link), 0700; the file is replaced atomically
+    // through a new 0600 temp file, never written through a link.
+    crate::statefs::ensure_subdir(dir).map_err(|e| err(e.to_string()))?;
     let body = serde_json::to_vec_pretty(tokens).map_err(|e| err(e.to_string()))?;
-    let write = || -> std::io::Result<()> {
-        // A leftover from a crash is ours to replace.
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&body)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        std::fs::File::open(dir)?.sync_all()
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e.to_string())
-    })
+    crate::statefs::write_atomic(path, &body).map_err(|e| err(e.to_string()))
 }
 
 /// The in-memory copy of one account's tokens, read from the token file on first use. Shared by

@@ -31,8 +31,6 @@ pub use outbox::{
 };
 pub use sink::AccountSink;
 
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -73,17 +71,10 @@ pub const DB_FILE: &str = "cadenced.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the state directory {path}: {source}")]
-    StateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot open the database {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("database {path}: {source}")]
+    /// The state directory or the database file was refused (owner, mode, a link).
+    #[error(transparent)]
+    StateFs(#[from] crate::statefs::StateFsError),
+    #[error("database {path}: {source}{}", corrupt_hint(source))]
     Sqlite {
         path: PathBuf,
         source: rusqlite::Error,
@@ -117,16 +108,20 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Create the state directory (mode 0700) if needed, and tighten an existing one.
+/// Create the state directory (mode 0700) if needed, and check an existing one: owned by this
+/// user and writable by no one else ([`crate::statefs::ensure_state_dir`]).
 pub fn ensure_state_dir(dir: &Path) -> Result<()> {
-    let err = |source| StoreError::StateDir {
-        path: dir.to_path_buf(),
-        source,
-    };
-    if !dir.exists() {
-        fs::create_dir_all(dir).map_err(err)?;
+    Ok(crate::statefs::ensure_state_dir(dir)?)
+}
+
+/// A damaged database file gets one sentence on how to recover.
+fn corrupt_hint(e: &rusqlite::Error) -> &'static str {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            "; the database file is damaged: stop the daemon, move the database (with its -wal and -shm files) out of the state directory and run `cadenced sync` to rebuild it from the calendars (alert acknowledgements and agenda bookkeeping start afresh)"
+        }
+        _ => "",
     }
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err)
 }
 
 /// The stored events of one calendar of one account.
@@ -186,26 +181,23 @@ impl Store {
     /// Open (creating with mode 0600 if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let path = path.to_path_buf();
-        // Create the file ourselves so that it never exists with wider permissions.
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|source| StoreError::Open {
+        // Create (or open) the file ourselves, never through a link, as a regular file of ours
+        // with mode 0600 fixed on the handle; SQLite opens it only after that check, with
+        // SQLITE_OPEN_NOFOLLOW, and its -wal/-shm files must not be links either.
+        let _checked = crate::statefs::open_rw(&path)?;
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            crate::statefs::refuse_symlink(Path::new(&side))?;
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn =
+            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Sqlite {
                 path: path.clone(),
                 source,
             })?;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(|source| {
-            StoreError::Open {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        let mut conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        })?;
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
@@ -525,6 +517,20 @@ impl Store {
             })
             .map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Record that a sync of an account starts at `at`: until its outcome is recorded, the
+    /// account shows a sync that did not finish (`last_sync_ok` NULL), never the previous
+    /// outcome; `last_success_at` is kept.
+    pub fn record_sync_start(&self, account_id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE accounts SET last_sync_at = ?2, last_sync_ok = NULL, last_error = NULL
+                 WHERE id = ?1",
+                params![account_id, at.to_rfc3339()],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
     }
 
     /// Record the outcome of a sync of an account.

@@ -2,6 +2,8 @@ use super::*;
 use crate::model::{EventStatus, EventTime};
 use crate::tz::Zone;
 use chrono::NaiveDate;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 fn event(id: &str) -> Event {
     let local = NaiveDate::from_ymd_opt(2026, 11, 24)

@@ -44,11 +44,7 @@ fn local_env(locale: &str, extra_agenda: &str) -> Env {
     )
     .unwrap();
     let state = dir.path().join("state");
-    let env = Env {
-        _dir: dir,
-        config,
-        state,
-    };
+    let env = Env { dir, config, state };
     let out = env.run(&["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
     env
@@ -69,10 +65,13 @@ fn golden(name: &str) -> PathBuf {
 }
 
 /// Compare with the golden file; `UPDATE_GOLDEN=1` rewrites it (review the diff before commit).
+/// The markers' tags depend on the state directory's random key: compared without them (each
+/// marker must carry one).
 fn assert_golden(name: &str, actual: &str) {
+    let actual = common::untag_markers(actual);
     let path = golden(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap();
+        std::fs::write(&path, &actual).unwrap();
     }
     let expected = std::fs::read_to_string(&path).unwrap();
     assert_eq!(actual, expected, "differs from {}", path.display());
@@ -136,12 +135,13 @@ fn add_actions(doc: &Path, actions: &str) {
     std::fs::write(doc, text).unwrap();
 }
 
-fn section_of<'a>(text: &'a str, marker_start: &str) -> &'a str {
+fn section_of(text: &str, marker_start: &str) -> String {
+    let text = common::untag_markers(text);
     let marker = format!("<!-- cadenced:section {marker_start} -->");
     let from = text.find(&marker).unwrap();
     let rest = &text[from + marker.len()..];
     let end = rest.find("<!-- cadenced:section").unwrap_or(rest.len());
-    &rest[..end]
+    rest[..end].to_string()
 }
 
 #[test]
@@ -222,7 +222,7 @@ fn a_user_template_replaces_the_builtin_one() {
     agenda(&env, BEFORE_S1, &[]);
     let text = std::fs::read_to_string(env.state.join("agendas/alice@example.com.md")).unwrap();
     assert_eq!(
-        text,
+        common::untag_markers(&text),
         "# Alice ⇄ Mika — 1on1\n\n<!-- cadenced:section 2026-11-24T01:00:00Z -->\n## 2026-11-24 with Alice\n- [ ] \n\n"
     );
     // A template that does not render is one clear error naming the file.
@@ -242,5 +242,140 @@ fn without_link_base_the_path_is_recorded_and_nothing_is_linked() {
     assert!(
         out.contains("0 links written, 1 recorded without writing"),
         "{out}"
+    );
+}
+
+#[test]
+fn a_forged_section_marker_in_the_shared_document_does_not_suppress_the_section() {
+    let env = local_env("en", "");
+    agenda(&env, BEFORE_S1, &[]);
+    let doc = env.state.join("agendas/alice@example.com.md");
+    // The report, who may edit the document, types markers for the next session: one bare,
+    // one with a made-up tag.
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let forged = "<!-- cadenced:section 2026-12-01T01:00:00Z -->\n<!-- cadenced:section 2026-12-01T01:00:00Z 0123456789abcdef -->\n";
+    std::fs::write(&doc, format!("{text}{forged}")).unwrap();
+    agenda(&env, BEFORE_S2, &[]);
+    let text = std::fs::read_to_string(&doc).unwrap();
+    // The session's section was written anyway, above the others, with a tag of ours.
+    let first = text
+        .lines()
+        .find(|l| l.starts_with("<!-- cadenced:section"))
+        .unwrap();
+    assert!(
+        first.starts_with("<!-- cadenced:section 2026-12-01T01:00:00Z ") && !forged.contains(first),
+        "{text}"
+    );
+    assert!(
+        text.contains("## 2026-12-01 (Tue) 10:00–10:30 Asia/Tokyo"),
+        "{text}"
+    );
+    // And it counts as written: a second run adds nothing.
+    let plan = agenda(&env, BEFORE_S2, &["--dry-run"]);
+    assert!(plan.starts_with("nothing to do"), "{plan}");
+}
+
+#[test]
+fn reports_whose_addresses_once_mapped_to_one_file_name_get_distinct_files() {
+    // `.alice@example.com` and `alice@example.com` were one file (`alice@example.com.md`) when
+    // leading dots were dropped; `a/b@…` and `a_b@…` were one when `/` became `_`.
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("team.ics");
+    let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n");
+    for (i, who) in [
+        "alice@example.com",
+        ".alice@example.com",
+        "a/b@example.com",
+        "a_b@example.com",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ics.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:s{i}@example.com\r\nDTSTAMP:20261001T000000Z\r\n\
+             DTSTART;TZID=Asia/Tokyo:20261103T1{i}0000\r\nDTEND;TZID=Asia/Tokyo:20261103T1{i}3000\r\n\
+             RRULE:FREQ=WEEKLY\r\nSUMMARY:1on1\r\nORGANIZER:mailto:mika@example.com\r\n\
+             ATTENDEE;PARTSTAT=ACCEPTED:mailto:mika@example.com\r\n\
+             ATTENDEE;PARTSTAT=ACCEPTED:mailto:{who}\r\nEND:VEVENT\r\n"
+        ));
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    std::fs::write(&feed, ics).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[manager]\nemail = \"mika@example.com\"\nname = \"Mika\"\ntimezone = \"Asia/Tokyo\"\n\n\
+             [[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\n\n\
+             [[reports]]\nemail = \".alice@example.com\"\nname = \"Dot\"\n\n\
+             [[reports]]\nemail = \"a/b@example.com\"\nname = \"Slash\"\n\n\
+             [[reports]]\nemail = \"a_b@example.com\"\nname = \"Under\"\n\n\
+             [[accounts]]\nname = \"feed\"\nprovider = \"ics\"\npath = \"{}\"\n\n\
+             [agenda]\nlead_time = \"2d\"\n",
+            feed.display()
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let env = Env { dir, config, state };
+    let out = env.run(&["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    agenda(&env, BEFORE_S1, &[]);
+    let mut names: Vec<String> = std::fs::read_dir(env.state.join("agendas"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "%2Ealice@example.com.md",
+            "a%2Fb@example.com.md",
+            "a_b@example.com.md",
+            "alice@example.com.md"
+        ]
+    );
+    for (name, who) in [
+        ("%2Ealice@example.com.md", "Dot"),
+        ("a%2Fb@example.com.md", "Slash"),
+        ("a_b@example.com.md", "Under"),
+        ("alice@example.com.md", "Alice"),
+    ] {
+        let text = std::fs::read_to_string(env.state.join("agendas").join(name)).unwrap();
+        assert!(
+            text.starts_with(&format!("# {who} ⇄ Mika")),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[test]
+fn agenda_files_are_private_and_a_planted_link_is_refused_with_its_target_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = local_env("en", "");
+    agenda(&env, BEFORE_S1, &[]);
+    let dir = env.state.join("agendas");
+    let doc = dir.join("alice@example.com.md");
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&doc), 0o600);
+    // A link in place of the document: refused, its target neither read into the agenda nor
+    // written nor chmod'ed.
+    let target = env.dir.path().join("precious.txt");
+    std::fs::write(&target, "do not touch\n").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::remove_file(&doc).unwrap();
+    std::os::unix::fs::symlink(&target, &doc).unwrap();
+    let out = env.run(&["--now", BEFORE_S2, "agenda"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "do not touch\n");
+    assert_eq!(mode(&target), 0o644);
+    assert!(
+        std::fs::symlink_metadata(&doc)
+            .unwrap()
+            .file_type()
+            .is_symlink()
     );
 }

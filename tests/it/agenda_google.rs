@@ -355,6 +355,7 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
         .unwrap();
     assert_eq!(name, "Alice ⇄ Mika — 1on1");
     assert!(props.contains_key("cadencedAgenda"));
+    let text = common::untag_markers(&text);
     assert!(text.starts_with("# Alice ⇄ Mika — 1on1\n\n<!-- cadenced:section 2026-11-23T16:00:00Z -->\n## 2026-11-23 (Mon) 10:00–10:30 America/Chicago\n"), "{text}");
     // Shared with the report as writer, without a notification e-mail.
     let perms: Vec<_> = g
@@ -409,7 +410,7 @@ fn drive_store_creates_one_shared_doc_attaches_it_and_adds_sections_at_the_top()
     assert_eq!(statuses, vec![200, 400, 200], "{batches:#?}");
     let last = &batches.last().unwrap().1;
     assert!(last["writeControl"]["requiredRevisionId"].is_string());
-    let text = g.doc_text(&id);
+    let text = common::untag_markers(&g.doc_text(&id));
     let new = text
         .find("<!-- cadenced:section 2026-11-30T16:00:00Z -->")
         .unwrap();
@@ -469,4 +470,36 @@ fn unlink_removes_the_drive_attachment_and_keeps_the_others() {
     let after = event(&g, "aliceweekly");
     assert_eq!(after["attachments"], original["attachments"]);
     assert_eq!(after["description"].as_str().unwrap(), DESCRIPTION);
+}
+
+#[test]
+fn a_marker_typed_into_the_shared_doc_does_not_suppress_next_weeks_section() {
+    let g = FakeGoogle::start();
+    alice_series(&g);
+    let env = env_with_agenda(&g, DRIVE);
+    ok(&env, &["sync"]);
+    ok(&env, &["agenda"]);
+    let id = g.drive_files()[0].0.clone();
+    // Alice (a writer of the doc) types a marker for next week's session, bare and tagged.
+    g.edit_doc(&id, |t| {
+        format!(
+            "{t}<!-- cadenced:section 2026-11-30T16:00:00Z -->\n<!-- cadenced:section 2026-11-30T16:00:00Z 00000000deadbeef -->\n"
+        )
+    });
+    ok_at(&env, NEXT_WEEK, &["agenda"]);
+    let text = g.doc_text(&id);
+    let first = text
+        .lines()
+        .find(|l| l.starts_with("<!-- cadenced:section"))
+        .unwrap();
+    assert!(
+        first.starts_with("<!-- cadenced:section 2026-11-30T16:00:00Z ")
+            && !first.contains("deadbeef")
+            && first.split_whitespace().count() == 5,
+        "{text}"
+    );
+    // Written once: a second run adds nothing.
+    let batches = g.docs_batch_updates().len();
+    ok_at(&env, NEXT_WEEK, &["agenda"]);
+    assert_eq!(g.docs_batch_updates().len(), batches);
 }

@@ -19,11 +19,9 @@ const PROPERTY: &str = "String {5b1c3e7a-2f4d-4b8e-9c61-0d7a3f2e8b14} Name caden
 
 const BODY: &str = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body><div>Alice's topics first &amp; then mine.</div><div><b>Bring</b> the OKR doc.</div><div style=\"width:100%\"><span>________________________________________________________________________________</span></div><div><div style=\"margin-bottom:24px\"><span style=\"font-size:24px\">Microsoft Teams</span> <a href=\"https://aka.ms/JoinTeamsMeeting\">Need help?</a></div><div><a href=\"https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=%7b%7d\">Join the meeting now</a></div><div>Meeting ID: 123 456 789 012</div><div>Passcode: aB3cD4</div></div><div><span>________________________________________________________________________________</span></div></body></html>";
 
+/// The default: the link goes into the series' body (once per series).
 fn env_for(g: &FakeGraph) -> Env {
-    env_with(
-        g,
-        "link_base = \"https://intranet.example.com/agendas/\"\nnotify_attendees = true\n",
-    )
+    env_with(g, "link_base = \"https://intranet.example.com/agendas/\"\n")
 }
 
 fn env_with(g: &FakeGraph, agenda: &str) -> Env {
@@ -140,10 +138,12 @@ fn the_series_is_linked_once_with_if_match_preserving_the_body_and_join_block() 
     // Bob organizes his series: not written.
     assert!(patches.iter().all(|p| p.event_id != b));
 
-    // Twice, and after a re-sync: no more writes.
+    // Twice, after a re-sync, and for the next week's session: no more writes (the attendees
+    // got one update for the series, once).
     ok(&env, &["agenda"]);
     ok(&env, &["sync"]);
     ok(&env, &["agenda"]);
+    ok_at(&env, "2026-11-29T12:00:00+01:00", &["agenda"]);
     assert_eq!(g.patches().len(), 1);
 
     // Unlink: the body is the original again, the mark emptied.
@@ -185,7 +185,7 @@ use cadenced::agenda::docx;
 fn onedrive_store_writes_a_shared_docx_and_adds_sections_only_on_the_etag_read() {
     let g = FakeGraph::start();
     let a = alice(&g);
-    let env = env_with(&g, "store = \"onedrive\"\nnotify_attendees = true\n");
+    let env = env_with(&g, "store = \"onedrive\"\n");
     ok(&env, &["sync"]);
     ok(&env, &["agenda"]);
     let items = g.drive_items();
@@ -197,7 +197,7 @@ fn onedrive_store_writes_a_shared_docx_and_adds_sections_only_on_the_etag_read()
     );
     let (id, path, bytes) = items[0].clone();
     assert_eq!(path, "Agendas/alice@contoso.com.docx");
-    let text = docx::text(&bytes).unwrap();
+    let text = common::untag_markers(&docx::text(&bytes).unwrap());
     assert!(
         text.starts_with("# Alice ⇄ Adele — 1on1\n\n<!-- cadenced:section 2026-11-23T09:00:00Z -->\n## 2026-11-23 (Mon) 10:00–10:30 Europe/Berlin\n"),
         "{text}"
@@ -249,7 +249,7 @@ fn onedrive_store_writes_a_shared_docx_and_adds_sections_only_on_the_etag_read()
         ups.iter().all(|u| u.1.is_some()),
         "every replace is conditional"
     );
-    let text = docx::text(&g.drive_items()[0].2).unwrap();
+    let text = common::untag_markers(&docx::text(&g.drive_items()[0].2).unwrap());
     let new = text
         .find("<!-- cadenced:section 2026-11-30T09:00:00Z -->")
         .unwrap();
@@ -268,12 +268,12 @@ fn onedrive_store_writes_a_shared_docx_and_adds_sections_only_on_the_etag_read()
 }
 
 #[test]
-fn without_notify_attendees_only_the_private_mark_is_written_and_the_body_stays() {
+fn with_notify_attendees_false_only_the_private_mark_is_written_and_the_body_stays() {
     let g = FakeGraph::start();
     let a = alice(&g);
     let env = env_with(
         &g,
-        "link_base = \"https://intranet.example.com/agendas/\"\n",
+        "link_base = \"https://intranet.example.com/agendas/\"\nnotify_attendees = false\n",
     );
     ok(&env, &["sync"]);
     ok(&env, &["agenda"]);

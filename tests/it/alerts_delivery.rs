@@ -850,3 +850,56 @@ fn a_resolved_notice_goes_where_the_alert_was_delivered_when_asked_for() {
     s.run_ok(NOW, &["run", "--once"]);
     assert_eq!(hook.hits().len(), 2);
 }
+
+#[test]
+fn a_command_that_leaves_a_background_child_counts_as_delivered_once() {
+    let s = Setup::new("[\"command\"]", "immediate", "", |t| t);
+    let cmd_dir = s.dir.path().join("cmd");
+    std::fs::create_dir_all(&cmd_dir).unwrap();
+    let script = s.dir.path().join("notify.sh");
+    // The notifier hands off to a helper that lives on in the background with stdout and
+    // stderr still open, and exits 0 itself at once.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nf=$(mktemp \"{}/msg.XXXXXX\")\ncat > \"$f\"\nsleep 30 &\necho \"queued\"\nexit 0\n",
+            cmd_dir.display()
+        ),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&s.config).unwrap()
+        + &format!(
+            "\n[alerts.command]\nargv = [\"/bin/sh\", \"{}\"]\ntimeout = \"10s\"\n",
+            script.display()
+        );
+    std::fs::write(&s.config, text).unwrap();
+    let out = s.run_ok(NOW, &["run", "--once"]);
+    assert!(
+        stdout(&out).contains("1 message delivered"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(s.command_messages().len(), 1);
+    let listed: serde_json::Value =
+        serde_json::from_slice(&s.run_ok(NOW, &["alerts", "--json"]).stdout).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["delivered_on"] == serde_json::json!(["command"])),
+        "{listed:#}"
+    );
+    // Not pending: the next cycle sends nothing.
+    let out = s.run_ok(NOW, &["run", "--once"]);
+    assert!(!stdout(&out).contains("delivered"), "{}", stdout(&out));
+    assert_eq!(s.command_messages().len(), 1);
+    // And `alerts test` reports the program's own answer.
+    let out = s.run_ok(NOW, &["alerts", "test"]);
+    assert!(
+        stdout(&out).contains("command: ok: exit 0: queued"),
+        "{}",
+        stdout(&out)
+    );
+}

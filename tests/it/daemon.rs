@@ -240,6 +240,22 @@ fn http_get(port: u16, path: &str, headers: &[&str]) -> (u16, String) {
     try_http_get(port, path, headers).unwrap()
 }
 
+/// Send a raw request; the status and the whole response (head and body).
+fn raw_request(port: u16, request: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = text(&raw);
+    let code = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, raw)
+}
+
 /// Wait until `cond` holds (polling), or fail with `what`.
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let started = Instant::now();
@@ -437,7 +453,27 @@ fn a_non_loopback_listener_needs_the_access_token() {
         "{err}"
     );
 
-    let token = "t0k3n-for-the-test";
+    // Too short a token is refused, with a way to make a good one.
+    let out = setup
+        .cmd(&["run"])
+        .env("CADENCED_TEST_TOKEN", "t0k3n-for-the-test")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("32 random bytes") && err.contains("/dev/urandom"),
+        "{err}"
+    );
+    let out = setup
+        .cmd(&["check"])
+        .env("CADENCED_TEST_TOKEN", "t0k3n-for-the-test")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("32 random bytes"));
+
+    let token = "t0k3n-for-the-test-and-long-enough-0123456789";
     let mut d = setup.start(&[("CADENCED_TEST_TOKEN", token)]);
     wait_for("the listener", || {
         try_http_get(setup.port, "/healthz", &[]).is_ok()
@@ -480,6 +516,30 @@ fn a_non_loopback_listener_needs_the_access_token() {
         &["Cookie: cadenced_session=forged"],
     );
     assert_eq!(code, 401);
+    // Signing out ends the session.
+    let (code, head) = raw_request(
+        setup.port,
+        &format!(
+            "POST /logout HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: {cookie}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            setup.port
+        ),
+    );
+    assert_eq!(code, 303, "{head}");
+    let (code, _) = http_get(setup.port, "/api/report", &[&format!("Cookie: {cookie}")]);
+    assert_eq!(code, 401, "the session ended at /logout");
+
+    // Wrong tokens are limited: after 10 in a minute (4 were sent above) every attempt, even
+    // with the right token, waits (429).
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        codes.push(http_post_form(setup.port, "/login", "token=guess").0);
+    }
+    assert_eq!(codes, vec![401, 401, 401, 401, 401, 401, 429]);
+    let (code, head) = http_post_form(setup.port, "/login", &format!("token={token}"));
+    assert_eq!(code, 429, "{head}");
+    assert!(head.contains("retry-after: 60"), "{head}");
+    let (code, _) = http_get(setup.port, "/api/report", &[&auth]);
+    assert_eq!(code, 429);
     assert!(!d.log().contains(token), "the token is never logged");
     d.signal("TERM");
     assert!(d.wait_exit().0.success());
@@ -1052,4 +1112,222 @@ fn footprint_of_an_idle_daemon_with_three_accounts() {
     );
     d.signal("TERM");
     assert!(d.wait_exit().0.success());
+}
+
+#[test]
+fn a_foreign_host_gets_no_data_dns_rebinding() {
+    let setup = Setup::example();
+    let mut d = setup.start(&[]);
+    d.wait_health(200);
+    let port = setup.port;
+    let get = |path: &str, host: &str| {
+        raw_request(
+            port,
+            &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    // A page on evil.example whose name now resolves to 127.0.0.1 sends its own Host.
+    for path in ["/", "/api/report", "/healthz", "/metrics"] {
+        for host in [
+            format!("evil.example:{port}"),
+            format!("127.0.0.1.nip.io:{port}"),
+        ] {
+            let (code, raw) = get(path, &host);
+            assert_eq!(code, 421, "{path} {host}: {raw}");
+            assert!(
+                !raw.contains("Alice") && !raw.contains("reports") && !raw.contains("cadenced_"),
+                "{path}: {raw}"
+            );
+        }
+    }
+    // The listener's own names are served.
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let (code, raw) = get("/api/report", &host);
+        assert_eq!(code, 200, "{host}: {raw}");
+        assert!(raw.contains("\"reports\""));
+    }
+    // A state-changing request from another origin is refused.
+    let (code, _) = raw_request(
+        port,
+        &format!(
+            "POST /logout HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(code, 403);
+    d.signal("TERM");
+    assert!(d.wait_exit().0.success());
+}
+
+#[test]
+fn names_in_daemon_hosts_are_served_and_checked_by_check() {
+    let setup = Setup::new(|port| {
+        example_config(&format!("127.0.0.1:{port}"), "token_env = \"\"")
+            .replace("hosts = []", "hosts = [\"cadenced.example.com\"]")
+    });
+    let mut d = setup.start(&[]);
+    d.wait_health(200);
+    let (code, _) = raw_request(
+        setup.port,
+        "GET /api/report HTTP/1.1\r\nHost: cadenced.example.com\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 200);
+    d.signal("TERM");
+    assert!(d.wait_exit().0.success());
+    let bad = Setup::new(|port| {
+        example_config(&format!("127.0.0.1:{port}"), "token_env = \"\"")
+            .replace("hosts = []", "hosts = [\"https://cadenced.example.com/\"]")
+    });
+    let out = bad.cmd(&["check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stdout).contains("daemon.hosts[0]"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn idle_connections_beyond_the_cap_are_refused_and_do_not_starve_the_listener() {
+    const CAP: usize = 32; // server::MAX_CONNECTIONS
+    let setup = Setup::example();
+    let mut d = setup.start(&[]);
+    d.wait_health(200);
+    // Connections that never send a byte hold every slot...
+    let idle: Vec<TcpStream> = (0..CAP)
+        .map(|_| TcpStream::connect(("127.0.0.1", setup.port)).unwrap())
+        .collect();
+    // ...so the next ones are closed at once, without an answer (the listener keeps accepting).
+    wait_for("a connection beyond the cap to be closed", || {
+        let mut extra = TcpStream::connect(("127.0.0.1", setup.port)).unwrap();
+        extra.set_read_timeout(Some(PATIENCE)).unwrap();
+        let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        let mut buf = [0u8; 64];
+        matches!(extra.read(&mut buf), Ok(0) | Err(_))
+    });
+    // The idle ones are closed by the header timeout, and the listener serves again.
+    for mut s in idle {
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        assert!(
+            n == 0 || text(&buf[..n]).contains("408"),
+            "{}",
+            text(&buf[..n])
+        );
+    }
+    d.wait_health(200);
+    assert!(
+        d.log().contains("connections are open on the listener"),
+        "{}",
+        d.log()
+    );
+    d.signal("TERM");
+    assert!(d.wait_exit().0.success());
+}
+
+/// `systemd-analyze verify` on a unit file: its complaints about the file (empty when clean).
+/// `None` when the tool is not installed.
+fn systemd_verify(unit: &Path, user: bool, runtime: &Path) -> Option<(bool, String)> {
+    let mut cmd = Command::new("systemd-analyze");
+    if user {
+        // A user manager's paths need a runtime directory, even to verify.
+        cmd.arg("--user").env("XDG_RUNTIME_DIR", runtime);
+    }
+    let out = match cmd.arg("verify").arg(unit).output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("systemd-analyze: {e}"),
+    };
+    let name = unit.file_name().unwrap().to_string_lossy().into_owned();
+    let complaints: Vec<String> = text(&out.stderr)
+        .lines()
+        .chain(text(&out.stdout).lines())
+        .filter(|l| l.contains(&name))
+        .map(str::to_string)
+        .collect();
+    Some((out.status.success(), complaints.join("\n")))
+}
+
+#[test]
+fn both_service_units_pass_systemd_analyze_verify_and_name_the_real_state_dir() {
+    let setup = Setup::example();
+    let units = setup.dir.path().join("units");
+    std::fs::create_dir_all(units.join("user")).unwrap();
+    std::fs::create_dir_all(units.join("system")).unwrap();
+    let runtime = setup.dir.path().join("runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+
+    // The user unit: the state directory is passed, never StateDirectory=, and it exists.
+    let user_unit = units.join("user/cadenced.service");
+    let out = setup
+        .cmd(&["service", "install", "--user", "--output"])
+        .arg(&user_unit)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let unit = std::fs::read_to_string(&user_unit).unwrap();
+    assert!(!unit.contains("StateDirectory"), "{unit}");
+    assert!(
+        unit.contains(&format!("--state-dir {} run", setup.state.display())),
+        "{unit}"
+    );
+    assert!(text(&out.stdout).contains(&format!("Its state lives in {}", setup.state.display())));
+    assert!(setup.state.is_dir());
+    // The config is under /tmp here: bound into the private /tmp, not hidden by it.
+    assert!(
+        unit.lines()
+            .any(|l| l == format!("BindReadOnlyPaths={}", setup.config.display())),
+        "{unit}"
+    );
+    for line in ["MemoryMax=512M", "TasksMax=64"] {
+        assert!(unit.lines().any(|l| l == line), "{line}: {unit}");
+    }
+
+    // The system unit with an explicit state directory: instructions name that directory.
+    let system_unit = units.join("system/cadenced.service");
+    let out = setup
+        .cmd(&["service", "install", "--output"])
+        .arg(&system_unit)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&format!("Its state lives in {}", setup.state.display()))
+            && !said.contains("/var/lib/cadenced"),
+        "{said}"
+    );
+
+    for (file, user) in [(&user_unit, true), (&system_unit, false)] {
+        match systemd_verify(file, user, &runtime) {
+            None => {
+                eprintln!("NOTICE: systemd-analyze is not installed; the units were not verified");
+                return;
+            }
+            Some((ok, complaints)) => {
+                assert!(
+                    ok && complaints.is_empty(),
+                    "{}: {complaints}",
+                    file.display()
+                );
+            }
+        }
+    }
+    // The reference copy too.
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/cadenced.service");
+    let copy = units.join("cadenced.service");
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_cadenced")).unwrap();
+    std::fs::write(
+        &copy,
+        std::fs::read_to_string(reference)
+            .unwrap()
+            .replace("/usr/local/bin/cadenced", &exe.display().to_string()),
+    )
+    .unwrap();
+    let (ok, complaints) = systemd_verify(&copy, false, &runtime).unwrap();
+    assert!(ok && complaints.is_empty(), "{complaints}");
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 pub struct Env {
     /// Owns the temporary directory holding `config` and `state` (removed on drop).
-    pub _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub state: PathBuf,
 }
@@ -25,11 +25,7 @@ impl Env {
         )
         .unwrap();
         let state = dir.path().join("state");
-        Env {
-            _dir: dir,
-            config,
-            state,
-        }
+        Env { dir, config, state }
     }
 
     pub fn with_config_text(text: &str) -> Env {
@@ -37,11 +33,7 @@ impl Env {
         let config = dir.path().join("config.toml");
         std::fs::write(&config, text).unwrap();
         let state = dir.path().join("state");
-        Env {
-            _dir: dir,
-            config,
-            state,
-        }
+        Env { dir, config, state }
     }
 
     /// The binary on this config and state directory, with `args` (RUST_LOG unset).
@@ -107,6 +99,29 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
+}
+
+/// An agenda document's text with the tags of its section markers taken out
+/// (`<!-- cadenced:section T <16 hex> -->` → `<!-- cadenced:section T -->`), after checking that
+/// every marker cadenced wrote carries one.
+#[allow(dead_code)]
+pub fn untag_markers(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let Some(rest) = line.strip_prefix("<!-- cadenced:section ") else {
+                return line.to_string();
+            };
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            assert!(
+                words.len() == 3
+                    && words[2] == "-->"
+                    && words[1].len() == 16
+                    && words[1].bytes().all(|b| b.is_ascii_hexdigit()),
+                "a marker without its tag: {line:?}"
+            );
+            line.replacen(&format!(" {} -->", words[1]), " -->", 1)
+        })
+        .collect()
 }
 
 pub fn stdout(o: &Output) -> String {
