@@ -8,6 +8,8 @@
 //! reports the error), a series that exceeds a per-series limit is expanded partly with a warning
 //! naming it, and warnings beyond their cap are counted in one summary line.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 /// Largest HTTP response body read, after decompression (a 2 MB gzip can inflate to gigabytes),
 /// and the largest feed file read from disk.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
@@ -57,3 +59,58 @@ pub const MAX_RULE_WORK_WITHOUT_MATCH: u64 = 150_000;
 /// Candidates one period of a rule may hold (`FREQ=YEARLY` with every hour, minute and second
 /// of every day would hold 32 million): the rule is cut after them with a warning.
 pub const MAX_PERIOD_CANDIDATES: usize = 100_000;
+
+/// Counts the warnings of one feed or sync so that at most [`MAX_WARNINGS`] are logged; the rest
+/// are counted for one summary line. Shared by reference (the counts are atomic), so that
+/// several closures and tasks of one sync can use it.
+#[derive(Debug, Default)]
+pub struct WarningCap {
+    shown: AtomicUsize,
+    unshown: AtomicUsize,
+}
+
+impl WarningCap {
+    /// Whether this warning may be logged; counts it either way.
+    pub fn allow(&self) -> bool {
+        let allowed = self
+            .shown
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < MAX_WARNINGS).then_some(n + 1)
+            })
+            .is_ok();
+        if !allowed {
+            self.unshown.fetch_add(1, Ordering::Relaxed);
+        }
+        allowed
+    }
+
+    /// How many warnings were counted but not logged.
+    pub fn unshown(&self) -> usize {
+        self.unshown.load(Ordering::Relaxed)
+    }
+
+    /// The summary line, when warnings were left out.
+    pub fn summary(&self) -> Option<String> {
+        (self.unshown() > 0).then(|| {
+            format!(
+                "{} more warnings not shown (at most {MAX_WARNINGS} are listed per sync)",
+                self.unshown()
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_lets_the_first_warnings_through_and_counts_the_rest() {
+        let cap = WarningCap::default();
+        let shown = (0..MAX_WARNINGS + 5).filter(|_| cap.allow()).count();
+        assert_eq!(shown, MAX_WARNINGS);
+        assert_eq!(cap.unshown(), 5);
+        assert!(cap.summary().unwrap().starts_with("5 more warnings"));
+        assert_eq!(WarningCap::default().summary(), None);
+    }
+}

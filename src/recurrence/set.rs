@@ -399,6 +399,7 @@ pub(super) fn expand_refs<'a>(
         }
     }
     let mut done: HashSet<&'a str> = HashSet::new();
+    let mut unlisted = 0usize;
     for &e in events.iter().filter(|e| e.is_master()) {
         // A duplicated master id is expanded once (the map holds the last one).
         if !done.insert(e.event_id.as_str()) {
@@ -409,8 +410,18 @@ pub(super) fn expand_refs<'a>(
             .get(master.event_id.as_str())
             .map_or(&[][..], Vec::as_slice);
         if let Err(w) = expand_series(master, ovs, window, fz, &mut out, &mut budget) {
-            warnings.push(w);
+            if warnings.len() < crate::limits::MAX_WARNINGS {
+                warnings.push(w);
+            } else {
+                unlisted += 1;
+            }
         }
+    }
+    if unlisted > 0 {
+        warnings.push(format!(
+            "{unlisted} more series were skipped or expanded only partly (at most {} are listed).",
+            crate::limits::MAX_WARNINGS
+        ));
     }
     // Sort small keys, not the occurrences themselves; uids are ranked once so that the many
     // ties on the start instant compare integers.

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{AuthError, Authenticator};
 use super::model::{EventsPage, GEvent, Mapped, map_event, map_item};
 use crate::config::GoogleAccount;
-use crate::limits::MAX_PAGES;
+use crate::limits::{MAX_PAGES, WarningCap};
 use crate::providers::http::{self, HttpError, RetryPolicy};
 use crate::store::{AsyncStore, GenerationPage, StoreError};
 
@@ -201,6 +201,7 @@ async fn run(
         ..CalendarSummary::default()
     };
     let mut page_token: Option<String> = None;
+    let warnings = WarningCap::default();
     loop {
         if summary.pages >= MAX_PAGES {
             return Err(CalendarError::TooManyPages { limit: MAX_PAGES });
@@ -215,7 +216,7 @@ async fn run(
         }
         let mut upserts = Vec::with_capacity(page.len());
         let mut deletes = Vec::new();
-        page.map_items(calendar, |result| match result {
+        page.map_items(calendar, &warnings, |result| match result {
             Ok(Mapped::Upsert(e)) => upserts.push(*e),
             Ok(Mapped::Delete(id)) => deletes.push(id),
             Ok(Mapped::Ignored { id, event_type }) => {
@@ -224,7 +225,9 @@ async fn run(
             }
             Err(reason) => {
                 summary.skipped += 1;
-                tracing::warn!(calendar, "skipped an item: {reason}");
+                if warnings.allow() {
+                    tracing::warn!(calendar, "skipped an item: {reason}");
+                }
             }
         });
         if last && page.next_sync_token.is_none() {
@@ -261,7 +264,12 @@ async fn run(
             .await?;
         match page.next_page_token {
             Some(t) => page_token = Some(t),
-            None => return Ok(summary),
+            None => {
+                if let Some(line) = warnings.summary() {
+                    tracing::warn!(calendar, "{line}");
+                }
+                return Ok(summary);
+            }
         }
     }
 }
@@ -289,9 +297,19 @@ impl Page {
         }
     }
 
-    /// Maps every item, in page order ([`map_event`] / [`map_item`]); warnings are logged.
-    fn map_items(&self, calendar: &str, mut f: impl FnMut(Result<Mapped, String>)) {
-        let mut warn = |m: String| tracing::warn!(calendar, "{m}");
+    /// Maps every item, in page order ([`map_event`] / [`map_item`]); warnings are logged
+    /// (within `cap`).
+    fn map_items(
+        &self,
+        calendar: &str,
+        cap: &WarningCap,
+        mut f: impl FnMut(Result<Mapped, String>),
+    ) {
+        let mut warn = |m: String| {
+            if cap.allow() {
+                tracing::warn!(calendar, "{m}");
+            }
+        };
         match &self.items {
             Items::Typed(v) => v.iter().for_each(|e| f(map_event(e, calendar, &mut warn))),
             Items::Raw(v) => v.iter().for_each(|r| f(map_item(r, calendar, &mut warn))),

@@ -56,7 +56,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{AuthError, Authenticator};
 use super::model::{EventsPage, Mapped, MsEvent, SeriesInfo, map_event, map_series, start_instant};
 use crate::config::{MicrosoftAccount, MicrosoftAuth};
-use crate::limits::MAX_PAGES;
+use crate::limits::{MAX_PAGES, WarningCap};
 use crate::model::Event;
 use crate::providers::http::{self, HttpError, RetryPolicy};
 use crate::recurrence::{Window as RWindow, expand};
@@ -330,6 +330,7 @@ pub async fn sync_calendar(
         ms,
         calendar,
         cal_id,
+        warnings: WarningCap::default(),
     };
     let mut restarted = false;
     loop {
@@ -343,6 +344,9 @@ pub async fn sync_calendar(
             }
             Ok(mut summary) => {
                 summary.rebaselined = rebaselined && link.is_none();
+                if let Some(line) = ctx.warnings.summary() {
+                    tracing::warn!(calendar, "{line}");
+                }
                 return Ok(summary);
             }
             other => return other,
@@ -357,6 +361,8 @@ struct Ctx<'a> {
     ms: &'a MicrosoftAccount,
     calendar: &'a str,
     cal_id: i64,
+    /// The warnings of this calendar's sync, logged up to the cap.
+    warnings: WarningCap,
 }
 
 /// Stored masters and their overrides, by master id.
@@ -468,7 +474,9 @@ async fn run(
                 Ok(item) => items.push(item),
                 Err(e) => {
                     summary.skipped += 1;
-                    tracing::warn!(calendar, "skipped an item: it could not be read: {e}");
+                    if ctx.warnings.allow() {
+                        tracing::warn!(calendar, "skipped an item: it could not be read: {e}");
+                    }
                 }
             }
         }
@@ -574,7 +582,11 @@ async fn run(
             fetched.insert(m);
         }
         for item in &items {
-            let mut warn = |m: String| tracing::warn!(calendar, "{m}");
+            let mut warn = |m: String| {
+                if ctx.warnings.allow() {
+                    tracing::warn!(calendar, "{m}");
+                }
+            };
             let lookup = |id: &str| masters.get(id).and_then(SeriesInfo::of);
             match map_event(item, calendar, &lookup, &mut warn) {
                 // Masters are written from their full fetch (or kept, in a full round).
@@ -584,7 +596,9 @@ async fn run(
                 Ok(Mapped::BareOccurrence { .. } | Mapped::IncompleteMaster(_)) => {}
                 Err(reason) => {
                     summary.skipped += 1;
-                    tracing::warn!(calendar, "skipped an item: {reason}");
+                    if ctx.warnings.allow() {
+                        tracing::warn!(calendar, "skipped an item: {reason}");
+                    }
                 }
             }
         }
@@ -758,11 +772,17 @@ async fn read_master(ctx: &Ctx<'_>, id: &str) -> Result<MasterRead, MsSyncError>
     let item: MsEvent = serde_json::from_slice(&body)
         .map_err(|e| MsSyncError::Decode(format!("series master {id}: {e}")))?;
     let calendar = ctx.calendar;
-    let mut warn = |m: String| tracing::warn!(calendar, "{m}");
+    let mut warn = |m: String| {
+        if ctx.warnings.allow() {
+            tracing::warn!(calendar, "{m}");
+        }
+    };
     let mapped = match map_series(&item, calendar, &mut warn) {
         Ok(m) => m,
         Err(reason) => {
-            tracing::warn!(calendar, "skipped series master {id}: {reason}");
+            if ctx.warnings.allow() {
+                tracing::warn!(calendar, "skipped series master {id}: {reason}");
+            }
             return Ok(MasterRead::Skipped);
         }
     };
@@ -804,6 +824,7 @@ pub async fn direct_reports(
         ms,
         calendar: "directReports",
         cal_id: 0,
+        warnings: WarningCap::default(),
     };
     let mut first = graph_url(ms, &["directReports"])?;
     first
