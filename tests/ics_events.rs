@@ -391,3 +391,81 @@ fn hostile_many_overrides_exdates_and_attendees_cost_no_quadratic_work() {
     ));
     survives("quadratic", &payload);
 }
+
+#[test]
+fn a_hostile_feed_beside_a_good_one_leaves_the_good_one_synced_and_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cal = |body: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//cadenced tests//EN\r\n{body}END:VCALENDAR\r\n"
+        )
+    };
+    let good = dir.path().join("good.ics");
+    std::fs::write(&good, cal(GOOD_1ON1)).unwrap();
+    // Every bomb at once, and a feed that cannot be read at all.
+    let mut bombs = format!(
+        "BEGIN:VEVENT\r\nUID:deep\r\nDTSTART:20260105T100000Z\r\n{}END:VEVENT\r\n",
+        "BEGIN:VALARM\r\n".repeat(50_000)
+    );
+    for i in 0..8 {
+        bombs.push_str(&vevent(
+            &format!("sec{i}"),
+            "20260105T100000Z",
+            Some("FREQ=SECONDLY"),
+            "",
+        ));
+    }
+    bombs.push_str(&vevent(
+        "never",
+        "20260105T100000Z",
+        Some("FREQ=YEARLY;COUNT=2;BYYEARDAY=1;BYMONTHDAY=31"),
+        "",
+    ));
+    let hostile = dir.path().join("hostile.ics");
+    std::fs::write(&hostile, cal(&bombs)).unwrap();
+    let broken = dir.path().join("broken.ics");
+    std::fs::write(&broken, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n").unwrap();
+    let account = |name: &str, path: &std::path::Path| {
+        format!(
+            "[[accounts]]\nname = \"{name}\"\nprovider = \"ics\"\npath = \"{}\"\n\n",
+            path.display()
+        )
+    };
+    let env = Env::with_config_text(&format!(
+        "[manager]\nemail = \"mika@example.com\"\ntimezone = \"UTC\"\n\n[[reports]]\nemail = \"alice@example.com\"\nname = \"Alice\"\n\n{}{}{}",
+        account("hostile", &hostile),
+        account("broken", &broken),
+        account("good", &good),
+    ));
+    let (out, peak_kib) = run_limited(
+        &env.cmd(&["--now", "2026-06-01T00:00:00Z", "run", "--once"]),
+        DATA_LIMIT_MIB,
+    );
+    assert!(peak_kib <= PEAK_BUDGET_KIB, "peak {peak_kib} KiB");
+    // The broken feed fails the cycle's outcome, never the process.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{:?} {}",
+        out.status,
+        stderr(&out)
+    );
+    let out = env.run(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ok = |name: &str| {
+        status["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .map(|a| a["last_sync_ok"].clone())
+    };
+    assert_eq!(ok("good"), Some(true.into()), "{status}");
+    assert_eq!(ok("hostile"), Some(true.into()), "{status}");
+    assert_eq!(ok("broken"), Some(false.into()), "{status}");
+    let out = env.run(&["--now", "2026-06-01T00:00:00Z", "report", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["reports"][0]["held"].as_u64().unwrap() >= 10,
+        "{report}"
+    );
+}
