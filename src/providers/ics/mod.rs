@@ -161,9 +161,11 @@ pub fn parse_feed(text: &[u8], source: &str, calendar: &str) -> Result<ParsedFee
             line: 1,
         });
     }
+    // Lines end with LF (or CRLF), or with a bare CR in a file without any LF (see `lines.rs`).
+    let end = if text.contains('\n') { b'\n' } else { b'\r' };
     let mut newlines = 0usize;
     for b in text.bytes() {
-        if b == b'\n' {
+        if b == end {
             newlines += 1;
             if newlines >= MAX_FEED_LINES {
                 return Err(IcsError::TooLarge {

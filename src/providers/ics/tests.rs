@@ -808,3 +808,25 @@ mod arbitrary {
         assert!(last.contains("more warnings not shown"), "{last}");
     }
 }
+
+#[test]
+fn a_feed_over_the_line_or_event_limit_is_refused() {
+    let lines = "X-A:1\n".repeat(crate::limits::MAX_FEED_LINES);
+    let text = format!("BEGIN:VCALENDAR\n{lines}END:VCALENDAR\n");
+    let err = parse_feed(text.as_bytes(), "big.ics", "big").unwrap_err();
+    assert!(
+        matches!(err, IcsError::TooLarge { what: "lines", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("docs/limits.md"), "{err}");
+
+    let events = "BEGIN:VEVENT\nUID:a\nDTSTART:20250101T100000Z\nEND:VEVENT\n"
+        .repeat(crate::limits::MAX_FEED_EVENTS + 1);
+    let text = format!("BEGIN:VCALENDAR\n{events}END:VCALENDAR\n");
+    let err = parse_feed(text.as_bytes(), "many.ics", "many").unwrap_err();
+    assert!(
+        matches!(err, IcsError::TooLarge { what: "events", .. }),
+        "{err}"
+    );
+    assert_eq!(err.line(), 2 + 4 * crate::limits::MAX_FEED_EVENTS, "{err}");
+}
