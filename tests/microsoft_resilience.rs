@@ -345,7 +345,8 @@ fn links_to_another_origin_endless_pagers_and_empty_answers_are_refused() {
             "@odata.nextLink": format!("{}/me/calendarView/delta?$skiptoken=again", g.graph_base()),
         })))
         .on(Endpoint::CalendarViewDelta)
-        .times(u32::MAX),
+        // More pages than the limit, so that a client without one ends (and the test fails).
+        .times(2_500),
     );
     g.clear_log();
     let out = env.run(&["sync", "--full"]);
