@@ -587,7 +587,7 @@ fn expand_series<'a>(
         overlaps(instant, end, &reach)
     };
     for rule in &rules {
-        let range = Span2 { lower, upper };
+        let range = LocalRange { lower, upper };
         generate(
             rule, dtstart, &frame, range, fz, &keep_main, &mut insts, budget, &mut loss,
         );
@@ -711,7 +711,7 @@ fn expand_series<'a>(
             end: None,
         }];
         for rule in &rules {
-            let range = Span2 {
+            let range = LocalRange {
                 lower: add(lo, -slack),
                 upper: add(hi, slack),
             };
@@ -842,7 +842,7 @@ fn past_until(until: Until, local: NaiveDateTime, instant: DateTime<Utc>, frame:
 
 /// The wall-clock range instances are collected in.
 #[derive(Debug, Clone, Copy)]
-struct Span2 {
+struct LocalRange {
     lower: NaiveDateTime,
     upper: NaiveDateTime,
 }
@@ -855,14 +855,14 @@ fn generate(
     rule: &Rule,
     dtstart: NaiveDateTime,
     frame: &Frame,
-    range: Span2,
+    range: LocalRange,
     fz: &Zone,
     keep: &dyn Fn(&EventTime, DateTime<Utc>) -> bool,
     insts: &mut Vec<Inst>,
     budget: &mut Budget,
     loss: &mut Option<Loss>,
 ) {
-    let Span2 { lower, upper } = range;
+    let LocalRange { lower, upper } = range;
     let mut it = rule
         .instances(dtstart, upper)
         .with_work_limit(budget.work_left);
