@@ -18,6 +18,7 @@
 //! - [`dashboard`]: the HTML page (heatmap, figures, alerts, sync state) of `report --html` and `/`.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
+//! - [`limits`]: the fixed limits that bound the work per feed, event and HTTP exchange.
 //! - [`metrics`]: the process metrics served at `/metrics`.
 //! - [`terminal`]: control characters made visible in every human-facing output.
 //! - [`cli`]: the command line; turns every error into one sentence and an exit code.
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dashboard;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod output;

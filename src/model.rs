@@ -202,26 +202,32 @@ impl Event {
     /// lower-cased, deduplicated by address. (A report's aliases are folded into one person by
     /// the cadence detector, which knows the roster.)
     pub fn humans(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::with_capacity(self.attendees.len() + 1);
-        let mut push = |email: &str| {
-            let e = email.trim().to_lowercase();
-            if !e.is_empty() && !out.contains(&e) {
-                out.push(e);
-            }
-        };
-        if let Some(o) = &self.organizer {
-            // An organizer that is itself a resource attendee (a room owning the booking) is no human.
-            let resource = self
+        // Deduplicated through a set: an event may carry any number of attendees.
+        let mut seen = std::collections::HashSet::with_capacity(self.attendees.len() + 1);
+        self.humans_iter()
+            .filter(|e| seen.insert(e.clone()))
+            .collect()
+    }
+
+    /// [`Event::humans`] lazily and not deduplicated, for a reader that may stop early.
+    pub fn humans_iter(&self) -> impl Iterator<Item = String> + '_ {
+        // An organizer that is itself a resource attendee (a room owning the booking) is no human.
+        let organizer = self.organizer.as_ref().filter(|o| {
+            !self
                 .attendees
                 .iter()
-                .any(|a| a.resource && a.email.eq_ignore_ascii_case(&o.email));
-            if !resource {
-                push(&o.email);
-            }
-        }
-        for a in self.attendees.iter().filter(|a| !a.resource) {
-            push(&a.email);
-        }
-        out
+                .any(|a| a.resource && a.email.eq_ignore_ascii_case(&o.email))
+        });
+        organizer
+            .map(|o| o.email.as_str())
+            .into_iter()
+            .chain(
+                self.attendees
+                    .iter()
+                    .filter(|a| !a.resource)
+                    .map(|a| a.email.as_str()),
+            )
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
     }
 }

@@ -607,7 +607,7 @@ async fn sync_ics(
             account: account.to_string(),
             source,
         })?;
-    for item in &parsed.skipped {
+    for item in parsed.skipped.iter().take(crate::limits::MAX_WARNINGS) {
         tracing::warn!(
             account,
             source = %feed.display(),
@@ -615,6 +615,19 @@ async fn sync_ics(
             uid = item.uid.as_deref().unwrap_or("-"),
             "skipped a malformed event: {}",
             item.reason
+        );
+    }
+    if let Some(unshown) = parsed
+        .skipped
+        .len()
+        .checked_sub(crate::limits::MAX_WARNINGS)
+        .filter(|n| *n > 0)
+    {
+        tracing::warn!(
+            account,
+            source = %feed.display(),
+            "{unshown} more malformed events skipped and not listed (at most {} are listed per feed)",
+            crate::limits::MAX_WARNINGS
         );
     }
     let cursor = validators.and_then(|v| serde_json::to_string(&v).ok());

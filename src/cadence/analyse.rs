@@ -356,8 +356,10 @@ pub fn analyse(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
         .map(|(email, mut sessions)| {
             sessions.sort_by(|a, b| (a.start, &a.uid).cmp(&(b.start, &b.uid)));
             let mut titles: Vec<String> = Vec::new();
+            // Through a set: a series may have thousands of differently titled exceptions.
+            let mut seen = HashSet::new();
             for s in &sessions {
-                if !titles.contains(&s.title) {
+                if seen.insert(s.title.as_str()) {
                     titles.push(s.title.clone());
                 }
             }

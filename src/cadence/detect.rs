@@ -115,11 +115,7 @@ impl Detector {
 
     /// Classify an event's participants and title; `recurring` says whether it belongs to a series.
     pub fn classify_event(&self, event: &Event, recurring: bool) -> Match {
-        self.classify_parts(
-            event.humans().iter().map(String::as_str),
-            &event.summary,
-            recurring,
-        )
+        self.classify_parts(event.humans_iter(), &event.summary, recurring)
     }
 
     /// Whether a single (non-recurring) event with these humans and this title can matter to the
@@ -132,16 +128,18 @@ impl Detector {
         self.classify_parts(humans, title, false) != Match::None
     }
 
-    fn classify_parts<'h>(
+    fn classify_parts<S: AsRef<str>>(
         &self,
-        humans: impl Iterator<Item = &'h str>,
+        humans: impl Iterator<Item = S>,
         title: &str,
         recurring: bool,
     ) -> Match {
         // Fold every address to a person: the manager, a report (aliases included), or itself.
+        // Stops at the second person besides the manager: an event may have any number of them.
         let mut manager = false;
         let mut others: Vec<Person> = Vec::with_capacity(2);
         for email in humans {
+            let email = email.as_ref();
             let person = if self.is_manager(email) {
                 manager = true;
                 continue;

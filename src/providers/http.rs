@@ -12,10 +12,18 @@
 //! HTTP date there.
 //!
 //! Every exchange and every retry is counted in [`crate::metrics`] (by provider and status).
+//!
+//! Bounded I/O (docs/limits.md): every body is read through [`read_body`], which stops at
+//! [`MAX_BODY_BYTES`] after decompression (a 2 MB gzip that inflates to 2 GiB is cut off with
+//! [`HttpError::TooLarge`], never retried). Redirects ([`redirect_policy`]): at most 5, never from
+//! `https` to `http`; no `Referer` header is ever sent, so a secret feed URL does not reach the
+//! host it redirects to, and reqwest drops `Authorization` when a redirect leaves the origin.
 
 use std::time::Duration;
 
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
+
+pub use crate::limits::MAX_BODY_BYTES;
 
 /// Attempts per request, the first included.
 pub const MAX_ATTEMPTS: u32 = 4;
@@ -28,12 +36,40 @@ pub enum HttpError {
     Client(reqwest::Error),
     #[error("{url}: {reason}")]
     Transport { url: String, reason: String },
+    #[error(
+        "{url}: the response is larger than {} MiB (after decompression) and was cut off; cadenced \
+         reads at most that much (see docs/limits.md)",
+        limit / (1024 * 1024)
+    )]
+    TooLarge { url: String, limit: u64 },
 }
 
-/// The shared client: rustls, gzip, connect and overall timeouts, no redirects to other schemes.
+/// Redirects followed per request.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// The redirect policy of the shared client: at most [`MAX_REDIRECTS`], never from `https` to
+/// `http` (a downgrade would expose the request to the network).
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt
+            .previous()
+            .last()
+            .is_some_and(|p| p.scheme() == "https" && attempt.url().scheme() != "https");
+        if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else if downgrade {
+            attempt.error("a redirect from https to another scheme was refused")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The shared client: rustls, gzip, connect and overall timeouts, [`redirect_policy`], and no
+/// `Referer` header (it would carry a feed URL's secret to another host on a redirect).
 pub fn client() -> Result<Client, HttpError> {
     builder()
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(redirect_policy())
         .build()
         .map_err(HttpError::Client)
 }
@@ -53,6 +89,49 @@ fn builder() -> reqwest::ClientBuilder {
         .user_agent(concat!("cadenced/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))
+        .referer(false)
+}
+
+/// Why a body could not be read in full.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The connection failed or the body broke off.
+    Transport(reqwest::Error),
+    /// More than the limit, after decompression.
+    TooLarge { limit: u64 },
+}
+
+/// Read a response body, decompressed, stopping with [`BodyError::TooLarge`] as soon as it
+/// exceeds `limit` bytes (checked against `Content-Length` first, then while reading).
+pub async fn read_body(mut resp: Response, limit: u64) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let capacity = resp.content_length().unwrap_or(0).min(limit);
+    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+impl BodyError {
+    /// The error for a request to `url` (shown redacted).
+    pub fn into_http(self, url: &str) -> HttpError {
+        match self {
+            BodyError::Transport(e) => HttpError::Transport {
+                url: redact_url(url),
+                reason: transport_reason(e),
+            },
+            BodyError::TooLarge { limit } => HttpError::TooLarge {
+                url: redact_url(url),
+                limit,
+            },
+        }
+    }
 }
 
 /// Whether a response status is worth retrying.
@@ -194,9 +273,8 @@ where
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry_after_value(v, chrono::Utc::now()));
-                match resp.bytes().await {
+                match read_body(resp, MAX_BODY_BYTES).await {
                     Ok(body) => {
-                        let body = body.to_vec();
                         if last || !retryable(status, &body) {
                             return Ok(Buffered {
                                 status,
@@ -211,7 +289,8 @@ where
                         };
                         (Ok(buffered), backoff_delay(attempt, after))
                     }
-                    Err(e) => (Err(e), backoff_delay(attempt, None)),
+                    Err(e @ BodyError::TooLarge { .. }) => return Err(e.into_http(url)),
+                    Err(BodyError::Transport(e)) => (Err(e), backoff_delay(attempt, None)),
                 }
             }
             Err(e) if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() => {

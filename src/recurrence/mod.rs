@@ -54,10 +54,43 @@ pub struct Expansion<'a> {
     pub warnings: Vec<String>,
 }
 
+/// The bounds of one expansion (see `crate::limits` and docs/limits.md). A series that reaches
+/// one is expanded partly and named in [`Expansion::warnings`]; nothing else is affected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Occurrences one series may contribute.
+    pub instances_per_series: usize,
+    /// Occurrences all series together may contribute.
+    pub series_occurrences: usize,
+    /// Work (days examined plus candidates built) the rules may do together; each rule is also
+    /// held to [`crate::limits::MAX_RULE_WORK`].
+    pub work: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            instances_per_series: crate::limits::MAX_INSTANCES_PER_SERIES,
+            series_occurrences: crate::limits::MAX_SERIES_OCCURRENCES,
+            work: crate::limits::MAX_EXPANSION_WORK,
+        }
+    }
+}
+
 /// Expand `events` (all from one calendar) in `window`. Floating times and dates are placed in
-/// `floating_zone` to compare them with the window.
+/// `floating_zone` to compare them with the window. Bounded by the default [`Limits`].
 pub fn expand<'a>(events: &'a [Event], window: &Window, floating_zone: &Zone) -> Expansion<'a> {
-    set::expand(events, window, floating_zone)
+    set::expand(events, window, floating_zone, &Limits::default())
+}
+
+/// [`expand`] within other limits.
+pub fn expand_with<'a>(
+    events: &'a [Event],
+    window: &Window,
+    floating_zone: &Zone,
+    limits: &Limits,
+) -> Expansion<'a> {
+    set::expand(events, window, floating_zone, limits)
 }
 
 pub use rule::{Frequency, Rule, Until, WeekdayNum};
@@ -98,7 +131,8 @@ pub fn is_bounded(master: &Event) -> Option<bool> {
 
 /// The last occurrence of a bounded series (for "series ending" checks): `events` holds the
 /// master and its overrides (other events are ignored). Removed instances are skipped, cancelled
-/// ones are not. `None` when the series is unbounded, unusable or empty.
+/// ones are not. `None` when the series is unbounded, unusable or empty, or too large to expand
+/// whole within the default [`Limits`] (its last instance is then unknown).
 pub fn last_occurrence<'a>(
     events: &'a [Event],
     master: &Event,
@@ -119,7 +153,11 @@ pub fn last_occurrence<'a>(
                 || e.series_id.as_deref() == Some(master.event_id.as_str())
         })
         .collect();
-    set::expand_refs(&mine, &window, floating_zone)
+    let expansion = set::expand_refs(&mine, &window, floating_zone, &Limits::default());
+    if !expansion.warnings.is_empty() {
+        return None;
+    }
+    expansion
         .occurrences
         .into_iter()
         .filter(|o| !o.removed)

@@ -10,17 +10,30 @@
 //! short month) are never generated, as RFC 5545 requires.
 //!
 //! Every iterator is bounded: it stops at a caller-given `limit` (no period starting after it is
-//! visited) and after [`MAX_PERIODS`] periods, so a rule that matches nothing terminates.
+//! visited), after a budget of work (days examined plus candidates built, at most
+//! [`MAX_RULE_WORK`], less with [`Instances::with_work_limit`]), after
+//! [`MAX_RULE_WORK_WITHOUT_MATCH`] days examined without a candidate (more than the 400-year cycle
+//! of the Gregorian calendar, after which a rule that matched nothing never will), and after
+//! [`MAX_PERIOD_CANDIDATES`] candidates in one period. [`Instances::cut`] says which stopped it.
 
 use std::str::FromStr;
 
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
 use super::RecurrenceError;
+pub use crate::limits::{MAX_PERIOD_CANDIDATES, MAX_RULE_WORK, MAX_RULE_WORK_WITHOUT_MATCH};
 
-/// At most this many periods are visited by one iterator (a guard against pathological rules
-/// such as `FREQ=SECONDLY` over decades); [`Instances::truncated`] reports when it was hit.
-pub const MAX_PERIODS: u64 = 2_000_000;
+/// Why an iterator stopped before its `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Its work budget ran out (a rule with very many candidates, or a long way to the window).
+    Work,
+    /// One period held more than [`MAX_PERIOD_CANDIDATES`] candidates.
+    PeriodSize,
+    /// No candidate in [`MAX_RULE_WORK_WITHOUT_MATCH`] days examined: the rule matches nothing
+    /// more (the calendar repeats every 400 years), so nothing was lost.
+    NoMatch,
+}
 
 /// The FREQ of a rule, ordered from the finest to the coarsest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -343,8 +356,12 @@ pub struct Instances<'r> {
     limit: NaiveDateTime,
     /// Start of the current period.
     cur: NaiveDateTime,
-    periods: u64,
-    truncated: bool,
+    /// Work done so far (days examined plus candidates built) and the budget for it.
+    work: u64,
+    work_limit: u64,
+    /// Days examined since the last candidate.
+    idle: u64,
+    cut: Option<Cut>,
     done: bool,
     dtstart_pending: bool,
     /// The rule itself produced DTSTART (it is "synchronized" with the rule).
@@ -471,8 +488,10 @@ impl<'r> Instances<'r> {
             dtstart,
             limit,
             cur: cur.unwrap_or(dtstart),
-            periods: 0,
-            truncated: false,
+            work: 0,
+            work_limit: MAX_RULE_WORK,
+            idle: 0,
+            cut: None,
             done: cur.is_none(),
             dtstart_pending: true,
             dtstart_matched: false,
@@ -491,9 +510,26 @@ impl<'r> Instances<'r> {
         }
     }
 
-    /// Whether the iterator stopped because it hit [`MAX_PERIODS`].
+    /// Lower the work budget (days examined plus candidates built) below [`MAX_RULE_WORK`].
+    pub fn with_work_limit(mut self, limit: u64) -> Self {
+        self.work_limit = limit.min(MAX_RULE_WORK);
+        self
+    }
+
+    /// The work done so far, in the units of [`Instances::with_work_limit`].
+    pub fn work(&self) -> u64 {
+        self.work
+    }
+
+    /// Why the iterator stopped early, if it did.
+    pub fn cut(&self) -> Option<Cut> {
+        self.cut
+    }
+
+    /// Whether instances may have been lost: the iterator stopped on its work budget or on an
+    /// oversized period (not on a rule that matches nothing more).
     pub fn truncated(&self) -> bool {
-        self.truncated
+        matches!(self.cut, Some(Cut::Work | Cut::PeriodSize))
     }
 
     /// Whether the rule itself produced DTSTART. Known once the iterator has yielded an instance
@@ -611,20 +647,25 @@ impl<'r> Instances<'r> {
         true
     }
 
-    /// Fill `buf` with the candidates of the current period, sorted.
-    fn fill(&mut self) {
+    /// Fill `buf` with the candidates of the current period, sorted. Returns the number of days
+    /// examined.
+    fn fill(&mut self) -> u64 {
         self.buf.clear();
         self.pos = 0;
         self.days.clear();
         let c = self.cur.date();
+        let mut examined: u64 = 1;
         match self.rule.freq {
             Frequency::Yearly => {
+                examined = 0;
                 for m in 1..=12u32 {
                     if self.months != 0 && self.months & (1 << m) == 0 {
                         continue;
                     }
                     if let Some(first) = NaiveDate::from_ymd_opt(c.year(), m, 1) {
-                        for d in first.iter_days().take(days_in_month(c.year(), m) as usize) {
+                        let len = days_in_month(c.year(), m);
+                        examined += u64::from(len);
+                        for d in first.iter_days().take(len as usize) {
                             if self.day_matches(d) {
                                 self.days.push(d);
                             }
@@ -634,10 +675,9 @@ impl<'r> Instances<'r> {
             }
             Frequency::Monthly => {
                 if self.months == 0 || self.months & (1 << c.month()) != 0 {
-                    for d in c
-                        .iter_days()
-                        .take(days_in_month(c.year(), c.month()) as usize)
-                    {
+                    let len = days_in_month(c.year(), c.month());
+                    examined = u64::from(len);
+                    for d in c.iter_days().take(len as usize) {
                         if self.day_matches(d) {
                             self.days.push(d);
                         }
@@ -645,6 +685,7 @@ impl<'r> Instances<'r> {
                 }
             }
             Frequency::Weekly => {
+                examined = 7;
                 for i in 0..7 {
                     if let Some(d) = c.checked_add_signed(Duration::days(i))
                         && self.day_matches(d)
@@ -660,8 +701,12 @@ impl<'r> Instances<'r> {
             }
         }
         if self.rule.freq >= Frequency::Daily {
-            for &d in &self.days {
+            'days: for &d in &self.days {
                 for &t in &self.times {
+                    if self.buf.len() >= MAX_PERIOD_CANDIDATES {
+                        self.cut = Some(Cut::PeriodSize);
+                        break 'days;
+                    }
                     self.buf.push(d.and_time(t));
                 }
             }
@@ -714,6 +759,7 @@ impl<'r> Instances<'r> {
             picked.dedup();
             self.buf = picked;
         }
+        examined
     }
 
     /// For sub-daily frequencies: when the current period's day (or hour, minute) cannot match,
@@ -772,20 +818,35 @@ impl Iterator for Instances<'_> {
                 }
                 continue;
             }
-            if self.done || self.cur > self.limit {
+            if self.done || self.cut.is_some() || self.cur > self.limit {
                 self.done = true;
                 return None;
             }
-            self.periods += 1;
-            if self.periods > MAX_PERIODS {
-                self.truncated = true;
-                self.done = true;
-                return None;
-            }
-            if self.rule.freq < Frequency::Daily && self.skip_dead_subdaily() {
+            if self.work >= self.work_limit {
+                self.cut = Some(Cut::Work);
                 continue;
             }
-            self.fill();
+            if self.idle >= MAX_RULE_WORK_WITHOUT_MATCH {
+                self.cut = Some(Cut::NoMatch);
+                continue;
+            }
+            if self.rule.freq < Frequency::Daily && self.skip_dead_subdaily() {
+                self.work += 1;
+                self.idle += 1;
+                continue;
+            }
+            let examined = self.fill();
+            let built = self.buf.len() as u64;
+            self.work = self.work.saturating_add(examined + built);
+            if built == 0 {
+                self.idle += examined;
+            } else {
+                self.idle = 0;
+            }
+            if self.cut.is_some() {
+                // An oversized period: its candidates so far are yielded, then the iterator ends.
+                self.done = true;
+            }
             self.advance_by(i64::from(self.rule.interval));
         }
     }

@@ -23,10 +23,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
+};
 
-use super::rule::{Rule, Until};
-use super::{Expansion, Occurrence, Window};
+use super::rule::{Cut, Rule, Until};
+use super::{Expansion, Limits, Occurrence, Window};
 use crate::model::{Event, EventTime};
 use crate::tz::Zone;
 
@@ -222,9 +224,11 @@ fn push_compact(out: &mut String, t: &EventTime, instant: DateTime<Utc>) {
     }
 }
 
-/// Whether two times name the same instance start: zoned times as instants, dates as dates, a
+/// Whether two times name the same instance start (the rule [`StartIndex`] implements; kept as
+/// the reference its tests compare with): zoned times as instants, dates as dates, a
 /// date against a date-time by the date-time's local date, floating against anything by wall
 /// clock.
+#[cfg(test)]
 fn same_start(
     a: &EventTime,
     a_instant: DateTime<Utc>,
@@ -239,6 +243,87 @@ fn same_start(
         }
         _ => a.local() == b.local(),
     }
+}
+
+/// The entries of a list (overrides, EXDATEs, instances) keyed so that the ones with the same
+/// instance start as a query ([`same_start`]) are found without comparing with every entry:
+/// 20,000 overrides or 10,000 EXDATEs of one series cost a hash lookup per instance.
+#[derive(Default)]
+struct StartIndex {
+    /// Zoned entries by instant.
+    instant: HashMap<DateTime<Utc>, Vec<usize>>,
+    /// Zoned entries by wall clock.
+    zoned_local: HashMap<NaiveDateTime, Vec<usize>>,
+    /// Floating entries by wall clock.
+    floating: HashMap<NaiveDateTime, Vec<usize>>,
+    /// Date entries.
+    dates: HashMap<NaiveDate, Vec<usize>>,
+    /// Zoned and floating entries by their wall-clock date.
+    datetime_dates: HashMap<NaiveDate, Vec<usize>>,
+}
+
+impl StartIndex {
+    fn insert(&mut self, t: &EventTime, instant: DateTime<Utc>, i: usize) {
+        match t {
+            EventTime::Zoned { local, .. } => {
+                self.instant.entry(instant).or_default().push(i);
+                self.zoned_local.entry(*local).or_default().push(i);
+                self.datetime_dates.entry(local.date()).or_default().push(i);
+            }
+            EventTime::Floating { local } => {
+                self.floating.entry(*local).or_default().push(i);
+                self.datetime_dates.entry(local.date()).or_default().push(i);
+            }
+            EventTime::Date { date } => self.dates.entry(*date).or_default().push(i),
+        }
+    }
+
+    /// The lowest index of an entry with the same start as `t` (as [`same_start`] decides).
+    fn first(&self, t: &EventTime, instant: DateTime<Utc>) -> Option<usize> {
+        let first = |m: Option<&Vec<usize>>| m.and_then(|v| v.first().copied());
+        let found = match t {
+            EventTime::Zoned { local, .. } => [
+                first(self.instant.get(&instant)),
+                first(self.floating.get(local)),
+                first(self.dates.get(&local.date())),
+            ],
+            EventTime::Floating { local } => [
+                first(self.floating.get(local)),
+                first(self.zoned_local.get(local)),
+                first(self.dates.get(&local.date())),
+            ],
+            EventTime::Date { date } => [
+                first(self.dates.get(date)),
+                first(self.datetime_dates.get(date)),
+                None,
+            ],
+        };
+        found.into_iter().flatten().min()
+    }
+
+    fn any(&self, t: &EventTime, instant: DateTime<Utc>) -> bool {
+        self.first(t, instant).is_some()
+    }
+}
+
+/// What is left of an expansion's limits (see [`Limits`]).
+struct Budget {
+    per_series: usize,
+    series_left: usize,
+    work_left: u64,
+}
+
+/// Why a series was expanded only partly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loss {
+    /// More instances in the window than a series may contribute.
+    Instances,
+    /// The rule's work budget (or the expansion's) ran out.
+    Work,
+    /// One period of the rule held too many candidates.
+    PeriodSize,
+    /// The expansion already holds its maximum of series occurrences.
+    Total,
 }
 
 /// One member of a series' recurrence set.
@@ -263,12 +348,27 @@ struct Keyed<'a> {
     occ: Occurrence<'a>,
 }
 
-pub(super) fn expand<'a>(events: &'a [Event], window: &Window, fz: &Zone) -> Expansion<'a> {
+pub(super) fn expand<'a>(
+    events: &'a [Event],
+    window: &Window,
+    fz: &Zone,
+    limits: &Limits,
+) -> Expansion<'a> {
     let refs: Vec<&'a Event> = events.iter().collect();
-    expand_refs(&refs, window, fz)
+    expand_refs(&refs, window, fz, limits)
 }
 
-pub(super) fn expand_refs<'a>(events: &[&'a Event], window: &Window, fz: &Zone) -> Expansion<'a> {
+pub(super) fn expand_refs<'a>(
+    events: &[&'a Event],
+    window: &Window,
+    fz: &Zone,
+    limits: &Limits,
+) -> Expansion<'a> {
+    let mut budget = Budget {
+        per_series: limits.instances_per_series,
+        series_left: limits.series_occurrences,
+        work_left: limits.work,
+    };
     let mut warnings = Vec::new();
     let mut out: Vec<Keyed<'a>> = Vec::new();
     let masters: HashMap<&'a str, &'a Event> = events
@@ -299,6 +399,7 @@ pub(super) fn expand_refs<'a>(events: &[&'a Event], window: &Window, fz: &Zone) 
         }
     }
     let mut done: HashSet<&'a str> = HashSet::new();
+    let mut unlisted = 0usize;
     for &e in events.iter().filter(|e| e.is_master()) {
         // A duplicated master id is expanded once (the map holds the last one).
         if !done.insert(e.event_id.as_str()) {
@@ -308,9 +409,19 @@ pub(super) fn expand_refs<'a>(events: &[&'a Event], window: &Window, fz: &Zone) 
         let ovs = overrides
             .get(master.event_id.as_str())
             .map_or(&[][..], Vec::as_slice);
-        if let Err(w) = expand_series(master, ovs, window, fz, &mut out) {
-            warnings.push(w);
+        if let Err(w) = expand_series(master, ovs, window, fz, &mut out, &mut budget) {
+            if warnings.len() < crate::limits::MAX_WARNINGS {
+                warnings.push(w);
+            } else {
+                unlisted += 1;
+            }
         }
+    }
+    if unlisted > 0 {
+        warnings.push(format!(
+            "{unlisted} more series were skipped or expanded only partly (at most {} are listed).",
+            crate::limits::MAX_WARNINGS
+        ));
     }
     // Sort small keys, not the occurrences themselves; uids are ranked once so that the many
     // ties on the start instant compare integers.
@@ -379,6 +490,7 @@ fn expand_series<'a>(
     window: &Window,
     fz: &Zone,
     out: &mut Vec<Keyed<'a>>,
+    budget: &mut Budget,
 ) -> Result<(), String> {
     let Some(set) = master.recurrence.as_ref() else {
         return Ok(());
@@ -403,19 +515,23 @@ fn expand_series<'a>(
 
     // Overrides with their recurrence-id instants; THISANDFUTURE ones sorted by it.
     let mut ovs: Vec<(&'a Event, &EventTime, DateTime<Utc>)> = Vec::with_capacity(overrides.len());
+    let mut ov_index = StartIndex::default();
     for o in overrides {
         let Some(r) = o.recurrence_id.as_ref() else {
             continue;
         };
         let ri = r.instant(fz);
         // Several overrides of the same instance: the highest SEQUENCE wins (the later one on a tie).
-        match ovs
-            .iter_mut()
-            .find(|(_, r2, ri2)| same_start(r, ri, r2, *ri2))
-        {
-            Some(slot) if slot.0.sequence <= o.sequence => *slot = (*o, r, ri),
+        match ov_index.first(r, ri) {
+            Some(k) if ovs[k].0.sequence <= o.sequence => {
+                ovs[k] = (*o, r, ri);
+                ov_index.insert(r, ri, k);
+            }
             Some(_) => {}
-            None => ovs.push((*o, r, ri)),
+            None => {
+                ov_index.insert(r, ri, ovs.len());
+                ovs.push((*o, r, ri));
+            }
         }
     }
     let mut taf: Vec<&(&'a Event, &EventTime, DateTime<Utc>)> =
@@ -439,8 +555,10 @@ fn expand_series<'a>(
     );
     let upper = add(add(window.to.naive_utc(), slack), max_shift);
 
-    let exdates: Vec<(&EventTime, DateTime<Utc>)> =
-        set.exdates.iter().map(|x| (x, x.instant(fz))).collect();
+    let mut exdates = StartIndex::default();
+    for (i, x) in set.exdates.iter().enumerate() {
+        exdates.insert(x, x.instant(fz), i);
+    }
     let frame = match &master.start {
         EventTime::Zoned { zone, .. } => Frame::Zoned(zone),
         EventTime::Floating { .. } => Frame::Floating,
@@ -456,17 +574,22 @@ fn expand_series<'a>(
             end: None,
         });
     }
-    let mut truncated = false;
+    let mut loss: Option<Loss> = None;
+    // Only instances that can meet the window are kept (and counted against the limits): the
+    // generation range has slack for any zone and DST, which for a sub-daily rule is many
+    // instances that never show.
+    let reach = Window {
+        from: add_instant(window.from, -max_shift),
+        to: add_instant(window.to, max_shift),
+    };
+    let keep_main = |start: &EventTime, instant: DateTime<Utc>| {
+        let (_, end) = end_after(start, instant, span, end_zone, fz);
+        overlaps(instant, end, &reach)
+    };
     for rule in &rules {
+        let range = LocalRange { lower, upper };
         generate(
-            rule,
-            dtstart,
-            &frame,
-            lower,
-            upper,
-            fz,
-            &mut insts,
-            &mut truncated,
+            rule, dtstart, &frame, range, fz, &keep_main, &mut insts, budget, &mut loss,
         );
     }
     for rd in &set.rdates {
@@ -491,24 +614,36 @@ fn expand_series<'a>(
 
     let series_id = Some(master.event_id.as_str());
     let mut used = vec![false; ovs.len()];
+    let mut pushed = 0usize;
     for inst in &insts {
-        let removed = exdates
-            .iter()
-            .any(|(x, xi)| same_start(&inst.start, inst.instant, x, *xi));
-        let own = ovs
-            .iter()
-            .position(|(_, r, ri)| same_start(&inst.start, inst.instant, r, *ri));
+        if pushed >= budget.per_series {
+            loss.get_or_insert(Loss::Instances);
+            break;
+        }
+        if budget.series_left == 0 {
+            loss.get_or_insert(Loss::Total);
+            break;
+        }
+        let before = out.len();
+        let removed = exdates.any(&inst.start, inst.instant);
+        let own = ov_index.first(&inst.start, inst.instant);
         if let Some(k) = own {
             used[k] = true;
             if !removed {
                 let o = ovs[k].0;
                 push_override(out, o, series_id, inst.start.clone(), window, fz);
+                let n = out.len() - before;
+                pushed += n;
+                budget.series_left = budget.series_left.saturating_sub(n);
                 continue;
             }
             // EXDATE wins over an override of the same instance (both references agree).
         }
-        // The latest THISANDFUTURE override before this instance, if any.
-        let follow = taf.iter().rev().find(|o| o.2 < inst.instant);
+        // The latest THISANDFUTURE override before this instance, if any (`taf` is sorted).
+        let follow = taf
+            .partition_point(|o| o.2 < inst.instant)
+            .checked_sub(1)
+            .and_then(|k| taf.get(k));
         let (event, start, si, end, ei) = match follow {
             Some((o, r, _)) => {
                 let start = shifted(&inst.start, &o.start, r, fz);
@@ -544,42 +679,93 @@ fn expand_series<'a>(
                 removed,
             },
         });
+        pushed += 1;
+        budget.series_left = budget.series_left.saturating_sub(1);
     }
     // Overrides of instances outside the generated range (they may move into the window): shown
     // with their own times unless an EXDATE removes their recurrence id. An override whose
     // recurrence id is no instance of the set at all refers to nothing and is dropped (both
     // references agree; RFC 5545 §3.8.4.4: RECURRENCE-ID identifies an instance of the set).
-    for (k, (o, r, ri)) in ovs.iter().enumerate() {
-        if used[k] || exdates.iter().any(|(x, xi)| same_start(r, *ri, x, *xi)) {
-            continue;
+    // Only those whose own times meet the window can show; their instances are generated once,
+    // over the range of their recurrence ids.
+    let pending: Vec<usize> = (0..ovs.len())
+        .filter(|&k| {
+            let (o, r, ri) = ovs[k];
+            !used[k]
+                && !exdates.any(r, ri)
+                && overlaps(o.start.instant(fz), o.end.instant(fz), window)
+        })
+        .collect();
+    let lo = pending.iter().map(|&k| ovs[k].2.naive_utc()).min();
+    let hi = pending.iter().map(|&k| ovs[k].2.naive_utc()).max();
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        let mut wanted = StartIndex::default();
+        for (i, &k) in pending.iter().enumerate() {
+            wanted.insert(ovs[k].1, ovs[k].2, i);
         }
-        let around = ri.naive_utc();
-        let (lo, hi) = (add(around, -slack), add(around, slack));
-        let mut near: Vec<Inst> = Vec::new();
-        if rules.is_empty() || same_start(r, *ri, &master.start, master.start.instant(fz)) {
-            near.push(Inst {
-                start: master.start.clone(),
-                instant: master.start.instant(fz),
-                end: None,
-            });
-        }
-        let mut cut = false;
+        let keep_wanted = |start: &EventTime, instant: DateTime<Utc>| wanted.any(start, instant);
+        let mut near: Vec<Inst> = vec![Inst {
+            // DTSTART is always an instance of the set.
+            start: master.start.clone(),
+            instant: master.start.instant(fz),
+            end: None,
+        }];
         for rule in &rules {
-            generate(rule, dtstart, &frame, lo, hi, fz, &mut near, &mut cut);
+            let range = LocalRange {
+                lower: add(lo, -slack),
+                upper: add(hi, slack),
+            };
+            generate(
+                rule,
+                dtstart,
+                &frame,
+                range,
+                fz,
+                &keep_wanted,
+                &mut near,
+                budget,
+                &mut loss,
+            );
         }
-        let is_instance = near.iter().any(|i| same_start(&i.start, i.instant, r, *ri))
-            || set
-                .rdates
-                .iter()
-                .any(|rd| same_start(&rd.start, rd.start.instant(fz), r, *ri));
-        if is_instance {
-            push_override(out, o, series_id, (*r).clone(), window, fz);
+        let mut instances = StartIndex::default();
+        for (i, inst) in near.iter().enumerate() {
+            instances.insert(&inst.start, inst.instant, i);
+        }
+        for (i, rd) in set.rdates.iter().enumerate() {
+            instances.insert(&rd.start, rd.start.instant(fz), near.len() + i);
+        }
+        for k in pending {
+            let (o, r, ri) = ovs[k];
+            if pushed >= budget.per_series || budget.series_left == 0 {
+                loss.get_or_insert(Loss::Instances);
+                break;
+            }
+            if instances.any(r, ri) {
+                push_override(out, o, series_id, r.clone(), window, fz);
+                pushed += 1;
+                budget.series_left = budget.series_left.saturating_sub(1);
+            }
         }
     }
-    if truncated {
-        // The rule was cut short: say so, but keep what was generated.
+    if let Some(loss) = loss {
+        // The series was cut short: say so, but keep what was generated.
+        let why = match loss {
+            Loss::Instances => format!(
+                "it has more than {} instances in the window",
+                budget.per_series
+            ),
+            Loss::Work => "its RRULE takes too much work to expand".to_string(),
+            Loss::PeriodSize => format!(
+                "its RRULE has more than {} candidates in one period",
+                crate::limits::MAX_PERIOD_CANDIDATES
+            ),
+            Loss::Total => format!(
+                "the calendar's series already hold {} occurrences in this window",
+                crate::limits::MAX_SERIES_OCCURRENCES
+            ),
+        };
         return Err(format!(
-            "Series {} ({}) was expanded only partly: its RRULE produces too many candidates.",
+            "Series {} ({}) was expanded only partly: {why} (see docs/limits.md).",
             master.uid, master.event_id
         ));
     }
@@ -654,21 +840,36 @@ fn past_until(until: Until, local: NaiveDateTime, instant: DateTime<Utc>, frame:
     }
 }
 
+/// The wall-clock range instances are collected in.
+#[derive(Debug, Clone, Copy)]
+struct LocalRange {
+    lower: NaiveDateTime,
+    upper: NaiveDateTime,
+}
+
+/// Push the instances of `rule` whose wall clock lies in `range` and that `keep` accepts (at most
+/// the per-series limit of `budget`), spending the budget's work; `loss` says why generation
+/// stopped early, if it did.
 #[allow(clippy::too_many_arguments)]
 fn generate(
     rule: &Rule,
     dtstart: NaiveDateTime,
     frame: &Frame,
-    lower: NaiveDateTime,
-    upper: NaiveDateTime,
+    range: LocalRange,
     fz: &Zone,
+    keep: &dyn Fn(&EventTime, DateTime<Utc>) -> bool,
     insts: &mut Vec<Inst>,
-    truncated: &mut bool,
+    budget: &mut Budget,
+    loss: &mut Option<Loss>,
 ) {
-    let mut it = rule.instances(dtstart, upper);
+    let LocalRange { lower, upper } = range;
+    let mut it = rule
+        .instances(dtstart, upper)
+        .with_work_limit(budget.work_left);
     if rule.count.is_none() {
         it.skip_to(lower);
     }
+    let mut pushed = 0usize;
     let mut n: u32 = 0;
     let mut yielded: u32 = 0;
     let mut last_date = None;
@@ -715,14 +916,73 @@ fn generate(
         if rule.count.is_some_and(|c| n > c) || local > upper {
             break;
         }
-        if local < lower {
+        if local < lower || !keep(&start, instant) {
             continue;
+        }
+        if pushed >= budget.per_series {
+            loss.get_or_insert(Loss::Instances);
+            break;
         }
         insts.push(Inst {
             start,
             instant,
             end: None,
         });
+        pushed += 1;
     }
-    *truncated |= it.truncated();
+    budget.work_left = budget.work_left.saturating_sub(it.work());
+    match it.cut() {
+        Some(Cut::Work) => {
+            loss.get_or_insert(Loss::Work);
+        }
+        Some(Cut::PeriodSize) => {
+            loss.get_or_insert(Loss::PeriodSize);
+        }
+        Some(Cut::NoMatch) | None => {}
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn time(kind: u8, day: u32, hour: u32) -> EventTime {
+        let date = NaiveDate::from_ymd_opt(2025, 3, 1 + day).unwrap();
+        let local = date.and_hms_opt(hour, 0, 0).unwrap();
+        match kind % 4 {
+            0 => EventTime::Date { date },
+            1 => EventTime::Floating { local },
+            2 => EventTime::Zoned {
+                local,
+                zone: Zone::Utc,
+            },
+            _ => EventTime::Zoned {
+                local,
+                zone: Zone::Iana(chrono_tz::Asia::Tokyo),
+            },
+        }
+    }
+
+    proptest! {
+        /// The index finds exactly the first entry `same_start` would find by a linear search.
+        #[test]
+        fn index_agrees_with_same_start(
+            entries in proptest::collection::vec((0u8..4, 0u32..3, 0u32..24), 0..40),
+            queries in proptest::collection::vec((0u8..4, 0u32..3, 0u32..24), 1..20),
+        ) {
+            let fz = Zone::Iana(chrono_tz::Europe::Berlin);
+            let entries: Vec<EventTime> = entries.iter().map(|&(k, d, h)| time(k, d, h)).collect();
+            let mut index = StartIndex::default();
+            for (i, e) in entries.iter().enumerate() {
+                index.insert(e, e.instant(&fz), i);
+            }
+            for &(k, d, h) in &queries {
+                let q = time(k, d, h);
+                let qi = q.instant(&fz);
+                let linear = entries.iter().position(|e| same_start(&q, qi, e, e.instant(&fz)));
+                prop_assert_eq!(index.first(&q, qi), linear);
+            }
+        }
+    }
 }

@@ -1358,3 +1358,133 @@ fn last_occurrence_of_bounded_series() {
     let last = super::last_occurrence(std::slice::from_ref(&until), &until, &Zone::Utc).unwrap();
     assert_eq!(last.event_id, "u_20250110T100000Z");
 }
+
+/// Any rule built from RFC 5545's parts (extreme values included).
+fn any_rule() -> impl Strategy<Value = String> {
+    let list = |lo: i32, hi: i32| {
+        proptest::collection::vec(lo..=hi, 1..6).prop_map(|v| {
+            v.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
+    let days = proptest::collection::vec(
+        (prop_oneof![Just(0i32), -5i32..=5, -53i32..=53], 0usize..7),
+        1..4,
+    )
+    .prop_map(|v| {
+        let names = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+        v.iter()
+            .map(|(n, d)| {
+                if *n == 0 {
+                    names[*d].to_string()
+                } else {
+                    format!("{n}{}", names[*d])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    (
+        proptest::sample::select(vec![
+            "SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY",
+        ]),
+        prop_oneof![Just(None), (1u32..5).prop_map(Some), Just(Some(u32::MAX))],
+        prop_oneof![
+            Just(None),
+            (1u32..50).prop_map(Some),
+            Just(Some(2_147_483_648u32)),
+            Just(Some(u32::MAX))
+        ],
+        proptest::option::of(list(0, 60)),
+        proptest::option::of(list(0, 59)),
+        proptest::option::of(list(0, 23)),
+        proptest::option::of(days),
+        proptest::option::of(list(-31, 31)),
+        proptest::option::of(list(-366, 366)),
+        proptest::option::of(list(-53, 53)),
+        proptest::option::of(list(1, 12)),
+        proptest::option::of(list(-366, 366)),
+    )
+        .prop_map(
+            |(freq, interval, count, sec, min, hour, day, mday, yday, wno, month, setpos)| {
+                let mut r = format!("FREQ={freq}");
+                if let Some(i) = interval {
+                    r.push_str(&format!(";INTERVAL={i}"));
+                }
+                if let Some(c) = count {
+                    r.push_str(&format!(";COUNT={c}"));
+                }
+                for (k, v) in [
+                    ("BYSECOND", sec),
+                    ("BYMINUTE", min),
+                    ("BYHOUR", hour),
+                    ("BYDAY", day),
+                    ("BYMONTHDAY", mday),
+                    ("BYYEARDAY", yday),
+                    ("BYWEEKNO", wno),
+                    ("BYMONTH", month),
+                    ("BYSETPOS", setpos),
+                ] {
+                    if let Some(v) = v {
+                        r.push_str(&format!(";{k}={v}"));
+                    }
+                }
+                r
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Whatever the rule, its iterator ends on its own within its work budget (plus the last
+    /// period's candidates): no rule runs away, none panics.
+    #[test]
+    fn every_rule_iterator_ends_within_its_budget(rule in any_rule(), offset in 0i64..3000) {
+        // Rules the parser refuses (a zero in a list, …) are fine: they are skipped with a warning.
+        let Ok(rule) = super::Rule::parse(&rule) else { return Ok(()); };
+        let start = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Duration::days(offset);
+        let start = start.and_hms_opt(9, 30, 0).unwrap();
+        let budget = 20_000u64;
+        let mut it = rule
+            .instances(start, NaiveDateTime::MAX)
+            .with_work_limit(budget);
+        let guard = budget as usize + crate::limits::MAX_PERIOD_CANDIDATES + 2;
+        let n = it.by_ref().take(guard).count();
+        prop_assert!(n < guard, "the iterator did not end by itself");
+        prop_assert!(it.work() <= budget + crate::limits::MAX_PERIOD_CANDIDATES as u64 + 366);
+    }
+
+    /// Whatever the rule, overrides and EXDATEs, an expansion keeps to its limits: a series gives
+    /// at most its instance cap, never panics, and a cut is reported with the series' name.
+    #[test]
+    fn every_expansion_keeps_to_its_limits(
+        rule in any_rule(),
+        offset in 0i64..3000,
+        moved in proptest::collection::vec(0i64..400, 0..30),
+        removed in proptest::collection::vec(0i64..400, 0..30),
+        from_days in 0i64..4000,
+        len_days in 1i64..2000,
+    ) {
+        let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Duration::days(offset);
+        let at = |d: i64| utc(&(day0 + chrono::Duration::days(d)).format("%Y%m%dT093000").to_string());
+        let mut m = master("p", at(0), utc(&(day0).format("%Y%m%dT100000").to_string()), &[&rule]);
+        m.recurrence.as_mut().unwrap().exdates = removed.iter().map(|d| at(*d)).collect();
+        let mut events = vec![m.clone()];
+        for d in &moved {
+            events.push(override_of(&m, at(*d), at(*d + 1), at(*d + 2)));
+        }
+        let from = Utc.from_utc_datetime(&NaiveDate::from_ymd_opt(2019, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap())
+            + chrono::Duration::days(from_days);
+        let w = Window { from, to: from + chrono::Duration::days(len_days) };
+        let limits = super::Limits { instances_per_series: 300, series_occurrences: 300, work: 50_000 };
+        let x = super::expand_with(&events, &w, &Zone::Utc, &limits);
+        prop_assert!(x.occurrences.len() <= limits.instances_per_series,
+            "{} occurrences", x.occurrences.len());
+        for warning in &x.warnings {
+            prop_assert!(warning.contains("Series p (p)"), "{warning}");
+        }
+    }
+}

@@ -11,14 +11,23 @@
 //!   every later instance of its series, so its span has no end;
 //! - series master: from the earliest of DTSTART and its RDATEs; no end when a rule is unbounded
 //!   or unusable, else the latest end of any instance of the set (instances removed by EXDATE
-//!   included: the analysis counts them as cancelled sessions). An expansion that warns (e.g. a
-//!   truncated rule) or yields nothing gets no end, to be safe.
+//!   included: the analysis counts them as cancelled sessions). The series is expanded for this
+//!   within small limits ([`SPAN_LIMITS`]: a hostile `COUNT=4294967295` costs no more than a
+//!   modest series); when they do not suffice (or the expansion warns or yields nothing), the end
+//!   is taken from the rules' UNTIL when every rule has one, and is open otherwise, to be safe.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Timelike, Utc};
 
-use crate::model::Event;
-use crate::recurrence::{self, Window};
+use crate::model::{Event, EventTime};
+use crate::recurrence::{self, Limits, Rule, Until, Window};
 use crate::tz::Zone;
+
+/// The limits of the expansion that finds a bounded series' last instance: daily for 13 years.
+pub const SPAN_LIMITS: Limits = Limits {
+    instances_per_series: 5_000,
+    series_occurrences: 5_000,
+    work: 400_000,
+};
 
 /// How far a floating time or date placed in UTC can be from the same wall clock in any zone.
 pub const FLOATING_PAD_HOURS: i64 = 14;
@@ -54,9 +63,10 @@ fn master_span(master: &Event) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
         from: DateTime::<Utc>::MIN_UTC,
         to: DateTime::<Utc>::MAX_UTC,
     };
-    let expansion = recurrence::expand(std::slice::from_ref(master), &everything, &z);
-    if !expansion.warnings.is_empty() {
-        return (start, None);
+    let expansion =
+        recurrence::expand_with(std::slice::from_ref(master), &everything, &z, &SPAN_LIMITS);
+    if !expansion.warnings.is_empty() || expansion.occurrences.is_empty() {
+        return (start, until_end(master));
     }
     let mut end: Option<DateTime<Utc>> = None;
     for o in &expansion.occurrences {
@@ -66,6 +76,42 @@ fn master_span(master: &Event) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
         end = Some(end.map_or(e, |cur| cur.max(e)));
     }
     (start, end)
+}
+
+/// An end for a series whose every RRULE has an UNTIL, without expanding it: the latest UNTIL
+/// (a date UNTIL counts its whole day, every UNTIL is read 14 hours late, as a wall clock placed in
+/// any zone can be), or the master's own end if later, plus the longest of the master's length and its PERIOD RDATEs',
+/// and two days of slack; and no earlier than any RDATE's end. `None` when a rule has no UNTIL.
+fn until_end(master: &Event) -> Option<DateTime<Utc>> {
+    let z = Zone::Utc;
+    let set = master.recurrence.as_ref()?;
+    let pad = Duration::hours(FLOATING_PAD_HOURS);
+    let mut last: Option<DateTime<Utc>> = None;
+    for r in &set.rrules {
+        let until = match Rule::parse(r).ok()?.until? {
+            // A UTC UNTIL bounds the wall clock of a floating or date series only up to the
+            // zone it is read in: padded like a wall-clock one.
+            Until::Utc(u) | Until::Local(u) => u.and_utc().checked_add_signed(pad)?,
+            Until::Date(d) => d
+                .succ_opt()?
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .checked_add_signed(pad)?,
+        };
+        last = Some(last.map_or(until, |l| l.max(until)));
+    }
+    let length = |s: &EventTime, e: &EventTime| (e.instant(&z) - s.instant(&z)).abs();
+    let mut longest = length(&master.start, &master.end);
+    let mut end = last?.max(master.end.instant(&z));
+    for rd in &set.rdates {
+        if let Some(e) = &rd.end {
+            longest = longest.max(length(&rd.start, e));
+            end = end.max(e.instant(&z));
+        }
+        end = end.max(rd.start.instant(&z));
+    }
+    end.checked_add_signed(longest)?
+        .checked_add_signed(Duration::days(2))
 }
 
 /// The earliest and latest instants the text columns can hold (four-digit years keep the text

@@ -38,6 +38,10 @@ pub(crate) struct Compiled {
     horizon_year: i32,
 }
 
+/// Work (see `recurrence::rule`) one observance's RRULE may do: a yearly onset over centuries
+/// needs a few thousand.
+const ZONE_RULE_WORK: u64 = 200_000;
+
 fn secs(n: i32) -> Duration {
     Duration::seconds(i64::from(n))
 }
@@ -60,7 +64,11 @@ impl Compiled {
             let rule = o.rrule.as_deref().and_then(|r| Rule::parse(r).ok());
             match rule {
                 Some(rule) => {
-                    for (n, onset) in (1u32..).zip(rule.instances(o.dtstart, limit)) {
+                    // A zone's rule needs little work (a yearly onset); a hostile one is cut.
+                    let onsets = rule
+                        .instances(o.dtstart, limit)
+                        .with_work_limit(ZONE_RULE_WORK);
+                    for (n, onset) in (1u32..).zip(onsets) {
                         if onset >= limit || transitions.len() >= MAX_TRANSITIONS {
                             break;
                         }

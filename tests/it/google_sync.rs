@@ -578,3 +578,105 @@ fn the_device_flow_is_refused_for_google() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_empty_answer_or_an_endless_pager_is_an_error_and_the_store_keeps_its_events() {
+    let g = FakeGoogle::start();
+    weekly_1on1(&g);
+    g.generate_events(
+        "primary",
+        &GenerateSpec {
+            count: 20,
+            ..Default::default()
+        },
+    );
+    let env = env_for(&g, "");
+    sync_ok(&env);
+    let before = stored(&env);
+    assert_eq!(before, server(&g));
+
+    // `200 {}` during a full sync: its last page would sweep the calendar.
+    g.push_fault(Fault::new(FaultKind::Body200(json!({}))).on(Endpoint::EventsList));
+    let out = env.run(&["sync", "--full"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nextSyncToken"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(stored(&env), before, "the store keeps its events");
+
+    // A server that always has a next page is followed to the page limit, then given up.
+    g.push_fault(
+        Fault::new(FaultKind::Body200(
+            json!({"items": [], "nextPageToken": "again"}),
+        ))
+        .on(Endpoint::EventsList)
+        // More pages than the limit, so that a client without one ends (and the test fails).
+        .times(2_500),
+    );
+    g.clear_log();
+    let out = env.run(&["sync", "--full"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("more than 2000 pages"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(g.count(Endpoint::EventsList), 2000);
+    assert_eq!(stored(&env), before, "the store keeps its events");
+
+    // Once the server answers properly again, the next sync is a clean full one.
+    g.clear_faults();
+    sync_ok(&env);
+    assert_eq!(stored(&env), server(&g));
+}
+
+#[test]
+fn a_recurrence_bomb_through_google_is_bounded() {
+    let g = FakeGoogle::start();
+    weekly_1on1(&g);
+    let all = |n: u32| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    g.insert_event(
+        "primary",
+        json!({
+            "id": "bomb",
+            "summary": "bomb",
+            "start": {"dateTime": "2026-11-02T10:00:00-06:00", "timeZone": "America/Chicago"},
+            "end": {"dateTime": "2026-11-02T10:30:00-06:00", "timeZone": "America/Chicago"},
+            "recurrence": [format!(
+                "RRULE:FREQ=HOURLY;COUNT=4294967295;BYMINUTE={};BYSECOND={}", all(60), all(60)
+            )],
+        }),
+    );
+    let env = env_for(&g, "");
+    // Before the limits, `sync` alone asked for 10 GiB (the row's span expanded the series).
+    for args in [
+        &["sync"][..],
+        &["--now", "2026-11-24T00:00:00Z", "report", "--json"],
+    ] {
+        let (out, peak_kib) = common::run_limited(&env.cmd(args), 1024);
+        assert!(
+            out.status.success(),
+            "`{}`: {:?} {}",
+            args.join(" "),
+            out.status,
+            text(&out.stderr)
+        );
+        assert!(
+            peak_kib < 400 * 1024,
+            "`{}` peaked at {peak_kib} KiB",
+            args.join(" ")
+        );
+        if args[0] == "--now" {
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(report["reports"][0]["held"], 4, "{report}");
+            assert_eq!(report["reports"][0]["upcoming"], 12, "{report}");
+            assert!(
+                text(&out.stderr).contains("was expanded only partly"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
+    }
+}

@@ -189,3 +189,108 @@ fn a_client_error_is_reported_without_the_secret_and_keeps_the_state() {
     assert_eq!(server.requests().len(), 2, "a 404 is not retried");
     assert_eq!(env.events("2025-01-01", "2026-01-01").len(), 3);
 }
+
+/// A gzip stream that inflates to `size` zero bytes, built by hand so that the test does not
+/// compress hundreds of MiB: one fixed-Huffman deflate block of a literal zero followed by
+/// (length 258, distance 1) copies, 13 bits per 258 bytes. The trailer's CRC is left zero: a
+/// client that reads that far has already failed the test.
+fn gzip_bomb(size: u64) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+    }
+    impl Bits {
+        /// `len` bits of `v`, least significant first (deflate's bit order for header fields).
+        fn put(&mut self, v: u64, len: u32) {
+            self.acc |= v << self.n;
+            self.n += len;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// A Huffman code of `len` bits, most significant bit first.
+        fn code(&mut self, code: u64, len: u32) {
+            let reversed = (0..len).fold(0, |r, i| r | (((code >> i) & 1) << (len - 1 - i)));
+            self.put(reversed, len);
+        }
+    }
+    let mut b = Bits {
+        out: vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255],
+        acc: 0,
+        n: 0,
+    };
+    b.put(1, 1); // final block
+    b.put(1, 2); // fixed Huffman codes
+    b.code(0x30, 8); // literal 0
+    let mut left = size - 1;
+    while left >= 258 {
+        b.code(0b1100_0101, 8); // length code 285: 258 bytes
+        b.code(0, 5); // distance code 0: distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        b.code(0x30, 8);
+    }
+    b.code(0, 7); // end of block (code 256)
+    b.put(0, 7); // pad to a byte
+    b.out.extend_from_slice(&[0, 0, 0, 0]); // CRC (never checked: see above)
+    b.out
+        .extend_from_slice(&((size & 0xffff_ffff) as u32).to_le_bytes());
+    b.out
+}
+
+#[test]
+fn a_gzip_bomb_is_cut_off_and_the_stored_feed_kept() {
+    let server = FeedServer::start(vec![ok_feed("\"v1\"")]);
+    let env = env_for(&server.url);
+    assert!(env.run(&["sync"]).status.success());
+    // 1.7 MB on the wire, 256 MiB inflated: four times what cadenced reads.
+    let bomb = gzip_bomb(256 * 1024 * 1024);
+    assert!(bomb.len() < 2 * 1024 * 1024);
+    *server.script.lock().unwrap() = vec![Reply {
+        status: "200 OK",
+        headers: vec![
+            ("Content-Encoding".into(), "gzip".into()),
+            ("Content-Type".into(), "text/calendar".into()),
+        ],
+        body: bomb,
+    }];
+    let (out, peak_kib) = common::run_limited(&env.cmd(&["sync", "--full"]), 1024);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("larger than 64 MiB (after decompression)"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cr3t"), "{err}");
+    assert!(
+        peak_kib < 200 * 1024,
+        "the body is cut at 64 MiB: peak {peak_kib} KiB"
+    );
+    assert_eq!(env.events("2025-01-01", "2026-01-01").len(), 3);
+}
+
+#[test]
+fn a_redirect_to_another_host_gets_no_referer_and_no_secret() {
+    let target = FeedServer::start(vec![ok_feed("\"v1\"")]);
+    let origin = FeedServer::start(vec![Reply {
+        status: "302 Found",
+        headers: vec![(
+            "Location".into(),
+            target.url.replace("private-s3cr3t", "public"),
+        )],
+        body: Vec::new(),
+    }]);
+    let env = env_for(&origin.url);
+    let out = env.run(&["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.events("2025-01-01", "2026-01-01").len(), 3);
+    let seen = target.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let head = seen[0].to_ascii_lowercase();
+    assert!(!head.contains("referer"), "{head}");
+    assert!(!head.contains("s3cr3t"), "{head}");
+}

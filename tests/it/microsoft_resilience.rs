@@ -297,3 +297,69 @@ fn requests_rejected_together_refresh_the_token_once() {
     assert_eq!(g.count(Endpoint::Token), 1, "one refresh for the four");
     assert_matches(&env, &g);
 }
+
+#[test]
+fn links_to_another_origin_endless_pagers_and_empty_answers_are_refused() {
+    let g = FakeGraph::start();
+    weekly(&g, "Alice / Mika 1on1", -60, "monday");
+    daily(&g, "standup", -10, 30);
+    let env = env_for(&g, "");
+    assert_ok(&sync(&env));
+    let stored = env.events("2020-01-01", "2030-01-01");
+    assert!(!stored.is_empty());
+
+    // A host that would receive the bearer token if a link to it were followed.
+    let foreign = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    foreign.set_nonblocking(true).unwrap();
+    let elsewhere = format!(
+        "http://{}/v1.0/me/calendarView/delta",
+        foreign.local_addr().unwrap()
+    );
+    for (body, expected) in [
+        (
+            json!({"value": [], "@odata.nextLink": format!("{elsewhere}?$skiptoken=x")}),
+            "@odata.nextLink on another origin",
+        ),
+        (
+            json!({"value": [], "@odata.deltaLink": format!("{elsewhere}?$deltatoken=x")}),
+            "@odata.deltaLink on another origin",
+        ),
+        // An empty answer in a full round: its last page would sweep the calendar.
+        (json!({}), "carried no @odata.deltaLink"),
+    ] {
+        g.push_fault(Fault::new(FaultKind::Body200(body)).on(Endpoint::CalendarViewDelta));
+        let out = env.run(&["sync", "--full"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+        assert_eq!(env.events("2020-01-01", "2030-01-01"), stored);
+    }
+    assert!(
+        foreign.accept().is_err(),
+        "nothing connected to the other origin"
+    );
+
+    // A server that always has a next page (on its own origin) is given up at the page limit.
+    g.push_fault(
+        Fault::new(FaultKind::Body200(json!({
+            "value": [],
+            "@odata.nextLink": format!("{}/me/calendarView/delta?$skiptoken=again", g.graph_base()),
+        })))
+        .on(Endpoint::CalendarViewDelta)
+        // More pages than the limit, so that a client without one ends (and the test fails).
+        .times(2_500),
+    );
+    g.clear_log();
+    let out = env.run(&["sync", "--full"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("more than 2000 pages"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(g.count(Endpoint::CalendarViewDelta), 2000);
+    assert_eq!(env.events("2020-01-01", "2030-01-01"), stored);
+
+    g.clear_faults();
+    assert_ok(&sync(&env));
+    assert_matches(&env, &g);
+}

@@ -44,7 +44,11 @@ pub async fn send(
             SendError::transient(format!("webhook {shown}: {reason}"))
         })?;
     let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
+    // Only a few characters of the answer are shown: never read more than a small body.
+    let text = crate::providers::http::read_body(resp, crate::limits::MAX_ERROR_BODY_BYTES)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let text: String = text.trim().chars().take(200).collect();
     let answer = if text.is_empty() {
         format!("HTTP {}", status.as_u16())

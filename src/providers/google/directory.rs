@@ -86,7 +86,15 @@ pub async fn direct_reports(
     let mut page_token: Option<String> = None;
     let mut access = auth.access_token().await?;
     let mut refreshed = false;
+    let mut pages = 0usize;
     loop {
+        pages += 1;
+        if pages > crate::limits::MAX_PAGES {
+            return Err(DirectoryError::Decode(format!(
+                "more than {} pages of users; stopped (see docs/limits.md)",
+                crate::limits::MAX_PAGES
+            )));
+        }
         let mut params: Vec<(&str, &str)> = vec![
             ("customer", "my_customer"),
             ("query", &query),

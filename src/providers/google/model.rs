@@ -340,6 +340,8 @@ pub fn parse_recurrence(
     warn: &mut dyn FnMut(String),
 ) -> RecurrenceSet {
     let mut set = RecurrenceSet::default();
+    // Duplicate RRULEs are dropped through a set: `recurrence` may hold any number of lines.
+    let mut seen_rules = std::collections::HashSet::new();
     for line in lines {
         let Some((head, value)) = line.split_once(':') else {
             warn(format!("recurrence line `{line}` ignored: no `:`"));
@@ -373,7 +375,7 @@ pub fn parse_recurrence(
         match name.as_str() {
             "RRULE" => {
                 let v = value.trim().to_string();
-                if !v.is_empty() && !set.rrules.contains(&v) {
+                if !v.is_empty() && seen_rules.insert(v.clone()) {
                     set.rrules.push(v);
                 }
             }

@@ -17,6 +17,9 @@
 //! - An **incremental** sync applies each page (upserts and deletions are idempotent) and stores
 //!   the new token with its last page; a crash in between repeats the same changes next time.
 //! - **410** (`fullSyncRequired`): the token is dropped and exactly one full sync follows.
+//! - A full sync whose last page has no `nextSyncToken` (Google always sends one there; a `200
+//!   {}` is no answer) is an error before that page is applied, so nothing is swept. A listing
+//!   longer than [`MAX_PAGES`] pages is stopped with an error (no token stored).
 //!
 //! Requests go through [`http::send_buffered_with_retry`] with [`google_retryable`] (429, 5xx,
 //! 403 `rateLimitExceeded`/`userRateLimitExceeded`, dropped connections; `Retry-After` honoured;
@@ -30,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{AuthError, Authenticator};
 use super::model::{EventsPage, GEvent, Mapped, map_event, map_item};
 use crate::config::GoogleAccount;
+use crate::limits::{MAX_PAGES, WarningCap};
 use crate::providers::http::{self, HttpError, RetryPolicy};
 use crate::providers::sink::{CalendarId, CalendarSink, PageWrite, SinkError};
 
@@ -52,6 +56,16 @@ pub enum CalendarError {
     Gone,
     #[error("an events page could not be read: {0}")]
     Decode(String),
+    #[error(
+        "Google answered more than {limit} pages for one listing; stopped (see docs/limits.md), \
+         no sync token stored"
+    )]
+    TooManyPages { limit: usize },
+    #[error(
+        "Google's last page of a full sync carried no nextSyncToken (an empty or shapeless \
+         answer); the stored calendar is kept"
+    )]
+    Shapeless,
     #[error("{0}")]
     Store(#[from] SinkError),
 }
@@ -170,12 +184,22 @@ async fn run(
         ..CalendarSummary::default()
     };
     let mut page_token: Option<String> = None;
+    let warnings = WarningCap::default();
     loop {
+        if summary.pages >= MAX_PAGES {
+            return Err(CalendarError::TooManyPages { limit: MAX_PAGES });
+        }
         let page = fetch_page(client, auth, url, sync_token, page_token.as_deref()).await?;
         summary.pages += 1;
+        let last = page.next_page_token.is_none();
+        if full && last && page.next_sync_token.is_none() {
+            // A full sync's last page sweeps every row it did not write: an answer without the
+            // token that ends a listing (`200 {}`) must not empty the calendar.
+            return Err(CalendarError::Shapeless);
+        }
         let mut upserts = Vec::with_capacity(page.len());
         let mut deletes = Vec::new();
-        page.map_items(calendar, |result| match result {
+        page.map_items(calendar, &warnings, |result| match result {
             Ok(Mapped::Upsert(e)) => upserts.push(*e),
             Ok(Mapped::Delete(id)) => deletes.push(id),
             Ok(Mapped::Ignored { id, event_type }) => {
@@ -184,10 +208,11 @@ async fn run(
             }
             Err(reason) => {
                 summary.skipped += 1;
-                tracing::warn!(calendar, "skipped an item: {reason}");
+                if warnings.allow() {
+                    tracing::warn!(calendar, "skipped an item: {reason}");
+                }
             }
         });
-        let last = page.next_page_token.is_none();
         if last && page.next_sync_token.is_none() {
             tracing::warn!(
                 calendar,
@@ -219,7 +244,12 @@ async fn run(
         .await?;
         match page.next_page_token {
             Some(t) => page_token = Some(t),
-            None => return Ok(summary),
+            None => {
+                if let Some(line) = warnings.summary() {
+                    tracing::warn!(calendar, "{line}");
+                }
+                return Ok(summary);
+            }
         }
     }
 }
@@ -247,9 +277,19 @@ impl Page {
         }
     }
 
-    /// Maps every item, in page order ([`map_event`] / [`map_item`]); warnings are logged.
-    fn map_items(&self, calendar: &str, mut f: impl FnMut(Result<Mapped, String>)) {
-        let mut warn = |m: String| tracing::warn!(calendar, "{m}");
+    /// Maps every item, in page order ([`map_event`] / [`map_item`]); warnings are logged
+    /// (within `cap`).
+    fn map_items(
+        &self,
+        calendar: &str,
+        cap: &WarningCap,
+        mut f: impl FnMut(Result<Mapped, String>),
+    ) {
+        let mut warn = |m: String| {
+            if cap.allow() {
+                tracing::warn!(calendar, "{m}");
+            }
+        };
         match &self.items {
             Items::Typed(v) => v.iter().for_each(|e| f(map_event(e, calendar, &mut warn))),
             Items::Raw(v) => v.iter().for_each(|r| f(map_item(r, calendar, &mut warn))),

@@ -101,6 +101,8 @@ pub(crate) fn convert(
 
     // --- recurrence ----------------------------------------------------------------------------
     let mut rrules: Vec<String> = Vec::new();
+    // Exact duplicates are dropped through a set: a VEVENT may carry any number of RRULEs.
+    let mut seen_rules = std::collections::HashSet::new();
     for r in vevent.all("RRULE") {
         let value = r.value.trim();
         let value = value.strip_prefix("RRULE:").unwrap_or(value);
@@ -109,7 +111,7 @@ pub(crate) fn convert(
             continue;
         }
         check_rrule(value).map_err(|why| reject(format!("RRULE at line {}: {why}", r.line)))?;
-        if !rrules.iter().any(|x| x == value) {
+        if seen_rules.insert(value) {
             rrules.push(value.to_string());
         }
     }

@@ -70,6 +70,11 @@ pub enum FetchError {
     Http(#[from] HttpError),
     #[error("{url}: the server answered {status}")]
     Status { url: String, status: StatusCode },
+    #[error(
+        "{path}: the file is larger than {} MiB; cadenced reads at most that much (see docs/limits.md)",
+        limit / (1024 * 1024)
+    )]
+    TooLarge { path: PathBuf, limit: u64 },
 }
 
 /// Read the feed. `previous` are the validators of the copy in the store, if any.
@@ -85,12 +90,24 @@ pub async fn fetch(
 }
 
 async fn read_file(path: &Path) -> Result<Fetched, FetchError> {
-    let bytes = tokio::fs::read(path)
+    use tokio::io::AsyncReadExt;
+    let read = |source| FetchError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = tokio::fs::File::open(path).await.map_err(read)?;
+    // One byte past the limit tells a file at the limit from a larger one.
+    let mut bytes = Vec::new();
+    file.take(http::MAX_BODY_BYTES + 1)
+        .read_to_end(&mut bytes)
         .await
-        .map_err(|source| FetchError::Read {
+        .map_err(read)?;
+    if bytes.len() as u64 > http::MAX_BODY_BYTES {
+        return Err(FetchError::TooLarge {
             path: path.to_path_buf(),
-            source,
-        })?;
+            limit: http::MAX_BODY_BYTES,
+        });
+    }
     Ok(Fetched::Body {
         bytes,
         validators: None,
@@ -138,14 +155,8 @@ async fn fetch_url(
         last_modified: header_value(header::LAST_MODIFIED),
     };
     let validators = (validators != Validators::default()).then_some(validators);
-    let bytes = resp.bytes().await.map_err(|e| {
-        FetchError::Http(HttpError::Transport {
-            url: redact_url(url),
-            reason: e.without_url().to_string(),
-        })
-    })?;
-    Ok(Fetched::Body {
-        bytes: bytes.to_vec(),
-        validators,
-    })
+    let bytes = http::read_body(resp, http::MAX_BODY_BYTES)
+        .await
+        .map_err(|e| FetchError::Http(e.into_http(url)))?;
+    Ok(Fetched::Body { bytes, validators })
 }

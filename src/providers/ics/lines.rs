@@ -249,6 +249,11 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Components nested deeper than this (the VCALENDAR counts as one level) are skipped with their
+/// content: real feeds need four (VCALENDAR › VEVENT › VALARM, VCALENDAR › VTIMEZONE › STANDARD),
+/// and a deeper tree would only cost memory (and, dropped recursively, stack).
+pub(crate) const MAX_DEPTH: usize = 8;
+
 /// Components that sit directly in a VCALENDAR: a `BEGIN` of one of these while another is open
 /// means the open one lost its `END`.
 const CALENDAR_CHILDREN: &[&str] = &["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE"];
@@ -257,12 +262,16 @@ const CALENDAR_CHILDREN: &[&str] = &["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY",
 pub(crate) fn read_components(text: &str) -> Document {
     let mut doc = Document::default();
     let mut stack: Vec<Component> = Vec::new();
+    // Components below MAX_DEPTH are not built: `deep` counts the open ones, `deep_total` all of
+    // them, `deep_first` is the line of the first.
+    let (mut deep, mut deep_total, mut deep_first) = (0usize, 0usize, 0usize);
     for (line, logical) in unfold(text) {
         if doc.first_line.is_none() && !logical.trim().is_empty() {
             doc.first_line = Some((line, truncate(logical.trim(), 60)));
         }
         let prop = match parse_content_line(&logical, line) {
             Ok(prop) => prop,
+            Err(_) if deep > 0 => continue,
             Err(why) => {
                 let open = !stack.is_empty();
                 match stack.last_mut().and_then(|top| top.props.last_mut()) {
@@ -292,6 +301,18 @@ pub(crate) fn read_components(text: &str) -> Document {
         match prop.name.as_str() {
             "BEGIN" => {
                 let name = prop.value.trim().to_ascii_uppercase();
+                let top_level = name == "VCALENDAR" || CALENDAR_CHILDREN.contains(&name.as_str());
+                if deep > 0 && top_level {
+                    // The skipped components lost their ENDs; this one starts afresh.
+                    deep = 0;
+                } else if deep > 0 || stack.len() >= MAX_DEPTH {
+                    if deep_total == 0 {
+                        deep_first = line;
+                    }
+                    deep += 1;
+                    deep_total += 1;
+                    continue;
+                }
                 if CALENDAR_CHILDREN.contains(&name.as_str()) {
                     // A calendar-level component inside another one: the other lost its END.
                     if let Some(depth) = stack
@@ -305,6 +326,15 @@ pub(crate) fn read_components(text: &str) -> Document {
             }
             "END" => {
                 let name = prop.value.trim().to_ascii_uppercase();
+                if deep > 0 {
+                    if name == "VCALENDAR" || CALENDAR_CHILDREN.contains(&name.as_str()) {
+                        // Closes a component we built: the skipped ones lost their ENDs.
+                        deep = 0;
+                    } else {
+                        deep -= 1;
+                        continue;
+                    }
+                }
                 if let Some(depth) = stack.iter().rposition(|c| c.name == name) {
                     close_to(&mut stack, depth, &mut doc, line, false);
                 } else if let Some(top) = stack.last().filter(|c| c.name != "VCALENDAR") {
@@ -324,12 +354,22 @@ pub(crate) fn read_components(text: &str) -> Document {
                     });
                 }
             }
+            _ if deep > 0 => {}
             _ => {
                 if let Some(top) = stack.last_mut() {
                     top.props.push(prop);
                 }
             }
         }
+    }
+    if deep_total > 0 {
+        doc.notes.push(Note {
+            line: deep_first,
+            message: format!(
+                "{deep_total} component(s) nested deeper than {MAX_DEPTH} levels ignored with \
+                 their content (the first begins here)"
+            ),
+        });
     }
     if let Some(open) = stack.first() {
         doc.unterminated = Some((open.name.clone(), open.line));
@@ -474,5 +514,38 @@ mod tests {
         assert!(doc.unterminated.is_none());
         let doc = read_components("BEGIN:VCALENDAR\nBEGIN:VEVENT\n");
         assert_eq!(doc.unterminated, Some(("VCALENDAR".into(), 1)));
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_at_max_depth() {
+        let n = 100_000;
+        let mut text = String::from("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\n");
+        text.push_str(&"BEGIN:VALARM\nX-A:1\n".repeat(n));
+        text.push_str(&"END:VALARM\n".repeat(n));
+        text.push_str("SUMMARY:kept\nEND:VEVENT\nBEGIN:VEVENT\nUID:b\nEND:VEVENT\nEND:VCALENDAR\n");
+        let doc = read_components(&text);
+        assert!(doc.unterminated.is_none());
+        let cal = &doc.calendars[0];
+        assert_eq!(cal.children.len(), 2);
+        let ev = &cal.children[0];
+        assert_eq!(ev.first("SUMMARY").map(|p| p.value.as_str()), Some("kept"));
+        // The tree stops at MAX_DEPTH: VCALENDAR, VEVENT and six VALARMs.
+        let mut depth = 1;
+        let mut c = cal;
+        while let Some(k) = c.children.first() {
+            depth += 1;
+            c = k;
+        }
+        assert_eq!(depth, MAX_DEPTH);
+        assert!(
+            doc.notes
+                .iter()
+                .any(|n| n.message.contains("nested deeper"))
+        );
+        // Skipped components that lose their END do not swallow the next VEVENT.
+        let doc = read_components(
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nBEGIN:X\nBEGIN:X\nBEGIN:X\nBEGIN:X\nBEGIN:X\nBEGIN:X\nBEGIN:X\nBEGIN:X\nEND:VEVENT\nBEGIN:VEVENT\nUID:b\nEND:VEVENT\nEND:VCALENDAR\n",
+        );
+        assert_eq!(doc.calendars[0].children.len(), 2);
     }
 }

@@ -60,6 +60,7 @@ mod tests;
 
 pub use fetch::FeedSource;
 
+use crate::limits::{MAX_FEED_EVENTS, MAX_FEED_LINES, MAX_WARNINGS};
 use crate::model::Event;
 
 /// The events of one feed, and what was skipped or repaired on the way.
@@ -112,6 +113,16 @@ pub enum IcsError {
         line: usize,
         component: String,
     },
+    #[error(
+        "{feed} line {line}: the feed has more than {limit} {what}; cadenced reads at most that many \
+         (see docs/limits.md)"
+    )]
+    TooLarge {
+        feed: String,
+        line: usize,
+        what: &'static str,
+        limit: usize,
+    },
 }
 
 impl IcsError {
@@ -121,7 +132,8 @@ impl IcsError {
             IcsError::NotUtf8 { line, .. }
             | IcsError::Empty { line, .. }
             | IcsError::NoCalendar { line, .. }
-            | IcsError::Unterminated { line, .. } => *line,
+            | IcsError::Unterminated { line, .. }
+            | IcsError::TooLarge { line, .. } => *line,
         }
     }
 }
@@ -149,6 +161,22 @@ pub fn parse_feed(text: &[u8], source: &str, calendar: &str) -> Result<ParsedFee
             line: 1,
         });
     }
+    // Lines end with LF (or CRLF), or with a bare CR in a file without any LF (see `lines.rs`).
+    let end = if text.contains('\n') { b'\n' } else { b'\r' };
+    let mut newlines = 0usize;
+    for b in text.bytes() {
+        if b == end {
+            newlines += 1;
+            if newlines >= MAX_FEED_LINES {
+                return Err(IcsError::TooLarge {
+                    feed: source.to_string(),
+                    line: newlines,
+                    what: "lines",
+                    limit: MAX_FEED_LINES,
+                });
+            }
+        }
+    }
     let doc = lines::read_components(text);
     if let Some((component, line)) = doc.unterminated.clone() {
         return Err(IcsError::Unterminated {
@@ -166,8 +194,27 @@ pub fn parse_feed(text: &[u8], source: &str, calendar: &str) -> Result<ParsedFee
         });
     }
 
+    let mut vevents = doc
+        .calendars
+        .iter()
+        .flat_map(|c| c.children.iter().filter(|c| c.name == "VEVENT"));
+    if let Some(first_over) = vevents.nth(MAX_FEED_EVENTS) {
+        return Err(IcsError::TooLarge {
+            feed: source.to_string(),
+            line: first_over.line,
+            what: "events",
+            limit: MAX_FEED_EVENTS,
+        });
+    }
+
     let mut feed = ParsedFeed::default();
-    let warn_at = |feed: &mut ParsedFeed, line: usize, uid: Option<String>, reason: String| {
+    // Warnings past MAX_WARNINGS are only counted, and summed up in one line at the end.
+    let mut unshown = 0usize;
+    let mut warn_at = |feed: &mut ParsedFeed, line: usize, uid: Option<String>, reason: String| {
+        if feed.warnings.len() >= MAX_WARNINGS {
+            unshown += 1;
+            return;
+        }
         tracing::warn!(source, line, uid = uid.as_deref().unwrap_or(""), "{reason}");
         feed.warnings.push(SkippedItem { line, uid, reason });
     };
@@ -212,6 +259,17 @@ pub fn parse_feed(text: &[u8], source: &str, calendar: &str) -> Result<ParsedFee
     });
     for (line, uid, msg) in dedup_warnings {
         warn_at(&mut feed, line, uid, msg);
+    }
+    if unshown > 0 {
+        let reason = format!(
+            "{unshown} more warnings not shown (at most {MAX_WARNINGS} are listed per feed)"
+        );
+        tracing::warn!(source, "{reason}");
+        feed.warnings.push(SkippedItem {
+            line: 0,
+            uid: None,
+            reason,
+        });
     }
     Ok(feed)
 }

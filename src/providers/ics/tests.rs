@@ -719,3 +719,117 @@ fn dump() {
         Err(e) => println!("ERROR {e}"),
     }
 }
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines an iCalendar reader meets, valid and broken, to be shuffled into feeds.
+    fn any_line() -> impl Strategy<Value = String> {
+        let names = proptest::sample::select(vec![
+            "VCALENDAR",
+            "VEVENT",
+            "VALARM",
+            "VTIMEZONE",
+            "STANDARD",
+            "DAYLIGHT",
+            "VTODO",
+            "X",
+        ]);
+        prop_oneof![
+            names.clone().prop_map(|n| format!("BEGIN:{n}")),
+            names.prop_map(|n| format!("END:{n}")),
+            "[A-Z0-9]{8}(T[0-9]{6}Z?)?".prop_map(|v| format!("DTSTART:{v}")),
+            "[0-9]{8}T[0-9]{6}".prop_map(|v| format!("DTSTART;TZID=Europe/Berlin:{v}")),
+            "[0-9]{8}(T[0-9]{6}Z?)?".prop_map(|v| format!("DTEND:{v}")),
+            "-?P[0-9]{0,3}[DW]?(T[0-9]{0,2}[HMS])?".prop_map(|v| format!("DURATION:{v}")),
+            "[0-9]{8}T[0-9]{6}Z?(,[0-9]{8})?".prop_map(|v| format!("EXDATE:{v}")),
+            "[0-9]{8}T[0-9]{6}Z?(/P[0-9]D)?".prop_map(|v| format!("RDATE:{v}")),
+            "[0-9]{8}(T[0-9]{6}Z?)?".prop_map(|v| format!("RECURRENCE-ID:{v}")),
+            "[a-c]{1,2}".prop_map(|v| format!("UID:{v}")),
+            "(FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY))?(;COUNT=[0-9]{1,10})?(;BYMONTHDAY=-?[0-9]{1,2})?(;BYDAY=[1-5]?(MO|FR))?(;BYSETPOS=-?[0-9])?"
+                .prop_map(|v| format!("RRULE:{v}")),
+            "[0-9]{1,3}".prop_map(|v| format!("SEQUENCE:{v}")),
+            "[a-z ]{0,10}".prop_map(|v| format!("ATTENDEE;PARTSTAT=DECLINED;CN=\"{v}\":mailto:{v}@x")),
+            "\\PC{0,20}".prop_map(|v| format!("SUMMARY:{v}")),
+            "\\PC{0,20}",
+            "[ \t]\\PC{0,10}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Arbitrary bytes never panic the reader.
+        #[test]
+        fn any_bytes_are_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse_feed(&bytes, "fuzz.ics", "fuzz");
+        }
+
+        /// Arbitrary feeds of plausible lines never panic the reader, and what it reads expands
+        /// within the limits (a series gives at most its cap of occurrences in any window).
+        #[test]
+        fn any_feed_is_read_and_expanded_within_the_limits(
+            lines in proptest::collection::vec(any_line(), 0..60),
+            crlf in any::<bool>(),
+        ) {
+            let mut text = String::from("BEGIN:VCALENDAR\r\n");
+            text.push_str(&lines.join(if crlf { "\r\n" } else { "\n" }));
+            text.push_str("\r\nEND:VCALENDAR\r\n");
+            let Ok(feed) = parse_feed(text.as_bytes(), "fuzz.ics", "fuzz") else {
+                return Ok(());
+            };
+            prop_assert!(feed.warnings.len() <= crate::limits::MAX_WARNINGS + 1);
+            let w = crate::recurrence::Window {
+                from: chrono::DateTime::parse_from_rfc3339("1990-01-01T00:00:00Z").unwrap().to_utc(),
+                to: chrono::DateTime::parse_from_rfc3339("2100-01-01T00:00:00Z").unwrap().to_utc(),
+            };
+            let limits = crate::recurrence::Limits {
+                instances_per_series: 200,
+                series_occurrences: 1_000,
+                work: 100_000,
+            };
+            let x = crate::recurrence::expand_with(&feed.events, &w, &Zone::Utc, &limits);
+            let singles = feed.events.iter().filter(|e| !e.is_master()).count();
+            prop_assert!(x.occurrences.len() <= singles + limits.series_occurrences);
+            let masters = feed.events.iter().filter(|e| e.is_master()).count();
+            prop_assert!(x.occurrences.len() <= singles + masters * limits.instances_per_series);
+        }
+    }
+
+    #[test]
+    fn warnings_past_the_cap_are_summed_up_in_one_line() {
+        // Junk lines inside a VEVENT each make a note; only MAX_WARNINGS are listed.
+        let junk = "this is no content line\r\n".repeat(5_000);
+        let text = cal(&format!(
+            "BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20250101T100000Z\r\nBEGIN:VALARM\r\n{junk}END:VALARM\r\nEND:VEVENT\r\n"
+        ));
+        let feed = parse(&text);
+        assert_eq!(feed.events.len(), 1);
+        assert_eq!(feed.warnings.len(), crate::limits::MAX_WARNINGS + 1);
+        let last = &feed.warnings.last().unwrap().reason;
+        assert!(last.contains("more warnings not shown"), "{last}");
+    }
+}
+
+#[test]
+fn a_feed_over_the_line_or_event_limit_is_refused() {
+    let lines = "X-A:1\n".repeat(crate::limits::MAX_FEED_LINES);
+    let text = format!("BEGIN:VCALENDAR\n{lines}END:VCALENDAR\n");
+    let err = parse_feed(text.as_bytes(), "big.ics", "big").unwrap_err();
+    assert!(
+        matches!(err, IcsError::TooLarge { what: "lines", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("docs/limits.md"), "{err}");
+
+    let events = "BEGIN:VEVENT\nUID:a\nDTSTART:20250101T100000Z\nEND:VEVENT\n"
+        .repeat(crate::limits::MAX_FEED_EVENTS + 1);
+    let text = format!("BEGIN:VCALENDAR\n{events}END:VCALENDAR\n");
+    let err = parse_feed(text.as_bytes(), "many.ics", "many").unwrap_err();
+    assert!(
+        matches!(err, IcsError::TooLarge { what: "events", .. }),
+        "{err}"
+    );
+    assert_eq!(err.line(), 2 + 4 * crate::limits::MAX_FEED_EVENTS, "{err}");
+}

@@ -50,16 +50,18 @@ fn people(body: &[u8]) -> Result<(Vec<DirectoryPerson>, Option<String>), String>
     Ok((out, page.next_link))
 }
 
-/// Read every direct report, following `@odata.nextLink`; `get` does one Graph GET.
+/// Read every direct report, following `@odata.nextLink` on the first URL's origin only, at most
+/// [`crate::limits::MAX_PAGES`] pages; `get` does one Graph GET.
 pub async fn fetch<F, Fut, E>(first: reqwest::Url, mut get: F) -> Result<Vec<DirectoryPerson>, E>
 where
     F: FnMut(reqwest::Url) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<u8>, E>>,
     E: From<String>,
 {
+    let origin = first.origin();
     let mut url = first;
     let mut all = Vec::new();
-    loop {
+    for _ in 0..crate::limits::MAX_PAGES {
         let body = get(url).await?;
         let (mut page, next) = people(&body).map_err(|e| E::from(format!("directReports: {e}")))?;
         all.append(&mut page);
@@ -67,8 +69,19 @@ where
             Some(n) => {
                 url = reqwest::Url::parse(&n)
                     .map_err(|e| E::from(format!("directReports @odata.nextLink: {e}")))?;
+                // The access token goes with every request: only graph_base's origin is followed.
+                if url.origin() != origin {
+                    return Err(E::from(format!(
+                        "directReports @odata.nextLink points to another origin ({}); not followed",
+                        url.origin().ascii_serialization()
+                    )));
+                }
             }
             None => return Ok(all),
         }
     }
+    Err(E::from(format!(
+        "directReports: more than {} pages; stopped (see docs/limits.md)",
+        crate::limits::MAX_PAGES
+    )))
 }

@@ -39,6 +39,11 @@
 //!   mid-round only repeats the round.
 //! - **410** or an error code `syncStateNotFound`/`resyncRequired` (any case): the link is
 //!   dropped and exactly one full round follows.
+//! - **Bounded and on its own origin** (docs/limits.md): `@odata.nextLink` and
+//!   `@odata.deltaLink` are followed and stored only on graph_base's origin (the bearer token
+//!   goes with every request); a stored link elsewhere (graph_base changed) starts a new full
+//!   round. A round longer than [`MAX_PAGES`] pages stops with an error, and a full round's last
+//!   page without a delta link (`200 {}`) is an error before it is applied (nothing is swept).
 //! - Requests go through [`http::send_buffered_with_retry`] (429, 5xx, dropped connections,
 //!   `Retry-After`); a 401 refreshes the access token once and repeats the request.
 
@@ -51,6 +56,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{AuthError, Authenticator};
 use super::model::{EventsPage, Mapped, MsEvent, SeriesInfo, map_event, map_series, start_instant};
 use crate::config::{MicrosoftAccount, MicrosoftAuth};
+use crate::limits::{MAX_PAGES, WarningCap};
 use crate::model::Event;
 use crate::providers::http::{self, HttpError, RetryPolicy};
 use crate::providers::sink::{CalendarId, CalendarSink, PageWrite, SinkError};
@@ -82,6 +88,21 @@ pub enum MsSyncError {
     Gone,
     #[error("a Graph answer could not be read: {0}")]
     Decode(String),
+    #[error(
+        "Microsoft Graph answered more than {limit} pages for one delta round; stopped (see \
+         docs/limits.md), no delta link stored"
+    )]
+    TooManyPages { limit: usize },
+    #[error(
+        "Microsoft Graph sent an {which} on another origin than graph_base ({origin}); it was not \
+         followed (the access token is only sent to graph_base)"
+    )]
+    ForeignLink { which: &'static str, origin: String },
+    #[error(
+        "the last page of a full delta round carried no @odata.deltaLink (an empty or shapeless \
+         answer); the stored calendar is kept"
+    )]
+    Shapeless,
     #[error("{0}")]
     Store(#[from] SinkError),
 }
@@ -176,6 +197,27 @@ fn graph_url(ms: &MicrosoftAccount, tail: &[&str]) -> Result<reqwest::Url, MsSyn
     Ok(url)
 }
 
+/// A link from an answer, accepted only on graph_base's origin (scheme, host and port): the
+/// access token is sent with every request, so a link elsewhere is never followed.
+fn own_link(
+    ms: &MicrosoftAccount,
+    link: &str,
+    which: &'static str,
+) -> Result<reqwest::Url, MsSyncError> {
+    let base = reqwest::Url::parse(&ms.graph_base)
+        .map_err(|e| MsSyncError::Config(format!("graph_base: {e}")))?;
+    let url =
+        reqwest::Url::parse(link).map_err(|e| MsSyncError::Decode(format!("{which}: {e}")))?;
+    if url.origin() == base.origin() {
+        Ok(url)
+    } else {
+        Err(MsSyncError::ForeignLink {
+            which,
+            origin: url.origin().ascii_serialization(),
+        })
+    }
+}
+
 /// The initial delta URL of the window.
 pub fn initial_delta_url(
     ms: &MicrosoftAccount,
@@ -252,6 +294,14 @@ pub async fn sync_calendar(
                         "the window has drifted; a new round re-baselines it"
                     );
                     rebaselined = true;
+                } else if own_link(ms, &c.delta_link, "stored delta link").is_err() {
+                    // graph_base changed since the link was stored: never send the token to
+                    // the old origin; a new round starts over on graph_base.
+                    tracing::warn!(
+                        calendar,
+                        "the stored delta link is not on graph_base's origin; a new full round"
+                    );
+                    rebaselined = true;
                 } else {
                     link = Some(c.delta_link.clone());
                     frozen = Window {
@@ -271,6 +321,7 @@ pub async fn sync_calendar(
         ms,
         calendar,
         cal_id,
+        warnings: WarningCap::default(),
     };
     let mut restarted = false;
     loop {
@@ -284,6 +335,9 @@ pub async fn sync_calendar(
             }
             Ok(mut summary) => {
                 summary.rebaselined = rebaselined && link.is_none();
+                if let Some(line) = ctx.warnings.summary() {
+                    tracing::warn!(calendar, "{line}");
+                }
                 return Ok(summary);
             }
             other => return other,
@@ -297,6 +351,8 @@ struct Ctx<'a> {
     ms: &'a MicrosoftAccount,
     calendar: &'a str,
     cal_id: CalendarId,
+    /// The warnings of this calendar's sync, logged up to the cap.
+    warnings: WarningCap,
 }
 
 /// Stored masters and their overrides, by master id.
@@ -370,11 +426,13 @@ async fn run(
     let mut deferred: BTreeMap<String, Vec<DateTime<Utc>>> = BTreeMap::new();
     let mut written: HashSet<String> = HashSet::new();
     let mut url = match delta_link {
-        Some(l) => reqwest::Url::parse(l)
-            .map_err(|e| MsSyncError::Decode(format!("stored delta link: {e}")))?,
+        Some(l) => own_link(ctx.ms, l, "stored delta link")?,
         None => initial_delta_url(ctx.ms, window)?,
     };
     loop {
+        if summary.pages >= MAX_PAGES {
+            return Err(MsSyncError::TooManyPages { limit: MAX_PAGES });
+        }
         let body = get_json(ctx, &url, true)
             .await?
             .ok_or_else(|| MsSyncError::Api {
@@ -384,13 +442,28 @@ async fn run(
         let page: EventsPage =
             serde_json::from_slice(&body).map_err(|e| MsSyncError::Decode(e.to_string()))?;
         summary.pages += 1;
+        // Links are checked before anything of the page is used or stored.
+        let next_url = match &page.next_link {
+            Some(next) => Some(own_link(ctx.ms, next, "@odata.nextLink")?),
+            None => None,
+        };
+        if let Some(delta) = &page.delta_link {
+            own_link(ctx.ms, delta, "@odata.deltaLink")?;
+        }
+        if full && next_url.is_none() && page.delta_link.is_none() {
+            // A full round's last page sweeps every row it did not write: an answer without
+            // the link that ends a round (`200 {}`) must not empty the calendar.
+            return Err(MsSyncError::Shapeless);
+        }
         let mut items = Vec::new();
         for raw in &page.value {
             match serde_json::from_str::<MsEvent>(raw.get()) {
                 Ok(item) => items.push(item),
                 Err(e) => {
                     summary.skipped += 1;
-                    tracing::warn!(calendar, "skipped an item: it could not be read: {e}");
+                    if ctx.warnings.allow() {
+                        tracing::warn!(calendar, "skipped an item: it could not be read: {e}");
+                    }
                 }
             }
         }
@@ -496,7 +569,11 @@ async fn run(
             fetched.insert(m);
         }
         for item in &items {
-            let mut warn = |m: String| tracing::warn!(calendar, "{m}");
+            let mut warn = |m: String| {
+                if ctx.warnings.allow() {
+                    tracing::warn!(calendar, "{m}");
+                }
+            };
             let lookup = |id: &str| masters.get(id).and_then(SeriesInfo::of);
             match map_event(item, calendar, &lookup, &mut warn) {
                 // Masters are written from their full fetch (or kept, in a full round).
@@ -506,7 +583,9 @@ async fn run(
                 Ok(Mapped::BareOccurrence { .. } | Mapped::IncompleteMaster(_)) => {}
                 Err(reason) => {
                     summary.skipped += 1;
-                    tracing::warn!(calendar, "skipped an item: {reason}");
+                    if ctx.warnings.allow() {
+                        tracing::warn!(calendar, "skipped an item: {reason}");
+                    }
                 }
             }
         }
@@ -564,11 +643,8 @@ async fn run(
             },
         )
         .await?;
-        match page.next_link {
-            Some(next) => {
-                url = reqwest::Url::parse(&next)
-                    .map_err(|e| MsSyncError::Decode(format!("@odata.nextLink: {e}")))?;
-            }
+        match next_url {
+            Some(next) => url = next,
             None => return Ok(summary),
         }
     }
@@ -680,11 +756,17 @@ async fn read_master(ctx: &Ctx<'_>, id: &str) -> Result<MasterRead, MsSyncError>
     let item: MsEvent = serde_json::from_slice(&body)
         .map_err(|e| MsSyncError::Decode(format!("series master {id}: {e}")))?;
     let calendar = ctx.calendar;
-    let mut warn = |m: String| tracing::warn!(calendar, "{m}");
+    let mut warn = |m: String| {
+        if ctx.warnings.allow() {
+            tracing::warn!(calendar, "{m}");
+        }
+    };
     let mapped = match map_series(&item, calendar, &mut warn) {
         Ok(m) => m,
         Err(reason) => {
-            tracing::warn!(calendar, "skipped series master {id}: {reason}");
+            if ctx.warnings.allow() {
+                tracing::warn!(calendar, "skipped series master {id}: {reason}");
+            }
             return Ok(MasterRead::Skipped);
         }
     };
@@ -724,6 +806,7 @@ pub async fn direct_reports(
         ms,
         calendar: "directReports",
         cal_id: 0,
+        warnings: WarningCap::default(),
     };
     let mut first = graph_url(ms, &["directReports"])?;
     first

@@ -109,8 +109,9 @@
 //!   endpoint (default: any Calendar endpoint, never the OAuth ones) `times` times: 429 and 403
 //!   `rateLimitExceeded` (each with or without `Retry-After`), 403 `userRateLimitExceeded`, 403
 //!   `quotaExceeded`, 500 `backendError`, 503, 401 (and the presented token is expired for good), a
-//!   dropped connection (the request is read, then the socket is closed without a response) and a
-//!   delay. Faults are applied before authentication.
+//!   dropped connection (the request is read, then the socket is closed without a response), a
+//!   delay, and a 200 with a given body (an endless pager, an empty `{}`: what a broken proxy or a
+//!   hostile server could answer). Faults are applied before authentication.
 //!
 //! # Simplifications (stated plainly)
 //! - `singleEvents=true` is not implemented: it answers 400 `badRequest` naming the fake. The
@@ -251,6 +252,10 @@ pub enum FaultKind {
     DropConnection,
     /// Wait, then serve the request normally.
     Delay(Duration),
+    /// Answer 200 with this JSON body instead of the real answer: a broken or hostile server
+    /// (an endless pager `{"items":[],"nextPageToken":"…"}`, an empty `{}`). Applied before
+    /// authentication like every fault.
+    Body200(serde_json::Value),
 }
 
 /// One queued fault.

@@ -281,6 +281,7 @@ fn fault_reply(st: &mut State, kind: &FaultKind, req: &Req) -> Reply {
             st.expire_presented_token(req.header("authorization"));
             errors::unauthenticated()
         }
+        FaultKind::Body200(body) => Reply::ok(body.clone()),
         FaultKind::DropConnection | FaultKind::Delay(_) => unreachable!("handled by the caller"),
     }
 }

@@ -94,7 +94,9 @@
 //!   request-id,client-request-id}}}` with `request-id`/`client-request-id` headers. Faults
 //!   ([`FaultKind`]) queue FIFO and hit the next request to their endpoint (default: any Graph
 //!   endpoint): 429 with `Retry-After` and sample 11's body, 503 (optional `Retry-After`), 504,
-//!   401 (the presented token stays expired), a dropped connection, a delay. More than
+//!   401 (the presented token stays expired), a dropped connection, a delay, a 200 with a given
+//!   body (what a broken or hostile server could answer: an endless pager, a link to another
+//!   host, an empty `{}`). More than
 //!   [`Options::max_concurrent_requests`] (default 4, §5.3 FAKE-CHOICE) Graph requests in flight →
 //!   429 `ApplicationThrottled`.
 //!
@@ -217,6 +219,9 @@ pub enum FaultKind {
     DropConnection,
     /// Sleep, then serve the request normally.
     Delay(Duration),
+    /// Answer 200 with this JSON body instead of the real answer: a broken or hostile server
+    /// (an endless pager, a next or delta link to another host, an empty `{}`).
+    Body200(serde_json::Value),
 }
 
 /// A queued fault: `kind` hits the next `times` requests to `endpoint` (None: any Graph

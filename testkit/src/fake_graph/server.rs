@@ -311,6 +311,7 @@ fn fault_reply(st: &mut State, kind: &FaultKind, req: &Req, rid: &str) -> Reply 
             st.expire_presented_token(req.header("authorization"));
             unauthenticated(AuthFailure::Expired, rid)
         }
+        FaultKind::Body200(body) => Reply::ok(body.clone()),
         FaultKind::DropConnection | FaultKind::Delay(_) => unreachable!("handled by the caller"),
     }
 }

@@ -147,3 +147,61 @@ pub fn summary(events: &[serde_json::Value]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Runs `cmd` (from [`Env::cmd`]) under `prlimit --data=LIMIT` (the kernel refuses the process
+/// more private writable memory than `limit_mib`: an allocation past it aborts the child) and
+/// returns its output with its peak resident size in KiB (`VmHWM`, polled from `/proc` while it
+/// runs, so a process that ends within one poll may show less than its true peak). A test
+/// asserts both: the exit status (no abort under the limit) and the peak.
+pub fn run_limited(cmd: &Command, limit_mib: u64) -> (Output, u64) {
+    use std::io::Read;
+    let mut limited = Command::new("prlimit");
+    limited
+        .arg(format!("--data={}", limit_mib * 1024 * 1024))
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => limited.env(k, v),
+            None => limited.env_remove(k),
+        };
+    }
+    let mut child = limited
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prlimit (util-linux) runs the child");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let output = Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    (output, peak)
+}

@@ -44,7 +44,9 @@ fn pages_decode_in_one_pass_and_a_bad_item_falls_back() {
     let bad = r#"{"id":"c3","start":{"dateTime":42}}"#;
     let map_all = |page: &Page| {
         let mut out = Vec::new();
-        page.map_items("primary", |r| out.push(r));
+        page.map_items("primary", &crate::limits::WarningCap::default(), |r| {
+            out.push(r)
+        });
         out
     };
 
