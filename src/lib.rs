@@ -32,6 +32,7 @@ pub mod output;
 pub mod providers;
 pub mod recurrence;
 pub mod report;
+pub mod scheduling;
 pub mod store;
 pub mod sync;
 pub mod tz;

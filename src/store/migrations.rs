@@ -153,6 +153,23 @@ pub fn migrations() -> Migrations<'static> {
         ) WITHOUT ROWID;
         CREATE INDEX agenda_links_report ON agenda_links (report);",
         ),
+        // Migration 4 (issue 17): the make-up 1on1s cadenced booked, see `bookings.rs`. One row
+        // per alert (so at most one make-up per alert, whoever asked), kept after an undo.
+        M::up(
+            "CREATE TABLE bookings (
+            alert_id TEXT PRIMARY KEY,
+            report TEXT NOT NULL,
+            account TEXT NOT NULL,
+            calendar TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            start_utc TEXT NOT NULL,
+            end_utc TEXT NOT NULL,
+            how TEXT NOT NULL CHECK (how IN ('manual', 'auto')),
+            created_at TEXT NOT NULL,
+            undone_at TEXT
+        ) WITHOUT ROWID;",
+        ),
     ])
 }
 

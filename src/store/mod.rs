@@ -17,12 +17,14 @@
 
 mod agendas;
 mod alerts;
+mod bookings;
 mod migrations;
 mod outbox;
 mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
+pub use bookings::Booking;
 pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,
     ResolvedAlert,

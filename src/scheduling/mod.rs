@@ -1,0 +1,419 @@
+//! Scheduling (issue 17): propose a make-up 1on1 for an open `gap`, `no_series` or `skipped`
+//! alert, and book it when asked (or, opted in, by itself).
+//!
+//! - [`slots`]: the pure slot finder (working hours of both people, busy time, notice, window,
+//!   length, the series' usual weekday and time of day).
+//! - [`window_for`]: the one adapter between an alert and the slot finder (alert kind + report
+//!   figures → the window that restores the cadence). Re-point it when alert kinds change.
+//! - this module: what needs slots ([`needs`]), the manager's busy time from the store
+//!   ([`manager_busy`]), and [`plan`] (pure) / [`propose`] (with the report's free/busy from the
+//!   provider) that make the [`Proposal`]s shown by alerts, `report`, the dashboard and
+//!   `cadenced propose`.
+//! - [`api`]: the provider calls (free/busy, create, find, delete).
+//! - [`book`]: `cadenced book`, `--undo`, and the daemon's auto-booking.
+//!
+//! Invariants: the manager's side is every stored calendar of the manager (every account), so
+//! an .ics feed, Google and Graph propose the same slots when free/busy agrees; anything that is
+//! not known to be free is busy (tentative, all-day events, a report whose free/busy is unknown
+//! is said to be so); the answer is a function of `now`, the stored calendars and the free/busy
+//! answers only.
+
+pub mod api;
+pub mod book;
+pub mod slots;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Timelike, Utc, Weekday};
+use serde::Serialize;
+
+use crate::alerts::Analysed;
+use crate::cadence::{AlertKind, Outcome, ReportFigures};
+use crate::config::Config;
+use crate::store::StoredCalendar;
+use crate::tz::Zone;
+use api::Availability;
+use slots::{Hours, Preference, Span};
+
+/// At most this many slots per alert.
+pub const MAX_SLOTS: usize = 3;
+/// A series' length when nothing says otherwise.
+pub const DEFAULT_LENGTH_MINUTES: i64 = 30;
+
+/// The usual length, weekday and time of day of a report's 1on1s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Usual {
+    pub length: Duration,
+    pub preference: Option<Preference>,
+}
+
+/// The series' usual length (the median of its sessions') and its most frequent weekday and
+/// time of day in the manager's zone (ties: the most recent session's), from every session of
+/// the report that the analysis knows.
+pub fn usual(r: &ReportFigures, zone: &Zone) -> Usual {
+    let mut lengths: Vec<i64> = r
+        .sessions
+        .iter()
+        .map(|s| (s.end - s.start).num_minutes())
+        .filter(|m| *m > 0)
+        .collect();
+    lengths.sort_unstable();
+    let length = lengths
+        .get(lengths.len() / 2)
+        .copied()
+        .unwrap_or(DEFAULT_LENGTH_MINUTES);
+    let mut counts: BTreeMap<(u32, u32), (usize, DateTime<Utc>)> = BTreeMap::new();
+    for s in &r.sessions {
+        let local = zone.from_utc(s.start);
+        let key = (
+            local.weekday().num_days_from_monday(),
+            local.time().num_seconds_from_midnight(),
+        );
+        let e = counts.entry(key).or_insert((0, s.start));
+        e.0 += 1;
+        e.1 = e.1.max(s.start);
+    }
+    let preference = counts
+        .into_iter()
+        .max_by(|a, b| (a.1.0, a.1.1).cmp(&(b.1.0, b.1.1)))
+        .and_then(|((day, secs), _)| {
+            Some(Preference {
+                zone: zone.clone(),
+                weekday: Weekday::try_from(u8::try_from(day).ok()?).ok()?,
+                time: NaiveTime::from_num_seconds_from_midnight_opt(secs, 0)?,
+            })
+        });
+    Usual {
+        length: Duration::minutes(length),
+        preference,
+    }
+}
+
+/// **The adapter** between alerts and the slot finder: for an alert of `kind` about the report
+/// `r` (whose episode started at `since`), the end of the window that restores the cadence, or
+/// `None` when the alert needs no make-up.
+///
+/// - `skipped`: only while the skip is the latest thing with the report (no held session since
+///   it); the make-up must come before the next regular session (when there is none, within
+///   one expected interval).
+/// - `gap`, `no_series`: within one expected interval from now.
+///
+/// The window never exceeds [`api::MAX_WINDOW_DAYS`] (the free/busy requests' limit).
+pub fn window_for(
+    kind: AlertKind,
+    since: Option<DateTime<Utc>>,
+    r: &ReportFigures,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let interval = Duration::seconds((r.expected_interval_days * 86_400.0) as i64);
+    let end = match kind {
+        AlertKind::Skipped => {
+            let since = since?;
+            if r.last_held.is_some_and(|h| h > since) {
+                return None;
+            }
+            r.sessions
+                .iter()
+                .filter(|s| s.outcome == Outcome::Upcoming && s.start >= now)
+                .map(|s| s.start)
+                .min()
+                .unwrap_or(now + interval)
+        }
+        AlertKind::Gap | AlertKind::NoSeries => now + interval,
+        _ => return None,
+    };
+    Some(end.min(now + Duration::days(api::MAX_WINDOW_DAYS)))
+}
+
+/// One alert that needs slots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Need {
+    pub alert_id: String,
+    pub kind: AlertKind,
+    /// Roster index.
+    pub report: usize,
+    pub report_email: String,
+    pub report_name: String,
+    pub window_end: DateTime<Utc>,
+    pub usual: Usual,
+}
+
+/// The open alerts that need slots: `gap` and `no_series`, and per report the latest `skipped`
+/// (earlier skips of the same run are made up by the same session).
+pub fn needs(config: &Config, a: &Analysed, now: DateTime<Utc>) -> Vec<Need> {
+    if !config.scheduling.enabled {
+        return Vec::new();
+    }
+    let zone = config.manager.zone();
+    let an = &a.analysis;
+    let mut out: Vec<Need> = Vec::new();
+    for (f, state) in an.findings.iter().zip(&a.states) {
+        let Some(r) = an.reports.get(f.report) else {
+            continue;
+        };
+        let Some(window_end) = window_for(f.kind, f.since, r, now) else {
+            continue;
+        };
+        if f.kind == AlertKind::Skipped {
+            let later = an.findings.iter().any(|g| {
+                g.kind == AlertKind::Skipped && g.report == f.report && g.since > f.since
+            });
+            if later {
+                continue;
+            }
+        }
+        out.push(Need {
+            alert_id: state.id.clone(),
+            kind: f.kind,
+            report: f.report,
+            report_email: r.email.clone(),
+            report_name: r.name.clone(),
+            window_end,
+            usual: usual(r, &zone),
+        });
+    }
+    out
+}
+
+/// The manager's busy time in `[from, to)` from every stored calendar: every occurrence that is
+/// not cancelled (tentative ones included); an all-day event blocks its whole days in the
+/// manager's zone.
+pub fn manager_busy(
+    calendars: &[StoredCalendar],
+    zone: &Zone,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<Span> {
+    let window = crate::recurrence::Window { from, to };
+    let mut out = Vec::new();
+    for cal in calendars {
+        let expansion = crate::recurrence::expand(&cal.events, &window, zone);
+        for occ in &expansion.occurrences {
+            if occ.removed || occ.status == crate::model::EventStatus::Cancelled {
+                continue;
+            }
+            let (start, mut end) = (occ.start.instant(zone), occ.end.instant(zone));
+            if end <= start {
+                // A zero-length or date-only event with no end still blocks its start day.
+                end = if occ.start.is_date() {
+                    start + Duration::days(1)
+                } else {
+                    start + Duration::minutes(1)
+                };
+            }
+            if end > from && start < to {
+                out.push(Span { start, end });
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Whose free/busy the proposal considered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The manager's calendars and the report's free/busy.
+    Both,
+    /// Only the manager's calendars (no provider could tell the report's).
+    ManagerOnly,
+}
+
+/// The slots proposed for one alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Proposal {
+    pub alert_id: String,
+    pub kind: String,
+    pub report: String,
+    #[serde(skip)]
+    pub report_name: String,
+    /// Best first.
+    pub slots: Vec<Span>,
+    pub basis: Basis,
+    /// Why only the manager's side was used, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub window_end: DateTime<Utc>,
+}
+
+/// What the report's side is, per report e-mail (lower case); absent: unknown.
+pub type ReportSide = BTreeMap<String, Availability>;
+
+/// The proposals for `needs` (pure): the manager's hours and busy time, the report's when known.
+pub fn plan(
+    config: &Config,
+    needs: &[Need],
+    manager_busy: &[Span],
+    side: &ReportSide,
+    unknown_why: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<Proposal> {
+    let wh = config.manager.working_hours;
+    let manager_hours = Hours {
+        zone: config.manager.zone(),
+        days: wh.days,
+        start: wh.start,
+        end: wh.end,
+    };
+    let notice = Duration::seconds(
+        i64::try_from(config.scheduling.notice.as_secs()).unwrap_or(i64::MAX / 2),
+    );
+    needs
+        .iter()
+        .map(|n| {
+            let mut hours = vec![manager_hours.clone()];
+            let mut busy = manager_busy.to_vec();
+            let (basis, note) = match side.get(&n.report_email.to_lowercase()) {
+                Some(Availability::Known { busy: b, hours: h }) => {
+                    busy.extend(b.iter().copied());
+                    hours.push(h.clone().unwrap_or_else(|| manager_hours.clone()));
+                    (Basis::Both, None)
+                }
+                Some(Availability::Unknown(why)) => (Basis::ManagerOnly, Some(why.clone())),
+                None => (
+                    Basis::ManagerOnly,
+                    Some(
+                        unknown_why
+                            .unwrap_or("no account can read the report's free/busy")
+                            .to_string(),
+                    ),
+                ),
+            };
+            let slots = slots::find(&slots::Query {
+                now,
+                notice,
+                window_end: n.window_end,
+                length: n.usual.length,
+                hours,
+                busy,
+                preference: n.usual.preference.clone(),
+                max: MAX_SLOTS,
+            });
+            Proposal {
+                alert_id: n.alert_id.clone(),
+                kind: n.kind.as_str().to_string(),
+                report: n.report_email.to_lowercase(),
+                report_name: n.report_name.clone(),
+                slots,
+                basis,
+                note,
+                window_end: n.window_end,
+            }
+        })
+        .collect()
+}
+
+/// The proposals at `now`: the needs of the analysis, the manager's side from the store, the
+/// report's side from the scheduling account's provider (one batched request). Never fails:
+/// when the provider cannot answer, the proposals say they use the manager's side only.
+pub async fn propose(
+    config: &Config,
+    state_dir: &Path,
+    client: &reqwest::Client,
+    a: &Analysed,
+    calendars: &[StoredCalendar],
+    now: DateTime<Utc>,
+) -> Vec<Proposal> {
+    let needs = needs(config, a, now);
+    if needs.is_empty() {
+        return Vec::new();
+    }
+    let (side, why) = report_side(config, state_dir, client, &needs, now).await;
+    let to = needs.iter().map(|n| n.window_end).max().unwrap_or(now);
+    let busy = manager_busy(calendars, &config.manager.zone(), now, to);
+    plan(config, &needs, &busy, &side, why.as_deref(), now)
+}
+
+/// The reports' free/busy for `needs`, or why there is none.
+pub async fn report_side(
+    config: &Config,
+    state_dir: &Path,
+    client: &reqwest::Client,
+    needs: &[Need],
+    now: DateTime<Utc>,
+) -> (ReportSide, Option<String>) {
+    let Some(api) = api::SchedulingApi::new(config, state_dir, client) else {
+        return (
+            ReportSide::new(),
+            Some("only iCalendar feeds are configured, so the report's free/busy is unknown".into()),
+        );
+    };
+    let mut people: Vec<String> = needs.iter().map(|n| n.report_email.to_lowercase()).collect();
+    people.sort();
+    people.dedup();
+    let to = needs.iter().map(|n| n.window_end).max().unwrap_or(now);
+    match api.availability(client, &people, now, to).await {
+        Ok(side) => (side, None),
+        Err(e) => {
+            tracing::warn!("free/busy not read: {e}");
+            (ReportSide::new(), Some(format!("the report's free/busy could not be read: {e}")))
+        }
+    }
+}
+
+/// The loaded calendars the manager's side needs (the window of every need).
+pub fn load_calendars(
+    store: &crate::store::Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<StoredCalendar>, crate::store::StoreError> {
+    store.load_events_in(None, now, now + Duration::days(api::MAX_WINDOW_DAYS + 1))
+}
+
+/// A slot as people read it, in the manager's zone: `Thu Nov 26 10:00–10:30`.
+pub fn slot_text(config: &Config, s: &Span) -> String {
+    let zone = config.manager.zone();
+    let (a, b) = (zone.from_utc(s.start), zone.from_utc(s.end));
+    match config.manager.locale {
+        crate::config::Locale::En => format!("{}–{}", a.format("%a %b %-d %H:%M"), b.format("%H:%M")),
+        crate::config::Locale::Ja => {
+            const DAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+            format!(
+                "{}（{}）{}–{}",
+                a.format("%-m月%-d日"),
+                DAYS[a.weekday().num_days_from_monday() as usize],
+                a.format("%H:%M"),
+                b.format("%H:%M")
+            )
+        }
+    }
+}
+
+/// One line about a proposal for text outputs.
+pub fn proposal_line(config: &Config, p: &Proposal) -> String {
+    let ja = config.manager.locale == crate::config::Locale::Ja;
+    let mut line = if p.slots.is_empty() {
+        let until = slot_day(config, p.window_end);
+        if ja {
+            format!("{until}までに双方の空いている時間がありません")
+        } else {
+            format!("no free slot for both before {until}")
+        }
+    } else {
+        let list: Vec<String> = p
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("[{}] {}", i + 1, slot_text(config, s)))
+            .collect();
+        let head = if ja { "代替案" } else { "make-up slots" };
+        format!("{head}: {}", list.join(", "))
+    };
+    if p.basis == Basis::ManagerOnly {
+        line.push_str(if ja {
+            "（あなたの予定のみで判断）"
+        } else {
+            " (your calendar only: the report's free/busy is unknown)"
+        });
+    }
+    line
+}
+
+fn slot_day(config: &Config, t: DateTime<Utc>) -> String {
+    let local = config.manager.zone().from_utc(t);
+    match config.manager.locale {
+        crate::config::Locale::En => local.format("%a %b %-d %H:%M").to_string(),
+        crate::config::Locale::Ja => local.format("%-m月%-d日 %H:%M").to_string(),
+    }
+}
