@@ -69,20 +69,6 @@ pub struct BookContext<'a> {
     pub client: &'a reqwest::Client,
 }
 
-/// The title of the make-up: the report's series title (an active one first) + " (make-up)".
-fn title(config: &Config, a: &Analysed, report: usize) -> String {
-    let r = &a.analysis.reports[report];
-    let base = r
-        .series
-        .iter()
-        .find(|s| s.active)
-        .or(r.series.first())
-        .map(|s| s.title.clone())
-        .or_else(|| r.sessions.last().map(|s| s.title.clone()))
-        .unwrap_or_else(|| format!("{} / {} 1on1", r.name, config.manager.display_name()));
-    format!("{base} (make-up)")
-}
-
 /// Whether the manager organizes the report's 1on1 series (the latest session's event).
 fn manager_organizes(config: &Config, calendars: &[StoredCalendar], a: &Analysed, report: usize) -> bool {
     let r = &a.analysis.reports[report];
@@ -146,7 +132,7 @@ pub async fn book(
         return Err(BookError::NoWriteScope(api.account().to_string()));
     }
     let report = &a.analysis.reports[finding.report];
-    let title = title(config, a, finding.report);
+    let title = super::makeup_title(config, report);
     if let Some(event_id) = api.find(cx.client, alert_id).await? {
         let b = Booking {
             alert_id: alert_id.to_string(),

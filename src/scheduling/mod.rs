@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Timelike, Utc, Weekday};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::alerts::Analysed;
 use crate::cadence::{AlertKind, Outcome, ReportFigures};
@@ -137,6 +137,22 @@ pub struct Need {
     pub report_name: String,
     pub window_end: DateTime<Utc>,
     pub usual: Usual,
+    /// The make-up's title: the series' title and " (make-up)".
+    pub title: String,
+}
+
+/// The make-up's title: the report's series title (an active series first, else the latest
+/// session's) followed by " (make-up)".
+pub fn makeup_title(config: &Config, r: &ReportFigures) -> String {
+    let base = r
+        .series
+        .iter()
+        .find(|s| s.active)
+        .or(r.series.first())
+        .map(|s| s.title.clone())
+        .or_else(|| r.sessions.last().map(|s| s.title.clone()))
+        .unwrap_or_else(|| format!("{} / {} 1on1", r.name, config.manager.display_name()));
+    format!("{base} (make-up)")
 }
 
 /// The open alerts that need slots: `gap` and `no_series`, and per report the latest `skipped`
@@ -171,6 +187,7 @@ pub fn needs(config: &Config, a: &Analysed, now: DateTime<Utc>) -> Vec<Need> {
             report_name: r.name.clone(),
             window_end,
             usual: usual(r, &zone),
+            title: makeup_title(config, r),
         });
     }
     out
@@ -212,7 +229,7 @@ pub fn manager_busy(
 }
 
 /// Whose free/busy the proposal considered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// The manager's calendars and the report's free/busy.
@@ -222,18 +239,20 @@ pub enum Basis {
 }
 
 /// The slots proposed for one alert.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Proposal {
     pub alert_id: String,
     pub kind: String,
     pub report: String,
-    #[serde(skip)]
     pub report_name: String,
+    /// The make-up's title.
+    #[serde(default)]
+    pub title: String,
     /// Best first.
     pub slots: Vec<Span>,
     pub basis: Basis,
     /// Why only the manager's side was used, when it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub window_end: DateTime<Utc>,
 }
@@ -296,6 +315,7 @@ pub fn plan(
                 kind: n.kind.as_str().to_string(),
                 report: n.report_email.to_lowercase(),
                 report_name: n.report_name.clone(),
+                title: n.title.clone(),
                 slots,
                 basis,
                 note,
@@ -416,4 +436,132 @@ fn slot_day(config: &Config, t: DateTime<Utc>) -> String {
         crate::config::Locale::En => local.format("%a %b %-d %H:%M").to_string(),
         crate::config::Locale::Ja => local.format("%-m月%-d日 %H:%M").to_string(),
     }
+}
+
+/// The proposal of one report that `report` shows: its `skipped` alert's, else its `gap`'s,
+/// else its `no_series`'.
+pub fn for_report<'a>(proposals: &'a [Proposal], email: &str) -> Option<&'a Proposal> {
+    let email = email.to_lowercase();
+    ["skipped", "gap", "no_series"]
+        .iter()
+        .find_map(|k| proposals.iter().find(|p| p.report == email && p.kind == *k))
+}
+
+/// Add `proposals: [{start, end}]` (RFC 3339 UTC, best first), `proposals_alert` and
+/// `proposals_basis` (`both` | `manager_only`) to each report of a `report --json` document that
+/// has an alert needing a make-up, and `proposals` to those alerts (extra fields only).
+pub fn annotate_report(doc: &mut serde_json::Value, proposals: &[Proposal]) {
+    let slots = |p: &Proposal| {
+        serde_json::Value::Array(
+            p.slots
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "start": crate::report::rfc3339(s.start),
+                        "end": crate::report::rfc3339(s.end),
+                    })
+                })
+                .collect(),
+        )
+    };
+    if let Some(reports) = doc.get_mut("reports").and_then(|r| r.as_array_mut()) {
+        for r in reports {
+            let email = r["email"].as_str().unwrap_or("").to_string();
+            if let (Some(p), Some(obj)) = (for_report(proposals, &email), r.as_object_mut()) {
+                obj.insert("proposals".into(), slots(p));
+                obj.insert("proposals_alert".into(), p.alert_id.clone().into());
+                obj.insert(
+                    "proposals_basis".into(),
+                    serde_json::to_value(p.basis).unwrap_or_default(),
+                );
+            }
+        }
+    }
+    if let Some(alerts) = doc.get_mut("alerts").and_then(|r| r.as_array_mut()) {
+        for a in alerts {
+            let id = a["id"].as_str().unwrap_or("").to_string();
+            if let (Some(p), Some(obj)) = (
+                proposals.iter().find(|p| p.alert_id == id),
+                a.as_object_mut(),
+            ) {
+                obj.insert("proposals".into(), slots(p));
+            }
+        }
+    }
+}
+
+/// The first slot of a proposal as an iCalendar file (`METHOD:PUBLISH`, the report as an
+/// attendee) for managers whose account cannot book it: opening it adds the make-up.
+pub fn invite_ics(config: &Config, p: &Proposal, now: DateTime<Utc>) -> Option<String> {
+    use icalendar::{Calendar, Component, EventLike, Property};
+    let slot = p.slots.first()?;
+    let event = icalendar::Event::new()
+        .uid(&format!("cadenced-makeup-{}@cadenced", p.alert_id))
+        .timestamp(now)
+        .starts(slot.start)
+        .ends(slot.end)
+        .summary(&p.title)
+        .append_property(Property::new(
+            "ORGANIZER",
+            format!("mailto:{}", config.manager.email),
+        ))
+        .append_multi_property(Property::new(
+            "ATTENDEE",
+            format!("mailto:{}", p.report),
+        ))
+        .done();
+    let mut cal = Calendar::new();
+    cal.append_property(Property::new("METHOD", "PUBLISH"));
+    cal.push(event);
+    Some(cal.done().to_string())
+}
+
+/// The scheduling stage of a daemon cycle: propose slots for the alerts that need them, keep
+/// them in the store (for alert messages and the dashboard), and auto-book when opted in.
+/// Errors are one sentence each; nothing here stops the cycle.
+pub async fn cycle_stage(
+    config: &std::sync::Arc<Config>,
+    state_dir: &Path,
+    store: &crate::store::AsyncStore,
+    client: &reqwest::Client,
+    a: Option<&Analysed>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<crate::store::Booking, String>>, String> {
+    let Some(a) = a else {
+        return Ok(Vec::new());
+    };
+    let calendars = if needs(config, a, now).is_empty() {
+        Vec::new()
+    } else {
+        store
+            .call(move |s| load_calendars(s, now))
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let proposals = if calendars.is_empty() && needs(config, a, now).is_empty() {
+        Vec::new()
+    } else {
+        propose(config, state_dir, client, a, &calendars, now).await
+    };
+    let rows: Vec<(String, String, String)> = proposals
+        .iter()
+        .map(|p| {
+            (
+                p.alert_id.clone(),
+                p.report.clone(),
+                serde_json::to_string(p).unwrap_or_default(),
+            )
+        })
+        .collect();
+    store
+        .call(move |s| s.replace_proposals(&rows, now))
+        .await
+        .map_err(|e| e.to_string())?;
+    let cx = book::BookContext {
+        config,
+        state_dir,
+        store,
+        client,
+    };
+    Ok(book::auto_book(&cx, a, &calendars, &proposals, now).await)
 }

@@ -40,7 +40,9 @@ impl Hours {
 }
 
 /// A half-open span of time `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Span {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,

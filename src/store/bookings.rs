@@ -117,3 +117,46 @@ impl Store {
             .map_err(self.sql())
     }
 }
+
+impl Store {
+    /// Replace the stored proposals with this cycle's: `(alert id, report, JSON)`.
+    pub fn replace_proposals(
+        &mut self,
+        rows: &[(String, String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let sql = |source| super::StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let run = || -> rusqlite::Result<()> {
+            tx.execute("DELETE FROM proposals", [])?;
+            for (id, report, data) in rows {
+                tx.execute(
+                    "INSERT OR REPLACE INTO proposals (alert_id, report, data, computed_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![id, report, data, crate::report::rfc3339(now)],
+                )?;
+            }
+            Ok(())
+        };
+        run().map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// The stored proposals: alert id → JSON.
+    pub fn proposals(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT alert_id, data FROM proposals")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.sql())?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(self.sql())?;
+        Ok(rows)
+    }
+}

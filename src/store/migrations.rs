@@ -154,7 +154,9 @@ pub fn migrations() -> Migrations<'static> {
         CREATE INDEX agenda_links_report ON agenda_links (report);",
         ),
         // Migration 4 (issue 17): the make-up 1on1s cadenced booked, see `bookings.rs`. One row
-        // per alert (so at most one make-up per alert, whoever asked), kept after an undo.
+        // per alert (so at most one make-up per alert, whoever asked), kept after an undo. And
+        // the slots the daemon's last cycle proposed per alert (JSON), for alert messages and
+        // the dashboard.
         M::up(
             "CREATE TABLE bookings (
             alert_id TEXT PRIMARY KEY,
@@ -168,6 +170,12 @@ pub fn migrations() -> Migrations<'static> {
             how TEXT NOT NULL CHECK (how IN ('manual', 'auto')),
             created_at TEXT NOT NULL,
             undone_at TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE proposals (
+            alert_id TEXT PRIMARY KEY,
+            report TEXT NOT NULL,
+            data TEXT NOT NULL,
+            computed_at TEXT NOT NULL
         ) WITHOUT ROWID;",
         ),
     ])
