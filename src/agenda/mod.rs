@@ -1008,7 +1008,7 @@ pub fn microsoft_scope(config: &Config) -> &'static str {
     use crate::providers::microsoft::auth::{SCOPE, WRITE_SCOPE};
     if config.agenda.enabled && config.agenda.store == AgendaStore::OneDrive {
         "offline_access Calendars.ReadWrite Files.ReadWrite User.Read"
-    } else if calendar_write_enabled(config) {
+    } else if calendar_write_enabled(config) || config.scheduling.booking() {
         WRITE_SCOPE
     } else {
         SCOPE
@@ -1018,7 +1018,9 @@ pub fn microsoft_scope(config: &Config) -> &'static str {
 /// The Google scopes to request for this config: reading always; editing events when agendas
 /// are linked into them; the app's own Drive files for the Drive store.
 pub fn google_scope(config: &Config) -> String {
-    let mut s = crate::providers::google::auth::scopes(google_write_enabled(config));
+    let mut s = crate::providers::google::auth::scopes(
+        google_write_enabled(config) || config.scheduling.booking(),
+    );
     if config.agenda.enabled && config.agenda.store == AgendaStore::GoogleDrive {
         s.push(' ');
         s.push_str(gdrive::DRIVE_SCOPE);

@@ -80,8 +80,9 @@ impl Default for WorkingHours {
 pub struct SchedulingConfig {
     /// Default true: propose slots for open `gap`, `no_series` and `skipped` alerts.
     pub enabled: bool,
-    /// Default true (with `enabled`): `cadenced book` may create events, and `cadenced auth`
-    /// asks for the scope to edit events.
+    /// Default false: with it (and `enabled`), `cadenced book` may create events and
+    /// `cadenced auth` asks for the scope to edit events. Without it cadenced stays read-only
+    /// and e-mailed alerts carry the first slot as an iCalendar file.
     pub book: bool,
     /// Default 20h: no slot starts sooner than this after now.
     pub notice: ConfigDuration,
@@ -93,7 +94,7 @@ impl Default for SchedulingConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            book: true,
+            book: false,
             notice: ConfigDuration::from_secs(20 * 3_600),
             auto_book: false,
         }
