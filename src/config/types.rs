@@ -146,6 +146,11 @@ pub struct Report {
     pub cadence: Option<Cadence>,
     /// Other addresses of the same person; they count as the report.
     pub aliases: Vec<String>,
+    /// The report's zone for proposing make-ups, when the provider does not give it.
+    pub timezone: Option<chrono_tz::Tz>,
+    /// The report's working hours (in `timezone`, else the manager's zone), when the provider
+    /// does not give them.
+    pub working_hours: Option<WorkingHours>,
 }
 
 impl Report {

@@ -35,7 +35,14 @@ const TOP_KEYS: &[&str] = &[
 ];
 const MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale", "working_hours"];
 const SCHEDULING_KEYS: &[&str] = &["enabled", "book", "notice", "auto_book"];
-const REPORT_KEYS: &[&str] = &["email", "name", "cadence", "aliases"];
+const REPORT_KEYS: &[&str] = &[
+    "email",
+    "name",
+    "cadence",
+    "aliases",
+    "timezone",
+    "working_hours",
+];
 const ACCOUNT_KEYS: &[&str] = &["name", "provider"];
 const GOOGLE_KEYS: &[&str] = &[
     "calendars",
@@ -713,6 +720,8 @@ fn reports(
         };
         let name = cx.text(sec, "name").map(|(s, _)| s.to_owned());
         let cadence = cx.parsed(sec, "cadence", value::parse_cadence);
+        let timezone = cx.parsed(sec, "timezone", parse_timezone);
+        let working_hours = cx.parsed(sec, "working_hours", value::parse_working_hours);
         let mut aliases = Vec::new();
         if let Some((items, _)) = cx.strings(sec, "aliases") {
             for (i, (alias, span)) in items.into_iter().enumerate() {
@@ -751,6 +760,8 @@ fn reports(
             name,
             cadence,
             aliases: aliases.into_iter().map(|(a, _, _)| a).collect(),
+            timezone,
+            working_hours,
         });
     }
     out

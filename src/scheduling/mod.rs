@@ -282,23 +282,46 @@ pub fn plan(
     needs
         .iter()
         .map(|n| {
+            // The report's own hours when the provider gives none: the config's, else the
+            // manager's.
+            let configured = config.report_for(&n.report_email).and_then(|r| {
+                if r.timezone.is_none() && r.working_hours.is_none() {
+                    return None;
+                }
+                let h = r.working_hours.unwrap_or(wh);
+                Some(Hours {
+                    zone: r
+                        .timezone
+                        .map_or_else(|| config.manager.zone(), Zone::Iana),
+                    days: h.days,
+                    start: h.start,
+                    end: h.end,
+                })
+            });
+            let fallback = configured.clone().unwrap_or_else(|| manager_hours.clone());
             let mut hours = vec![manager_hours.clone()];
             let mut busy = manager_busy.to_vec();
             let (basis, note) = match side.get(&n.report_email.to_lowercase()) {
                 Some(Availability::Known { busy: b, hours: h }) => {
                     busy.extend(b.iter().copied());
-                    hours.push(h.clone().unwrap_or_else(|| manager_hours.clone()));
+                    hours.push(h.clone().unwrap_or(fallback));
                     (Basis::Both, None)
                 }
-                Some(Availability::Unknown(why)) => (Basis::ManagerOnly, Some(why.clone())),
-                None => (
+                Some(Availability::Unknown(why)) => {
+                    hours.push(fallback);
+                    (Basis::ManagerOnly, Some(why.clone()))
+                }
+                None => {
+                    hours.push(fallback);
+                    (
                     Basis::ManagerOnly,
                     Some(
                         unknown_why
                             .unwrap_or("no account can read the report's free/busy")
                             .to_string(),
                     ),
-                ),
+                )
+                }
             };
             let slots = slots::find(&slots::Query {
                 now,
