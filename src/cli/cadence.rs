@@ -30,7 +30,7 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
     // Where each report's agenda is (issue 8), also when nothing could be written into the event.
     let links = store.agenda_links().map_err(runtime)?;
     // Make-up slots (issue 17) for the alerts that need one.
-    let proposals = super::scheduling::proposals(ctx, &store, &a)?;
+    let proposals = super::scheduling::proposals(ctx, &mut store, &a)?;
     if let Some(path) = html {
         let mut input =
             crate::dashboard::input_for(&ctx.config, &a, &store, ctx.now).map_err(runtime)?;

@@ -14,21 +14,37 @@ fn runtime_err(e: impl std::fmt::Display) -> CliError {
 
 /// The proposals at `ctx.now` for the analysed alerts (the report's free/busy read from the
 /// provider; on failure the manager's side only, said so).
-pub fn proposals(ctx: &Context, store: &Store, a: &Analysed) -> Result<Vec<Proposal>, CliError> {
+pub fn proposals(ctx: &Context, store: &mut Store, a: &Analysed) -> Result<Vec<Proposal>, CliError> {
     if scheduling::needs(&ctx.config, a, ctx.now).is_empty() {
+        store.replace_proposals(&[], ctx.now).map_err(runtime_err)?;
         return Ok(Vec::new());
     }
     let calendars = scheduling::load_calendars(store, ctx.now).map_err(runtime_err)?;
     let client = crate::providers::http::client().map_err(runtime_err)?;
     let rt = super::setup::runtime()?;
-    Ok(rt.block_on(scheduling::propose(
+    let proposals = rt.block_on(scheduling::propose(
         &ctx.config,
         &ctx.state_dir,
         &client,
         a,
         &calendars,
         ctx.now,
-    )))
+    ));
+    // Kept like the daemon's, so that the dashboard and the next alert messages show them.
+    let rows: Vec<(String, String, String)> = proposals
+        .iter()
+        .map(|p| {
+            (
+                p.alert_id.clone(),
+                p.report.clone(),
+                serde_json::to_string(p).unwrap_or_default(),
+            )
+        })
+        .collect();
+    store
+        .replace_proposals(&rows, ctx.now)
+        .map_err(runtime_err)?;
+    Ok(proposals)
 }
 
 /// The proposals as text: one block per alert.
@@ -83,7 +99,7 @@ pub fn propose(ctx: &Context, report: Option<&str>, json: bool) -> Result<(), Cl
             "{r} is not a report in the config (give an e-mail address or a name)"
         )));
     }
-    let mut proposals = proposals(ctx, &store, &a)?;
+    let mut proposals = proposals(ctx, &mut store, &a)?;
     if let Some(r) = report {
         proposals.retain(|p| p.report.eq_ignore_ascii_case(r) || p.report_name.eq_ignore_ascii_case(r));
     }

@@ -396,6 +396,55 @@ pub async fn report_side(
     }
 }
 
+/// The daemon's last free/busy answer: who was asked, when, up to when, and the answer.
+struct Cached {
+    people: Vec<String>,
+    fetched: DateTime<Utc>,
+    to: DateTime<Utc>,
+    side: ReportSide,
+    why: Option<String>,
+}
+
+static CACHE: std::sync::Mutex<Option<Cached>> = std::sync::Mutex::new(None);
+
+/// [`report_side`] for the daemon's cycles: the same people asked again within `ttl` (the sync
+/// interval) get the previous answer, so cycles that follow each other (every account's first
+/// sync, a change in the manager's calendar) cost no request. Also answers up to when the
+/// answer covers. `cadenced book`, `report` and `propose` always ask afresh.
+async fn cached_report_side(
+    config: &Config,
+    state_dir: &Path,
+    client: &reqwest::Client,
+    needs: &[Need],
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> (ReportSide, Option<String>, DateTime<Utc>) {
+    let mut people: Vec<String> = needs.iter().map(|n| n.report_email.to_lowercase()).collect();
+    people.sort();
+    people.dedup();
+    let to = needs.iter().map(|n| n.window_end).max().unwrap_or(now);
+    // A poisoned lock only means a panic elsewhere while holding it: start afresh then.
+    let hit = CACHE.lock().ok().and_then(|c| {
+        c.as_ref()
+            .filter(|c| c.people == people && c.fetched <= now && now - c.fetched < ttl)
+            .map(|c| (c.side.clone(), c.why.clone(), c.to))
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let (side, why) = report_side(config, state_dir, client, needs, now).await;
+    if let Ok(mut c) = CACHE.lock() {
+        *c = Some(Cached {
+            people,
+            fetched: now,
+            to,
+            side: side.clone(),
+            why: why.clone(),
+        });
+    }
+    (side, why, to)
+}
+
 /// The loaded calendars the manager's side needs (the window of every need).
 pub fn load_calendars(
     store: &crate::store::Store,
@@ -561,10 +610,25 @@ pub async fn cycle_stage(
             .await
             .map_err(|e| e.to_string())?
     };
-    let proposals = if calendars.is_empty() && needs(config, a, now).is_empty() {
-        Vec::new()
-    } else {
-        propose(config, state_dir, client, a, &calendars, now).await
+    let proposals = {
+        let needs = needs(config, a, now);
+        if needs.is_empty() {
+            Vec::new()
+        } else {
+            let ttl = config.sync.interval.as_chrono();
+            let (side, why, covered) = cached_report_side(config, state_dir, client, &needs, now, ttl).await;
+            // Never propose past what the report's free/busy covered.
+            let needs: Vec<Need> = needs
+                .into_iter()
+                .map(|mut n| {
+                    n.window_end = n.window_end.min(covered);
+                    n
+                })
+                .collect();
+            let to = needs.iter().map(|n| n.window_end).max().unwrap_or(now);
+            let busy = manager_busy(&calendars, &config.manager.zone(), now, to);
+            plan(config, &needs, &busy, &side, why.as_deref(), now)
+        }
     };
     let rows: Vec<(String, String, String)> = proposals
         .iter()
