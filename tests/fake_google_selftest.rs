@@ -1472,7 +1472,12 @@ async fn free_busy_counts_opaque_tentative_series_and_all_day_but_not_declined_o
     let master = g.insert_event("primary", weekly("1on1"));
     let id = master["id"].as_str().unwrap();
     g.cancel_instance("primary", id, "2026-03-09T09:00:00-05:00");
-    g.insert_event("primary", single("Tentative", 3));
+    let mut tentative = single("Tentative", 3);
+    tentative["attendees"] = json!([
+        {"email": CAL, "self": true, "responseStatus": "tentative"},
+        {"email": "x@example.com", "organizer": true, "responseStatus": "accepted"}
+    ]);
+    g.insert_event("primary", tentative);
     g.set_response_status("primary", &g.insert_event("primary", json!({
         "summary": "Declined",
         "start": {"dateTime": "2026-03-04T10:00:00-06:00"}, "end": {"dateTime": "2026-03-04T11:00:00-06:00"},
@@ -1486,7 +1491,7 @@ async fn free_busy_counts_opaque_tentative_series_and_all_day_but_not_declined_o
         "summary": "Holiday", "start": {"date": "2026-03-06"}, "end": {"date": "2026-03-07"}
     }));
     g.insert_event("primary", json!({
-        "summary": "Touching", "start": {"dateTime": "2026-03-03T10:30:00-06:00"}, "end": {"dateTime": "2026-03-03T11:00:00-06:00"}
+        "summary": "Touching", "start": {"dateTime": "2026-03-03T09:30:00-06:00"}, "end": {"dateTime": "2026-03-03T11:00:00-06:00"}
     }));
     let r = h
         .free_busy(json!({
