@@ -235,8 +235,14 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
     for (part, who) in parsed.subparts[1..].iter().zip(["bob", "fatima"]) {
         assert_eq!(part.ctype.mimetype, "text/calendar");
         let ics = part.get_body().unwrap();
-        assert!(ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:PUBLISH"), "{ics}");
-        assert!(ics.contains(&format!("ATTENDEE:mailto:{who}@example.com")), "{ics}");
+        assert!(
+            ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:PUBLISH"),
+            "{ics}"
+        );
+        assert!(
+            ics.contains(&format!("ATTENDEE:mailto:{who}@example.com")),
+            "{ics}"
+        );
         assert!(
             part.get_content_disposition()
                 .params
@@ -244,7 +250,10 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
                 .is_some_and(|f| f.starts_with("make-up-") && f.ends_with(".ics"))
         );
     }
-    assert!(plain.contains("make-up slots: [1] Thu Nov 26 15:00–15:30"), "{plain}");
+    assert!(
+        plain.contains("make-up slots: [1] Thu Nov 26 15:00–15:30"),
+        "{plain}"
+    );
     // The example's agendas are local files without link_base: nothing goes into the invites,
     // so the alert names the agenda prepared in the same cycle (DESIGN §8).
     for part in [&plain, &html] {

@@ -1424,7 +1424,11 @@ fn works_from_a_plain_test_without_a_runtime() {
 /// A harness whose token may read free/busy and write events.
 async fn scheduling_harness() -> Harness {
     let g = FakeGoogle::start();
-    g.add_refresh_token(DEFAULT_ACCOUNT, "1//fb", &["calendar.readonly", "calendar.events"]);
+    g.add_refresh_token(
+        DEFAULT_ACCOUNT,
+        "1//fb",
+        &["calendar.readonly", "calendar.events"],
+    );
     let mut h = Harness::with(g).await;
     let r = h
         .token_request(&[
@@ -1478,18 +1482,22 @@ async fn free_busy_counts_opaque_tentative_series_and_all_day_but_not_declined_o
         {"email": "x@example.com", "organizer": true, "responseStatus": "accepted"}
     ]);
     g.insert_event("primary", tentative);
-    g.set_response_status("primary", &g.insert_event("primary", json!({
+    let declined = g.insert_event("primary", json!({
         "summary": "Declined",
         "start": {"dateTime": "2026-03-04T10:00:00-06:00"}, "end": {"dateTime": "2026-03-04T11:00:00-06:00"},
         "attendees": [{"email": CAL, "self": true, "responseStatus": "accepted"}, {"email": "x@example.com"}]
-    }))["id"].as_str().unwrap().to_string(), CAL, "declined");
+    }));
+    g.set_response_status("primary", declined["id"].as_str().unwrap(), CAL, "declined");
     g.insert_event("primary", json!({
         "summary": "Free", "transparency": "transparent",
         "start": {"dateTime": "2026-03-05T10:00:00-06:00"}, "end": {"dateTime": "2026-03-05T11:00:00-06:00"}
     }));
-    g.insert_event("primary", json!({
-        "summary": "Holiday", "start": {"date": "2026-03-06"}, "end": {"date": "2026-03-07"}
-    }));
+    g.insert_event(
+        "primary",
+        json!({
+            "summary": "Holiday", "start": {"date": "2026-03-06"}, "end": {"date": "2026-03-07"}
+        }),
+    );
     g.insert_event("primary", json!({
         "summary": "Touching", "start": {"dateTime": "2026-03-03T09:30:00-06:00"}, "end": {"dateTime": "2026-03-03T11:00:00-06:00"}
     }));
@@ -1506,15 +1514,29 @@ async fn free_busy_counts_opaque_tentative_series_and_all_day_but_not_declined_o
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["start"].as_str().unwrap().into(), p["end"].as_str().unwrap().into()))
+        .map(|p| {
+            (
+                p["start"].as_str().unwrap().into(),
+                p["end"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         busy,
         vec![
-            ("2026-03-02T09:00:00-06:00".into(), "2026-03-02T09:30:00-06:00".into()),
+            (
+                "2026-03-02T09:00:00-06:00".into(),
+                "2026-03-02T09:30:00-06:00".into()
+            ),
             // The tentative single and the touching event merge.
-            ("2026-03-03T09:00:00-06:00".into(), "2026-03-03T11:00:00-06:00".into()),
-            ("2026-03-06T00:00:00-06:00".into(), "2026-03-07T00:00:00-06:00".into()),
+            (
+                "2026-03-03T09:00:00-06:00".into(),
+                "2026-03-03T11:00:00-06:00".into()
+            ),
+            (
+                "2026-03-06T00:00:00-06:00".into(),
+                "2026-03-07T00:00:00-06:00".into()
+            ),
             // Mar 9 was cancelled; Mar 16 is outside the window.
         ],
         "{}",
@@ -1529,7 +1551,11 @@ async fn free_busy_errors_per_calendar_and_per_request() {
     h.g.add_account("private@example.com", "Europe/Berlin");
     h.g.share_free_busy("shared@example.com");
     let r = h
-        .free_busy(fb_query(&["shared@example.com", "private@example.com", "nobody@example.com"]))
+        .free_busy(fb_query(&[
+            "shared@example.com",
+            "private@example.com",
+            "nobody@example.com",
+        ]))
         .await;
     assert_eq!(r.status, 200);
     let cals = &r.body["calendars"];
@@ -1547,7 +1573,10 @@ async fn free_busy_errors_per_calendar_and_per_request() {
         r.body["calendars"]["u50@example.com"]["errors"][0]["reason"],
         "tooManyCalendarsRequested"
     );
-    assert_eq!(r.body["calendars"]["u49@example.com"]["errors"][0]["reason"], "notFound");
+    assert_eq!(
+        r.body["calendars"]["u49@example.com"]["errors"][0]["reason"],
+        "notFound"
+    );
     let r = h
         .free_busy(json!({"timeMin": "2026-03-02T00:00:00Z", "timeMax": "2026-03-02T00:00:00Z", "items": []}))
         .await;
@@ -1565,7 +1594,13 @@ async fn free_busy_errors_per_calendar_and_per_request() {
     assert_eq!(r.body["error"]["message"], "Bad Request");
     // The default token (calendar.events only) may not read free/busy.
     let d = Harness::new().await;
-    let r = d.send(reqwest::Method::POST, "/calendar/v3/freeBusy", Some(fb_query(&["primary"]))).await;
+    let r = d
+        .send(
+            reqwest::Method::POST,
+            "/calendar/v3/freeBusy",
+            Some(fb_query(&["primary"])),
+        )
+        .await;
     assert_eq!(r.status, 403);
 }
 
@@ -1586,11 +1621,20 @@ async fn insert_and_delete_keep_sync_free_busy_and_attendees_consistent() {
     assert_eq!(r.status, 200, "{}", r.body);
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(r.body["status"], "confirmed");
-    assert_eq!(h.g.outbox(), vec![("invite".to_string(), "alice@example.com".to_string(), id.clone())]);
+    assert_eq!(
+        h.g.outbox(),
+        vec![(
+            "invite".to_string(),
+            "alice@example.com".to_string(),
+            id.clone()
+        )]
+    );
     // In events.list (by its private property) and in both free/busy answers.
     let l = h.list("privateExtendedProperty=cadencedMakeup%3Dabc").await;
     assert_eq!(ids(l.body["items"].as_array().unwrap()), vec![id.clone()]);
-    let fb = h.free_busy(fb_query(&["primary", "alice@example.com"])).await;
+    let fb = h
+        .free_busy(fb_query(&["primary", "alice@example.com"]))
+        .await;
     for c in ["primary", "alice@example.com"] {
         assert_eq!(
             fb.body["calendars"][c]["busy"],
@@ -1599,7 +1643,11 @@ async fn insert_and_delete_keep_sync_free_busy_and_attendees_consistent() {
     }
     // Errors of insert.
     let missing = h
-        .send(reqwest::Method::POST, path, Some(json!({"start": {"dateTime": "2026-03-04T14:00:00Z"}})))
+        .send(
+            reqwest::Method::POST,
+            path,
+            Some(json!({"start": {"dateTime": "2026-03-04T14:00:00Z"}})),
+        )
         .await;
     assert_eq!(missing.status, 400);
     let bad = h
@@ -1613,15 +1661,25 @@ async fn insert_and_delete_keep_sync_free_busy_and_attendees_consistent() {
     assert_eq!(dup.body["error"]["errors"][0]["reason"], "duplicate");
     // Delete: 204, then 410; the attendee's copy goes, the outbox says so.
     let d = h
-        .send(reqwest::Method::DELETE, &format!("{path}/{id}?sendUpdates=all"), None)
+        .send(
+            reqwest::Method::DELETE,
+            &format!("{path}/{id}?sendUpdates=all"),
+            None,
+        )
         .await;
     assert_eq!(d.status, 204);
     let again = h
-        .send(reqwest::Method::DELETE, &format!("{path}/{id}?sendUpdates=all"), None)
+        .send(
+            reqwest::Method::DELETE,
+            &format!("{path}/{id}?sendUpdates=all"),
+            None,
+        )
         .await;
     assert_eq!(again.status, 410);
     assert_eq!(again.body["error"]["errors"][0]["reason"], "deleted");
-    let fb = h.free_busy(fb_query(&["primary", "alice@example.com"])).await;
+    let fb = h
+        .free_busy(fb_query(&["primary", "alice@example.com"]))
+        .await;
     assert_eq!(fb.body["calendars"]["alice@example.com"]["busy"], json!([]));
     assert_eq!(h.g.outbox().last().unwrap().0, "cancel");
     // A deleted id is still taken (409), as Google does.

@@ -1232,7 +1232,12 @@ fn schedule_query(who: &[&str], start: &str, end: &str) -> Value {
 #[tokio::test]
 async fn get_schedule_reports_items_view_working_hours_and_unknown_addresses() {
     let h = H::new();
-    h.g.add_event(&NewEvent::new("Mine", "2025-03-03T10:00", "2025-03-03T11:00", "UTC"));
+    h.g.add_event(&NewEvent::new(
+        "Mine",
+        "2025-03-03T10:00",
+        "2025-03-03T11:00",
+        "UTC",
+    ));
     h.g.add_event(
         &NewEvent::new("Maybe", "2025-03-03T12:00", "2025-03-03T13:00", "UTC")
             .with("showAs", json!("tentative")),
@@ -1250,7 +1255,11 @@ async fn get_schedule_reports_items_view_working_hours_and_unknown_addresses() {
             reqwest::Method::POST,
             "/me/calendar/getSchedule",
             Some(schedule_query(
-                &[fake_graph::DEFAULT_USER, "alice@contoso.com", "nobody@contoso.com"],
+                &[
+                    fake_graph::DEFAULT_USER,
+                    "alice@contoso.com",
+                    "nobody@contoso.com",
+                ],
                 "2025-03-03T08:00:00",
                 "2025-03-03T14:00:00",
             )),
@@ -1262,8 +1271,14 @@ async fn get_schedule_reports_items_view_working_hours_and_unknown_addresses() {
     assert_eq!(v[0]["availabilityView"], "002010");
     assert_eq!(v[0]["scheduleItems"][1]["status"], "tentative");
     assert_eq!(v[1]["availabilityView"], "032000");
-    assert_eq!(v[1]["workingHours"]["timeZone"]["name"], "W. Europe Standard Time");
-    assert_eq!(v[1]["scheduleItems"][0]["start"]["dateTime"], "2025-03-03T09:00:00.0000000");
+    assert_eq!(
+        v[1]["workingHours"]["timeZone"]["name"],
+        "W. Europe Standard Time"
+    );
+    assert_eq!(
+        v[1]["scheduleItems"][0]["start"]["dateTime"],
+        "2025-03-03T09:00:00.0000000"
+    );
     assert_eq!(v[2]["error"]["responseCode"], "5009");
     assert!(v[2].get("scheduleItems").is_none());
     h.g.omit_working_hours(true);
@@ -1271,7 +1286,11 @@ async fn get_schedule_reports_items_view_working_hours_and_unknown_addresses() {
         .call(
             reqwest::Method::POST,
             "/me/calendar/getSchedule",
-            Some(schedule_query(&["alice@contoso.com"], "2025-03-03T08:00:00", "2025-03-03T14:00:00")),
+            Some(schedule_query(
+                &["alice@contoso.com"],
+                "2025-03-03T08:00:00",
+                "2025-03-03T14:00:00",
+            )),
         )
         .await;
     assert!(r.body["value"][0].get("workingHours").is_none());
@@ -1282,7 +1301,11 @@ async fn get_schedule_reports_items_view_working_hours_and_unknown_addresses() {
         .call(
             reqwest::Method::POST,
             "/me/calendar/getSchedule",
-            Some(schedule_query(&refs, "2025-03-03T08:00:00", "2025-03-03T14:00:00")),
+            Some(schedule_query(
+                &refs,
+                "2025-03-03T08:00:00",
+                "2025-03-03T14:00:00",
+            )),
         )
         .await;
     assert_eq!(r.status, 400);
@@ -1291,7 +1314,11 @@ async fn get_schedule_reports_items_view_working_hours_and_unknown_addresses() {
         .call(
             reqwest::Method::POST,
             "/me/calendar/getSchedule",
-            Some(schedule_query(&["alice@contoso.com"], "2025-03-01T00:00:00", "2025-05-02T00:00:00")),
+            Some(schedule_query(
+                &["alice@contoso.com"],
+                "2025-03-01T00:00:00",
+                "2025-05-02T00:00:00",
+            )),
         )
         .await;
     assert_eq!(r.status, 400);
@@ -1315,12 +1342,16 @@ async fn created_events_show_in_views_schedules_and_filters_and_delete_once() {
         "transactionId": "tx-1",
         "singleValueExtendedProperties": [{"id": prop, "value": "alert-1"}]
     });
-    let r = h.call(reqwest::Method::POST, "/me/events", Some(body.clone())).await;
+    let r = h
+        .call(reqwest::Method::POST, "/me/events", Some(body.clone()))
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(r.body["transactionId"], "tx-1");
     // The same transaction again: the same event, no second invitation.
-    let r2 = h.call(reqwest::Method::POST, "/me/events", Some(body)).await;
+    let r2 = h
+        .call(reqwest::Method::POST, "/me/events", Some(body))
+        .await;
     assert_eq!(r2.status, 201);
     assert_eq!(r2.body["id"], id.as_str());
     assert_eq!(h.g.duplicate_posts(), 1);
@@ -1329,7 +1360,10 @@ async fn created_events_show_in_views_schedules_and_filters_and_delete_once() {
     let filter = format!(
         "/me/events?$filter={}",
         form_urlencoded::byte_serialize(
-            format!("singleValueExtendedProperties/Any(ep: ep/id eq '{prop}' and ep/value eq 'alert-1')").as_bytes()
+            format!(
+                "singleValueExtendedProperties/Any(ep: ep/id eq '{prop}' and ep/value eq 'alert-1')"
+            )
+            .as_bytes()
         )
         .collect::<String>()
     );
@@ -1339,17 +1373,29 @@ async fn created_events_show_in_views_schedules_and_filters_and_delete_once() {
         .call(
             reqwest::Method::POST,
             "/me/calendar/getSchedule",
-            Some(schedule_query(&["alice@contoso.com"], "2025-03-04T14:00:00", "2025-03-04T15:00:00")),
+            Some(schedule_query(
+                &["alice@contoso.com"],
+                "2025-03-04T14:00:00",
+                "2025-03-04T15:00:00",
+            )),
         )
         .await;
     assert_eq!(s.body["value"][0]["availabilityView"], "20");
     let missing = h
-        .call(reqwest::Method::POST, "/me/events", Some(json!({"subject": "x"})))
+        .call(
+            reqwest::Method::POST,
+            "/me/events",
+            Some(json!({"subject": "x"})),
+        )
         .await;
     assert_eq!(missing.status, 400);
-    let d = h.call(reqwest::Method::DELETE, &format!("/me/events/{id}"), None).await;
+    let d = h
+        .call(reqwest::Method::DELETE, &format!("/me/events/{id}"), None)
+        .await;
     assert_eq!(d.status, 204);
-    let d2 = h.call(reqwest::Method::DELETE, &format!("/me/events/{id}"), None).await;
+    let d2 = h
+        .call(reqwest::Method::DELETE, &format!("/me/events/{id}"), None)
+        .await;
     assert_eq!(d2.status, 404);
     assert_eq!(d2.body["error"]["code"], "ErrorItemNotFound");
     assert_eq!(h.g.outbox().last().unwrap().0, "cancel");
@@ -1359,7 +1405,11 @@ async fn created_events_show_in_views_schedules_and_filters_and_delete_once() {
         .call(
             reqwest::Method::POST,
             "/me/calendar/getSchedule",
-            Some(schedule_query(&["alice@contoso.com"], "2025-03-04T14:00:00", "2025-03-04T15:00:00")),
+            Some(schedule_query(
+                &["alice@contoso.com"],
+                "2025-03-04T14:00:00",
+                "2025-03-04T15:00:00",
+            )),
         )
         .await;
     assert_eq!(s.body["value"][0]["availabilityView"], "00");

@@ -95,7 +95,12 @@ fn slots(row: &Value) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         .as_array()
         .unwrap_or_else(|| panic!("no proposals in {row}"))
         .iter()
-        .map(|s| (t(s["start"].as_str().unwrap()), t(s["end"].as_str().unwrap())))
+        .map(|s| {
+            (
+                t(s["start"].as_str().unwrap()),
+                t(s["end"].as_str().unwrap()),
+            )
+        })
         .collect()
 }
 
@@ -115,7 +120,12 @@ fn manager_busy(env: &Env, now: &str) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|e| e["status"] != "cancelled" && !e["all_day"].as_bool().unwrap())
-        .map(|e| (t(e["start"].as_str().unwrap()), t(e["end"].as_str().unwrap())))
+        .map(|e| {
+            (
+                t(e["start"].as_str().unwrap()),
+                t(e["end"].as_str().unwrap()),
+            )
+        })
         .collect()
 }
 
@@ -165,8 +175,14 @@ fn google_proposals_respect_both_sides_hours_notice_and_window_in_one_batched_re
         assert!(in_hours(TOKYO, *s) && in_hours(BERLIN, *s), "{s:?}");
         assert!(s.0 >= t(now) + Duration::hours(20));
         assert!(s.1 <= t("2027-01-19T08:00:00Z"));
-        assert!(!busy.iter().any(|b| overlaps(*s, b)), "{s:?} overlaps the manager");
-        assert!(!overlaps(*s, &(t("2027-01-14T08:00:00Z"), t("2027-01-14T08:30:00Z"))));
+        assert!(
+            !busy.iter().any(|b| overlaps(*s, b)),
+            "{s:?} overlaps the manager"
+        );
+        assert!(!overlaps(
+            *s,
+            &(t("2027-01-14T08:00:00Z"), t("2027-01-14T08:30:00Z"))
+        ));
     }
     // The alert carries the same proposals.
     let id = alice["proposals_alert"].as_str().unwrap();
@@ -283,7 +299,11 @@ fn ics_and_google_propose_the_same_slots_when_only_the_manager_side_is_known() {
     // Google with Alice's calendar unshared (a fresh fake without the share).
     let g2 = FakeGoogle::start();
     g2.add_account("alice@example.com", "Europe/Berlin");
-    g2.add_refresh_token(fake_google::DEFAULT_ACCOUNT, RW_TOKEN, &["calendar.readonly"]);
+    g2.add_refresh_token(
+        fake_google::DEFAULT_ACCOUNT,
+        RW_TOKEN,
+        &["calendar.readonly"],
+    );
     for e in g.snapshot_with_tombstones("primary") {
         g2.insert_items("primary", &[e]);
     }
@@ -352,9 +372,13 @@ fn google_booking_is_idempotent_rechecks_free_busy_and_undo_removes_exactly_it()
     );
     // It shows in Alice's free/busy and in the next sync.
     assert!(
-        g.busy("alice@example.com", "2027-01-15T00:00:00Z", "2027-01-16T00:00:00Z")
-            .iter()
-            .any(|(a, _)| t(a) == start)
+        g.busy(
+            "alice@example.com",
+            "2027-01-15T00:00:00Z",
+            "2027-01-16T00:00:00Z"
+        )
+        .iter()
+        .any(|(a, _)| t(a) == start)
     );
     ok(&env, &["--now", now, "sync"]);
     let events = ok(&env, &["--now", now, "events", "--json"]);
@@ -421,7 +445,11 @@ fn booking_needs_the_write_scope_and_an_open_alert() {
         "2027-01-12T08:00:00Z",
         "[scheduling]\nbook = true\n",
     );
-    g.add_refresh_token(fake_google::DEFAULT_ACCOUNT, "1//read-only", &["calendar.readonly"]);
+    g.add_refresh_token(
+        fake_google::DEFAULT_ACCOUNT,
+        "1//read-only",
+        &["calendar.readonly"],
+    );
     env.import_refresh_token("work", "1//read-only");
     ok(&env, &["--now", now, "sync"]);
     let doc = json_of(&env, &["--now", now, "report", "--json"]);
@@ -431,7 +459,11 @@ fn booking_needs_the_write_scope_and_an_open_alert() {
         .to_string();
     let out = env.run(&["--now", now, "book", &id]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("cadenced auth work"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cadenced auth work"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(g.count(Endpoint::EventsInsert), 0);
     let out = env.run(&["--now", now, "book", "000000000000"]);
     assert_eq!(out.status.code(), Some(2));
@@ -563,14 +595,20 @@ mod graph {
         let alice = report_row(&doc, "alice@contoso.com");
         assert_eq!(alice["proposals_basis"], "both");
         let got = slots(alice);
-        assert_eq!(got[0], (t("2027-01-15T08:00:00Z"), t("2027-01-15T08:30:00Z")));
+        assert_eq!(
+            got[0],
+            (t("2027-01-15T08:00:00Z"), t("2027-01-15T08:30:00Z"))
+        );
         let busy = manager_busy(&env, now);
         for s in &got {
             assert!(in_hours(TOKYO, *s), "{s:?}");
             // Alice's Graph working hours are 08:00–17:00 Berlin.
             let l = s.0.with_timezone(&BERLIN);
             assert!(l.hour() >= 8 && s.1.with_timezone(&BERLIN).hour() <= 17);
-            assert!(!overlaps(*s, &(t("2027-01-14T08:00:00Z"), t("2027-01-14T08:30:00Z"))));
+            assert!(!overlaps(
+                *s,
+                &(t("2027-01-14T08:00:00Z"), t("2027-01-14T08:30:00Z"))
+            ));
             assert!(!busy.iter().any(|b| overlaps(*s, b)));
         }
         // Dan is out of office for two weeks: no slot, said so.

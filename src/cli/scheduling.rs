@@ -1,7 +1,6 @@
 //! `propose [REPORT]`, `book ALERT_ID [--slot N]` and `book --undo ALERT_ID` (issue 17), and the
 //! proposals that `report` shows.
 
-
 use super::{CliError, Context};
 use crate::alerts::Analysed;
 use crate::scheduling::book::{self, BookContext, Booked, Undone};
@@ -14,7 +13,11 @@ fn runtime_err(e: impl std::fmt::Display) -> CliError {
 
 /// The proposals at `ctx.now` for the analysed alerts (the report's free/busy read from the
 /// provider; on failure the manager's side only, said so).
-pub fn proposals(ctx: &Context, store: &mut Store, a: &Analysed) -> Result<Vec<Proposal>, CliError> {
+pub fn proposals(
+    ctx: &Context,
+    store: &mut Store,
+    a: &Analysed,
+) -> Result<Vec<Proposal>, CliError> {
     if scheduling::needs(&ctx.config, a, ctx.now).is_empty() {
         store.replace_proposals(&[], ctx.now).map_err(runtime_err)?;
         return Ok(Vec::new());
@@ -101,7 +104,8 @@ pub fn propose(ctx: &Context, report: Option<&str>, json: bool) -> Result<(), Cl
     }
     let mut proposals = proposals(ctx, &mut store, &a)?;
     if let Some(r) = report {
-        proposals.retain(|p| p.report.eq_ignore_ascii_case(r) || p.report_name.eq_ignore_ascii_case(r));
+        proposals
+            .retain(|p| p.report.eq_ignore_ascii_case(r) || p.report_name.eq_ignore_ascii_case(r));
     }
     if json {
         let doc: Vec<serde_json::Value> = proposals
@@ -166,7 +170,10 @@ pub fn book(ctx: &Context, alert_id: &str, slot: usize, undo: bool) -> Result<()
     if undo {
         return match rt.block_on(book::undo(&cx, alert_id, ctx.now)) {
             Ok(Undone::Deleted(b)) => {
-                println!("Deleted the make-up booked for alert {alert_id} (event {}).", b.event_id);
+                println!(
+                    "Deleted the make-up booked for alert {alert_id} (event {}).",
+                    b.event_id
+                );
                 Ok(())
             }
             Ok(Undone::Gone(b)) => {
@@ -183,7 +190,9 @@ pub fn book(ctx: &Context, alert_id: &str, slot: usize, undo: bool) -> Result<()
             Err(e) => Err(book_error(e)),
         };
     }
-    match rt.block_on(book::book(&cx, &a, &calendars, alert_id, slot, "manual", ctx.now)) {
+    match rt.block_on(book::book(
+        &cx, &a, &calendars, alert_id, slot, "manual", ctx.now,
+    )) {
         Ok(Booked::Created(b)) => {
             println!(
                 "Booked \"{}\" {} with {} (event {}); the invitation was sent.",

@@ -114,9 +114,9 @@ pub fn can_write(config: &Config, state_dir: &Path) -> bool {
             s == crate::providers::google::auth::WRITE_SCOPE
                 || s == "https://www.googleapis.com/auth/calendar"
         }),
-        (AccountKind::Microsoft(_), Some(s)) => s
-            .split_whitespace()
-            .any(|s| s.eq_ignore_ascii_case("Calendars.ReadWrite") || s.ends_with("/Calendars.ReadWrite")),
+        (AccountKind::Microsoft(_), Some(s)) => s.split_whitespace().any(|s| {
+            s.eq_ignore_ascii_case("Calendars.ReadWrite") || s.ends_with("/Calendars.ReadWrite")
+        }),
         // App-only tokens carry no scope list: the app's permissions decide.
         (AccountKind::Microsoft(m), None) => {
             matches!(m.auth, MicrosoftAuth::ClientCredentials { .. })
@@ -188,8 +188,14 @@ impl SchedulingApi {
             message: e,
         };
         let mut access = match self {
-            SchedulingApi::Google { auth, .. } => auth.access_token().await.map_err(|e| auth_err(e.to_string()))?,
-            SchedulingApi::Microsoft { auth, .. } => auth.access_token().await.map_err(|e| auth_err(e.to_string()))?,
+            SchedulingApi::Google { auth, .. } => auth
+                .access_token()
+                .await
+                .map_err(|e| auth_err(e.to_string()))?,
+            SchedulingApi::Microsoft { auth, .. } => auth
+                .access_token()
+                .await
+                .map_err(|e| auth_err(e.to_string()))?,
         };
         let mut refreshed = false;
         loop {
@@ -224,8 +230,12 @@ impl SchedulingApi {
             if resp.status == StatusCode::UNAUTHORIZED && !refreshed {
                 refreshed = true;
                 access = match self {
-                    SchedulingApi::Google { auth, .. } => auth.refresh().await.map_err(|e| auth_err(e.to_string()))?,
-                    SchedulingApi::Microsoft { auth, .. } => auth.refresh().await.map_err(|e| auth_err(e.to_string()))?,
+                    SchedulingApi::Google { auth, .. } => {
+                        auth.refresh().await.map_err(|e| auth_err(e.to_string()))?
+                    }
+                    SchedulingApi::Microsoft { auth, .. } => {
+                        auth.refresh().await.map_err(|e| auth_err(e.to_string()))?
+                    }
                 };
                 continue;
             }
@@ -264,7 +274,12 @@ impl SchedulingApi {
         let mut url = reqwest::Url::parse(base)
             .map_err(|e| ApiError::Url(format!("bad base URL: {e}"), self.account().into()))?;
         url.path_segments_mut()
-            .map_err(|()| ApiError::Url("the base URL cannot be a base".into(), self.account().into()))?
+            .map_err(|()| {
+                ApiError::Url(
+                    "the base URL cannot be a base".into(),
+                    self.account().into(),
+                )
+            })?
             .pop_if_empty()
             .extend(prefix)
             .extend(tail);
@@ -299,10 +314,18 @@ impl SchedulingApi {
             for (a, b) in &windows {
                 let part = match self {
                     SchedulingApi::Google { .. } => self.free_busy(client, chunk, *a, *b).await?,
-                    SchedulingApi::Microsoft { .. } => self.get_schedule(client, chunk, *a, *b).await?,
+                    SchedulingApi::Microsoft { .. } => {
+                        self.get_schedule(client, chunk, *a, *b).await?
+                    }
                 };
                 for (who, av) in part {
-                    merge(out.entry(who).or_insert(Availability::Known { busy: Vec::new(), hours: None }), av);
+                    merge(
+                        out.entry(who).or_insert(Availability::Known {
+                            busy: Vec::new(),
+                            hours: None,
+                        }),
+                        av,
+                    );
                 }
             }
         }
@@ -323,7 +346,9 @@ impl SchedulingApi {
             "items": people.iter().map(|p| json!({"id": p})).collect::<Vec<_>>(),
         });
         let url = self.url(&["freeBusy"])?;
-        let (status, v) = self.call(client, Method::POST, &url, &[], Some(&body)).await?;
+        let (status, v) = self
+            .call(client, Method::POST, &url, &[], Some(&body))
+            .await?;
         if !status.is_success() {
             return Err(self.status_error("freeBusy.query", status, &v));
         }
@@ -332,12 +357,21 @@ impl SchedulingApi {
             .iter()
             .map(|p| {
                 let entry = calendars.and_then(|c| {
-                    c.get(p)
-                        .or_else(|| c.iter().find(|(k, _)| k.eq_ignore_ascii_case(p)).map(|(_, v)| v))
+                    c.get(p).or_else(|| {
+                        c.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(p))
+                            .map(|(_, v)| v)
+                    })
                 });
                 let av = match entry {
-                    None => Availability::Unknown("Google gave no free/busy for this address".into()),
-                    Some(e) => match e.get("errors").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+                    None => {
+                        Availability::Unknown("Google gave no free/busy for this address".into())
+                    }
+                    Some(e) => match e
+                        .get("errors")
+                        .and_then(Value::as_array)
+                        .filter(|a| !a.is_empty())
+                    {
                         Some(errors) => Availability::Unknown(format!(
                             "Google's free/busy answered {}",
                             errors
@@ -375,23 +409,35 @@ impl SchedulingApi {
             "endTime": {"dateTime": fmt(to), "timeZone": "UTC"},
         });
         let url = self.url(&["calendar", "getSchedule"])?;
-        let (status, v) = self.call(client, Method::POST, &url, &[], Some(&body)).await?;
+        let (status, v) = self
+            .call(client, Method::POST, &url, &[], Some(&body))
+            .await?;
         if !status.is_success() {
             return Err(self.status_error("getSchedule", status, &v));
         }
-        let items = v.get("value").and_then(Value::as_array).cloned().unwrap_or_default();
+        let items = v
+            .get("value")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         Ok(people
             .iter()
             .map(|p| {
                 let info = items.iter().find(|i| {
-                    i["scheduleId"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(p))
+                    i["scheduleId"]
+                        .as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(p))
                 });
                 let av = match info {
-                    None => Availability::Unknown("Microsoft Graph gave no schedule for this address".into()),
-                    Some(i) if i.get("error").is_some_and(|e| !e.is_null()) => Availability::Unknown(format!(
-                        "Microsoft Graph's schedule answered {}",
-                        i["error"]["message"].as_str().unwrap_or("an error")
-                    )),
+                    None => Availability::Unknown(
+                        "Microsoft Graph gave no schedule for this address".into(),
+                    ),
+                    Some(i) if i.get("error").is_some_and(|e| !e.is_null()) => {
+                        Availability::Unknown(format!(
+                            "Microsoft Graph's schedule answered {}",
+                            i["error"]["message"].as_str().unwrap_or("an error")
+                        ))
+                    }
                     Some(i) => Availability::Known {
                         busy: i["scheduleItems"]
                             .as_array()
@@ -402,7 +448,12 @@ impl SchedulingApi {
                                         !s.eq_ignore_ascii_case("free")
                                             && !s.eq_ignore_ascii_case("workingElsewhere")
                                     })
-                                    .filter_map(|it| Some(Span { start: graph_time(&it["start"])?, end: graph_time(&it["end"])? }))
+                                    .filter_map(|it| {
+                                        Some(Span {
+                                            start: graph_time(&it["start"])?,
+                                            end: graph_time(&it["end"])?,
+                                        })
+                                    })
                                     .collect()
                             })
                             .unwrap_or_default(),
@@ -429,7 +480,13 @@ impl SchedulingApi {
                 });
                 let url = self.url(&["calendars", "primary", "events"])?;
                 let (status, v) = self
-                    .call(client, Method::POST, &url, &[("sendUpdates", "all")], Some(&body))
+                    .call(
+                        client,
+                        Method::POST,
+                        &url,
+                        &[("sendUpdates", "all")],
+                        Some(&body),
+                    )
                     .await?;
                 if !status.is_success() {
                     return Err(self.status_error("events.insert", status, &v));
@@ -448,7 +505,9 @@ impl SchedulingApi {
                     "singleValueExtendedProperties": [{"id": GRAPH_PROPERTY_ID, "value": e.mark}],
                 });
                 let url = self.url(&["events"])?;
-                let (status, v) = self.call(client, Method::POST, &url, &[], Some(&body)).await?;
+                let (status, v) = self
+                    .call(client, Method::POST, &url, &[], Some(&body))
+                    .await?;
                 if !status.is_success() {
                     return Err(self.status_error("POST events", status, &v));
                 }
@@ -458,11 +517,14 @@ impl SchedulingApi {
     }
 
     fn id_of(&self, v: &Value, what: &'static str) -> Result<String, ApiError> {
-        v["id"].as_str().map(str::to_string).ok_or_else(|| ApiError::Decode {
-            account: self.account().to_string(),
-            what,
-            reason: "no event id".into(),
-        })
+        v["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::Decode {
+                account: self.account().to_string(),
+                what,
+                reason: "no event id".into(),
+            })
     }
 
     /// The live event carrying `mark`, if the calendar has one.
@@ -472,7 +534,13 @@ impl SchedulingApi {
                 let url = self.url(&["calendars", "primary", "events"])?;
                 let prop = format!("{MARK}={mark}");
                 let (status, v) = self
-                    .call(client, Method::GET, &url, &[("privateExtendedProperty", prop.as_str())], None)
+                    .call(
+                        client,
+                        Method::GET,
+                        &url,
+                        &[("privateExtendedProperty", prop.as_str())],
+                        None,
+                    )
                     .await?;
                 if !status.is_success() {
                     return Err(self.status_error("events.list", status, &v));
@@ -491,7 +559,13 @@ impl SchedulingApi {
                     mark.replace('\'', "''")
                 );
                 let (status, v) = self
-                    .call(client, Method::GET, &url, &[("$filter", filter.as_str()), ("$select", "id")], None)
+                    .call(
+                        client,
+                        Method::GET,
+                        &url,
+                        &[("$filter", filter.as_str()), ("$select", "id")],
+                        None,
+                    )
                     .await?;
                 if !status.is_success() {
                     return Err(self.status_error("GET events", status, &v));
@@ -513,7 +587,9 @@ impl SchedulingApi {
             ),
             SchedulingApi::Microsoft { .. } => (self.url(&["events", event_id])?, vec![]),
         };
-        let (status, v) = self.call(client, Method::DELETE, &url, &query, None).await?;
+        let (status, v) = self
+            .call(client, Method::DELETE, &url, &query, None)
+            .await?;
         match status.as_u16() {
             200..=299 => Ok(true),
             404 | 410 => Ok(false),
@@ -570,9 +646,17 @@ fn graph_hours(v: &Value) -> Option<Hours> {
     let days = v["daysOfWeek"].as_array()?;
     let mut set = [false; 7];
     for d in days.iter().filter_map(Value::as_str) {
-        let i = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-            .iter()
-            .position(|n| d.eq_ignore_ascii_case(n))?;
+        let i = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ]
+        .iter()
+        .position(|n| d.eq_ignore_ascii_case(n))?;
         set[i] = true;
     }
     let time = |k: &str| {
@@ -581,7 +665,12 @@ fn graph_hours(v: &Value) -> Option<Hours> {
     };
     let zone = crate::tz::resolve_name(v["timeZone"]["name"].as_str()?)?;
     let (start, end) = (time("startTime")?, time("endTime")?);
-    (end > start).then_some(Hours { zone, days: set, start, end })
+    (end > start).then_some(Hours {
+        zone,
+        days: set,
+        start,
+        end,
+    })
 }
 
 #[cfg(test)]
@@ -600,13 +689,17 @@ mod tests {
         assert_eq!(h.start, NaiveTime::from_hms_opt(8, 0, 0).unwrap());
         assert_eq!(h.zone.name(), "Europe/Berlin");
         assert!(graph_hours(&json!({"daysOfWeek": ["monday"], "startTime": "08:00:00", "endTime": "17:00:00", "timeZone": {"name": "Nowhere/Else"}})).is_none());
-        let t = graph_time(&json!({"dateTime": "2026-03-15T09:00:00.0000000", "timeZone": "UTC"})).unwrap();
+        let t = graph_time(&json!({"dateTime": "2026-03-15T09:00:00.0000000", "timeZone": "UTC"}))
+            .unwrap();
         assert_eq!(crate::report::rfc3339(t), "2026-03-15T09:00:00Z");
     }
 
     #[test]
     fn an_error_makes_a_person_unknown_never_free() {
-        let mut a = Availability::Known { busy: vec![], hours: None };
+        let mut a = Availability::Known {
+            busy: vec![],
+            hours: None,
+        };
         merge(&mut a, Availability::Unknown("x".into()));
         assert!(matches!(a, Availability::Unknown(_)));
     }

@@ -28,7 +28,9 @@ pub enum BookError {
     NotSchedulable { id: String, kind: String },
     #[error("scheduling is off ([scheduling] enabled = false or book = false)")]
     Disabled,
-    #[error("only iCalendar feeds are configured: cadenced cannot create events; add the slot yourself")]
+    #[error(
+        "only iCalendar feeds are configured: cadenced cannot create events; add the slot yourself"
+    )]
     NoWritableAccount,
     #[error(
         "account {0} may not edit events: run `cadenced auth {0}` again (with [scheduling] on, it asks for that permission)"
@@ -70,7 +72,12 @@ pub struct BookContext<'a> {
 }
 
 /// Whether the manager organizes the report's 1on1 series (the latest session's event).
-fn manager_organizes(config: &Config, calendars: &[StoredCalendar], a: &Analysed, report: usize) -> bool {
+fn manager_organizes(
+    config: &Config,
+    calendars: &[StoredCalendar],
+    a: &Analysed,
+    report: usize,
+) -> bool {
     let r = &a.analysis.reports[report];
     let Some(last) = r.sessions.last() else {
         return false;
@@ -108,7 +115,10 @@ pub async fn book(
     else {
         return Err(BookError::UnknownAlert(alert_id.to_string()));
     };
-    if !matches!(finding.kind, AlertKind::Gap | AlertKind::NoSeries | AlertKind::Skipped) {
+    if !matches!(
+        finding.kind,
+        AlertKind::Gap | AlertKind::NoSeries | AlertKind::Skipped
+    ) {
         return Err(BookError::NotSchedulable {
             id: alert_id.to_string(),
             kind: finding.kind.as_str().to_string(),
@@ -277,7 +287,10 @@ pub async fn auto_book(
     if !cx.config.scheduling.auto_book || !cx.config.scheduling.booking() {
         return out;
     }
-    for p in proposals.iter().filter(|p| p.kind == "skipped" && !p.slots.is_empty()) {
+    for p in proposals
+        .iter()
+        .filter(|p| p.kind == "skipped" && !p.slots.is_empty())
+    {
         let id = p.alert_id.clone();
         match cx.store.call(move |s| s.booking(&id)).await {
             Ok(Some(_)) => continue,

@@ -172,9 +172,10 @@ pub fn needs(config: &Config, a: &Analysed, now: DateTime<Utc>) -> Vec<Need> {
             continue;
         };
         if f.kind == AlertKind::Skipped {
-            let later = an.findings.iter().any(|g| {
-                g.kind == AlertKind::Skipped && g.report == f.report && g.since > f.since
-            });
+            let later = an
+                .findings
+                .iter()
+                .any(|g| g.kind == AlertKind::Skipped && g.report == f.report && g.since > f.since);
             if later {
                 continue;
             }
@@ -290,9 +291,7 @@ pub fn plan(
                 }
                 let h = r.working_hours.unwrap_or(wh);
                 Some(Hours {
-                    zone: r
-                        .timezone
-                        .map_or_else(|| config.manager.zone(), Zone::Iana),
+                    zone: r.timezone.map_or_else(|| config.manager.zone(), Zone::Iana),
                     days: h.days,
                     start: h.start,
                     end: h.end,
@@ -314,13 +313,13 @@ pub fn plan(
                 None => {
                     hours.push(fallback);
                     (
-                    Basis::ManagerOnly,
-                    Some(
-                        unknown_why
-                            .unwrap_or("no account can read the report's free/busy")
-                            .to_string(),
-                    ),
-                )
+                        Basis::ManagerOnly,
+                        Some(
+                            unknown_why
+                                .unwrap_or("no account can read the report's free/busy")
+                                .to_string(),
+                        ),
+                    )
                 }
             };
             let slots = slots::find(&slots::Query {
@@ -380,10 +379,15 @@ pub async fn report_side(
     let Some(api) = api::SchedulingApi::new(config, state_dir, client) else {
         return (
             ReportSide::new(),
-            Some("only iCalendar feeds are configured, so the report's free/busy is unknown".into()),
+            Some(
+                "only iCalendar feeds are configured, so the report's free/busy is unknown".into(),
+            ),
         );
     };
-    let mut people: Vec<String> = needs.iter().map(|n| n.report_email.to_lowercase()).collect();
+    let mut people: Vec<String> = needs
+        .iter()
+        .map(|n| n.report_email.to_lowercase())
+        .collect();
     people.sort();
     people.dedup();
     let to = needs.iter().map(|n| n.window_end).max().unwrap_or(now);
@@ -391,7 +395,10 @@ pub async fn report_side(
         Ok(side) => (side, None),
         Err(e) => {
             tracing::warn!("free/busy not read: {e}");
-            (ReportSide::new(), Some(format!("the report's free/busy could not be read: {e}")))
+            (
+                ReportSide::new(),
+                Some(format!("the report's free/busy could not be read: {e}")),
+            )
         }
     }
 }
@@ -419,7 +426,10 @@ async fn cached_report_side(
     now: DateTime<Utc>,
     ttl: Duration,
 ) -> (ReportSide, Option<String>, DateTime<Utc>) {
-    let mut people: Vec<String> = needs.iter().map(|n| n.report_email.to_lowercase()).collect();
+    let mut people: Vec<String> = needs
+        .iter()
+        .map(|n| n.report_email.to_lowercase())
+        .collect();
     people.sort();
     people.dedup();
     let to = needs.iter().map(|n| n.window_end).max().unwrap_or(now);
@@ -458,7 +468,9 @@ pub fn slot_text(config: &Config, s: &Span) -> String {
     let zone = config.manager.zone();
     let (a, b) = (zone.from_utc(s.start), zone.from_utc(s.end));
     match config.manager.locale {
-        crate::config::Locale::En => format!("{}–{}", a.format("%a %b %-d %H:%M"), b.format("%H:%M")),
+        crate::config::Locale::En => {
+            format!("{}–{}", a.format("%a %b %-d %H:%M"), b.format("%H:%M"))
+        }
         crate::config::Locale::Ja => {
             const DAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
             format!(
@@ -577,10 +589,7 @@ pub fn invite_ics(config: &Config, p: &Proposal, now: DateTime<Utc>) -> Option<S
             "ORGANIZER",
             format!("mailto:{}", config.manager.email),
         ))
-        .append_multi_property(Property::new(
-            "ATTENDEE",
-            format!("mailto:{}", p.report),
-        ))
+        .append_multi_property(Property::new("ATTENDEE", format!("mailto:{}", p.report)))
         .done();
     let mut cal = Calendar::new();
     cal.append_property(Property::new("METHOD", "PUBLISH"));
@@ -616,7 +625,8 @@ pub async fn cycle_stage(
             Vec::new()
         } else {
             let ttl = config.sync.interval.as_chrono();
-            let (side, why, covered) = cached_report_side(config, state_dir, client, &needs, now, ttl).await;
+            let (side, why, covered) =
+                cached_report_side(config, state_dir, client, &needs, now, ttl).await;
             // Never propose past what the report's free/busy covered.
             let needs: Vec<Need> = needs
                 .into_iter()

@@ -137,7 +137,10 @@ pub fn find(q: &Query) -> Vec<Span> {
     }
     out.sort_by_key(|s| {
         (
-            ranked.iter().position(|(_, r)| r == s).unwrap_or(usize::MAX),
+            ranked
+                .iter()
+                .position(|(_, r)| r == s)
+                .unwrap_or(usize::MAX),
             s.start,
         )
     });

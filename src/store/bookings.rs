@@ -32,7 +32,9 @@ const COLUMNS: &str = "alert_id, report, account, calendar, event_id, title, sta
 fn time(s: String) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(&s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Booking> {

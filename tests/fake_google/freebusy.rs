@@ -76,7 +76,9 @@ pub fn busy_of(
                 a.iter().any(|x| {
                     (x["self"].as_bool() == Some(true)
                         || owner.as_deref().is_some_and(|o| {
-                            x["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(o))
+                            x["email"]
+                                .as_str()
+                                .is_some_and(|e| e.eq_ignore_ascii_case(o))
                         }))
                         && x["responseStatus"].as_str() == Some("declined")
                 })
@@ -438,7 +440,9 @@ pub fn insert(
             );
         }
     }
-    ev.as_object_mut().map(|o| o.remove("status"));
+    if let Some(o) = ev.as_object_mut() {
+        o.remove("status");
+    }
     let stored = st.insert_event(calendar, ev);
     let id = stored["id"].as_str().unwrap_or_default().to_string();
     let organizer = account.to_lowercase();
@@ -454,10 +458,10 @@ pub fn insert(
             && primary != calendar
         {
             let mut copy = stored.clone();
-            copy.as_object_mut().map(|o| {
+            if let Some(o) = copy.as_object_mut() {
                 o.remove("extendedProperties");
                 o.remove("etag");
-            });
+            }
             copy["organizer"] = json!({"email": account});
             if !st.calendar(&primary).events.contains_key(&id) {
                 st.insert_event(&primary, copy);

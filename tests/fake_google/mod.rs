@@ -140,8 +140,8 @@
 #![allow(dead_code)]
 
 mod directory;
-mod freebusy;
 mod drive;
+mod freebusy;
 pub use directory::DirUser;
 mod errors;
 // Each fake is also included on its own (benches, one-provider tests), so a binary with both

@@ -440,7 +440,13 @@ fn route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
                 return errors::not_found();
             };
             if req.endpoint == Endpoint::EventsInsert {
-                super::freebusy::insert(st, &account, &calendar, req.param("sendUpdates"), &req.body)
+                super::freebusy::insert(
+                    st,
+                    &account,
+                    &calendar,
+                    req.param("sendUpdates"),
+                    &req.body,
+                )
             } else {
                 let id = req.segments[5].clone();
                 super::freebusy::delete(st, &account, &calendar, &id, req.param("sendUpdates"))

@@ -32,11 +32,16 @@ use super::errors::{self, Reply};
 use super::state::State;
 use super::{Attendee, NewEvent, recur};
 
+/// A schedule item: start, end, status, and the event that made it (if created by a POST).
+pub type Item = (DateTime<Utc>, DateTime<Utc>, String, Option<String>);
+/// An item without its event.
+type Busy = (DateTime<Utc>, DateTime<Utc>, String);
+
 /// Another user's mailbox as getSchedule sees it.
 #[derive(Debug, Clone, Default)]
 pub struct Mailbox {
     /// `(start, end, status, event id)`.
-    pub items: Vec<(DateTime<Utc>, DateTime<Utc>, String, Option<String>)>,
+    pub items: Vec<Item>,
     /// Graph `workingHours`.
     pub working_hours: Value,
 }
@@ -80,7 +85,11 @@ fn fmt(t: DateTime<Utc>) -> String {
 }
 
 /// The owner's items in `[ws, we)` from the stored events.
-fn owner_items(st: &State, ws: DateTime<Utc>, we: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>, String)> {
+fn owner_items(
+    st: &State,
+    ws: DateTime<Utc>,
+    we: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>, String)> {
     let mut out = Vec::new();
     for i in st.snapshot_view(ws, we) {
         let Some(ev) = st.get_event(&i.id, false, false) else {
@@ -108,11 +117,20 @@ fn digit(status: &str) -> u8 {
 
 pub fn get_schedule(st: &State, body: &[u8], rid: &str) -> Reply {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return errors::graph_error(400, "BadRequest", "Unable to read JSON request payload.", rid);
+        return errors::graph_error(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload.",
+            rid,
+        );
     };
     let schedules: Vec<String> = v["schedules"]
         .as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     if schedules.len() > 100 {
         return errors::graph_error(
@@ -126,7 +144,12 @@ pub fn get_schedule(st: &State, body: &[u8], rid: &str) -> Reply {
         );
     }
     let (Some(ws), Some(we)) = (parse_dttz(&v["startTime"]), parse_dttz(&v["endTime"])) else {
-        return errors::graph_error(400, "ErrorInvalidRequest", "startTime and endTime are required.", rid);
+        return errors::graph_error(
+            400,
+            "ErrorInvalidRequest",
+            "startTime and endTime are required.",
+            rid,
+        );
     };
     if we - ws >= Duration::days(62) {
         return errors::graph_error(
@@ -142,12 +165,22 @@ pub fn get_schedule(st: &State, body: &[u8], rid: &str) -> Reply {
     let interval = match v.get("availabilityViewInterval") {
         None => 30,
         Some(Value::Null) => {
-            return errors::graph_error(500, "ErrorInternalServerError", "An internal server error occurred.", rid);
+            return errors::graph_error(
+                500,
+                "ErrorInternalServerError",
+                "An internal server error occurred.",
+                rid,
+            );
         }
         Some(n) => match n.as_i64() {
             Some(n) if (5..=1440).contains(&n) => n,
             _ => {
-                return errors::graph_error(400, "ErrorInvalidParameter", "availabilityViewInterval must be between 5 and 1440.", rid);
+                return errors::graph_error(
+                    400,
+                    "ErrorInvalidParameter",
+                    "availabilityViewInterval must be between 5 and 1440.",
+                    rid,
+                );
             }
         },
     };
@@ -156,7 +189,7 @@ pub fn get_schedule(st: &State, body: &[u8], rid: &str) -> Reply {
         .iter()
         .map(|who| {
             let lower = who.to_lowercase();
-            let (items, hours): (Vec<(DateTime<Utc>, DateTime<Utc>, String)>, Value) =
+            let (items, hours): (Vec<Busy>, Value) =
                 if lower == st.default_user.to_lowercase() {
                     (
                         owner_items(st, ws, we),
@@ -238,7 +271,12 @@ fn created_reply(st: &State, id: &str) -> Reply {
 
 pub fn create_event(st: &mut State, body: &[u8], rid: &str) -> Reply {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return errors::graph_error(400, "BadRequest", "Unable to read JSON request payload.", rid);
+        return errors::graph_error(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload.",
+            rid,
+        );
     };
     if let Some(t) = v["transactionId"].as_str()
         && let Some(id) = st.writes.schedule.transactions.get(t).cloned()
@@ -248,7 +286,12 @@ pub fn create_event(st: &mut State, body: &[u8], rid: &str) -> Reply {
         return created_reply(st, &id);
     }
     let (Some(start), Some(end)) = (parse_dttz(&v["start"]), parse_dttz(&v["end"])) else {
-        return errors::graph_error(400, "ErrorInvalidRequest", "Your request can't be completed. The start and end of the event are required.", rid);
+        return errors::graph_error(
+            400,
+            "ErrorInvalidRequest",
+            "Your request can't be completed. The start and end of the event are required.",
+            rid,
+        );
     };
     let attendees: Vec<String> = v["attendees"]
         .as_array()
@@ -292,11 +335,16 @@ pub fn create_event(st: &mut State, body: &[u8], rid: &str) -> Reply {
         }
     }
     if let Some(t) = v["transactionId"].as_str() {
-        st.writes.schedule.transactions.insert(t.to_string(), id.clone());
+        st.writes
+            .schedule
+            .transactions
+            .insert(t.to_string(), id.clone());
     }
     let sched = &mut st.writes.schedule;
     for a in &attendees {
-        sched.outbox.push(("invite".into(), a.to_lowercase(), id.clone()));
+        sched
+            .outbox
+            .push(("invite".into(), a.to_lowercase(), id.clone()));
         if let Some(m) = sched.mailboxes.get_mut(&a.to_lowercase()) {
             m.items.push((start, end, "busy".into(), Some(id.clone())));
         }
@@ -307,7 +355,12 @@ pub fn create_event(st: &mut State, body: &[u8], rid: &str) -> Reply {
 
 pub fn delete_event(st: &mut State, id: &str, rid: &str) -> Reply {
     if !st.events.contains_key(id) {
-        return errors::graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.", rid);
+        return errors::graph_error(
+            404,
+            "ErrorItemNotFound",
+            "The specified object was not found in the store.",
+            rid,
+        );
     }
     let attendees: Vec<String> = st
         .get_event(id, false, false)
@@ -319,7 +372,9 @@ pub fn delete_event(st: &mut State, id: &str, rid: &str) -> Reply {
     st.delete_event(id);
     let sched = &mut st.writes.schedule;
     for a in attendees {
-        sched.outbox.push(("cancel".into(), a.clone(), id.to_string()));
+        sched
+            .outbox
+            .push(("cancel".into(), a.clone(), id.to_string()));
         if let Some(m) = sched.mailboxes.get_mut(&a) {
             m.items.retain(|(_, _, _, e)| e.as_deref() != Some(id));
         }
@@ -353,7 +408,9 @@ pub fn list_events(st: &State, filter: Option<&str>, rid: &str) -> Reply {
         .writes
         .extended
         .iter()
-        .filter(|((id, p), v)| p.eq_ignore_ascii_case(&pid) && **v == val && st.events.contains_key(id))
+        .filter(|((id, p), v)| {
+            p.eq_ignore_ascii_case(&pid) && **v == val && st.events.contains_key(id)
+        })
         .filter_map(|((id, _), _)| st.get_event(id, false, false))
         .collect();
     Reply::ok(json!({"value": value}))

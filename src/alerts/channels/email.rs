@@ -52,7 +52,9 @@ pub fn build(cfg: &EmailChannel, message: &Message) -> Result<lettre::Message, S
                 lettre::message::Attachment::new(format!("make-up-{id}.ics")).body(
                     ics.to_string(),
                     lettre::message::header::ContentType::parse("text/calendar; charset=utf-8")
-                        .map_err(|e| SendError::permanent(format!("cannot build the e-mail: {e}")))?,
+                        .map_err(|e| {
+                            SendError::permanent(format!("cannot build the e-mail: {e}"))
+                        })?,
                 ),
             );
         }
