@@ -195,6 +195,17 @@ fn google_proposals_respect_both_sides_hours_notice_and_window_in_one_batched_re
     assert_eq!(alert["kind"], "skipped");
     assert_eq!(alert["proposals"], alice["proposals"]);
 
+    // `propose --json` gives the same slots.
+    let proposed = json_of(&env, &["--now", now, "propose", "--json"]);
+    let pa = proposed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["report"] == "alice@example.com")
+        .unwrap();
+    assert_eq!(pa["proposals"], alice["proposals"]);
+    assert_eq!(pa["alert"], id);
+
     // Bob is unknown to Google: the manager's side only, said so.
     let bob = report_row(&doc, "bob@example.com");
     assert_eq!(bob["proposals_basis"], "manager_only");

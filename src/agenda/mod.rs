@@ -1107,5 +1107,16 @@ mod tests {
             WRITE_SCOPE
         );
         assert!(microsoft_scope(&config("store = \"onedrive\"\n")).contains("Files.ReadWrite"));
+        // Booking make-ups (issue 17) needs the edit permission too; proposing does not.
+        let booking = "enabled = false\n\n[scheduling]\nbook = true\n";
+        assert_eq!(
+            google_scope(&config(booking)),
+            format!("{read} https://www.googleapis.com/auth/calendar.events")
+        );
+        assert_eq!(microsoft_scope(&config(booking)), WRITE_SCOPE);
+        assert_eq!(
+            google_scope(&config("enabled = false\n\n[scheduling]\nenabled = true\n")),
+            read
+        );
     }
 }

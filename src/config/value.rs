@@ -457,6 +457,25 @@ pub fn parse_working_hours(text: &str) -> Result<super::types::WorkingHours, Str
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn working_hours_parse_ranges_lists_and_refuse_nonsense() {
+        let h = parse_working_hours("Mon-Fri 09:00-18:00").unwrap();
+        assert_eq!(h, super::super::types::WorkingHours::default());
+        let h = parse_working_hours("tue,Thu,sat-sun 10:30-16:00").unwrap();
+        assert_eq!(h.days, [false, true, false, true, false, true, true]);
+        assert_eq!(h.start, chrono::NaiveTime::from_hms_opt(10, 30, 0).unwrap());
+        for bad in [
+            "Mon-Fri",
+            "Fri-Mon 09:00-18:00",
+            "Mon 18:00-09:00",
+            "Xyz 09:00-10:00",
+            "Mon 9-10",
+        ] {
+            let e = parse_working_hours(bad).unwrap_err();
+            assert!(e.contains("invalid working hours"), "{bad}: {e}");
+        }
+    }
+
     use super::*;
 
     #[test]

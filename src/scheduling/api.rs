@@ -528,7 +528,7 @@ impl SchedulingApi {
     }
 
     /// The live event carrying `mark`, if the calendar has one.
-    pub async fn find(&self, client: &Client, mark: &str) -> Result<Option<String>, ApiError> {
+    pub async fn find(&self, client: &Client, mark: &str) -> Result<Option<Found>, ApiError> {
         match self {
             SchedulingApi::Google { .. } => {
                 let url = self.url(&["calendars", "primary", "events"])?;
@@ -546,10 +546,20 @@ impl SchedulingApi {
                     return Err(self.status_error("events.list", status, &v));
                 }
                 Ok(v["items"].as_array().and_then(|items| {
-                    items
+                    let i = items
                         .iter()
-                        .find(|i| i["status"].as_str() != Some("cancelled"))
-                        .and_then(|i| i["id"].as_str().map(str::to_string))
+                        .find(|i| i["status"].as_str() != Some("cancelled"))?;
+                    let at = |k: &str| {
+                        DateTime::parse_from_rfc3339(i[k]["dateTime"].as_str()?)
+                            .ok()
+                            .map(|t| t.with_timezone(&Utc))
+                    };
+                    Some(Found {
+                        id: i["id"].as_str()?.to_string(),
+                        title: i["summary"].as_str().unwrap_or("").to_string(),
+                        start: at("start"),
+                        end: at("end"),
+                    })
                 }))
             }
             SchedulingApi::Microsoft { .. } => {
@@ -563,17 +573,24 @@ impl SchedulingApi {
                         client,
                         Method::GET,
                         &url,
-                        &[("$filter", filter.as_str()), ("$select", "id")],
+                        &[
+                            ("$filter", filter.as_str()),
+                            ("$select", "id,subject,start,end"),
+                        ],
                         None,
                     )
                     .await?;
                 if !status.is_success() {
                     return Err(self.status_error("GET events", status, &v));
                 }
-                Ok(v["value"]
-                    .as_array()
-                    .and_then(|a| a.first())
-                    .and_then(|i| i["id"].as_str().map(str::to_string)))
+                Ok(v["value"].as_array().and_then(|a| a.first()).and_then(|i| {
+                    Some(Found {
+                        id: i["id"].as_str()?.to_string(),
+                        title: i["subject"].as_str().unwrap_or("").to_string(),
+                        start: graph_time(&i["start"]),
+                        end: graph_time(&i["end"]),
+                    })
+                }))
             }
         }
     }
@@ -596,6 +613,15 @@ impl SchedulingApi {
             _ => Err(self.status_error("delete event", status, &v)),
         }
     }
+}
+
+/// A make-up found in the calendar by its property.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub id: String,
+    pub title: String,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
 }
 
 /// What to create.

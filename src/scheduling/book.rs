@@ -143,16 +143,20 @@ pub async fn book(
     }
     let report = &a.analysis.reports[finding.report];
     let title = super::makeup_title(config, report);
-    if let Some(event_id) = api.find(cx.client, alert_id).await? {
+    if let Some(found) = api.find(cx.client, alert_id).await? {
         let b = Booking {
             alert_id: alert_id.to_string(),
             report: report.email.to_lowercase(),
             account: api.account().to_string(),
             calendar: "primary".into(),
-            event_id,
-            title,
-            start: now,
-            end: now,
+            event_id: found.id,
+            title: if found.title.is_empty() {
+                title
+            } else {
+                found.title
+            },
+            start: found.start.unwrap_or(now),
+            end: found.end.or(found.start).unwrap_or(now),
             how: how.to_string(),
             created_at: now,
             undone_at: None,
@@ -243,15 +247,15 @@ pub async fn undo(
     let booking = match recorded {
         Some(b) => b,
         None => match api.find(cx.client, alert_id).await? {
-            Some(event_id) => Booking {
+            Some(found) => Booking {
                 alert_id: alert_id.to_string(),
                 report: String::new(),
                 account: api.account().to_string(),
                 calendar: "primary".into(),
-                event_id,
-                title: String::new(),
-                start: now,
-                end: now,
+                event_id: found.id,
+                title: found.title,
+                start: found.start.unwrap_or(now),
+                end: found.end.unwrap_or(now),
                 how: "manual".into(),
                 created_at: now,
                 undone_at: None,
@@ -300,7 +304,7 @@ pub async fn auto_book(
                 continue;
             }
         }
-        let Some((f, _)) = a
+        let Some((f, state)) = a
             .analysis
             .findings
             .iter()
@@ -309,6 +313,10 @@ pub async fn auto_book(
         else {
             continue;
         };
+        // An acknowledged or snoozed alert was dealt with by the manager: not ours to book.
+        if state.acked || state.snoozed_until.is_some_and(|u| u > now) {
+            continue;
+        }
         if !manager_organizes(cx.config, calendars, a, f.report) {
             tracing::info!(alert = %p.alert_id, "not auto-booked: the manager does not organize this 1on1");
             continue;
