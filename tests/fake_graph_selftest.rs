@@ -1380,7 +1380,7 @@ async fn created_events_show_in_views_schedules_and_filters_and_delete_once() {
             )),
         )
         .await;
-    assert_eq!(s.body["value"][0]["availabilityView"], "20");
+    assert_eq!(s.body["value"][0]["availabilityView"], "2");
     let missing = h
         .call(
             reqwest::Method::POST,
@@ -1412,5 +1412,5 @@ async fn created_events_show_in_views_schedules_and_filters_and_delete_once() {
             )),
         )
         .await;
-    assert_eq!(s.body["value"][0]["availabilityView"], "00");
+    assert_eq!(s.body["value"][0]["availabilityView"], "0");
 }
