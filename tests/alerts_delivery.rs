@@ -298,6 +298,33 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
     assert_eq!(bob_gap["name"], "Bob");
     assert_eq!(bob_gap["since"], "2026-10-08T06:00:00Z");
     assert_eq!(bob_gap["id"], "6316f53d6e74");
+    // The make-up slots proposed for the gap (issue 17), as in `report --json`.
+    let slots = bob_gap["proposals"].as_array().unwrap();
+    assert_eq!(slots.len(), 3);
+    assert_eq!(slots[0]["start"], "2026-11-26T06:00:00Z");
+    assert_eq!(slots[0]["end"], "2026-11-26T06:30:00Z");
+    assert_eq!(slots[0]["local"], "Thu Nov 26 15:00–15:30");
+    assert!(
+        bob_gap["makeup"]
+            .as_str()
+            .unwrap()
+            .contains("your calendar only")
+    );
+    assert!(
+        bob_gap["invite"]
+            .as_str()
+            .unwrap()
+            .contains("DTSTART:20261126T060000Z")
+    );
+    // Skips that a held session followed need no make-up.
+    assert!(
+        body["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "skipped")
+            .all(|a| a.get("proposals").is_none())
+    );
 
     // Command: one run, the same payload on stdin.
     let cmds = s.command_messages();

@@ -778,6 +778,47 @@ mod tests {
     }
 
     #[test]
+    fn make_up_slots_and_bookings_show_on_every_rendering() {
+        let mut gap = item("Bob", "bob@x", "gap", "23 days");
+        gap.proposals = vec![SlotItem {
+            start: "2026-11-26T06:00:00Z".into(),
+            end: "2026-11-26T06:30:00Z".into(),
+            local: "Thu Nov 26 15:00–15:30".into(),
+        }];
+        gap.makeup = Some("make-up slots: [1] Thu Nov 26 15:00–15:30".into());
+        let mut skip = item("Erin", "erin@x", "skipped", "skipped Nov 1");
+        skip.booked = Some(BookedItem {
+            title: "Erin 1on1 (make-up)".into(),
+            start: "2026-11-27T06:00:00Z".into(),
+            end: "2026-11-27T06:30:00Z".into(),
+            local: "Fri Nov 27 15:00–15:30".into(),
+            event_id: "ev1".into(),
+            how: "auto".into(),
+        });
+        let m = Message::new(&config("en"), "alerts", vec![gap, skip], now());
+        let slot = "make-up slots: [1] Thu Nov 26 15:00–15:30";
+        let book = "cadenced book gap-Bob --slot N";
+        let booked = "Booked the make-up: Fri Nov 27 15:00–15:30 (Erin 1on1 (make-up))";
+        for text in [
+            m.text(),
+            m.html(),
+            m.slack().to_string(),
+            m.teams().to_string(),
+        ] {
+            assert!(text.contains(slot), "{text}");
+            assert!(text.contains(book), "{text}");
+            assert!(text.contains(booked), "{text}");
+        }
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            json["alerts"][0]["proposals"][0]["start"],
+            "2026-11-26T06:00:00Z"
+        );
+        assert_eq!(json["alerts"][1]["booked"]["how"], "auto");
+        assert!(json["alerts"][1].get("proposals").is_none());
+    }
+
+    #[test]
     fn retain_updates_the_subject() {
         let mut m = Message::new(
             &config("en"),
