@@ -635,6 +635,33 @@ mod graph {
     }
 
     #[test]
+    fn more_reports_than_get_schedule_takes_split_at_twenty() {
+        let now = "2027-01-13T00:00:00Z";
+        let g = FakeGraph::start();
+        g.add_refresh_token(TOKEN, "offline_access Calendars.Read User.Read");
+        let reports: String = (0..25)
+            .map(|i| format!("[[reports]]\nemail = \"r{i}@contoso.com\"\n\n"))
+            .collect();
+        let env = Env::with_config_text(&format!(
+            "[manager]\nemail = \"{DEFAULT_USER}\"\ntimezone = \"Asia/Tokyo\"\n\n{reports}\
+             [[accounts]]\nname = \"m365\"\nprovider = \"microsoft\"\ntenant = \"{TENANT_ID}\"\n\
+             client_id = \"{PUBLIC_CLIENT_ID}\"\nlogin_base = \"{}\"\ngraph_base = \"{}\"\n\n\
+             [agenda]\nenabled = false\n",
+            g.url(),
+            g.graph_base()
+        ));
+        env.import_refresh_token("m365", TOKEN);
+        ok(&env, &["--now", now, "sync"]);
+        g.clear_log();
+        let doc = json_of(&env, &["--now", now, "report", "--json"]);
+        assert_eq!(g.count(fake_graph::Endpoint::GetSchedule), 2, "20 + 5");
+        // Every report got an answer (unknown to the fake: the manager's side only).
+        for r in doc["reports"].as_array().unwrap() {
+            assert_eq!(r["proposals_basis"], "manager_only", "{r}");
+        }
+    }
+
+    #[test]
     fn graph_booking_posts_once_finds_its_property_and_undo_deletes_it() {
         let now = "2027-01-13T00:00:00Z";
         let (g, env) = setup(true);
