@@ -306,6 +306,7 @@ fn ics_and_google_propose_the_same_slots_when_only_the_manager_side_is_known() {
     assert_eq!(ialice["proposals_basis"], "manager_only");
     let text = ok(&ienv, &["--now", now, "propose"]);
     assert!(text.contains("only iCalendar feeds"), "{text}");
+    assert!(!text.contains("cadenced book"), "booking is off: {text}");
 
     // Google with Alice's calendar unshared (a fresh fake without the share).
     let g2 = FakeGoogle::start();
@@ -344,6 +345,8 @@ fn google_booking_is_idempotent_rechecks_free_busy_and_undo_removes_exactly_it()
     let doc = json_of(&env, &["--now", now, "report", "--json"]);
     let alice = report_row(&doc, "alice@example.com");
     let id = alice["proposals_alert"].as_str().unwrap().to_string();
+    let hint = ok(&env, &["--now", now, "propose", "Alice"]);
+    assert!(hint.contains(&format!("cadenced book {id} --slot N")), "{hint}");
     let first = slots(alice)[0];
     assert_eq!(first.0, t("2027-01-14T08:00:00Z"));
     // Alice's first proposed slot fills up after the proposal: booking must see it.

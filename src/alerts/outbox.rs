@@ -152,7 +152,13 @@ fn item(config: &Config, view: &OutboxView, a: &StoredAlert, now: DateTime<Utc>)
         .and_then(|j| serde_json::from_str::<crate::scheduling::Proposal>(j).ok())
     {
         item.proposals = p.slots.iter().map(slot).collect();
-        item.makeup = Some(crate::scheduling::proposal_line(config, &p));
+        let mut line = crate::scheduling::proposal_line(config, &p);
+        if view.can_book
+            && let Some(hint) = crate::scheduling::book_hint(config, &p)
+        {
+            line.push_str(&format!(" · {hint}"));
+        }
+        item.makeup = Some(line);
         if !view.can_book {
             item.invite = crate::scheduling::invite_ics(config, &p, now);
         }

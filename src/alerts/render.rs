@@ -124,12 +124,7 @@ impl AlertItem {
             });
             return out;
         }
-        if let Some(m) = &self.makeup {
-            out.push(m.clone());
-            if !self.proposals.is_empty() {
-                out.push(format!("cadenced book {} --slot N", self.id));
-            }
-        }
+        out.extend(self.makeup.clone());
         out
     }
 }
@@ -785,7 +780,9 @@ mod tests {
             end: "2026-11-26T06:30:00Z".into(),
             local: "Thu Nov 26 15:00–15:30".into(),
         }];
-        gap.makeup = Some("make-up slots: [1] Thu Nov 26 15:00–15:30".into());
+        gap.makeup = Some(
+            "make-up slots: [1] Thu Nov 26 15:00–15:30 · cadenced book gap-Bob --slot N".into(),
+        );
         let mut skip = item("Erin", "erin@x", "skipped", "skipped Nov 1");
         skip.booked = Some(BookedItem {
             title: "Erin 1on1 (make-up)".into(),

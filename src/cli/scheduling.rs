@@ -71,11 +71,10 @@ pub fn describe(config: &crate::config::Config, proposals: &[Proposal]) -> Strin
         if let (Basis::ManagerOnly, Some(note)) = (p.basis, &p.note) {
             out.push_str(&format!("      ({note})\n"));
         }
-        if !p.slots.is_empty() {
+        if let Some(hint) = scheduling::book_hint(config, p) {
             out.push_str(&format!(
-                "      {}: cadenced book {} --slot N\n",
+                "      {}: {hint}\n",
                 if ja { "予約" } else { "book" },
-                p.alert_id
             ));
         }
     }

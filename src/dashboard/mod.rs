@@ -126,6 +126,8 @@ pub struct Makeup {
     /// empty.
     pub slots: Vec<String>,
     pub summary: String,
+    /// The command that books a slot, when booking is on.
+    pub book: Option<String>,
 }
 
 /// Add each report's make-up slots (its `skipped`, else `gap`, else `no_series` alert's).
@@ -143,6 +145,7 @@ pub fn add_proposals(
                 .map(|s| crate::scheduling::slot_text(config, s))
                 .collect(),
             summary: crate::scheduling::proposal_line(config, p),
+            book: crate::scheduling::book_hint(config, p),
         });
     }
 }

@@ -26,7 +26,9 @@ pub enum BookError {
     UnknownAlert(String),
     #[error("alert {id} is a {kind} alert: only gap, no_series and skipped alerts get a make-up")]
     NotSchedulable { id: String, kind: String },
-    #[error("scheduling is off ([scheduling] enabled = false or book = false)")]
+    #[error(
+        "booking is off: set [scheduling] book = true, then run `cadenced auth ACCOUNT` once more for the permission to edit events"
+    )]
     Disabled,
     #[error(
         "only iCalendar feeds are configured: cadenced cannot create events; add the slot yourself"

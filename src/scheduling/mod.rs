@@ -506,12 +506,20 @@ pub fn proposal_line(config: &Config, p: &Proposal) -> String {
     };
     if p.basis == Basis::ManagerOnly {
         line.push_str(if ja {
-            "（あなたの予定のみで判断）"
+            "（相手の空き状況は不明のため、あなたの予定のみで判断）"
         } else {
             " (your calendar only: the report's free/busy is unknown)"
         });
     }
     line
+}
+
+/// The command that books one of the proposal's slots, when booking is possible.
+pub fn book_hint(config: &Config, p: &Proposal) -> Option<String> {
+    (config.scheduling.booking()
+        && api::scheduling_account(config).is_some()
+        && !p.slots.is_empty())
+    .then(|| format!("cadenced book {} --slot N", p.alert_id))
 }
 
 fn slot_day(config: &Config, t: DateTime<Utc>) -> String {
