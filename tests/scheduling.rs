@@ -346,7 +346,10 @@ fn google_booking_is_idempotent_rechecks_free_busy_and_undo_removes_exactly_it()
     let alice = report_row(&doc, "alice@example.com");
     let id = alice["proposals_alert"].as_str().unwrap().to_string();
     let hint = ok(&env, &["--now", now, "propose", "Alice"]);
-    assert!(hint.contains(&format!("cadenced book {id} --slot N")), "{hint}");
+    assert!(
+        hint.contains(&format!("cadenced book {id} --slot N")),
+        "{hint}"
+    );
     let first = slots(alice)[0];
     assert_eq!(first.0, t("2027-01-14T08:00:00Z"));
     // Alice's first proposed slot fills up after the proposal: booking must see it.

@@ -670,3 +670,122 @@ pub async fn cycle_stage(
     };
     Ok(book::auto_book(&cx, a, &calendars, &proposals, now).await)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cadence::{CadenceSource, Session};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn session(start: &str, minutes: i64, outcome: Outcome) -> Session {
+        Session {
+            account: "a".into(),
+            calendar: "c".into(),
+            uid: "u".into(),
+            event_id: format!("e{start}"),
+            series_id: Some("s".into()),
+            title: "Alice / Mika 1on1".into(),
+            start: t(start),
+            end: t(start) + Duration::minutes(minutes),
+            outcome,
+        }
+    }
+
+    fn figures(sessions: Vec<Session>) -> ReportFigures {
+        ReportFigures {
+            email: "alice@example.com".into(),
+            name: "Alice".into(),
+            expected_interval_days: 7.0,
+            cadence_source: CadenceSource::Config,
+            held: 0,
+            cancelled: 0,
+            declined: 0,
+            upcoming: 0,
+            last_held: sessions
+                .iter()
+                .filter(|s| s.outcome == Outcome::Held)
+                .map(|s| s.start)
+                .max(),
+            next_scheduled: None,
+            days_since_last_held: None,
+            sessions_per_30d: 0.0,
+            series: Vec::new(),
+            sessions,
+        }
+    }
+
+    #[test]
+    fn a_skip_is_made_up_before_the_next_regular_session_while_it_is_the_latest_thing() {
+        let now = t("2027-01-13T00:00:00Z");
+        let r = figures(vec![
+            session("2027-01-05T08:00:00Z", 30, Outcome::Held),
+            session("2027-01-12T08:00:00Z", 30, Outcome::Cancelled),
+            session("2027-01-19T08:00:00Z", 30, Outcome::Upcoming),
+        ]);
+        let since = Some(t("2027-01-12T08:00:00Z"));
+        assert_eq!(
+            window_for(AlertKind::Skipped, since, &r, now),
+            Some(t("2027-01-19T08:00:00Z"))
+        );
+        // A session held after the skip: nothing to make up.
+        let later = figures(vec![
+            session("2027-01-12T08:00:00Z", 30, Outcome::Cancelled),
+            session("2027-01-12T10:00:00Z", 30, Outcome::Held),
+        ]);
+        assert_eq!(window_for(AlertKind::Skipped, since, &later, now), None);
+        // Nothing scheduled: one expected interval.
+        let none = figures(vec![session(
+            "2027-01-12T08:00:00Z",
+            30,
+            Outcome::Cancelled,
+        )]);
+        assert_eq!(
+            window_for(AlertKind::Skipped, since, &none, now),
+            Some(now + Duration::days(7))
+        );
+    }
+
+    #[test]
+    fn gaps_get_one_interval_capped_at_the_request_limit_and_other_kinds_none() {
+        let now = t("2027-01-13T00:00:00Z");
+        let mut r = figures(Vec::new());
+        assert_eq!(
+            window_for(AlertKind::Gap, None, &r, now),
+            Some(now + Duration::days(7))
+        );
+        r.expected_interval_days = 90.0;
+        assert_eq!(
+            window_for(AlertKind::NoSeries, None, &r, now),
+            Some(now + Duration::days(api::MAX_WINDOW_DAYS))
+        );
+        for k in [
+            AlertKind::Uneven,
+            AlertKind::Irregular,
+            AlertKind::SeriesEnding,
+        ] {
+            assert_eq!(window_for(k, Some(now), &r, now), None);
+        }
+    }
+
+    #[test]
+    fn usual_length_weekday_and_time_follow_the_sessions() {
+        let zone = Zone::Iana(chrono_tz::Asia::Tokyo);
+        // Tuesdays 17:00 Tokyo, 45 minutes, one odd Friday.
+        let r = figures(vec![
+            session("2027-01-05T08:00:00Z", 45, Outcome::Held),
+            session("2027-01-12T08:00:00Z", 45, Outcome::Held),
+            session("2027-01-15T01:00:00Z", 30, Outcome::Held),
+        ]);
+        let u = usual(&r, &zone);
+        assert_eq!(u.length, Duration::minutes(45));
+        let p = u.preference.unwrap();
+        assert_eq!(p.weekday, Weekday::Tue);
+        assert_eq!(p.time, NaiveTime::from_hms_opt(17, 0, 0).unwrap());
+        let none = usual(&figures(Vec::new()), &zone);
+        assert_eq!(none.length, Duration::minutes(DEFAULT_LENGTH_MINUTES));
+        assert!(none.preference.is_none());
+    }
+}
