@@ -501,7 +501,7 @@ impl SchedulingApi {
                     "start": {"dateTime": fmt(e.span.start), "timeZone": "UTC"},
                     "end": {"dateTime": fmt(e.span.end), "timeZone": "UTC"},
                     "attendees": [{"emailAddress": {"address": e.report}, "type": "required"}],
-                    "transactionId": e.mark,
+                    "transactionId": e.transaction,
                     "singleValueExtendedProperties": [{"id": GRAPH_PROPERTY_ID, "value": e.mark}],
                 });
                 let url = self.url(&["events"])?;
@@ -634,6 +634,9 @@ pub struct NewMakeup {
     pub report: String,
     /// The private property's value: the alert id.
     pub mark: String,
+    /// Graph `transactionId`: the same for the retries of one booking, new for a booking made
+    /// again after an undo (Graph documents no retention for it).
+    pub transaction: String,
 }
 
 fn merge(into: &mut Availability, part: Availability) {

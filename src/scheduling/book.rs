@@ -209,6 +209,7 @@ pub async fn book(
                 manager: config.manager.email.clone(),
                 report: report.email.clone(),
                 mark: alert_id.to_string(),
+                transaction: format!("cadenced-{alert_id}-{}", now.timestamp()),
             },
         )
         .await?;
