@@ -37,6 +37,7 @@ pub mod output;
 pub mod providers;
 pub mod recurrence;
 pub mod report;
+pub mod scheduling;
 pub mod statefs;
 pub mod store;
 pub mod sync;

@@ -1095,7 +1095,7 @@ pub fn microsoft_scope(config: &Config) -> &'static str {
     use crate::providers::microsoft::auth::{SCOPE, WRITE_SCOPE};
     if config.agenda.enabled && config.agenda.store == DocumentBackend::OneDrive {
         "offline_access Calendars.ReadWrite Files.ReadWrite User.Read"
-    } else if calendar_write_enabled(config) {
+    } else if calendar_write_enabled(config) || config.scheduling.booking() {
         WRITE_SCOPE
     } else {
         SCOPE
@@ -1105,7 +1105,9 @@ pub fn microsoft_scope(config: &Config) -> &'static str {
 /// The Google scopes to request for this config: reading always; editing events when agendas
 /// are linked into them; the app's own Drive files for the Drive store.
 pub fn google_scope(config: &Config) -> String {
-    let mut s = crate::providers::google::auth::scopes(google_write_enabled(config));
+    let mut s = crate::providers::google::auth::scopes(
+        google_write_enabled(config) || config.scheduling.booking(),
+    );
     if config.agenda.enabled && config.agenda.store == DocumentBackend::GoogleDrive {
         s.push(' ');
         s.push_str(gdrive::DRIVE_SCOPE);
@@ -1192,5 +1194,16 @@ mod tests {
             WRITE_SCOPE
         );
         assert!(microsoft_scope(&config("store = \"onedrive\"\n")).contains("Files.ReadWrite"));
+        // Booking make-ups (issue 17) needs the edit permission too; proposing does not.
+        let booking = "enabled = false\n\n[scheduling]\nbook = true\n";
+        assert_eq!(
+            google_scope(&config(booking)),
+            format!("{read} https://www.googleapis.com/auth/calendar.events")
+        );
+        assert_eq!(microsoft_scope(&config(booking)), WRITE_SCOPE);
+        assert_eq!(
+            google_scope(&config("enabled = false\n\n[scheduling]\nenabled = true\n")),
+            read
+        );
     }
 }

@@ -126,7 +126,52 @@ fn item(config: &Config, view: &OutboxView, a: &StoredAlert, now: DateTime<Utc>)
         .report
         .as_ref()
         .and_then(|r| view.agendas.get(&r.to_lowercase()).cloned());
+    let slot = |s: &crate::scheduling::slots::Span| render::SlotItem {
+        start: crate::output::rfc3339(s.start),
+        end: crate::output::rfc3339(s.end),
+        local: crate::scheduling::slot_text(config, s),
+    };
+    if let Some(b) = view.bookings.get(&a.id) {
+        item.booked = Some(render::BookedItem {
+            title: b.title.clone(),
+            start: crate::output::rfc3339(b.start),
+            end: crate::output::rfc3339(b.end),
+            local: crate::scheduling::slot_text(
+                config,
+                &crate::scheduling::slots::Span {
+                    start: b.start,
+                    end: b.end,
+                },
+            ),
+            event_id: b.event_id.clone(),
+            how: b.how.clone(),
+        });
+    } else if let Some(p) = view
+        .proposals
+        .get(&a.id)
+        .and_then(|j| serde_json::from_str::<crate::scheduling::Proposal>(j).ok())
+    {
+        item.proposals = p.slots.iter().map(slot).collect();
+        let mut line = crate::scheduling::proposal_line(config, &p);
+        if view.can_book
+            && let Some(hint) = crate::scheduling::book_hint(config, &p)
+        {
+            line.push_str(&format!(" · {hint}"));
+        }
+        item.makeup = Some(line);
+        if !view.can_book {
+            item.invite = crate::scheduling::invite_ics(config, &p, now);
+        }
+    }
     item
+}
+
+/// The notice of an auto-booked make-up (announced once per channel).
+fn booked_notice(view: &OutboxView, a: &StoredAlert) -> Option<String> {
+    view.bookings
+        .get(&a.id)
+        .filter(|b| b.how == "auto")
+        .map(|b| format!("booked:{}", b.event_id))
 }
 
 /// Decide the deliveries for this cycle (pure: the store runs it inside its transaction).
@@ -145,19 +190,33 @@ pub fn plan(
             let mut deliveries = Vec::new();
             for c in channels {
                 let c = c.as_str();
-                let due: Vec<(&StoredAlert, String)> = active
-                    .iter()
-                    .map(|a| (*a, notice(a)))
-                    .filter(|(a, n)| {
-                        !view
-                            .notices
-                            .contains(&(a.id.clone(), c.to_string(), n.clone()))
-                    })
-                    .collect();
+                let fresh = |a: &StoredAlert, n: &String| {
+                    !view
+                        .notices
+                        .contains(&(a.id.clone(), c.to_string(), n.clone()))
+                };
+                // Each alert once, with every notice it is due for: new (or the reminder after
+                // a snooze), and the make-up the daemon booked for it.
+                let mut due: Vec<(&StoredAlert, String)> = Vec::new();
+                let mut extra: Vec<(String, String)> = Vec::new();
+                for a in &active {
+                    let mut ns: Vec<String> = std::iter::once(notice(a))
+                        .chain(booked_notice(view, a))
+                        .filter(|n| fresh(a, n))
+                        .collect();
+                    if ns.is_empty() {
+                        continue;
+                    }
+                    let first = ns.remove(0);
+                    extra.extend(ns.into_iter().map(|n| (a.id.clone(), n)));
+                    due.push((*a, first));
+                }
                 if due.is_empty() {
                     continue;
                 }
-                let seed: Vec<String> = due.iter().map(|(a, n)| format!("{}@{n}", a.id)).collect();
+                let mut seed: Vec<String> =
+                    due.iter().map(|(a, n)| format!("{}@{n}", a.id)).collect();
+                seed.extend(extra.iter().map(|(a, n)| format!("{a}@{n}")));
                 let key = format!("cadenced-{:016x}-{c}", fnv1a64(seed.join(",").as_bytes()));
                 let items = due
                     .iter()
@@ -170,7 +229,9 @@ pub fn plan(
                     c,
                     "alerts",
                     &message,
-                    due.iter().map(|(a, n)| (a.id.clone(), n.clone())),
+                    due.iter()
+                        .map(|(a, n)| (a.id.clone(), n.clone()))
+                        .chain(extra.iter().cloned()),
                 ));
             }
             if config.alerts.notify_resolved {
@@ -304,7 +365,19 @@ pub async fn deliver(
         let cadence = render::cadence_rows(config, &a.analysis);
         let cfg = Arc::clone(config);
         let planned = store
-            .call(move |s| s.enqueue_deliveries(now, |view| plan(&cfg, view, Some(&cadence), now)))
+            .call(move |s| {
+                let can_book = s
+                    .path()
+                    .parent()
+                    .is_some_and(|dir| crate::scheduling::api::can_write(&cfg, dir));
+                s.enqueue_deliveries(now, |view| {
+                    let view = OutboxView {
+                        can_book,
+                        ..view.clone()
+                    };
+                    plan(&cfg, &view, Some(&cadence), now)
+                })
+            })
             .await;
         match planned {
             Ok(n) => report.enqueued = n,
@@ -538,6 +611,9 @@ mod tests {
             last_digest_slot: None,
             resolved: Vec::new(),
             agendas: std::collections::HashMap::new(),
+            proposals: std::collections::HashMap::new(),
+            bookings: std::collections::HashMap::new(),
+            can_book: false,
         }
     }
 

@@ -75,6 +75,58 @@ pub struct AlertItem {
     /// that the agenda reaches the manager even when it could not go into the invite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agenda: Option<String>,
+    /// The proposed make-up slots (issue 17), best first; empty when none was found or the
+    /// alert needs none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proposals: Vec<SlotItem>,
+    /// The proposals in one sentence (or why there is none), for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub makeup: Option<String>,
+    /// The make-up cadenced booked for this alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booked: Option<BookedItem>,
+    /// The first slot as an iCalendar file, for e-mail when the account cannot book it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
+}
+
+/// A proposed slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotItem {
+    /// RFC 3339 UTC.
+    pub start: String,
+    pub end: String,
+    /// In the manager's zone and locale (`Thu Nov 26 10:00–10:30`).
+    pub local: String,
+}
+
+/// A booked make-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookedItem {
+    pub title: String,
+    pub start: String,
+    pub end: String,
+    pub local: String,
+    pub event_id: String,
+    /// `manual` or `auto`.
+    pub how: String,
+}
+
+impl AlertItem {
+    /// The lines about the make-up (booked, or the proposals and how to book one).
+    pub fn makeup_lines(&self, ja: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(b) = &self.booked {
+            out.push(if ja {
+                format!("代替の1on1を予約しました: {}（{}）", b.local, b.title)
+            } else {
+                format!("Booked the make-up: {} ({})", b.local, b.title)
+            });
+            return out;
+        }
+        out.extend(self.makeup.clone());
+        out
+    }
 }
 
 /// One report's line in a digest's cadence table.
@@ -162,6 +214,10 @@ pub fn item(config: &Config, a: &StoredAlert, now: DateTime<Utc>) -> AlertItem {
         message: field("message").unwrap_or_else(|| a.kind.clone()),
         short,
         agenda: None,
+        proposals: Vec::new(),
+        makeup: None,
+        booked: None,
+        invite: None,
     }
 }
 
@@ -327,6 +383,9 @@ impl Message {
                     format!(" (since {})", i.since_local)
                 };
                 let _ = writeln!(out, "  - {}{}{since}", self.line_prefix(), i.message);
+                for line in i.makeup_lines(ja) {
+                    let _ = writeln!(out, "    {line}");
+                }
                 let _ = writeln!(out, "    [{}] id {}", i.kind, i.id);
             }
             if let Some(agenda) = items.iter().find_map(|i| i.agenda.as_deref()) {
@@ -416,9 +475,14 @@ impl Message {
                 } else {
                     format!("since {}", i.since_local)
                 };
+                let makeup: String = i
+                    .makeup_lines(ja)
+                    .iter()
+                    .map(|l| format!("<br>{}", esc(l)))
+                    .collect();
                 let _ = write!(
                     out,
-                    "<li><strong>{}{}</strong> <em>({})</em><br><small>{} · id <code>{}</code></small></li>",
+                    "<li><strong>{}{}</strong> <em>({})</em>{makeup}<br><small>{} · id <code>{}</code></small></li>",
                     esc(self.line_prefix()),
                     esc(&i.message),
                     esc(&since),
@@ -484,6 +548,9 @@ impl Message {
                     slack_esc(&since),
                     i.id
                 );
+                for line in i.makeup_lines(ja) {
+                    let _ = write!(text, "\n    {}", slack_esc(&line));
+                }
             }
             blocks.push(serde_json::json!({
                 "type": "section",
@@ -534,6 +601,13 @@ impl Message {
                     "wrap": true,
                     "color": if i.severity == "warning" { "Attention" } else { "Default" }
                 }));
+                let lines = i.makeup_lines(ja);
+                if !lines.is_empty() {
+                    body.push(serde_json::json!({
+                        "type": "TextBlock", "text": lines.join("\n"), "wrap": true,
+                        "isSubtle": true, "spacing": "None"
+                    }));
+                }
             }
         }
         if !self.cadence.is_empty() {
@@ -621,6 +695,10 @@ mod tests {
             message: format!("{name} <needs> & {kind}"),
             short: short.into(),
             agenda: None,
+            proposals: Vec::new(),
+            makeup: None,
+            booked: None,
+            invite: None,
         }
     }
 
@@ -692,6 +770,49 @@ mod tests {
             "application/vnd.microsoft.card.adaptive"
         );
         assert_eq!(teams["attachments"][0]["content"]["type"], "AdaptiveCard");
+    }
+
+    #[test]
+    fn make_up_slots_and_bookings_show_on_every_rendering() {
+        let mut gap = item("Bob", "bob@x", "gap", "23 days");
+        gap.proposals = vec![SlotItem {
+            start: "2026-11-26T06:00:00Z".into(),
+            end: "2026-11-26T06:30:00Z".into(),
+            local: "Thu Nov 26 15:00–15:30".into(),
+        }];
+        gap.makeup = Some(
+            "make-up slots: [1] Thu Nov 26 15:00–15:30 · cadenced book gap-Bob --slot N".into(),
+        );
+        let mut skip = item("Erin", "erin@x", "skipped", "skipped Nov 1");
+        skip.booked = Some(BookedItem {
+            title: "Erin 1on1 (make-up)".into(),
+            start: "2026-11-27T06:00:00Z".into(),
+            end: "2026-11-27T06:30:00Z".into(),
+            local: "Fri Nov 27 15:00–15:30".into(),
+            event_id: "ev1".into(),
+            how: "auto".into(),
+        });
+        let m = Message::new(&config("en"), "alerts", vec![gap, skip], now());
+        let slot = "make-up slots: [1] Thu Nov 26 15:00–15:30";
+        let book = "cadenced book gap-Bob --slot N";
+        let booked = "Booked the make-up: Fri Nov 27 15:00–15:30 (Erin 1on1 (make-up))";
+        for text in [
+            m.text(),
+            m.html(),
+            m.slack().to_string(),
+            m.teams().to_string(),
+        ] {
+            assert!(text.contains(slot), "{text}");
+            assert!(text.contains(book), "{text}");
+            assert!(text.contains(booked), "{text}");
+        }
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            json["alerts"][0]["proposals"][0]["start"],
+            "2026-11-26T06:00:00Z"
+        );
+        assert_eq!(json["alerts"][1]["booked"]["how"], "auto");
+        assert!(json["alerts"][1].get("proposals").is_none());
     }
 
     #[test]

@@ -230,6 +230,13 @@ async fn run(
                      agenda documents, one per report, shared with that report.\n"
                 );
             }
+            if ctx.config.scheduling.booking() {
+                eprintln!(
+                    "cadenced also asks to edit events: [scheduling] book = true lets `cadenced \
+                     book` create make-up 1on1s in your calendar with the report invited. Set \
+                     book = false to keep it read-only (alerts then carry an .ics file).\n"
+                );
+            }
             if crate::agenda::google_write_enabled(&ctx.config) {
                 eprintln!(
                     "cadenced also asks to edit events: [agenda] links each agenda into the 1on1 \
@@ -279,8 +286,9 @@ fn explain_microsoft_scope(scope: &str) {
     if scope != mauth::SCOPE {
         eprintln!(
             "cadenced also asks to edit events (Calendars.ReadWrite): [agenda] links each agenda \
-             into the 1on1 series you organize, once per series. Set [agenda] link_base = \"\" \
-             (local store) or enabled = false to keep it read-only.\n"
+             into the 1on1 series you organize, once per series, and [scheduling] book = true \
+             lets `cadenced book` create make-up 1on1s. Set [agenda] link_base = \"\" (local \
+             store) or enabled = false, and [scheduling] book = false, to keep it read-only.\n"
         );
     }
 }

@@ -30,9 +30,12 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
     let a = crate::alerts::analyse(&ctx.config, &mut store, ctx.now).map_err(runtime)?;
     // Where each report's agenda is (issue 8), also when nothing could be written into the event.
     let links = store.agenda_links().map_err(runtime)?;
+    // Make-up slots (issue 17) for the alerts that need one.
+    let proposals = super::scheduling::proposals(ctx, &mut store, &a)?;
     if let Some(path) = html {
-        let input =
+        let mut input =
             crate::dashboard::input_for(&ctx.config, &a, &store, ctx.now).map_err(runtime)?;
+        crate::dashboard::add_proposals(&ctx.config, &mut input, &proposals);
         let page =
             crate::dashboard::render(&input).map_err(|e| CliError::runtime(e.to_string()))?;
         write_atomically(path, page.as_bytes()).map_err(|e| {
@@ -46,13 +49,18 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
         }
     }
     if json {
-        let doc = crate::report::document(&ctx.config, &a, &links, ctx.now)
+        let mut doc = crate::report::document(&ctx.config, &a, &links, ctx.now)
             .map_err(|e| CliError::runtime(e.to_string()))?;
+        crate::scheduling::annotate_report(&mut doc, &proposals);
         let text =
             serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
     let mut text = render_report(ctx, &a, Style::detect());
+    text.push_str(&crate::terminal::escape_text(&super::scheduling::describe(
+        &ctx.config,
+        &proposals,
+    )));
     text.push_str(&crate::terminal::escape_text(
         &crate::agenda::describe_links(&links),
     ));

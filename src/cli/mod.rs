@@ -8,6 +8,7 @@ mod cadence;
 mod delivery;
 mod events;
 mod run;
+mod scheduling;
 mod service;
 mod setup;
 mod status;
@@ -129,6 +130,25 @@ pub enum Command {
         /// Also list acknowledged and snoozed alerts.
         #[arg(long)]
         all: bool,
+    },
+    /// Propose make-up 1on1 slots for the open gap, no_series and skipped alerts (of one
+    /// report: its e-mail or name).
+    Propose {
+        report: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Book a proposed make-up 1on1 in your calendar with the report invited (or, with
+    /// --undo, delete the one cadenced booked for this alert).
+    Book {
+        /// The alert's id (`cadenced alerts`).
+        alert_id: String,
+        /// Which proposed slot (1 = the first).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=3))]
+        slot: u16,
+        /// Delete the make-up cadenced booked for this alert.
+        #[arg(long, conflicts_with = "slot")]
+        undo: bool,
     },
     /// Create and link the agendas that are due (the sessions within `[agenda] lead_time`).
     Agenda {
@@ -371,6 +391,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 Some(AlertAction::Test) => delivery::test(&ctx),
             }
         }
+        Command::Propose { report, json } => {
+            scheduling::propose(&Context::load(&cli, config_path)?, report.as_deref(), *json)
+        }
+        Command::Book {
+            alert_id,
+            slot,
+            undo,
+        } => scheduling::book(
+            &Context::load(&cli, config_path)?,
+            alert_id,
+            usize::from(*slot),
+            *undo,
+        ),
         Command::Agenda { action, dry_run } => {
             let ctx = Context::load(&cli, config_path)?;
             match action {

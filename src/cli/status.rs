@@ -16,6 +16,23 @@ struct StatusJson {
     accounts: Vec<AccountJson>,
     open_alerts: usize,
     open_alerts_by_kind: std::collections::BTreeMap<String, usize>,
+    /// The make-up 1on1s cadenced booked (issue 17), newest first.
+    bookings: Vec<BookingJson>,
+}
+
+#[derive(Serialize)]
+struct BookingJson {
+    alert: String,
+    report: String,
+    account: String,
+    event_id: String,
+    title: String,
+    start: String,
+    end: String,
+    /// `manual` (`cadenced book`) or `auto` (the daemon).
+    how: String,
+    booked_at: String,
+    undone_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -50,6 +67,7 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
     let stored = store.account_overview().map_err(runtime)?;
     let alerts = store.open_alerts().map_err(runtime)?;
     let cursor_updates = store.oldest_cursor_updates().map_err(runtime)?;
+    let bookings = store.bookings().map_err(runtime)?;
     let wall = Utc::now();
     let holder = crate::daemon::lock::holder(&ctx.state_dir);
     let mut by_kind = std::collections::BTreeMap::new();
@@ -95,6 +113,21 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
         accounts,
         open_alerts: open.len(),
         open_alerts_by_kind: by_kind,
+        bookings: bookings
+            .into_iter()
+            .map(|b| BookingJson {
+                alert: b.alert_id,
+                report: b.report,
+                account: b.account,
+                event_id: b.event_id,
+                title: b.title,
+                start: rfc3339(b.start),
+                end: rfc3339(b.end),
+                how: b.how,
+                booked_at: rfc3339(b.created_at),
+                undone_at: b.undone_at.map(rfc3339),
+            })
+            .collect(),
     };
     let text = if json {
         serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))? + "\n"
@@ -155,6 +188,20 @@ fn human(doc: &StatusJson) -> String {
         out.push_str(&format!(" ({})", kinds.join(", ")));
     }
     out.push('\n');
+    if !doc.bookings.is_empty() {
+        out.push_str("\nmake-ups booked:\n");
+        for b in &doc.bookings {
+            let undone = b
+                .undone_at
+                .as_ref()
+                .map(|t| format!(", undone {t}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {} {}–{} with {} ({}, alert {}, event {}{undone})\n",
+                b.title, b.start, b.end, b.report, b.how, b.alert, b.event_id
+            ));
+        }
+    }
     out
 }
 

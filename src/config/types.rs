@@ -22,6 +22,7 @@ pub struct Config {
     pub alerts: AlertsConfig,
     pub agenda: AgendaConfig,
     pub daemon: DaemonConfig,
+    pub scheduling: SchedulingConfig,
 }
 
 impl Config {
@@ -49,6 +50,62 @@ pub struct Manager {
     /// IANA name; default `UTC`.
     pub timezone: chrono_tz::Tz,
     pub locale: Locale,
+    /// `working_hours`; default Mon–Fri 09:00–18:00 (in `timezone`).
+    pub working_hours: WorkingHours,
+}
+
+/// `[manager] working_hours = "Mon-Fri 09:00-18:00"`: the days and the daily span (local
+/// times in the manager's zone) in which make-up 1on1s are proposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkingHours {
+    /// Monday first.
+    pub days: [bool; 7],
+    pub start: chrono::NaiveTime,
+    pub end: chrono::NaiveTime,
+}
+
+impl Default for WorkingHours {
+    fn default() -> Self {
+        Self {
+            days: [true, true, true, true, true, false, false],
+            // 09:00 and 18:00 are valid times of day.
+            start: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(chrono::NaiveTime::MIN),
+            end: chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(chrono::NaiveTime::MIN),
+        }
+    }
+}
+
+/// `[scheduling]`: proposing and booking make-up 1on1s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchedulingConfig {
+    /// Default true: propose slots for open `gap`, `no_series` and `skipped` alerts.
+    pub enabled: bool,
+    /// Default false: with it (and `enabled`), `cadenced book` may create events and
+    /// `cadenced auth` asks for the scope to edit events. Without it cadenced stays read-only
+    /// and e-mailed alerts carry the first slot as an iCalendar file.
+    pub book: bool,
+    /// Default 20h: no slot starts sooner than this after now.
+    pub notice: ConfigDuration,
+    /// Default false: the daemon books the first slot of a `skipped` run by itself.
+    pub auto_book: bool,
+}
+
+impl Default for SchedulingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            book: false,
+            notice: ConfigDuration::from_secs(20 * 3_600),
+            auto_book: false,
+        }
+    }
+}
+
+impl SchedulingConfig {
+    /// Whether booking (and so the write scope) is on.
+    pub fn booking(&self) -> bool {
+        self.enabled && self.book
+    }
 }
 
 impl Manager {
@@ -89,6 +146,11 @@ pub struct Report {
     pub cadence: Option<Cadence>,
     /// Other addresses of the same person; they count as the report.
     pub aliases: Vec<String>,
+    /// The report's zone for proposing make-ups, when the provider does not give it.
+    pub timezone: Option<chrono_tz::Tz>,
+    /// The report's working hours (in `timezone`, else the manager's zone), when the provider
+    /// does not give them.
+    pub working_hours: Option<WorkingHours>,
 }
 
 impl Report {

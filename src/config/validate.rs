@@ -31,9 +31,18 @@ const TOP_KEYS: &[&str] = &[
     "alerts",
     "agenda",
     "daemon",
+    "scheduling",
 ];
-const MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale"];
-const REPORT_KEYS: &[&str] = &["email", "name", "cadence", "aliases"];
+const MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale", "working_hours"];
+const SCHEDULING_KEYS: &[&str] = &["enabled", "book", "notice", "auto_book"];
+const REPORT_KEYS: &[&str] = &[
+    "email",
+    "name",
+    "cadence",
+    "aliases",
+    "timezone",
+    "working_hours",
+];
 const ACCOUNT_KEYS: &[&str] = &["name", "provider"];
 const GOOGLE_KEYS: &[&str] = &[
     "calendars",
@@ -614,6 +623,10 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         .table(&root, "daemon")
         .map(|s| daemon(cx, &s))
         .unwrap_or_default();
+    let scheduling = cx
+        .table(&root, "scheduling")
+        .map(|s| scheduling(cx, &s))
+        .unwrap_or_default();
 
     Some(Config {
         file: cx.file.to_path_buf(),
@@ -626,6 +639,7 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         alerts,
         agenda,
         daemon,
+        scheduling,
     })
 }
 
@@ -645,6 +659,9 @@ fn manager(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> (Manager, Option<Range<usize>>
     let locale = cx
         .choice(sec, "locale", &[("en", Locale::En), ("ja", Locale::Ja)])
         .unwrap_or_default();
+    let working_hours = cx
+        .parsed(sec, "working_hours", value::parse_working_hours)
+        .unwrap_or_default();
     let (email, span) = match email {
         Some((e, span)) => (e, Some(span)),
         None => (String::new(), None),
@@ -655,6 +672,7 @@ fn manager(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> (Manager, Option<Range<usize>>
             name,
             timezone,
             locale,
+            working_hours,
         },
         span,
     )
@@ -703,6 +721,8 @@ fn reports(
         };
         let name = cx.text(sec, "name").map(|(s, _)| s.to_owned());
         let cadence = cx.parsed(sec, "cadence", value::parse_cadence);
+        let timezone = cx.parsed(sec, "timezone", parse_timezone);
+        let working_hours = cx.parsed(sec, "working_hours", value::parse_working_hours);
         let mut aliases = Vec::new();
         if let Some((items, _)) = cx.strings(sec, "aliases") {
             for (i, (alias, span)) in items.into_iter().enumerate() {
@@ -741,6 +761,8 @@ fn reports(
             name,
             cadence,
             aliases: aliases.into_iter().map(|(a, _, _)| a).collect(),
+            timezone,
+            working_hours,
         });
     }
     out
@@ -1418,6 +1440,28 @@ fn agenda(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, accounts: &[Account]) -> AgendaCon
         notify_attendees: cx
             .boolean(sec, "notify_attendees")
             .unwrap_or(d.notify_attendees),
+    }
+}
+
+fn scheduling(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> SchedulingConfig {
+    cx.unknown_keys(sec, SCHEDULING_KEYS);
+    let d = SchedulingConfig::default();
+    let enabled = cx.boolean(sec, "enabled").unwrap_or(d.enabled);
+    let book = cx.boolean(sec, "book").unwrap_or(d.book);
+    let auto_book = cx.boolean(sec, "auto_book").unwrap_or(d.auto_book);
+    if auto_book && !(enabled && book) {
+        let span = sec.get("auto_book").map(|v| v.span());
+        cx.problem(
+            sec.key("auto_book"),
+            span,
+            "needs scheduling with booking on (enabled = true and book = true)",
+        );
+    }
+    SchedulingConfig {
+        enabled,
+        book,
+        notice: cx.duration(sec, "notice").map_or(d.notice, |(x, _)| x),
+        auto_book,
     }
 }
 

@@ -460,8 +460,75 @@ pub fn split_host_port(host: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
+/// `[manager] working_hours`: `"Mon-Fri 09:00-18:00"`, or days listed with commas
+/// (`"Mon,Tue,Thu 10:00-16:30"`); the end is after the start, both on the same day.
+pub fn parse_working_hours(text: &str) -> Result<super::types::WorkingHours, String> {
+    use chrono::NaiveTime;
+    let bad = |why: &str| {
+        format!(
+            "invalid working hours {text:?}: {why} (expected days and a span like \"Mon-Fri 09:00-18:00\")"
+        )
+    };
+    let (days_text, span) = text
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| bad("missing the time span"))?;
+    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let day = |s: &str| {
+        NAMES
+            .iter()
+            .position(|n| s.trim().eq_ignore_ascii_case(n))
+            .ok_or_else(|| bad(&format!("unknown day {:?}", s.trim())))
+    };
+    let mut days = [false; 7];
+    for part in days_text.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (day(a)?, day(b)?);
+                if b < a {
+                    return Err(bad("a day range runs from Monday towards Sunday"));
+                }
+                days[a..=b].iter_mut().for_each(|d| *d = true);
+            }
+            None => days[day(part)?] = true,
+        }
+    }
+    let (start, end) = span
+        .trim()
+        .split_once('-')
+        .ok_or_else(|| bad("the span needs a start and an end"))?;
+    let time = |s: &str| {
+        NaiveTime::parse_from_str(s.trim(), "%H:%M")
+            .map_err(|_| bad(&format!("bad time {:?}", s.trim())))
+    };
+    let (start, end) = (time(start)?, time(end)?);
+    if end <= start {
+        return Err(bad("the end must come after the start"));
+    }
+    Ok(super::types::WorkingHours { days, start, end })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn working_hours_parse_ranges_lists_and_refuse_nonsense() {
+        let h = parse_working_hours("Mon-Fri 09:00-18:00").unwrap();
+        assert_eq!(h, super::super::types::WorkingHours::default());
+        let h = parse_working_hours("tue,Thu,sat-sun 10:30-16:00").unwrap();
+        assert_eq!(h.days, [false, true, false, true, false, true, true]);
+        assert_eq!(h.start, chrono::NaiveTime::from_hms_opt(10, 30, 0).unwrap());
+        for bad in [
+            "Mon-Fri",
+            "Fri-Mon 09:00-18:00",
+            "Mon 18:00-09:00",
+            "Xyz 09:00-10:00",
+            "Mon 9-10",
+        ] {
+            let e = parse_working_hours(bad).unwrap_err();
+            assert!(e.contains("invalid working hours"), "{bad}: {e}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -191,6 +191,25 @@ pub async fn after_sync(ctx: &CycleContext, now: DateTime<Utc>) -> Stages {
         now,
     )
     .await;
+    // Make-up slots (issue 17): proposed for the alerts that need them and kept for the
+    // messages; the daemon books a skipped run's first slot when `auto_book` is on.
+    match crate::scheduling::cycle_stage(
+        &ctx.config,
+        &ctx.state_dir,
+        &ctx.store,
+        &ctx.client,
+        analysis.as_ref().ok(),
+        now,
+    )
+    .await
+    {
+        Ok(booked) => {
+            for b in booked.iter().filter_map(|b| b.as_ref().err()) {
+                tracing::warn!("make-up not booked: {b}");
+            }
+        }
+        Err(e) => tracing::warn!("make-up slots not proposed: {e}"),
+    }
     // Alert delivery (issue 7): the outbox is filled from `analysis` and drained.
     let delivery = crate::alerts::outbox::deliver(
         &ctx.config,

@@ -113,7 +113,41 @@ pub struct ReportRow {
     pub alerts: Vec<AlertBadge>,
     /// The report's agenda (a URL or a local path); set once agendas exist.
     pub agenda: Option<AgendaLink>,
+    /// Proposed make-up slots (issue 17), when an alert of the report needs one.
+    pub makeup: Option<Makeup>,
     pub cells: Vec<Cell>,
+}
+
+/// The make-up slots of a report, as the page shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Makeup {
+    pub alert_id: String,
+    /// Each slot in the manager's zone, best first; the line saying why there is none when
+    /// empty.
+    pub slots: Vec<String>,
+    pub summary: String,
+    /// The command that books a slot, when booking is on.
+    pub book: Option<String>,
+}
+
+/// Add each report's make-up slots (its `skipped`, else `gap`, else `no_series` alert's).
+pub fn add_proposals(
+    config: &Config,
+    input: &mut DashboardInput,
+    proposals: &[crate::scheduling::Proposal],
+) {
+    for row in &mut input.rows {
+        row.makeup = crate::scheduling::for_report(proposals, &row.email).map(|p| Makeup {
+            alert_id: p.alert_id.clone(),
+            slots: p
+                .slots
+                .iter()
+                .map(|s| crate::scheduling::slot_text(config, s))
+                .collect(),
+            summary: crate::scheduling::proposal_line(config, p),
+            book: crate::scheduling::book_hint(config, p),
+        });
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -209,6 +243,7 @@ pub struct Strings {
     pub no_alerts: &'static str,
     pub agenda: &'static str,
     pub no_agenda: &'static str,
+    pub makeup: &'static str,
     pub accounts: &'static str,
     pub last_success: &'static str,
     pub never: &'static str,
@@ -251,6 +286,7 @@ static EN: Strings = Strings {
     no_alerts: "No open alerts.",
     agenda: "Agenda",
     no_agenda: "no agenda yet",
+    makeup: "Make-up slots",
     accounts: "Calendar accounts",
     last_success: "last successful sync",
     never: "never",
@@ -293,6 +329,7 @@ static JA: Strings = Strings {
     no_alerts: "未対応のアラートはありません。",
     agenda: "アジェンダ",
     no_agenda: "アジェンダ未作成",
+    makeup: "代替の候補",
     accounts: "カレンダーアカウント",
     last_success: "最終同期成功",
     never: "未同期",
@@ -558,6 +595,7 @@ pub fn input_with_agendas(
                     })
                     .collect(),
                 agenda,
+                makeup: None,
                 cells,
             }
         })
@@ -720,7 +758,15 @@ pub fn load(
     now: DateTime<Utc>,
 ) -> Result<DashboardInput, crate::store::StoreError> {
     let a = crate::alerts::analyse(config, store, now)?;
-    input_for(config, &a, store, now)
+    let mut input = input_for(config, &a, store, now)?;
+    // The slots the daemon's last cycle proposed (no provider call from the page).
+    let proposals: Vec<crate::scheduling::Proposal> = store
+        .proposals()?
+        .values()
+        .filter_map(|j| serde_json::from_str(j).ok())
+        .collect();
+    add_proposals(config, &mut input, &proposals);
+    Ok(input)
 }
 
 /// The page's input for an analysis already made: the accounts' sync state and the agenda

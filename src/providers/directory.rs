@@ -114,6 +114,8 @@ pub fn with_directory<'a>(config: &'a Config, state_dir: &Path) -> Cow<'a, Confi
                     name: p.name,
                     cadence: None,
                     aliases: Vec::new(),
+                    timezone: None,
+                    working_hours: None,
                 });
             }
         }

@@ -165,6 +165,31 @@ pub fn migrations() -> Migrations<'static> {
             PRIMARY KEY (calendar_id, href)
         ) WITHOUT ROWID;",
         ),
+        // Migration 5 (issue 17): the make-up 1on1s cadenced booked, see `bookings.rs`. One row
+        // per alert (so at most one make-up per alert, whoever asked), kept after an undo. And
+        // the slots the daemon's last cycle proposed per alert (JSON), for alert messages and
+        // the dashboard.
+        M::up(
+            "CREATE TABLE bookings (
+            alert_id TEXT PRIMARY KEY,
+            report TEXT NOT NULL,
+            account TEXT NOT NULL,
+            calendar TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            start_utc TEXT NOT NULL,
+            end_utc TEXT NOT NULL,
+            how TEXT NOT NULL CHECK (how IN ('manual', 'auto')),
+            created_at TEXT NOT NULL,
+            undone_at TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE proposals (
+            alert_id TEXT PRIMARY KEY,
+            report TEXT NOT NULL,
+            data TEXT NOT NULL,
+            computed_at TEXT NOT NULL
+        ) WITHOUT ROWID;",
+        ),
     ])
 }
 

@@ -17,6 +17,7 @@
 
 mod agendas;
 mod alerts;
+mod bookings;
 pub mod caldav;
 mod migrations;
 mod outbox;
@@ -25,6 +26,7 @@ mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
+pub use bookings::Booking;
 pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,
     ResolvedAlert,

@@ -59,6 +59,13 @@ pub struct OutboxView {
     pub resolved: Vec<ResolvedAlert>,
     /// Each report's agenda document (its latest), by the report's lower-case e-mail.
     pub agendas: HashMap<String, String>,
+    /// The make-up slots the last cycle proposed, by alert id (JSON, issue 17).
+    pub proposals: HashMap<String, String>,
+    /// The make-ups booked and not undone, by alert id.
+    pub bookings: HashMap<String, super::Booking>,
+    /// Whether the scheduling account may create events (set by the planner's caller; when it
+    /// may not, e-mails carry the first slot as an iCalendar file).
+    pub can_book: bool,
 }
 
 /// A resolved alert that was delivered on `channel`.
@@ -129,6 +136,14 @@ impl Store {
             last_digest_slot: self.last_digest_slot()?,
             resolved: self.unannounced_resolutions()?,
             agendas: self.latest_agendas()?,
+            proposals: self.proposals()?,
+            bookings: self
+                .bookings()?
+                .into_iter()
+                .filter(|b| b.undone_at.is_none())
+                .map(|b| (b.alert_id.clone(), b))
+                .collect(),
+            can_book: false,
         };
         let plan = plan(&view);
         let now_text = text(now);

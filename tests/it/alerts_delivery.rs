@@ -219,12 +219,39 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
         message_id.starts_with("<cadenced-") && message_id.contains("-email@"),
         "{message_id}"
     );
-    assert_eq!(parsed.ctype.mimetype, "multipart/alternative");
-    assert_eq!(parsed.subparts.len(), 2);
-    assert_eq!(parsed.subparts[0].ctype.mimetype, "text/plain");
-    assert_eq!(parsed.subparts[1].ctype.mimetype, "text/html");
-    let plain = parsed.subparts[0].get_body().unwrap();
-    let html = parsed.subparts[1].get_body().unwrap();
+    // The feed account cannot create events: the make-ups proposed for Bob's gap and Fatima's
+    // missing 1on1 travel as iCalendar files after the text and HTML parts (issue 17).
+    assert_eq!(parsed.ctype.mimetype, "multipart/mixed");
+    assert_eq!(parsed.subparts.len(), 3);
+    let alt = &parsed.subparts[0];
+    assert_eq!(alt.ctype.mimetype, "multipart/alternative");
+    assert_eq!(alt.subparts.len(), 2);
+    assert_eq!(alt.subparts[0].ctype.mimetype, "text/plain");
+    assert_eq!(alt.subparts[1].ctype.mimetype, "text/html");
+    let plain = alt.subparts[0].get_body().unwrap();
+    let html = alt.subparts[1].get_body().unwrap();
+    for (part, who) in parsed.subparts[1..].iter().zip(["bob", "fatima"]) {
+        assert_eq!(part.ctype.mimetype, "text/calendar");
+        let ics = part.get_body().unwrap();
+        assert!(
+            ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:PUBLISH"),
+            "{ics}"
+        );
+        assert!(
+            ics.contains(&format!("ATTENDEE:mailto:{who}@example.com")),
+            "{ics}"
+        );
+        assert!(
+            part.get_content_disposition()
+                .params
+                .get("filename")
+                .is_some_and(|f| f.starts_with("make-up-") && f.ends_with(".ics"))
+        );
+    }
+    assert!(
+        plain.contains("make-up slots: [1] Thu Nov 26 15:00–15:30"),
+        "{plain}"
+    );
     // The example's agendas are local files without link_base: nothing goes into the invites,
     // so the alert names the agenda prepared in the same cycle (docs/design.md, Writing to calendars).
     for part in [&plain, &html] {
@@ -269,6 +296,33 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
     assert_eq!(bob_gap["name"], "Bob");
     assert_eq!(bob_gap["since"], "2026-10-08T06:00:00Z");
     assert_eq!(bob_gap["id"], "6316f53d6e74");
+    // The make-up slots proposed for the gap (issue 17), as in `report --json`.
+    let slots = bob_gap["proposals"].as_array().unwrap();
+    assert_eq!(slots.len(), 3);
+    assert_eq!(slots[0]["start"], "2026-11-26T06:00:00Z");
+    assert_eq!(slots[0]["end"], "2026-11-26T06:30:00Z");
+    assert_eq!(slots[0]["local"], "Thu Nov 26 15:00–15:30");
+    assert!(
+        bob_gap["makeup"]
+            .as_str()
+            .unwrap()
+            .contains("your calendar only")
+    );
+    assert!(
+        bob_gap["invite"]
+            .as_str()
+            .unwrap()
+            .contains("DTSTART:20261126T060000Z")
+    );
+    // Skips that a held session followed need no make-up.
+    assert!(
+        body["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "skipped")
+            .all(|a| a.get("proposals").is_none())
+    );
 
     // Command: one run, the same payload on stdin.
     let cmds = s.command_messages();

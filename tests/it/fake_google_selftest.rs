@@ -1418,3 +1418,273 @@ fn works_from_a_plain_test_without_a_runtime() {
     assert!(out.contains("\"token_type\": \"Bearer\""));
     assert_eq!(g.count(Endpoint::Token), 1);
 }
+
+// ----- freeBusy.query, events.insert, events.delete (scheduling) ---------------------------
+
+/// A harness whose token may read free/busy and write events.
+async fn scheduling_harness() -> Harness {
+    let g = FakeGoogle::start();
+    g.add_refresh_token(
+        DEFAULT_ACCOUNT,
+        "1//fb",
+        &["calendar.readonly", "calendar.events"],
+    );
+    let mut h = Harness::with(g).await;
+    let r = h
+        .token_request(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("refresh_token", "1//fb"),
+        ])
+        .await;
+    h.token = r.body["access_token"].as_str().unwrap().to_string();
+    h
+}
+
+impl Harness {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Resp {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.g.url()))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        resp(req.send().await.unwrap()).await
+    }
+
+    async fn free_busy(&self, body: Value) -> Resp {
+        self.send(reqwest::Method::POST, "/calendar/v3/freeBusy", Some(body))
+            .await
+    }
+}
+
+fn fb_query(items: &[&str]) -> Value {
+    json!({
+        "timeMin": "2026-03-02T00:00:00Z",
+        "timeMax": "2026-03-16T00:00:00Z",
+        "items": items.iter().map(|i| json!({"id": i})).collect::<Vec<_>>(),
+    })
+}
+
+#[tokio::test]
+async fn free_busy_counts_opaque_tentative_series_and_all_day_but_not_declined_or_transparent() {
+    let h = scheduling_harness().await;
+    let g = &h.g;
+    // A weekly series (Mondays 09:00 Chicago) with its second instance cancelled.
+    let master = g.insert_event("primary", weekly("1on1"));
+    let id = master["id"].as_str().unwrap();
+    g.cancel_instance("primary", id, "2026-03-09T09:00:00-05:00");
+    let mut tentative = single("Tentative", 3);
+    tentative["attendees"] = json!([
+        {"email": CAL, "self": true, "responseStatus": "tentative"},
+        {"email": "x@example.com", "organizer": true, "responseStatus": "accepted"}
+    ]);
+    g.insert_event("primary", tentative);
+    let declined = g.insert_event("primary", json!({
+        "summary": "Declined",
+        "start": {"dateTime": "2026-03-04T10:00:00-06:00"}, "end": {"dateTime": "2026-03-04T11:00:00-06:00"},
+        "attendees": [{"email": CAL, "self": true, "responseStatus": "accepted"}, {"email": "x@example.com"}]
+    }));
+    g.set_response_status("primary", declined["id"].as_str().unwrap(), CAL, "declined");
+    g.insert_event("primary", json!({
+        "summary": "Free", "transparency": "transparent",
+        "start": {"dateTime": "2026-03-05T10:00:00-06:00"}, "end": {"dateTime": "2026-03-05T11:00:00-06:00"}
+    }));
+    g.insert_event(
+        "primary",
+        json!({
+            "summary": "Holiday", "start": {"date": "2026-03-06"}, "end": {"date": "2026-03-07"}
+        }),
+    );
+    g.insert_event("primary", json!({
+        "summary": "Touching", "start": {"dateTime": "2026-03-03T09:30:00-06:00"}, "end": {"dateTime": "2026-03-03T11:00:00-06:00"}
+    }));
+    let r = h
+        .free_busy(json!({
+            "timeMin": "2026-03-02T00:00:00Z", "timeMax": "2026-03-16T00:00:00Z",
+            "timeZone": "America/Chicago", "items": [{"id": "primary"}]
+        }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["kind"], "calendar#freeBusy");
+    assert_eq!(r.body["timeMin"], "2026-03-02T00:00:00.000Z");
+    let busy: Vec<(String, String)> = r.body["calendars"]["primary"]["busy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["start"].as_str().unwrap().into(),
+                p["end"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        busy,
+        vec![
+            (
+                "2026-03-02T09:00:00-06:00".into(),
+                "2026-03-02T09:30:00-06:00".into()
+            ),
+            // The tentative single and the touching event merge.
+            (
+                "2026-03-03T09:00:00-06:00".into(),
+                "2026-03-03T11:00:00-06:00".into()
+            ),
+            (
+                "2026-03-06T00:00:00-06:00".into(),
+                "2026-03-07T00:00:00-06:00".into()
+            ),
+            // Mar 9 was cancelled; Mar 16 is outside the window.
+        ],
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn free_busy_errors_per_calendar_and_per_request() {
+    let h = scheduling_harness().await;
+    h.g.add_account("shared@example.com", "Europe/Berlin");
+    h.g.add_account("private@example.com", "Europe/Berlin");
+    h.g.share_free_busy("shared@example.com");
+    let r = h
+        .free_busy(fb_query(&[
+            "shared@example.com",
+            "private@example.com",
+            "nobody@example.com",
+        ]))
+        .await;
+    assert_eq!(r.status, 200);
+    let cals = &r.body["calendars"];
+    assert_eq!(cals["shared@example.com"], json!({"busy": []}));
+    for id in ["private@example.com", "nobody@example.com"] {
+        assert_eq!(
+            cals[id],
+            json!({"errors": [{"domain": "global", "reason": "notFound"}], "busy": []})
+        );
+    }
+    let many: Vec<String> = (0..51).map(|i| format!("u{i}@example.com")).collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let r = h.free_busy(fb_query(&refs)).await;
+    assert_eq!(
+        r.body["calendars"]["u50@example.com"]["errors"][0]["reason"],
+        "tooManyCalendarsRequested"
+    );
+    assert_eq!(
+        r.body["calendars"]["u49@example.com"]["errors"][0]["reason"],
+        "notFound"
+    );
+    let r = h
+        .free_busy(json!({"timeMin": "2026-03-02T00:00:00Z", "timeMax": "2026-03-02T00:00:00Z", "items": []}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["errors"][0]["reason"], "timeRangeEmpty");
+    let r = h
+        .free_busy(json!({"timeMin": "2026-01-01T00:00:00Z", "timeMax": "2026-03-15T00:00:00Z", "items": []}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["errors"][0]["reason"], "timeRangeTooLong");
+    let r = h
+        .free_busy(json!({"timeMin": "2026-03-02T00:00:00", "timeMax": "2026-03-03T00:00:00Z", "items": []}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["message"], "Bad Request");
+    // The default token (calendar.events only) may not read free/busy.
+    let d = Harness::new().await;
+    let r = d
+        .send(
+            reqwest::Method::POST,
+            "/calendar/v3/freeBusy",
+            Some(fb_query(&["primary"])),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn insert_and_delete_keep_sync_free_busy_and_attendees_consistent() {
+    let h = scheduling_harness().await;
+    h.g.add_account("alice@example.com", "Europe/Berlin");
+    h.g.share_free_busy("alice@example.com");
+    let path = "/calendar/v3/calendars/primary/events";
+    let r = h
+        .send(reqwest::Method::POST, &format!("{path}?sendUpdates=all"), Some(json!({
+            "summary": "1on1 (make-up)",
+            "start": {"dateTime": "2026-03-04T14:00:00Z"}, "end": {"dateTime": "2026-03-04T14:30:00Z"},
+            "attendees": [{"email": CAL}, {"email": "alice@example.com"}],
+            "extendedProperties": {"private": {"cadencedMakeup": "abc"}}
+        })))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["status"], "confirmed");
+    assert_eq!(
+        h.g.outbox(),
+        vec![(
+            "invite".to_string(),
+            "alice@example.com".to_string(),
+            id.clone()
+        )]
+    );
+    // In events.list (by its private property) and in both free/busy answers.
+    let l = h.list("privateExtendedProperty=cadencedMakeup%3Dabc").await;
+    assert_eq!(ids(l.body["items"].as_array().unwrap()), vec![id.clone()]);
+    let fb = h
+        .free_busy(fb_query(&["primary", "alice@example.com"]))
+        .await;
+    for c in ["primary", "alice@example.com"] {
+        assert_eq!(
+            fb.body["calendars"][c]["busy"],
+            json!([{"start": "2026-03-04T14:00:00Z", "end": "2026-03-04T14:30:00Z"}])
+        );
+    }
+    // Errors of insert.
+    let missing = h
+        .send(
+            reqwest::Method::POST,
+            path,
+            Some(json!({"start": {"dateTime": "2026-03-04T14:00:00Z"}})),
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    let bad = h
+        .send(reqwest::Method::POST, path, Some(json!({"id": "NOT-valid", "start": {"dateTime": "2026-03-04T14:00:00Z"}, "end": {"dateTime": "2026-03-04T15:00:00Z"}})))
+        .await;
+    assert_eq!(bad.body["error"]["errors"][0]["reason"], "invalid");
+    let dup = h
+        .send(reqwest::Method::POST, path, Some(json!({"id": id, "start": {"dateTime": "2026-03-04T14:00:00Z"}, "end": {"dateTime": "2026-03-04T15:00:00Z"}})))
+        .await;
+    assert_eq!(dup.status, 409);
+    assert_eq!(dup.body["error"]["errors"][0]["reason"], "duplicate");
+    // Delete: 204, then 410; the attendee's copy goes, the outbox says so.
+    let d = h
+        .send(
+            reqwest::Method::DELETE,
+            &format!("{path}/{id}?sendUpdates=all"),
+            None,
+        )
+        .await;
+    assert_eq!(d.status, 204);
+    let again = h
+        .send(
+            reqwest::Method::DELETE,
+            &format!("{path}/{id}?sendUpdates=all"),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 410);
+    assert_eq!(again.body["error"]["errors"][0]["reason"], "deleted");
+    let fb = h
+        .free_busy(fb_query(&["primary", "alice@example.com"]))
+        .await;
+    assert_eq!(fb.body["calendars"]["alice@example.com"]["busy"], json!([]));
+    assert_eq!(h.g.outbox().last().unwrap().0, "cancel");
+    // A deleted id is still taken (409), as Google does.
+    let reuse = h
+        .send(reqwest::Method::POST, path, Some(json!({"id": id, "start": {"dateTime": "2026-03-04T14:00:00Z"}, "end": {"dateTime": "2026-03-04T15:00:00Z"}})))
+        .await;
+    assert_eq!(reuse.status, 409);
+}

@@ -1204,3 +1204,213 @@ async fn all_day_events_are_floating() {
         json!({"dateTime": "2025-03-07T00:00:00.0000000", "timeZone": "UTC"})
     );
 }
+
+// ----- getSchedule, POST/DELETE events, events by extended property (scheduling) -----------
+
+impl H {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Resp {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.g.graph_base()))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        resp(req.send().await.unwrap()).await
+    }
+}
+
+fn schedule_query(who: &[&str], start: &str, end: &str) -> Value {
+    json!({
+        "schedules": who,
+        "startTime": {"dateTime": start, "timeZone": "UTC"},
+        "endTime": {"dateTime": end, "timeZone": "UTC"},
+        "availabilityViewInterval": 60
+    })
+}
+
+#[tokio::test]
+async fn get_schedule_reports_items_view_working_hours_and_unknown_addresses() {
+    let h = H::new();
+    h.g.add_event(&NewEvent::new(
+        "Mine",
+        "2025-03-03T10:00",
+        "2025-03-03T11:00",
+        "UTC",
+    ));
+    h.g.add_event(
+        &NewEvent::new("Maybe", "2025-03-03T12:00", "2025-03-03T13:00", "UTC")
+            .with("showAs", json!("tentative")),
+    );
+    h.g.add_schedule(
+        "alice@contoso.com",
+        fake_graph::schedule::default_hours("W. Europe Standard Time"),
+        &[
+            ("2025-03-03T09:00:00Z", "2025-03-03T10:00:00Z", "oof"),
+            ("2025-03-03T09:30:00Z", "2025-03-03T11:00:00Z", "busy"),
+        ],
+    );
+    let r = h
+        .call(
+            reqwest::Method::POST,
+            "/me/calendar/getSchedule",
+            Some(schedule_query(
+                &[
+                    fake_graph::DEFAULT_USER,
+                    "alice@contoso.com",
+                    "nobody@contoso.com",
+                ],
+                "2025-03-03T08:00:00",
+                "2025-03-03T14:00:00",
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.body["value"].as_array().unwrap();
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[0]["availabilityView"], "002010");
+    assert_eq!(v[0]["scheduleItems"][1]["status"], "tentative");
+    assert_eq!(v[1]["availabilityView"], "032000");
+    assert_eq!(
+        v[1]["workingHours"]["timeZone"]["name"],
+        "W. Europe Standard Time"
+    );
+    assert_eq!(
+        v[1]["scheduleItems"][0]["start"]["dateTime"],
+        "2025-03-03T09:00:00.0000000"
+    );
+    assert_eq!(v[2]["error"]["responseCode"], "5009");
+    assert!(v[2].get("scheduleItems").is_none());
+    h.g.omit_working_hours(true);
+    let r = h
+        .call(
+            reqwest::Method::POST,
+            "/me/calendar/getSchedule",
+            Some(schedule_query(
+                &["alice@contoso.com"],
+                "2025-03-03T08:00:00",
+                "2025-03-03T14:00:00",
+            )),
+        )
+        .await;
+    assert!(r.body["value"][0].get("workingHours").is_none());
+    // Limits.
+    let many: Vec<String> = (0..101).map(|i| format!("u{i}@contoso.com")).collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let r = h
+        .call(
+            reqwest::Method::POST,
+            "/me/calendar/getSchedule",
+            Some(schedule_query(
+                &refs,
+                "2025-03-03T08:00:00",
+                "2025-03-03T14:00:00",
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["code"], "ErrorMailboxDataArrayTooBig");
+    let r = h
+        .call(
+            reqwest::Method::POST,
+            "/me/calendar/getSchedule",
+            Some(schedule_query(
+                &["alice@contoso.com"],
+                "2025-03-01T00:00:00",
+                "2025-05-02T00:00:00",
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["code"], "ErrorTimeIntervalTooBig");
+}
+
+#[tokio::test]
+async fn created_events_show_in_views_schedules_and_filters_and_delete_once() {
+    let h = H::new();
+    h.g.add_schedule(
+        "alice@contoso.com",
+        fake_graph::schedule::default_hours("UTC"),
+        &[],
+    );
+    let prop = "String {5b1c3e7a-2f4d-4b8e-9c61-0d7a3f2e8b14} Name cadencedMakeup";
+    let body = json!({
+        "subject": "1on1 (make-up)",
+        "start": {"dateTime": "2025-03-04T14:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2025-03-04T14:30:00", "timeZone": "UTC"},
+        "attendees": [{"emailAddress": {"address": "alice@contoso.com"}, "type": "required"}],
+        "transactionId": "tx-1",
+        "singleValueExtendedProperties": [{"id": prop, "value": "alert-1"}]
+    });
+    let r = h
+        .call(reqwest::Method::POST, "/me/events", Some(body.clone()))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["transactionId"], "tx-1");
+    // The same transaction again: the same event, no second invitation.
+    let r2 = h
+        .call(reqwest::Method::POST, "/me/events", Some(body))
+        .await;
+    assert_eq!(r2.status, 201);
+    assert_eq!(r2.body["id"], id.as_str());
+    assert_eq!(h.g.duplicate_posts(), 1);
+    assert_eq!(h.g.outbox().len(), 1);
+    assert!(h.g.snapshot_view(WS, WE).iter().any(|i| i.id == id));
+    let filter = format!(
+        "/me/events?$filter={}",
+        form_urlencoded::byte_serialize(
+            format!(
+                "singleValueExtendedProperties/Any(ep: ep/id eq '{prop}' and ep/value eq 'alert-1')"
+            )
+            .as_bytes()
+        )
+        .collect::<String>()
+    );
+    let l = h.call(reqwest::Method::GET, &filter, None).await;
+    assert_eq!(l.body["value"][0]["id"], id.as_str());
+    let s = h
+        .call(
+            reqwest::Method::POST,
+            "/me/calendar/getSchedule",
+            Some(schedule_query(
+                &["alice@contoso.com"],
+                "2025-03-04T14:00:00",
+                "2025-03-04T15:00:00",
+            )),
+        )
+        .await;
+    assert_eq!(s.body["value"][0]["availabilityView"], "2");
+    let missing = h
+        .call(
+            reqwest::Method::POST,
+            "/me/events",
+            Some(json!({"subject": "x"})),
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    let d = h
+        .call(reqwest::Method::DELETE, &format!("/me/events/{id}"), None)
+        .await;
+    assert_eq!(d.status, 204);
+    let d2 = h
+        .call(reqwest::Method::DELETE, &format!("/me/events/{id}"), None)
+        .await;
+    assert_eq!(d2.status, 404);
+    assert_eq!(d2.body["error"]["code"], "ErrorItemNotFound");
+    assert_eq!(h.g.outbox().last().unwrap().0, "cancel");
+    let l = h.call(reqwest::Method::GET, &filter, None).await;
+    assert_eq!(l.body["value"], json!([]));
+    let s = h
+        .call(
+            reqwest::Method::POST,
+            "/me/calendar/getSchedule",
+            Some(schedule_query(
+                &["alice@contoso.com"],
+                "2025-03-04T14:00:00",
+                "2025-03-04T15:00:00",
+            )),
+        )
+        .await;
+    assert_eq!(s.body["value"][0]["availabilityView"], "0");
+}

@@ -28,3 +28,4 @@ mod microsoft_org;
 mod microsoft_resilience;
 mod microsoft_series;
 mod microsoft_sync;
+mod scheduling;

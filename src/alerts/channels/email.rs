@@ -36,11 +36,32 @@ pub fn build(cfg: &EmailChannel, message: &Message) -> Result<lettre::Message, S
     if let Some(r) = &cfg.reply_to {
         b = b.reply_to(mailbox(r, "reply_to")?);
     }
-    b.multipart(MultiPart::alternative_plain_html(
-        message.text(),
-        message.html(),
-    ))
-    .map_err(|e| SendError::permanent(format!("cannot build the e-mail: {e}")))
+    let body = MultiPart::alternative_plain_html(message.text(), message.html());
+    // A make-up the account cannot book itself travels as an iCalendar file (issue 17).
+    let invites: Vec<(&str, &str)> = message
+        .alerts
+        .iter()
+        .filter_map(|a| Some((a.id.as_str(), a.invite.as_deref()?)))
+        .collect();
+    let body = if invites.is_empty() {
+        body
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for (id, ics) in invites {
+            mixed = mixed.singlepart(
+                lettre::message::Attachment::new(format!("make-up-{id}.ics")).body(
+                    ics.to_string(),
+                    lettre::message::header::ContentType::parse("text/calendar; charset=utf-8")
+                        .map_err(|e| {
+                            SendError::permanent(format!("cannot build the e-mail: {e}"))
+                        })?,
+                ),
+            );
+        }
+        mixed
+    };
+    b.multipart(body)
+        .map_err(|e| SendError::permanent(format!("cannot build the e-mail: {e}")))
 }
 
 pub async fn send(cfg: &EmailChannel, message: &Message) -> Result<String, SendError> {

@@ -12,8 +12,12 @@ pub fn send(message: &Message) -> String {
             severity = %a.severity,
             since = %a.since,
             idempotency_key = %message.idempotency_key,
-            "alert: {}",
-            a.message
+            "alert: {}{}",
+            a.message,
+            a.makeup_lines(message.locale == "ja")
+                .iter()
+                .map(|l| format!(" · {l}"))
+                .collect::<String>()
         );
     }
     let n = message.alerts.len();

@@ -134,11 +134,14 @@
 //! - Size: [`FakeGoogle::generate_events`] makes 50,000 resources in about 1 s in a release
 //!   build (a few seconds in debug); each stored event keeps its serialized list form, so paging
 //!   a large calendar costs little server time.
-//! - HTTP/1.1 only (no h2c); watch/channels, instances, insert/delete endpoints are not served
-//!   (404).
+//! - **freeBusy.query, events.insert, events.delete** (scheduling-apis.md §1–§2): see
+//!   `freebusy.rs`.
+//! - HTTP/1.1 only (no h2c); watch/channels, instances, events.import/move/quickAdd are not
+//!   served (404).
 
 mod directory;
 mod drive;
+mod freebusy;
 pub use directory::DirUser;
 mod errors;
 use crate::fake_http;
@@ -203,6 +206,12 @@ pub enum Endpoint {
     EventsList,
     EventsGet,
     EventsPatch,
+    /// `POST /calendar/v3/freeBusy` (`freebusy.rs`).
+    FreeBusy,
+    /// `POST /calendar/v3/calendars/{id}/events` (`freebusy.rs`).
+    EventsInsert,
+    /// `DELETE /calendar/v3/calendars/{id}/events/{eventId}` (`freebusy.rs`).
+    EventsDelete,
     /// Drive and Docs (`drive.rs`).
     DriveCreate,
     DriveList,
@@ -226,6 +235,9 @@ impl Endpoint {
                 | Endpoint::EventsList
                 | Endpoint::EventsGet
                 | Endpoint::EventsPatch
+                | Endpoint::FreeBusy
+                | Endpoint::EventsInsert
+                | Endpoint::EventsDelete
         )
     }
 }
@@ -638,6 +650,31 @@ impl FakeGoogle {
     /// Adds an account and its primary calendar (id = email).
     pub fn add_account(&self, email: &str, time_zone: &str) {
         self.st().add_account(email, time_zone);
+    }
+
+    /// Lets anyone read `calendar`'s free/busy (ACL role `freeBusyReader` for the domain).
+    pub fn share_free_busy(&self, calendar: &str) {
+        self.st().free_busy.shared.insert(calendar.to_string());
+    }
+
+    /// `(kind, attendee, event id)` for every invitation (`invite`) and cancellation (`cancel`)
+    /// events.insert / events.delete sent, in order.
+    pub fn outbox(&self) -> Vec<(String, String, String)> {
+        self.st().free_busy.outbox.clone()
+    }
+
+    /// What freeBusy.query would answer as `calendar`'s busy periods over `[from, to)`.
+    pub fn busy(&self, calendar: &str, from: &str, to: &str) -> Vec<(String, String)> {
+        let p = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .expect("RFC 3339")
+                .with_timezone(&chrono::Utc)
+        };
+        let st = self.st();
+        freebusy::busy_of(&st, Self::cal(calendar), p(from), p(to))
+            .into_iter()
+            .map(|(a, b)| (a.to_rfc3339(), b.to_rfc3339()))
+            .collect()
     }
 
     /// Adds a calendar to `account`'s calendarList (shared calendars may be added to several).

@@ -37,6 +37,12 @@ const WRITE_EVENTS: &[&str] = &[
     "calendar.events.owned",
     "calendar.app.created",
 ];
+const FREE_BUSY: &[&str] = &[
+    "calendar.readonly",
+    "calendar",
+    "calendar.freebusy",
+    "calendar.events.freebusy",
+];
 const READ_CALENDAR_LIST: &[&str] = &[
     "calendar.calendarlist.readonly",
     "calendar.calendarlist",
@@ -163,6 +169,9 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
         ("GET", ["calendar", "v3", "calendars", _, "events"]) => Endpoint::EventsList,
         ("GET", ["calendar", "v3", "calendars", _, "events", _]) => Endpoint::EventsGet,
         ("PATCH", ["calendar", "v3", "calendars", _, "events", _]) => Endpoint::EventsPatch,
+        ("POST", ["calendar", "v3", "freeBusy"]) => Endpoint::FreeBusy,
+        ("POST", ["calendar", "v3", "calendars", _, "events"]) => Endpoint::EventsInsert,
+        ("DELETE", ["calendar", "v3", "calendars", _, "events", _]) => Endpoint::EventsDelete,
         ("POST", ["upload", "drive", "v3", "files"]) => Endpoint::DriveCreate,
         ("GET", ["drive", "v3", "files"]) => Endpoint::DriveList,
         ("GET", ["drive", "v3", "files", _]) => Endpoint::DriveGet,
@@ -404,6 +413,46 @@ fn route(st: &mut State, req: &Req, record: &mut RecordedRequest) -> Reply {
         | Endpoint::DrivePermissionCreate
         | Endpoint::DocsGet
         | Endpoint::DocsBatchUpdate => drive_route(st, req, record),
+        Endpoint::FreeBusy => {
+            let account = match st.authenticate(req.header("authorization"), FREE_BUSY) {
+                Ok(a) => a,
+                Err(AuthFailure::Unauthenticated) => return errors::unauthenticated(),
+                Err(AuthFailure::InsufficientScope) => {
+                    return errors::insufficient_scope("calendar.freebusy.query");
+                }
+            };
+            record.account = Some(account.clone());
+            super::freebusy::query(st, &account, &req.body)
+        }
+        Endpoint::EventsInsert | Endpoint::EventsDelete => {
+            let account = match st.authenticate(req.header("authorization"), WRITE_EVENTS) {
+                Ok(a) => a,
+                Err(AuthFailure::Unauthenticated) => return errors::unauthenticated(),
+                Err(AuthFailure::InsufficientScope) => {
+                    return errors::insufficient_scope(if req.endpoint == Endpoint::EventsInsert {
+                        "calendar.v3.Events.Insert"
+                    } else {
+                        "calendar.v3.Events.Delete"
+                    });
+                }
+            };
+            record.account = Some(account.clone());
+            let Some(calendar) = st.resolve_calendar(&account, &req.segments[3]) else {
+                return errors::not_found();
+            };
+            if req.endpoint == Endpoint::EventsInsert {
+                super::freebusy::insert(
+                    st,
+                    &account,
+                    &calendar,
+                    req.param("sendUpdates"),
+                    &req.body,
+                )
+            } else {
+                let id = req.segments[5].clone();
+                super::freebusy::delete(st, &account, &calendar, &id, req.param("sendUpdates"))
+            }
+        }
         Endpoint::CalendarList
         | Endpoint::EventsList
         | Endpoint::EventsGet

@@ -129,6 +129,8 @@ pub struct State {
     pub drive: super::drive::DriveState,
     /// Admin SDK Directory users (`directory.rs`).
     pub directory: Vec<super::directory::DirUser>,
+    /// freeBusy sharing and the insert/delete outbox (`freebusy.rs`).
+    pub free_busy: super::freebusy::FreeBusyState,
 }
 
 const BASE32HEX: &[u8] = b"0123456789abcdefghijklmnopqrstuv";
@@ -199,6 +201,7 @@ impl State {
             edits_before_patch: VecDeque::new(),
             drive: Default::default(),
             directory: Vec::new(),
+            free_busy: Default::default(),
         }
     }
 

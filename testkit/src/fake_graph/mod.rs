@@ -102,6 +102,8 @@
 //!
 //! - **OneDrive** (`onedrive.rs`): items by path and id, uploads (conditional with `If-Match`),
 //!   downloads, invite, createLink.
+//! - **getSchedule, POST/DELETE events, GET events by extended property** (`schedule.rs`,
+//!   scheduling-apis.md §3–§4): other users' mailboxes seeded with [`FakeGraph::add_schedule`].
 //! - **PATCH event** (`write.rs`): `If-Match` → 412 on a stale etag, partial update, single-value
 //!   extended properties kept beside the event, every PATCH recorded.
 //!
@@ -140,6 +142,7 @@ use crate::fake_http;
 mod oauth;
 pub mod onedrive;
 mod recur;
+pub mod schedule;
 mod server;
 mod state;
 pub mod write;
@@ -186,6 +189,14 @@ pub enum Endpoint {
     Drive,
     /// `GET /me/directReports`, `/users/{x}/directReports` (`directory.rs`).
     DirectReports,
+    /// `POST …/calendar/getSchedule` (`schedule.rs`).
+    GetSchedule,
+    /// `POST …/events` (`schedule.rs`).
+    EventCreate,
+    /// `DELETE …/events/{id}` (`schedule.rs`).
+    EventDelete,
+    /// `GET …/events` (with a `$filter` on an extended property; `schedule.rs`).
+    EventList,
     /// Anything else (answered 400/404).
     Other,
 }
@@ -200,6 +211,10 @@ impl Endpoint {
                 | Endpoint::EventPatch
                 | Endpoint::Drive
                 | Endpoint::DirectReports
+                | Endpoint::GetSchedule
+                | Endpoint::EventCreate
+                | Endpoint::EventDelete
+                | Endpoint::EventList
         )
     }
 }
@@ -637,6 +652,47 @@ impl FakeGraph {
     /// Adds an organizational contact as a direct report (`#microsoft.graph.orgContact`).
     pub fn add_direct_report_contact(&self, name: &str, mail: &str) {
         self.st().add_direct_report(name, mail, true);
+    }
+
+    // ----- other mailboxes (getSchedule) and the outbox (`schedule.rs`) -----------------------
+
+    /// Adds another user's mailbox for getSchedule: its working hours (Graph `workingHours`,
+    /// e.g. [`schedule::default_hours`]) and `(start, end, status)` items (RFC 3339; status
+    /// `busy`, `tentative`, `oof`, `free`, `workingElsewhere`).
+    pub fn add_schedule(&self, address: &str, working_hours: Value, items: &[(&str, &str, &str)]) {
+        let mut st = self.st();
+        let m = st
+            .writes
+            .schedule
+            .mailboxes
+            .entry(address.to_lowercase())
+            .or_default();
+        m.working_hours = working_hours;
+        m.items.extend(
+            items
+                .iter()
+                .map(|(a, b, s)| (utc(a), utc(b), s.to_string(), None)),
+        );
+    }
+
+    /// Sets the mailbox owner's working hours as getSchedule reports them.
+    pub fn set_owner_working_hours(&self, hours: Value) {
+        self.st().writes.schedule.owner_hours = Some(hours);
+    }
+
+    /// getSchedule answers without `workingHours` (seen in reality).
+    pub fn omit_working_hours(&self, omit: bool) {
+        self.st().writes.schedule.omit_working_hours = omit;
+    }
+
+    /// `(kind, attendee, event id)`: invitations (`invite`) and cancellations (`cancel`) sent.
+    pub fn outbox(&self) -> Vec<(String, String, String)> {
+        self.st().writes.schedule.outbox.clone()
+    }
+
+    /// POSTs answered with an existing event because of a repeated `transactionId`.
+    pub fn duplicate_posts(&self) -> usize {
+        self.st().writes.schedule.duplicate_posts
     }
 
     // ----- calendar mutations -----------------------------------------------------------------

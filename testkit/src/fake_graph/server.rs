@@ -194,12 +194,26 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
             _ => Endpoint::Other,
         };
     }
+    if method == "POST" {
+        return match &l[n..] {
+            ["calendar", "getschedule"] => Endpoint::GetSchedule,
+            ["events"] | ["calendar", "events"] => Endpoint::EventCreate,
+            _ => Endpoint::Other,
+        };
+    }
+    if method == "DELETE" {
+        return match &l[n..] {
+            ["events", _] | ["calendar", "events", _] => Endpoint::EventDelete,
+            _ => Endpoint::Other,
+        };
+    }
     if method != "GET" {
         return Endpoint::Other;
     }
     match &l[n..] {
         ["calendarview", "delta"] => Endpoint::CalendarViewDelta,
         ["calendarview"] | ["calendar", "calendarview"] => Endpoint::CalendarView,
+        ["events"] | ["calendar", "events"] => Endpoint::EventList,
         ["events", _] | ["calendar", "events", _] => Endpoint::EventGet,
         ["directreports"] => Endpoint::DirectReports,
         _ => Endpoint::Other,
@@ -427,6 +441,23 @@ fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
                 &req.body,
                 rid,
             )
+        }
+        Endpoint::GetSchedule
+        | Endpoint::EventCreate
+        | Endpoint::EventDelete
+        | Endpoint::EventList => {
+            if let Err(why) = st.authenticate(req.header("authorization")) {
+                return unauthenticated(why, rid);
+            }
+            match req.endpoint {
+                Endpoint::GetSchedule => super::schedule::get_schedule(st, &req.body, rid),
+                Endpoint::EventCreate => super::schedule::create_event(st, &req.body, rid),
+                Endpoint::EventDelete => {
+                    let id = req.segments.last().cloned().unwrap_or_default();
+                    super::schedule::delete_event(st, &id, rid)
+                }
+                _ => super::schedule::list_events(st, req.param("$filter"), rid),
+            }
         }
         Endpoint::EventPatch => {
             if let Err(why) = st.authenticate(req.header("authorization")) {

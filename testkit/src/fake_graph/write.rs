@@ -42,6 +42,8 @@ pub struct WriteState {
     pub edits_before_patch: Vec<(String, Map<String, Value>)>,
     /// OneDrive (`onedrive.rs`).
     pub drive: super::onedrive::DriveState,
+    /// getSchedule, event creation and deletion (`schedule.rs`).
+    pub schedule: super::schedule::ScheduleState,
 }
 
 const READ_ONLY: &[&str] = &[

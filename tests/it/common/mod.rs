@@ -104,7 +104,6 @@ pub fn fixture(name: &str) -> PathBuf {
 /// An agenda document's text with the tags of its section markers taken out
 /// (`<!-- cadenced:section T <16 hex> -->` → `<!-- cadenced:section T -->`), after checking that
 /// every marker cadenced wrote carries one.
-#[allow(dead_code)]
 pub fn untag_markers(text: &str) -> String {
     text.split_inclusive('\n')
         .map(|line| {
