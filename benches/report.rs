@@ -70,6 +70,7 @@ fn event(
             })
             .collect(),
         self_response: None,
+        out_of_office: false,
         sequence: 0,
         updated: None,
         etag: None,

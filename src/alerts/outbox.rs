@@ -291,6 +291,28 @@ fn new_delivery(
     }
 }
 
+/// The view with only the account alerts (the completeness gate holds the report alerts).
+fn accounts_only(view: &OutboxView) -> OutboxView {
+    let account = |report: &str| report.starts_with("account:");
+    OutboxView {
+        open: view
+            .open
+            .iter()
+            .filter(|a| account(&a.report))
+            .cloned()
+            .collect(),
+        notices: view.notices.clone(),
+        last_digest_slot: view.last_digest_slot,
+        resolved: view
+            .resolved
+            .iter()
+            .filter(|r| account(&r.alert.report))
+            .cloned()
+            .collect(),
+        agendas: view.agendas.clone(),
+    }
+}
+
 /// One cycle's delivery: plan (when `analysis` is there), then drain the outbox.
 pub async fn deliver(
     config: &Arc<Config>,
@@ -303,8 +325,19 @@ pub async fn deliver(
     if let Some(a) = analysis {
         let cadence = render::cadence_rows(config, &a.analysis);
         let cfg = Arc::clone(config);
+        let complete = a.complete;
         let planned = store
-            .call(move |s| s.enqueue_deliveries(now, |view| plan(&cfg, view, Some(&cadence), now)))
+            .call(move |s| {
+                s.enqueue_deliveries(now, |view| {
+                    if complete {
+                        plan(&cfg, view, Some(&cadence), now)
+                    } else {
+                        // Incomplete (an account is missing): nothing is announced about
+                        // reports; the account alerts still go out.
+                        plan(&cfg, &accounts_only(view), Some(&cadence), now)
+                    }
+                })
+            })
             .await;
         match planned {
             Ok(n) => report.enqueued = n,
@@ -554,7 +587,8 @@ mod tests {
         assert_eq!(p.deliveries[0].notices.len(), 2);
         assert!(p.deliveries[0].idempotency_key.ends_with("-log"));
         let m: Message = serde_json::from_str(&p.deliveries[0].message).unwrap();
-        assert_eq!(m.subject, "1 1on1 needs attention: Bob (22 days, uneven)");
+        // Calendar days in the manager's zone (Nov 1 → Nov 24), the figure the message says.
+        assert_eq!(m.subject, "1 1on1 needs attention: Bob (23 days, uneven)");
         // Once announced on log, only command still needs a1.
         v.notices.insert(("a1".into(), "log".into(), "new".into()));
         v.notices.insert(("a2".into(), "log".into(), "new".into()));

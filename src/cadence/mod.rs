@@ -4,16 +4,18 @@
 //! - [`detect`]: who is in a meeting, and whether it is a report's 1on1, a candidate, or neither.
 //! - [`analyze`]: sessions and outcomes, the report's figures, the expected interval, findings.
 //! - [`messages`]: severities and the alert sentences in English and Japanese.
+//! - [`days`]: the one day-count rule of every text a person reads.
 //!
 //! The analysis is a pure function of the config, the stored events and `now`; alert ids and
 //! their lifecycle (acknowledged, snoozed, resolved) live in the store.
 
 pub mod analyze;
+pub mod days;
 pub mod detect;
 pub mod messages;
 
 pub use analyze::{
-    AlertKind, Analysis, CadenceSource, Candidate, Finding, Outcome, ReportFigures, SeriesInfo,
-    Session, analyze,
+    AlertKind, Analysis, CadenceSource, Candidate, CandidateReason, Finding, Outcome,
+    ReportFigures, SeriesInfo, Session, analyze,
 };
 pub use detect::{Detector, Match};

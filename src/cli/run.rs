@@ -44,6 +44,7 @@ pub fn run_once(ctx: &Context) -> Result<(), CliError> {
         state_dir: ctx.state_dir.clone(),
         store,
         client,
+        freshness: crate::alerts::Freshness::OneShot,
     };
     let runtime = super::setup::runtime()?;
     let report = runtime.block_on(cycle::run_cycle(&cycle_ctx, ctx.now));

@@ -101,6 +101,10 @@ pub fn check(config_path: &Path) -> Result<(), CliError> {
                 cfg.reports.len(),
                 cfg.accounts.len()
             );
+            // Valid, but a calendar that cannot be read would leave the analysis incomplete.
+            for w in file_warnings(&cfg) {
+                println!("warning: {w}");
+            }
             Ok(())
         }
         Err(ConfigError::Invalid { problems }) => {
@@ -116,6 +120,28 @@ pub fn check(config_path: &Path) -> Result<(), CliError> {
         }
         Err(other) => Err(CliError::usage(other.to_string())),
     }
+}
+
+/// One sentence per `[[accounts]] path` that does not name a readable file right now. Not an
+/// error (the file may appear before the first sync), but until it does the account is never
+/// read and no report alert is raised.
+pub fn file_warnings(config: &Config) -> Vec<String> {
+    config
+        .accounts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, acc)| match &acc.kind {
+            crate::config::AccountKind::Ics(ics) => match &ics.source {
+                crate::config::IcsSource::Path(path) if !path.is_file() => Some(format!(
+                    "accounts[{i}].path: {} (account {}) does not exist; the account cannot sync until it does",
+                    path.display(),
+                    acc.name
+                )),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// The sync targets of the config, optionally only one account.

@@ -89,6 +89,8 @@ pub struct Report {
     pub cadence: Option<Cadence>,
     /// Other addresses of the same person; they count as the report.
     pub aliases: Vec<String>,
+    /// When the report joined the team (`joined = "YYYY-MM-DD"`): the start of their tenure.
+    pub joined: Option<chrono::NaiveDate>,
 }
 
 impl Report {
@@ -274,6 +276,8 @@ impl Default for SyncConfig {
 pub struct DetectionConfig {
     pub title_patterns: Vec<String>,
     pub exclude_patterns: Vec<String>,
+    /// Titles added to the built-in out-of-office titles (the manager is away).
+    pub absence_patterns: Vec<String>,
 }
 
 /// `[cadence]`.

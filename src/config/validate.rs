@@ -33,7 +33,7 @@ const TOP_KEYS: &[&str] = &[
     "daemon",
 ];
 const MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale"];
-const REPORT_KEYS: &[&str] = &["email", "name", "cadence", "aliases"];
+const REPORT_KEYS: &[&str] = &["email", "name", "cadence", "aliases", "joined"];
 const ACCOUNT_KEYS: &[&str] = &["name", "provider"];
 const GOOGLE_KEYS: &[&str] = &[
     "calendars",
@@ -60,7 +60,7 @@ const MICROSOFT_KEYS: &[&str] = &[
 ];
 const ICS_KEYS: &[&str] = &["url", "path"];
 const SYNC_KEYS: &[&str] = &["past", "future", "interval", "rebaseline"];
-const DETECTION_KEYS: &[&str] = &["title_patterns", "exclude_patterns"];
+const DETECTION_KEYS: &[&str] = &["title_patterns", "exclude_patterns", "absence_patterns"];
 const CADENCE_KEYS: &[&str] = &["default", "grace", "uneven_ratio", "lookback"];
 const ALERTS_KEYS: &[&str] = &[
     "channels",
@@ -702,6 +702,7 @@ fn reports(
         };
         let name = cx.text(sec, "name").map(|(s, _)| s.to_owned());
         let cadence = cx.parsed(sec, "cadence", value::parse_cadence);
+        let joined = cx.parsed(sec, "joined", value::parse_date);
         let mut aliases = Vec::new();
         if let Some((items, _)) = cx.strings(sec, "aliases") {
             for (i, (alias, span)) in items.into_iter().enumerate() {
@@ -740,6 +741,7 @@ fn reports(
             name,
             cadence,
             aliases: aliases.into_iter().map(|(a, _, _)| a).collect(),
+            joined,
         });
     }
     out
@@ -1037,6 +1039,7 @@ fn detection(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> DetectionConfig {
     DetectionConfig {
         title_patterns: list("title_patterns"),
         exclude_patterns: list("exclude_patterns"),
+        absence_patterns: list("absence_patterns"),
     }
 }
 

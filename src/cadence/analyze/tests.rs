@@ -258,6 +258,17 @@ fn uneven_against_the_team_median() {
         events.extend(titled("bob@example.com", &nine));
         let c: Vec<f64> = (1..=carol).map(|i| -(i as f64) * 15.0).collect();
         events.extend(titled("carol@example.com", &c));
+        // Everyone has been a report for longer than the lookback (a 1on1 200 days ago starts
+        // their tenure), so every rate window is the whole lookback.
+        for who in ["alice", "bob", "carol"] {
+            events.push(vevent(
+                &format!("old-{who}"),
+                &format!("{who}@example.com"),
+                at_days(-200.0),
+                "1on1",
+                "",
+            ));
+        }
         events.extend(
             titled("carol@example.com", &[2.0])
                 .into_iter()

@@ -54,6 +54,7 @@ fn event(title: &str, organizer: &str, attendees: &[(&str, bool)]) -> Event {
             })
             .collect(),
         self_response: None,
+        out_of_office: false,
         sequence: 0,
         updated: None,
         etag: None,

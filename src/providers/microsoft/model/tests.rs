@@ -120,6 +120,7 @@ fn instances(
         organizer: None,
         attendees: Vec::new(),
         self_response: None,
+        out_of_office: false,
         sequence: 0,
         updated: None,
         etag: None,
