@@ -367,3 +367,189 @@ pub fn needs_auth_message(config: &Config, account: &str) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+    use proptest::prelude::*;
+
+    const CONFIG: &str = r#"
+[manager]
+email = "mika@example.com"
+timezone = "UTC"
+[[reports]]
+email = "alice@example.com"
+name = "Alice"
+cadence = "weekly"
+[[reports]]
+email = "bob@example.com"
+name = "Bob"
+[[accounts]]
+name = "feed"
+provider = "ics"
+path = "/nonexistent/feed.ics"
+[[accounts]]
+name = "second"
+provider = "ics"
+path = "/nonexistent/second.ics"
+"#;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap()
+    }
+
+    /// A calendar of 1on1s with Alice and Bob at day offsets (cancelled when the flag says so).
+    fn feed(sessions: &[(f64, bool, bool)]) -> Vec<crate::model::Event> {
+        let mut text = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
+        for (i, (day, bob, cancelled)) in sessions.iter().enumerate() {
+            let start = now() + Duration::seconds((day * 86_400.0) as i64);
+            let who = if *bob { "bob" } else { "alice" };
+            text.push_str(&format!(
+                "BEGIN:VEVENT\r\nUID:s{i}\r\nDTSTART:{}\r\nDURATION:PT30M\r\nSUMMARY:1on1\r\n\
+                 ORGANIZER:mailto:mika@example.com\r\nATTENDEE:mailto:{who}@example.com\r\n{}END:VEVENT\r\n",
+                start.format("%Y%m%dT%H%M%SZ"),
+                if *cancelled { "STATUS:CANCELLED\r\n" } else { "" }
+            ));
+        }
+        text.push_str("END:VCALENDAR\r\n");
+        crate::providers::ics::parse_feed(text.as_bytes(), "feed.ics", "feed.ics")
+            .unwrap()
+            .events
+    }
+
+    fn synced(store: &mut Store, account: &str, events: &[crate::model::Event], ok: bool) {
+        let id = store.ensure_account(account, "ics").unwrap();
+        if ok {
+            store
+                .replace_account_events(id, "feed.ics", events, None)
+                .unwrap();
+        }
+        store
+            .record_sync(
+                id,
+                &crate::store::SyncOutcome {
+                    at: now(),
+                    ok,
+                    error: (!ok).then(|| format!("cannot read /nonexistent/{account}.ics")),
+                    changed: ok,
+                },
+            )
+            .unwrap();
+    }
+
+    fn report_alerts(store: &Store) -> Vec<crate::store::StoredAlert> {
+        store
+            .open_alerts()
+            .unwrap()
+            .into_iter()
+            .filter(|a| !a.report.starts_with("account:"))
+            .collect()
+    }
+
+    fn sessions() -> impl Strategy<Value = Vec<(f64, bool, bool)>> {
+        proptest::collection::vec((-120.0f64..40.0, any::<bool>(), any::<bool>()), 0..14)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// While an account is missing (never synced, or its last sync failed), the analysis
+        /// never opens, changes or resolves a report alert, whatever the calendar now says, and
+        /// shows the stored ones as they are; the missing account gets one alert.
+        #[test]
+        fn an_incomplete_analysis_never_touches_report_alerts(
+            before in sessions(),
+            after in sessions(),
+            later in 0i64..200_000,
+        ) {
+            let config = crate::config::parse(CONFIG, std::path::Path::new("/tmp/c.toml")).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open_in(dir.path()).unwrap();
+
+            // Never synced: no report alert at all, one sync_failed.
+            synced(&mut store, "feed", &feed(&before), true);
+            let a = analyse(&config, &mut store, now()).unwrap();
+            prop_assert!(!a.complete);
+            prop_assert!(a.analysis.findings.is_empty());
+            prop_assert!(report_alerts(&store).is_empty());
+            prop_assert_eq!(a.account_alerts.len(), 1);
+            prop_assert_eq!(a.account_alerts[0].0.kind, SYNC_FAILED);
+
+            // A complete run opens whatever the calendar calls for.
+            synced(&mut store, "second", &[], true);
+            let complete = analyse(&config, &mut store, now()).unwrap();
+            prop_assert!(complete.complete);
+            prop_assert!(complete.account_alerts.is_empty());
+            let held = report_alerts(&store);
+
+            // The calendar changes, then the second account breaks: nothing moves.
+            synced(&mut store, "feed", &feed(&after), true);
+            synced(&mut store, "second", &[], false);
+            let at = now() + Duration::seconds(later);
+            let a = analyse(&config, &mut store, at).unwrap();
+            prop_assert!(!a.complete);
+            prop_assert_eq!(&report_alerts(&store), &held);
+            let shown: Vec<(&str, &str)> = a
+                .states
+                .iter()
+                .zip(&a.analysis.findings)
+                .map(|(s, f)| (s.id.as_str(), f.kind.as_str()))
+                .collect();
+            let stored: Vec<(&str, &str)> =
+                held.iter().map(|h| (h.id.as_str(), h.kind.as_str())).collect();
+            let mut shown_sorted = shown.clone();
+            shown_sorted.sort();
+            let mut stored_sorted = stored.clone();
+            stored_sorted.sort();
+            prop_assert_eq!(shown_sorted, stored_sorted);
+            prop_assert_eq!(a.account_alerts.len(), 1);
+            prop_assert_eq!(a.account_alerts[0].0.account.as_str(), "second");
+        }
+    }
+
+    #[test]
+    fn the_daemon_tolerates_failures_within_the_retry_budget_then_calls_it_failed_or_stale() {
+        let config = crate::config::parse(CONFIG, std::path::Path::new("/tmp/c.toml")).unwrap();
+        let overview = |ok: bool, success_ago: i64| AccountOverview {
+            name: "feed".into(),
+            provider: "ics".into(),
+            needs_auth: false,
+            last_sync_at: Some(now()),
+            last_sync_ok: Some(ok),
+            last_error: (!ok).then(|| "boom".to_string()),
+            last_success_at: Some(now() - Duration::minutes(success_ago)),
+            events: 0,
+            calendars: 1,
+            cursors: 0,
+        };
+        let state =
+            |o: AccountOverview, f: Freshness| account_states(&config, &[o], now(), f)[0].status;
+        // interval 5m: the budget is 15 minutes.
+        assert_eq!(
+            state(overview(false, 10), Freshness::Daemon),
+            AccountStatus::Ok
+        );
+        assert_eq!(
+            state(overview(false, 10), Freshness::OneShot),
+            AccountStatus::Failed
+        );
+        assert_eq!(
+            state(overview(false, 20), Freshness::Daemon),
+            AccountStatus::Failed
+        );
+        assert_eq!(
+            state(overview(true, 20), Freshness::Daemon),
+            AccountStatus::Stale
+        );
+        assert_eq!(
+            state(overview(true, 20), Freshness::OneShot),
+            AccountStatus::Ok
+        );
+        // The second account of the config was never stored: never synced.
+        assert_eq!(
+            account_states(&config, &[], now(), Freshness::OneShot)[1].status,
+            AccountStatus::NeverSynced
+        );
+    }
+}
