@@ -18,7 +18,7 @@ use crate::config::Config;
 pub struct ReportDoc {
     pub now: String,
     pub manager: String,
-    /// Every account read and current (DESIGN §6 "Completeness"); when false, report alerts
+    /// Every account read and current (docs/cadence-rules.md, "Completeness"); when false, report alerts
     /// are held as they were.
     pub complete: bool,
     pub accounts: Vec<AccountJson>,

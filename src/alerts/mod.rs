@@ -25,7 +25,7 @@ pub struct Analysed {
     pub analysis: Analysis,
     /// One per finding, same order.
     pub states: Vec<AlertState>,
-    /// Accounts that keep the analysis incomplete (DESIGN §6 "Completeness", §9), with their
+    /// Accounts that keep the analysis incomplete (docs/cadence-rules.md, "Completeness"), with their
     /// alert state.
     pub account_alerts: Vec<(AccountAlert, AlertState)>,
     /// Every configured account, in config order, with its state.

@@ -151,7 +151,10 @@ pub fn item(config: &Config, a: &StoredAlert, now: DateTime<Utc>) -> AlertItem {
         "uneven" => "uneven".into(),
         "irregular" if ja => "不規則".into(),
         "irregular" => "irregular".into(),
+        // An ended series (its last occurrence is past) says so.
+        "series_ending" if ja && a.since < now => format!("{date}で終了済み"),
         "series_ending" if ja => format!("{date}で終了"),
+        "series_ending" if a.since < now => format!("series ended {date}"),
         "series_ending" => format!("series ends {date}"),
         "needs_auth" if ja => "要再認可".into(),
         "needs_auth" => "needs auth".into(),

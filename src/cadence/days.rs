@@ -1,4 +1,4 @@
-//! Days as people read them (DESIGN §6 "Days"): calendar days in the manager's zone between an
+//! Days as people read them (docs/cadence-rules.md, "Days"): calendar days in the manager's zone between an
 //! event's date and today's date. Every text (table, dashboard, messages, digests) uses this one
 //! rule, so the table and the alert never disagree by one.
 

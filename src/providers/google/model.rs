@@ -129,7 +129,7 @@ pub fn map_event(
     if cancelled && series_id.is_none() {
         return Ok(Mapped::Delete(item.id.clone()));
     }
-    // Out-of-office items are stored (the manager is away then, DESIGN §6 "Absence").
+    // Out-of-office items are stored (the manager is away then, docs/cadence-rules.md "Absence").
     let out_of_office = item.event_type.as_deref() == Some("outOfOffice");
     if !cancelled
         && let Some(t) = item
