@@ -932,18 +932,24 @@ fn findings_for(
     }
 
     // Series ending: a bounded recurring 1on1 whose last occurrence comes within two intervals,
-    // or has come within the lookback, with nothing scheduled after it. One per report: the
-    // series that ends last.
+    // or has come within the lookback, and no other 1on1 with R scheduled after now. One per
+    // report: the series that ends last.
     let horizon = now + Duration::seconds((2.0 * expected * DAY_SECS) as i64);
     let ending = r
         .series
         .iter()
         .filter_map(|s| Some((s, s.last_occurrence?)))
         .filter(|(_, last)| *last >= lookback_from && *last <= horizon)
-        .filter(|(_, last)| {
-            !r.sessions
-                .iter()
-                .any(|x| x.outcome == Outcome::Upcoming && x.start > *last)
+        // Nothing else with R is scheduled after now: no upcoming session outside this series
+        // (its own sessions until the end are what is ending).
+        .filter(|(s, _)| {
+            !r.sessions.iter().any(|x| {
+                x.outcome == Outcome::Upcoming
+                    && x.start >= now
+                    && !(x.series_id.as_deref() == Some(s.event_id.as_str())
+                        && x.account == s.account
+                        && x.calendar == s.calendar)
+            })
         })
         .max_by(|a, b| (a.1, &a.0.event_id).cmp(&(b.1, &b.0.event_id)));
     if let Some((s, last)) = ending {

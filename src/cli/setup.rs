@@ -181,14 +181,24 @@ pub fn sync(ctx: &Context, only: Option<&str>, full: bool) -> Result<(), CliErro
     let mut failed = Vec::new();
     for (target, result) in results {
         match result {
-            Ok(s) if s.unchanged => println!("{}: unchanged ({} events)", target.account, s.events),
+            Ok(s) if s.unchanged => println!(
+                "{}: unchanged ({} {})",
+                target.account,
+                s.events,
+                events_word(s.events)
+            ),
             Ok(s) => {
                 let skipped = if s.skipped > 0 {
                     format!(", {} malformed skipped", s.skipped)
                 } else {
                     String::new()
                 };
-                println!("{}: {} events stored{skipped}", target.account, s.events);
+                println!(
+                    "{}: {} {} stored{skipped}",
+                    target.account,
+                    s.events,
+                    events_word(s.events)
+                );
             }
             Err(e) => {
                 eprintln!("cadenced: {e}");
@@ -213,4 +223,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))
+}
+
+fn events_word(n: usize) -> &'static str {
+    if n == 1 { "event" } else { "events" }
 }

@@ -747,3 +747,24 @@ fn tenure_bounds_the_rate_window_and_uneven() {
 fn config_without_joined() -> Config {
     config()
 }
+
+#[test]
+fn series_ending_is_silenced_by_any_other_1on1_scheduled_after_now() {
+    // The series ends in 13 days; an ad-hoc 1on1 next week is another 1on1 scheduled.
+    let mut events = vec![vevent(
+        "s",
+        "alice@example.com",
+        at_days(-50.0),
+        "Alice 1on1",
+        "RRULE:FREQ=WEEKLY;COUNT=10\r\n",
+    )];
+    let a = analyze(&config(), &calendar(&events), now());
+    assert_eq!(finding(&a, 0, AlertKind::SeriesEnding).len(), 1);
+    events.extend(titled("alice@example.com", &[5.0]));
+    let a = analyze(&config(), &calendar(&events), now());
+    assert!(
+        finding(&a, 0, AlertKind::SeriesEnding).is_empty(),
+        "{:?}",
+        a.findings
+    );
+}
