@@ -164,6 +164,12 @@ fn ack_and_snooze_lifecycle() {
         "2026-12-01",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // Confirmed in the manager's zone, not in UTC.
+    assert!(
+        stdout(&out).contains("snoozed until 2026-12-01 00:00 (Asia/Tokyo)"),
+        "{}",
+        stdout(&out)
+    );
 
     let open = ex.json(&["--now", NOW, "alerts", "--json"]);
     let open_ids: Vec<&str> = open
@@ -212,6 +218,15 @@ fn report_table_and_japanese_messages() {
         "{text}"
     );
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
+    // The table's cells, kinds and footers are Japanese too.
+    assert!(
+        text.contains("問題なし") && text.contains("日（設定）") && text.contains("スキップ"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(" ok") && !text.contains("(config)"),
+        "{text}"
+    );
     let series = ex.run(&["--now", NOW, "series"]);
     let text = stdout(&series);
     assert!(
@@ -918,4 +933,18 @@ fn a_store_with_v1_alerts_upgrades_without_a_delivery_storm() {
     s.ok(&["--now", "2026-11-24T10:00:00+09:00", "run", "--once"]);
     assert_eq!(s.messages().len(), before);
     assert_eq!(alert_ids(&s.report("2026-11-24T10:00:00+09:00")), ids);
+}
+
+#[test]
+fn status_shows_the_same_open_alerts_as_report_right_after_sync() {
+    let ex = Example::new(None);
+    let status: serde_json::Value =
+        serde_json::from_slice(&ex.run(&["--now", NOW, "status", "--json"]).stdout).unwrap();
+    let report = ex.json(&["--now", NOW, "report", "--json"]);
+    assert_eq!(status["complete"], true);
+    assert_eq!(
+        status["open_alerts"].as_u64().unwrap() as usize,
+        report["alerts"].as_array().unwrap().len()
+    );
+    assert_eq!(status["accounts"][0]["state"], "ok");
 }
