@@ -448,7 +448,7 @@ fn a_bare_cancelled_instance_is_judged_by_its_series() {
 
 // ------------------------------------------------------------------------------------ v2 rules
 
-fn finding<'a>(a: &'a Analysis, report: usize, kind: AlertKind) -> Vec<&'a Finding> {
+fn finding(a: &Analysis, report: usize, kind: AlertKind) -> Vec<&Finding> {
     a.findings
         .iter()
         .filter(|f| f.report == report && f.kind == kind)

@@ -260,7 +260,7 @@ pub fn map_event(
         organizer,
         attendees,
         self_response: None,
-        out_of_office: out_of_office,
+        out_of_office,
         sequence: item.sequence.unwrap_or(0),
         updated,
         etag: item.etag.clone(),

@@ -287,7 +287,7 @@ pub(crate) fn convert(
         organizer,
         attendees,
         self_response: None,
-        out_of_office: out_of_office,
+        out_of_office,
         sequence,
         updated,
         etag: None,
