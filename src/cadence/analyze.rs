@@ -288,7 +288,11 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
     let mut warnings = Vec::new();
     let mut seen: HashSet<(String, DateTime<Utc>)> = HashSet::new();
     let mut away: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
-    let mut titled_memo: HashMap<(String, Match), bool> = HashMap::new();
+    // Per stored event (by address: the calendars outlive the analysis), what does not change
+    // from one occurrence to the next: absence and shape of a subject, 1on1-titled-ness of the
+    // event whose title decides. A recurring series is judged once, not once per occurrence.
+    let mut event_memo: HashMap<usize, (bool, Match)> = HashMap::new();
+    let mut titled_memo: HashMap<(usize, Match), bool> = HashMap::new();
 
     // Accounts in name order so that a duplicate (the same event through two accounts) keeps
     // the same copy whatever order the store returned.
@@ -332,29 +336,38 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
                 Some(m) if occ.event.organizer.is_none() && occ.event.attendees.is_empty() => m,
                 _ => occ.event,
             };
-            if detector.is_absence(subject) {
+            let (absent, m) = event_memo
+                .entry(std::ptr::from_ref(subject) as usize)
+                .or_insert_with(|| {
+                    if detector.is_absence(subject) {
+                        (true, Match::None)
+                    } else {
+                        let humans = subject.humans();
+                        let m = detector.shape(humans.iter().map(String::as_str), &subject.summary);
+                        (false, m)
+                    }
+                })
+                .clone();
+            if absent {
                 if !occ.removed && occ.status != EventStatus::Cancelled {
                     away.push((occ.start.instant(&zone), occ.end.instant(&zone)));
                 }
                 continue;
             }
-            let m = detector.shape(
-                subject.humans().iter().map(String::as_str),
-                &subject.summary,
-            );
             if m == Match::None {
                 continue;
             }
             let series = occ
                 .series_id
                 .map(|sid| (cal.account.clone(), cal.calendar.clone(), sid.to_string()));
-            let series_title = match (&series, master) {
-                (Some(_), Some(m)) => m.summary.clone(),
-                _ => subject.summary.clone(),
+            // The title that decides: the series master's for an occurrence of a series.
+            let decider = match (&series, master) {
+                (Some(_), Some(m)) => m,
+                _ => subject,
             };
             let titled = *titled_memo
-                .entry((series_title.clone(), m.clone()))
-                .or_insert_with(|| detector.is_titled(&series_title, &m));
+                .entry((std::ptr::from_ref(decider) as usize, m.clone()))
+                .or_insert_with(|| detector.is_titled(&decider.summary, &m));
             // A single event counts only when 1on1-titled, for a report or a candidate.
             if series.is_none() && !titled {
                 continue;
@@ -386,7 +399,7 @@ pub fn analyze(config: &Config, calendars: &[StoredCalendar], now: DateTime<Utc>
                 now,
                 &detector,
                 &addresses,
-                (series, series_title, titled, original),
+                (series, decider.summary.clone(), titled, original),
             );
             match m {
                 Match::Report(i) => per_report[i].push(shaped),
