@@ -96,10 +96,15 @@ impl AccountState {
         let since = self
             .last_success
             .map(|t| zone.from_utc(t).format("%Y-%m-%d %H:%M").to_string());
-        let why = self
-            .error
-            .as_deref()
-            .map(|e| e.trim().trim_end_matches('.').to_string());
+        // The sync's sentence often starts with the account's name, which the text already says.
+        let prefix = format!("account {}: ", self.name);
+        let why = self.error.as_deref().map(|e| {
+            let e = e.trim();
+            e.strip_prefix(prefix.as_str())
+                .unwrap_or(e)
+                .trim_end_matches('.')
+                .to_string()
+        });
         let ja = config.manager.locale == Locale::Ja;
         let n = &self.name;
         match (ja, self.status, since, why) {

@@ -131,6 +131,8 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
         ]
     };
     let ok = if ja { "問題なし" } else { "ok" };
+    // While an account is missing, a report without a held alert is not known to be fine.
+    let unknown = if ja { "保留中" } else { "on hold" };
     let mut rows: Vec<[String; 7]> = Vec::new();
     for (i, r) in an.reports.iter().enumerate() {
         let kinds: Vec<String> = an
@@ -167,10 +169,10 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
                 .map_or_else(|| "-".into(), |t| local_date(t, &zone).to_string()),
             format!("{}/{}/{}/{}", r.held, r.cancelled, r.declined, r.excused),
             format!("{:.1} / {median}", r.sessions_per_30d),
-            if kinds.is_empty() {
-                ok.into()
-            } else {
-                kinds.join(", ")
+            match (kinds.is_empty(), a.complete) {
+                (true, true) => ok.into(),
+                (true, false) => unknown.into(),
+                (false, _) => kinds.join(", "),
             },
         ]);
     }
