@@ -87,6 +87,8 @@ pub struct AccountState {
     pub last_success: Option<DateTime<Utc>>,
     /// The last sync's error, one sentence without secrets (None when it worked).
     pub error: Option<String>,
+    /// A sync of the account was attempted at least once.
+    pub attempted: bool,
 }
 
 impl AccountState {
@@ -171,6 +173,7 @@ pub fn account_states(
                 error: s
                     .filter(|s| s.last_sync_ok == Some(false))
                     .and_then(|s| s.last_error.clone()),
+                attempted: s.is_some_and(|s| s.last_sync_at.is_some()),
             }
         })
         .collect()
@@ -223,9 +226,17 @@ pub fn analyse_with(
     }
     let accounts = account_states(config, &store.account_overview()?, now, freshness);
     let complete = accounts.iter().all(|a| a.status == AccountStatus::Ok);
+    // The daemon's first sync of an account may still be running while another account's
+    // sync triggers an analysis: such an account keeps the analysis incomplete, but it has not
+    // failed, so it raises no alert (a one-shot command, which runs no sync of its own, says it).
     let account_alerts: Vec<(AccountAlert, store::Finding)> = accounts
         .iter()
         .filter(|a| a.status != AccountStatus::Ok)
+        .filter(|a| {
+            !(freshness == Freshness::Daemon
+                && a.status == AccountStatus::NeverSynced
+                && !a.attempted)
+        })
         .map(|a| account_alert(config, a))
         .collect();
     let mut analysis = analysis;
