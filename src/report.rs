@@ -1,5 +1,5 @@
-//! The cadence report document (DESIGN §6 `report --json`, a contract): built once from an
-//! [`Analysed`](crate::alerts::Analysed) and shared by `report --json`, the dashboard and
+//! The cadence report document (`report --json`, a contract; see `docs/cadence-rules.md`):
+//! built once from an [`Analysed`] and shared by `report --json`, the dashboard and
 //! `/api/report`, so they can never disagree.
 //!
 //! Invariants: times are RFC 3339 in UTC; figures are rounded to one decimal; `reports` follows

@@ -2,7 +2,7 @@
 //! (DESIGN §6). Nothing here knows which provider an event came from.
 //!
 //! - [`detect`]: who is in a meeting, and whether it is a report's 1on1, a candidate, or neither.
-//! - [`analyze`]: sessions and outcomes, the report's figures, the expected interval, findings.
+//! - [`analyze`](mod@analyze): sessions and outcomes, the report's figures, the expected interval, findings.
 //! - [`messages`]: severities and the alert sentences in English and Japanese.
 //! - [`days`]: the one day-count rule of every text a person reads.
 //!
