@@ -525,6 +525,32 @@ path = "/nonexistent/second.ics"
     }
 
     #[test]
+    fn a_first_sync_still_running_in_the_daemon_holds_alerts_without_an_account_alert() {
+        let config = crate::config::parse(CONFIG, std::path::Path::new("/tmp/c.toml")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        synced(&mut store, "feed", &feed(&[(-3.0, false, false)]), true);
+        // "second" has not been tried yet: incomplete, but nothing has failed.
+        let a = analyse_with(&config, &mut store, now(), Freshness::Daemon).unwrap();
+        assert!(!a.complete);
+        assert!(a.account_alerts.is_empty());
+        assert!(a.analysis.findings.is_empty());
+        // A one-shot command says it (nothing will sync it in the meantime).
+        let a = analyse(&config, &mut store, now()).unwrap();
+        assert_eq!(a.account_alerts.len(), 1);
+        // Once its first sync has failed, the daemon says it too.
+        synced(&mut store, "second", &[], false);
+        let a = analyse_with(&config, &mut store, now(), Freshness::Daemon).unwrap();
+        assert_eq!(a.account_alerts.len(), 1);
+        assert_eq!(a.account_alerts[0].0.kind, SYNC_FAILED);
+        assert!(
+            a.account_alerts[0].0.message.contains("never been read"),
+            "{}",
+            a.account_alerts[0].0.message
+        );
+    }
+
+    #[test]
     fn the_daemon_tolerates_failures_within_the_retry_budget_then_calls_it_failed_or_stale() {
         let config = crate::config::parse(CONFIG, std::path::Path::new("/tmp/c.toml")).unwrap();
         let overview = |ok: bool, success_ago: i64| AccountOverview {
