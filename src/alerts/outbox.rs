@@ -27,6 +27,10 @@
 //! the one duplicate a crash between a send and its commit can cause. A delivered row is never
 //! sent again.
 //!
+//! Completeness: while an account is missing (the analysis is incomplete), the plan covers only
+//! account alerts, and pending rows that carry a report alert wait, untouched, for a complete
+//! analysis: nothing about reports is delivered from a partial calendar.
+//!
 //! Resolved alerts: with `[alerts] notify_resolved = true` (immediate digest only), an alert
 //! that was delivered on a channel and then resolved (without being acknowledged) gets one short
 //! "resolved" notice there, grouped per cycle; a pending notice whose alert came back is
@@ -291,6 +295,18 @@ fn new_delivery(
     }
 }
 
+/// Whether an outbox row's message carries an alert about a report.
+fn about_reports(message: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(message)
+        .ok()
+        .and_then(|v| {
+            v["alerts"]
+                .as_array()
+                .map(|a| a.iter().any(|x| !x["report"].is_null()))
+        })
+        .unwrap_or(false)
+}
+
 /// The view with only the account alerts (the completeness gate holds the report alerts).
 fn accounts_only(view: &OutboxView) -> OutboxView {
     let account = |report: &str| report.starts_with("account:");
@@ -347,7 +363,10 @@ pub async fn deliver(
             }
         }
     }
-    drain(config, store, client, now, &mut report).await;
+    // While an account is missing, nothing about reports goes out, not even a row planned
+    // earlier and still pending: it waits (as pending) for a complete analysis.
+    let hold_reports = analysis.is_some_and(|a| !a.complete);
+    drain(config, store, client, now, hold_reports, &mut report).await;
     for (channel, answer) in &report.delivered {
         tracing::info!(channel = %channel, "alert message delivered: {answer}");
     }
@@ -370,15 +389,19 @@ pub async fn drain(
     store: &AsyncStore,
     client: &reqwest::Client,
     now: DateTime<Utc>,
+    hold_reports: bool,
     report: &mut DeliveryReport,
 ) {
-    let pending = match store.call(|s| s.pending_deliveries()).await {
+    let mut pending = match store.call(|s| s.pending_deliveries()).await {
         Ok(p) => p,
         Err(e) => {
             report.error = Some(e.to_string());
             return;
         }
     };
+    if hold_reports {
+        pending.retain(|row| !about_reports(&row.message));
+    }
     let mut by_channel: BTreeMap<String, Vec<PendingDelivery>> = BTreeMap::new();
     for row in pending {
         by_channel.entry(row.channel.clone()).or_default().push(row);
@@ -572,6 +595,17 @@ mod tests {
             resolved: Vec::new(),
             agendas: std::collections::HashMap::new(),
         }
+    }
+
+    #[test]
+    fn rows_about_reports_are_told_apart_from_account_alerts() {
+        assert!(about_reports(
+            r#"{"alerts":[{"report":"bob@example.com","account":null}]}"#
+        ));
+        assert!(!about_reports(
+            r#"{"alerts":[{"report":null,"account":"work"}]}"#
+        ));
+        assert!(!about_reports("not json"));
     }
 
     #[test]
