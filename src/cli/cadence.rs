@@ -172,7 +172,7 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
             match (kinds.is_empty(), a.complete) {
                 (true, true) => ok.into(),
                 (true, false) => unknown.into(),
-                (false, _) => kinds.join(", "),
+                (false, _) => kinds.join(if ja { "、" } else { ", " }),
             },
         ]);
     }
