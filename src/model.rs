@@ -180,6 +180,11 @@ pub struct Event {
     /// it, as iCalendar and Google do, or the owner organizes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_response: Option<Response>,
+    /// The source marks the event as out of office (Google `eventType = outOfOffice`, Graph
+    /// `showAs = oof`, iCalendar `X-MICROSOFT-CDO-BUSYSTATUS:OOF`). Whether the manager is away
+    /// then is the cadence analysis' business (`cadence::absence`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_office: bool,
     /// iCalendar SEQUENCE (higher wins among duplicates).
     #[serde(default)]
     pub sequence: i64,

@@ -1,15 +1,16 @@
-//! The cadence report document (docs/design.md, `report --json`: a contract): built once from an
-//! [`Analysed`] and shared by `report --json`, the dashboard and
+//! The cadence report document (`report --json`, a contract; see `docs/cadence-rules.md`):
+//! built once from an [`Analysed`] and shared by `report --json`, the dashboard and
 //! `/api/report`, so they can never disagree.
 //!
 //! Invariants: times are RFC 3339 in UTC; figures are rounded to one decimal; `reports` follows
 //! the roster's order; `alerts` are the analysis' findings (sorted by report, kind, since) then
-//! the account alerts.
+//! the account alerts; `complete` and `accounts` come from the completeness gate, so a report
+//! printed while an account is missing shows the report alerts as they were held.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::{Analysed, NEEDS_AUTH};
+use crate::alerts::Analysed;
 use crate::cadence::ReportFigures;
 use crate::config::Config;
 use crate::output::{rfc3339, round1};
@@ -18,9 +19,22 @@ use crate::output::{rfc3339, round1};
 pub struct ReportDoc {
     pub now: String,
     pub manager: String,
+    /// Every account read and current (docs/cadence-rules.md, "Completeness"); when false, report alerts
+    /// are held as they were.
+    pub complete: bool,
+    pub accounts: Vec<AccountJson>,
     pub team_median_sessions_per_30d: Option<f64>,
     pub reports: Vec<ReportRow>,
     pub alerts: Vec<AlertJson>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountJson {
+    pub name: String,
+    /// `ok | never_synced | failed | stale | needs_auth`.
+    pub state: String,
+    pub last_success: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -32,7 +46,10 @@ pub struct ReportRow {
     pub held: usize,
     pub cancelled: usize,
     pub declined: usize,
+    pub excused: usize,
     pub upcoming: usize,
+    /// The tenure start, `YYYY-MM-DD`.
+    pub start: Option<String>,
     pub last_held: Option<String>,
     pub next_scheduled: Option<String>,
     pub days_since_last_held: Option<f64>,
@@ -69,6 +86,17 @@ pub fn build(config: &Config, a: &Analysed, now: DateTime<Utc>) -> ReportDoc {
     ReportDoc {
         now: rfc3339(now),
         manager: config.manager.email.clone(),
+        complete: a.complete,
+        accounts: a
+            .accounts
+            .iter()
+            .map(|acc| AccountJson {
+                name: acc.name.clone(),
+                state: acc.status.as_str().to_string(),
+                last_success: acc.last_success.map(rfc3339),
+                error: acc.error.clone(),
+            })
+            .collect(),
         team_median_sessions_per_30d: a.analysis.team_median.map(round1),
         reports: a.analysis.reports.iter().map(report_row).collect(),
         alerts: alert_rows(a),
@@ -111,7 +139,9 @@ fn report_row(r: &ReportFigures) -> ReportRow {
         held: r.held,
         cancelled: r.cancelled,
         declined: r.declined,
+        excused: r.excused,
         upcoming: r.upcoming,
+        start: r.start.map(|d| d.format("%Y-%m-%d").to_string()),
         last_held: r.last_held.map(rfc3339),
         next_scheduled: r.next_scheduled.map(rfc3339),
         days_since_last_held: r.days_since_last_held.map(round1),
@@ -138,7 +168,7 @@ fn alert_rows(a: &Analysed) -> Vec<AlertJson> {
         })
         .chain(a.account_alerts.iter().map(|(acc, s)| AlertJson {
             id: s.id.clone(),
-            kind: NEEDS_AUTH.to_string(),
+            kind: acc.kind.to_string(),
             report: None,
             account: Some(acc.account.clone()),
             severity: "warning".to_string(),

@@ -574,6 +574,16 @@ async fn sync_ics(
         })
         .await
         .map_err(store_err)?;
+    // The cursor holds the HTTP validators and a hash of the last content read, so that a feed
+    // read again with the same content (a file, or a server without validators) is unchanged.
+    let previous_hash = previous
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        .and_then(|v| {
+            v.get("content")
+                .and_then(|h| h.as_str())
+                .map(str::to_string)
+        });
     let previous: Option<Validators> = previous.and_then(|c| serde_json::from_str(&c).ok());
 
     let fetched = ics::fetch::fetch(feed, previous.as_ref(), client)
@@ -597,6 +607,19 @@ async fn sync_ics(
         }
         Fetched::Body { bytes, validators } => (bytes, validators),
     };
+    let hash = content_hash(&bytes);
+    if previous_hash.as_deref() == Some(hash.as_str()) {
+        let count = store
+            .call(move |s| s.account_event_count(account_id))
+            .await
+            .map_err(store_err)?;
+        tracing::info!(account, "feed unchanged (same content)");
+        return Ok(SyncSummary {
+            events: count,
+            skipped: 0,
+            unchanged: true,
+        });
+    }
 
     let display = feed.display();
     let cal = calendar.clone();
@@ -630,7 +653,13 @@ async fn sync_ics(
             crate::limits::MAX_WARNINGS
         );
     }
-    let cursor = validators.and_then(|v| serde_json::to_string(&v).ok());
+    let cursor = {
+        let mut v = validators
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or_else(|| serde_json::json!({}));
+        v["content"] = serde_json::Value::String(hash);
+        Some(v.to_string())
+    };
     let events = parsed.events;
     let count = events.len();
     store
@@ -644,5 +673,14 @@ async fn sync_ics(
     })
 }
 
+/// A stable hash of a feed's content (64-bit FNV-1a, hex): equal content, equal hash.
+fn content_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
 #[cfg(test)]
 mod tests_google;

@@ -1142,17 +1142,26 @@ pub fn annotate_report(doc: &mut serde_json::Value, links: &[AgendaLink]) {
 }
 
 /// The agenda lines under the text report (empty when there are no agendas).
-pub fn describe_links(links: &[AgendaLink]) -> String {
+pub fn describe_links(links: &[AgendaLink], locale: crate::config::Locale) -> String {
     if links.is_empty() {
         return String::new();
     }
-    let mut out = String::from("\nAgendas:\n");
+    let ja = locale == crate::config::Locale::Ja;
+    let mut out = String::from(if ja {
+        "\nアジェンダ:\n"
+    } else {
+        "\nAgendas:\n"
+    });
     for l in links {
-        let how = match l.state {
-            LinkState::Linked => "linked into the invite",
-            LinkState::NotOrganizer => "not in the invite (someone else organizes it)",
-            LinkState::NotWritable => "not in the invite (read-only calendar)",
-            LinkState::Unpublished => "not in the invite (no link_base)",
+        let how = match (l.state, ja) {
+            (LinkState::Linked, false) => "linked into the invite",
+            (LinkState::NotOrganizer, false) => "not in the invite (someone else organizes it)",
+            (LinkState::NotWritable, false) => "not in the invite (read-only calendar)",
+            (LinkState::Unpublished, false) => "not in the invite (no link_base)",
+            (LinkState::Linked, true) => "招待にリンク済み",
+            (LinkState::NotOrganizer, true) => "招待には未記載（主催者が別の人）",
+            (LinkState::NotWritable, true) => "招待には未記載（読み取り専用のカレンダー）",
+            (LinkState::Unpublished, true) => "招待には未記載（link_base が未設定）",
         };
         out.push_str(&format!("  {}: {} — {how}\n", l.report, l.link));
     }

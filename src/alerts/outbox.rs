@@ -27,6 +27,10 @@
 //! the one duplicate a crash between a send and its commit can cause. A delivered row is never
 //! sent again.
 //!
+//! Completeness: while an account is missing (the analysis is incomplete), the plan covers only
+//! account alerts, and pending rows that carry a report alert wait, untouched, for a complete
+//! analysis: nothing about reports is delivered from a partial calendar.
+//!
 //! Resolved alerts: with `[alerts] notify_resolved = true` (immediate digest only), an alert
 //! that was delivered on a channel and then resolved (without being acknowledged) gets one short
 //! "resolved" notice there, grouped per cycle; a pending notice whose alert came back is
@@ -352,6 +356,43 @@ fn new_delivery(
     }
 }
 
+/// Whether an outbox row's message carries an alert about a report.
+fn about_reports(message: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(message)
+        .ok()
+        .and_then(|v| {
+            v["alerts"]
+                .as_array()
+                .map(|a| a.iter().any(|x| !x["report"].is_null()))
+        })
+        .unwrap_or(false)
+}
+
+/// The view with only the account alerts (the completeness gate holds the report alerts).
+fn accounts_only(view: &OutboxView) -> OutboxView {
+    let account = |report: &str| report.starts_with("account:");
+    OutboxView {
+        open: view
+            .open
+            .iter()
+            .filter(|a| account(&a.report))
+            .cloned()
+            .collect(),
+        notices: view.notices.clone(),
+        last_digest_slot: view.last_digest_slot,
+        resolved: view
+            .resolved
+            .iter()
+            .filter(|r| account(&r.alert.report))
+            .cloned()
+            .collect(),
+        agendas: view.agendas.clone(),
+        proposals: view.proposals.clone(),
+        bookings: view.bookings.clone(),
+        can_book: view.can_book,
+    }
+}
+
 /// One cycle's delivery: plan (when `analysis` is there), then drain the outbox.
 pub async fn deliver(
     config: &Arc<Config>,
@@ -364,6 +405,7 @@ pub async fn deliver(
     if let Some(a) = analysis {
         let cadence = render::cadence_rows(config, &a.analysis);
         let cfg = Arc::clone(config);
+        let complete = a.complete;
         let planned = store
             .call(move |s| {
                 let can_book = s
@@ -375,7 +417,13 @@ pub async fn deliver(
                         can_book,
                         ..view.clone()
                     };
-                    plan(&cfg, &view, Some(&cadence), now)
+                    if complete {
+                        plan(&cfg, &view, Some(&cadence), now)
+                    } else {
+                        // Incomplete (an account is missing): nothing is announced about
+                        // reports; the account alerts still go out.
+                        plan(&cfg, &accounts_only(&view), Some(&cadence), now)
+                    }
                 })
             })
             .await;
@@ -387,7 +435,10 @@ pub async fn deliver(
             }
         }
     }
-    drain(config, store, client, now, &mut report).await;
+    // While an account is missing, nothing about reports goes out, not even a row planned
+    // earlier and still pending: it waits (as pending) for a complete analysis.
+    let hold_reports = analysis.is_some_and(|a| !a.complete);
+    drain(config, store, client, now, hold_reports, &mut report).await;
     for (channel, answer) in &report.delivered {
         tracing::info!(channel = %channel, "alert message delivered: {answer}");
     }
@@ -410,15 +461,19 @@ pub async fn drain(
     store: &AsyncStore,
     client: &reqwest::Client,
     now: DateTime<Utc>,
+    hold_reports: bool,
     report: &mut DeliveryReport,
 ) {
-    let pending = match store.call(|s| s.pending_deliveries()).await {
+    let mut pending = match store.call(|s| s.pending_deliveries()).await {
         Ok(p) => p,
         Err(e) => {
             report.error = Some(e.to_string());
             return;
         }
     };
+    if hold_reports {
+        pending.retain(|row| !about_reports(&row.message));
+    }
     let mut by_channel: BTreeMap<String, Vec<PendingDelivery>> = BTreeMap::new();
     for row in pending {
         by_channel.entry(row.channel.clone()).or_default().push(row);
@@ -618,6 +673,17 @@ mod tests {
     }
 
     #[test]
+    fn rows_about_reports_are_told_apart_from_account_alerts() {
+        assert!(about_reports(
+            r#"{"alerts":[{"report":"bob@example.com","account":null}]}"#
+        ));
+        assert!(!about_reports(
+            r#"{"alerts":[{"report":null,"account":"work"}]}"#
+        ));
+        assert!(!about_reports("not json"));
+    }
+
+    #[test]
     fn immediate_groups_new_alerts_per_channel_and_skips_announced_ones() {
         let c = config(
             "[alerts]\nchannels = [\"log\", \"command\"]\n[alerts.command]\nargv = [\"true\"]\n",
@@ -630,7 +696,8 @@ mod tests {
         assert_eq!(p.deliveries[0].notices.len(), 2);
         assert!(p.deliveries[0].idempotency_key.ends_with("-log"));
         let m: Message = serde_json::from_str(&p.deliveries[0].message).unwrap();
-        assert_eq!(m.subject, "1 1on1 needs attention: Bob (22 days, uneven)");
+        // Calendar days in the manager's zone (Nov 1 → Nov 24), the figure the message says.
+        assert_eq!(m.subject, "1 1on1 needs attention: Bob (23 days, uneven)");
         // Once announced on log, only command still needs a1.
         v.notices.insert(("a1".into(), "log".into(), "new".into()));
         v.notices.insert(("a2".into(), "log".into(), "new".into()));

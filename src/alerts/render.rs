@@ -137,6 +137,8 @@ pub struct CadenceRow {
     pub expected_interval_days: f64,
     pub last_held: Option<String>,
     pub days_since_last_held: Option<f64>,
+    /// Calendar days in the manager's zone since the last held 1on1 (what the text shows).
+    pub days_ago: Option<i64>,
     pub sessions_per_30d: f64,
     pub next_scheduled: Option<String>,
     /// `next_scheduled` in the manager's zone (`Nov 26 10:00`).
@@ -181,11 +183,16 @@ pub fn item(config: &Config, a: &StoredAlert, now: DateTime<Utc>) -> AlertItem {
     let date = local_date(config, a.since);
     let short = match a.kind.as_str() {
         "gap" => {
-            let days = (now - a.since).num_days().max(0);
+            // Calendar days in the manager's zone, as the table and the message count them.
+            let days =
+                crate::cadence::days::calendar_days(&config.manager.zone(), a.since, now).max(0);
             if ja {
                 format!("{days}日")
             } else {
-                format!("{days} days")
+                format!(
+                    "{days} {}",
+                    crate::cadence::messages::plural(days, "day", "days")
+                )
             }
         }
         "no_series" if ja => "1on1なし".into(),
@@ -196,10 +203,15 @@ pub fn item(config: &Config, a: &StoredAlert, now: DateTime<Utc>) -> AlertItem {
         "uneven" => "uneven".into(),
         "irregular" if ja => "不規則".into(),
         "irregular" => "irregular".into(),
+        // An ended series (its last occurrence is past) says so.
+        "series_ending" if ja && a.since < now => format!("{date}で終了済み"),
         "series_ending" if ja => format!("{date}で終了"),
+        "series_ending" if a.since < now => format!("series ended {date}"),
         "series_ending" => format!("series ends {date}"),
         "needs_auth" if ja => "要再認可".into(),
         "needs_auth" => "needs auth".into(),
+        "sync_failed" if ja => "同期失敗".into(),
+        "sync_failed" => "sync failed".into(),
         other => other.to_string(),
     };
     AlertItem {
@@ -239,6 +251,8 @@ pub fn kind_label(kind: &str, locale: Locale) -> String {
         ("series_ending", true) => "定例終了",
         ("needs_auth", false) => "needs auth",
         ("needs_auth", true) => "要再認可",
+        ("sync_failed", false) => "sync failed",
+        ("sync_failed", true) => "同期失敗",
         (other, _) => other,
     }
     .to_string()
@@ -254,6 +268,7 @@ pub fn cadence_rows(config: &Config, a: &crate::cadence::Analysis) -> Vec<Cadenc
             expected_interval_days: crate::output::round1(r.expected_interval_days),
             last_held: r.last_held.map(rfc3339),
             days_since_last_held: r.days_since_last_held.map(crate::output::round1),
+            days_ago: r.days_since_last_held_local,
             sessions_per_30d: crate::output::round1(r.sessions_per_30d),
             next_scheduled: r.next_scheduled.map(rfc3339),
             next_scheduled_local: r.next_scheduled.map(|t| local_date_time(config, t)),
@@ -408,8 +423,11 @@ impl Message {
     fn cadence_line(&self, r: &CadenceRow) -> String {
         let ja = self.ja();
         let every = crate::output::round1(r.expected_interval_days);
-        let last = match (r.days_since_last_held, ja) {
-            (Some(d), false) => format!("last held {d} days ago"),
+        let last = match (r.days_ago, ja) {
+            (Some(d), false) => format!(
+                "last held {d} {} ago",
+                crate::cadence::messages::plural(d, "day", "days")
+            ),
             (Some(d), true) => format!("前回から{d}日"),
             (None, false) => "never held".into(),
             (None, true) => "実施なし".into(),
@@ -438,6 +456,8 @@ impl Message {
         match (self.kind.as_str(), self.ja()) {
             ("resolved", false) => "Resolved: ",
             ("resolved", true) => "解消: ",
+            ("test", false) => "[test] ",
+            ("test", true) => "［テスト］",
             _ => "",
         }
     }

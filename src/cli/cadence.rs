@@ -62,7 +62,7 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
         &proposals,
     )));
     text.push_str(&crate::terminal::escape_text(
-        &crate::agenda::describe_links(&links),
+        &crate::agenda::describe_links(&links, ctx.config.manager.locale),
     ));
     write_out(&text)
 }
@@ -123,7 +123,7 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
             "想定間隔",
             "最終実施",
             "次回予定",
-            "実施/中止/辞退",
+            "実施/中止/辞退/免除",
             "30日あたり",
             "アラート",
         ]
@@ -133,47 +133,54 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
             "Expected",
             "Last held",
             "Next",
-            "Held/canc/decl",
+            "Held/canc/decl/exc",
             "Per 30d",
             "Alerts",
         ]
     };
+    let ok = if ja { "問題なし" } else { "ok" };
+    // While an account is missing, a report without a held alert is not known to be fine.
+    let unknown = if ja { "保留中" } else { "on hold" };
     let mut rows: Vec<[String; 7]> = Vec::new();
     for (i, r) in an.reports.iter().enumerate() {
-        let kinds: Vec<&str> = an
+        let kinds: Vec<String> = an
             .findings
             .iter()
             .zip(&a.states)
             .filter(|(f, s)| {
                 f.report == i && !s.acked && s.snoozed_until.is_none_or(|u| u <= ctx.now)
             })
-            .map(|(f, _)| f.kind.as_str())
+            .map(|(f, _)| {
+                crate::alerts::render::kind_label(f.kind.as_str(), ctx.config.manager.locale)
+            })
             .collect();
+        let source = r.cadence_source.as_str();
         rows.push([
             crate::terminal::escape(&r.name).into_owned(),
-            format!(
-                "{}d ({})",
-                round1(r.expected_interval_days),
-                r.cadence_source.as_str()
-            ),
-            r.last_held.map_or_else(
-                || "-".into(),
-                |t| {
-                    format!(
-                        "{} ({:.0}d)",
-                        local_date(t, &zone),
-                        (ctx.now - t).num_seconds() as f64 / 86_400.0
-                    )
-                },
-            ),
+            if ja {
+                let source = match r.cadence_source {
+                    cadence::CadenceSource::Config => "設定",
+                    cadence::CadenceSource::Recurrence => "繰り返し",
+                    cadence::CadenceSource::Inferred => "推定",
+                    cadence::CadenceSource::Default => "既定",
+                };
+                format!("{}日（{source}）", round1(r.expected_interval_days))
+            } else {
+                format!("{}d ({source})", round1(r.expected_interval_days))
+            },
+            match (r.last_held, r.days_since_last_held_local) {
+                (Some(t), Some(d)) if ja => format!("{}（{d}日前）", local_date(t, &zone)),
+                (Some(t), Some(d)) => format!("{} ({d}d)", local_date(t, &zone)),
+                _ => "-".into(),
+            },
             r.next_scheduled
                 .map_or_else(|| "-".into(), |t| local_date(t, &zone).to_string()),
-            format!("{}/{}/{}", r.held, r.cancelled, r.declined),
+            format!("{}/{}/{}/{}", r.held, r.cancelled, r.declined, r.excused),
             format!("{:.1} / {median}", r.sessions_per_30d),
-            if kinds.is_empty() {
-                "ok".into()
-            } else {
-                kinds.join(", ")
+            match (kinds.is_empty(), a.complete) {
+                (true, true) => ok.into(),
+                (true, false) => unknown.into(),
+                (false, _) => kinds.join(if ja { "、" } else { ", " }),
             },
         ]);
     }
@@ -199,6 +206,22 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
         )
     };
     out.push_str(&style.paint("1", &title));
+    if !a.complete {
+        let head = if ja {
+            "不完全: すべてのアカウントが同期できるまで1on1のアラートは保留しています。\n"
+        } else {
+            "INCOMPLETE: cadence alerts are on hold until every account syncs.\n"
+        };
+        out.push_str(&style.paint("31", head));
+        for acc in a
+            .accounts
+            .iter()
+            .filter(|acc| acc.status != crate::alerts::AccountStatus::Ok)
+        {
+            out.push_str(&format!("  {}\n", acc.missing_text(&ctx.config)));
+        }
+        out.push('\n');
+    }
     let line = |cells: Vec<String>| cells.join("  ").trim_end().to_string() + "\n";
     out.push_str(
         &style.paint(
@@ -215,7 +238,7 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
     for row in &rows {
         let mut cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
         if let Some(last) = cells.last_mut() {
-            *last = if row[6] == "ok" {
+            *last = if row[6] == ok {
                 style.paint("32", last)
             } else {
                 style.paint("33", last)
@@ -226,15 +249,17 @@ pub fn render_report(ctx: &Context, a: &Analysed, style: Style) -> String {
     let quiet = |s: &AlertState| s.acked || s.snoozed_until.is_some_and(|u| u > ctx.now);
     let mut open: Vec<(String, &str, std::borrow::Cow<'_, str>)> = Vec::new();
     for (f, s) in an.findings.iter().zip(&a.states).filter(|(_, s)| !quiet(s)) {
-        let sev = match f.severity {
-            cadence::messages::Severity::Warning => style.paint("33", "warning"),
-            cadence::messages::Severity::Info => style.paint("36", "info   "),
+        let sev = match (f.severity, ja) {
+            (cadence::messages::Severity::Warning, false) => style.paint("33", "warning"),
+            (cadence::messages::Severity::Info, false) => style.paint("36", "info   "),
+            (cadence::messages::Severity::Warning, true) => style.paint("33", "警告"),
+            (cadence::messages::Severity::Info, true) => style.paint("36", "情報"),
         };
         open.push((sev, &s.id, crate::terminal::escape(&f.message)));
     }
     for (acc, s) in a.account_alerts.iter().filter(|(_, s)| !quiet(s)) {
         open.push((
-            style.paint("31", "warning"),
+            style.paint("31", if ja { "警告" } else { "warning" }),
             &s.id,
             crate::terminal::escape(&acc.message),
         ));
@@ -279,6 +304,10 @@ struct SessionJson<'a> {
 #[derive(Serialize)]
 struct CandidateJson<'a> {
     email: &'a str,
+    /// The report's name when the meetings are a report's series that does not count.
+    report: Option<&'a str>,
+    /// Why the meetings are not counted.
+    reason: String,
     titles: &'a [String],
     sessions: usize,
     last_held: Option<String>,
@@ -289,9 +318,6 @@ struct CandidateJson<'a> {
 pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
     let a = analyse(ctx)?;
     let an = &a.analysis;
-    let hint = |email: &str| {
-        format!("add [[reports]] email = \"{email}\" to the config if this is a direct report")
-    };
     if json {
         let doc = SeriesDoc {
             now: rfc3339(ctx.now),
@@ -322,11 +348,13 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
                 .iter()
                 .map(|c| CandidateJson {
                     email: &c.email,
+                    report: c.report.as_deref(),
+                    reason: c.reason_text(),
                     titles: &c.titles,
                     sessions: c.sessions,
                     last_held: c.last.map(rfc3339),
                     next_scheduled: c.next.map(rfc3339),
-                    hint: hint(&c.email),
+                    hint: c.hint(),
                 })
                 .collect(),
         };
@@ -358,12 +386,7 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
             .copied()
             .chain(r.sessions.iter().filter(|s| s.start >= ctx.now).take(3))
         {
-            let outcome = match s.outcome {
-                Outcome::Held => "held",
-                Outcome::Upcoming => "upcoming",
-                Outcome::Cancelled => "cancelled",
-                Outcome::Declined => "declined",
-            };
+            let outcome = s.outcome.as_str();
             out.push_str(&format!(
                 "    {}  {outcome:<9}  {}\n",
                 zone.from_utc(s.start).format("%a %Y-%m-%d %H:%M"),
@@ -373,16 +396,19 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
         out.push('\n');
     }
     if !an.candidates.is_empty() {
-        out.push_str(
-            "Candidates (1on1-shaped meetings with people outside the roster; never alerted on)\n",
-        );
+        out.push_str("Candidates (1on1-shaped meetings that are not counted; never alerted on)\n");
         for c in &an.candidates {
+            let who = match &c.report {
+                Some(name) => format!("{name} <{}>", c.email),
+                None => c.email.clone(),
+            };
             out.push_str(&format!(
-                "  {}  {} sessions: {}\n    hint: {}\n",
-                c.email,
+                "  {who}  {} {}: {}\n    not counted: {}\n    hint: {}\n",
                 c.sessions,
+                cadence::messages::plural(c.sessions as i64, "session", "sessions"),
                 c.titles.join(" | "),
-                hint(&c.email)
+                c.reason_text(),
+                c.hint()
             ));
         }
     }
@@ -421,6 +447,7 @@ pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
             serde_json::to_string_pretty(&values).map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
+    let zone = ctx.config.manager.zone();
     if rows.is_empty() {
         return write_out("No open alerts.\n");
     }
@@ -429,7 +456,15 @@ pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
         let mut state = if r.acknowledged {
             " (acknowledged)".to_string()
         } else if let Some(u) = &r.snoozed_until {
-            format!(" (snoozed until {u})")
+            let u = chrono::DateTime::parse_from_rfc3339(u).map_or_else(
+                |_| u.clone(),
+                |t| {
+                    zone.from_utc(t.with_timezone(&Utc))
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                },
+            );
+            format!(" (snoozed until {u} {})", zone.name())
         } else {
             String::new()
         };
@@ -466,7 +501,16 @@ pub fn snooze(ctx: &Context, id: &str, until: &str) -> Result<(), CliError> {
     let outcome = store
         .snooze_alert(id, until, ctx.now)
         .map_err(|e| CliError::runtime(e.to_string()))?;
-    lifecycle_result(outcome, id, &format!("snoozed until {}", rfc3339(until)))
+    let local = zone.from_utc(until);
+    lifecycle_result(
+        outcome,
+        id,
+        &format!(
+            "snoozed until {} ({})",
+            local.format("%Y-%m-%d %H:%M"),
+            zone.name()
+        ),
+    )
 }
 
 fn lifecycle_result(outcome: AckOutcome, id: &str, done: &str) -> Result<(), CliError> {

@@ -28,7 +28,7 @@ pub fn sample(ctx: &Context) -> Message {
         snoozed_until: None,
         data: serde_json::json!({
             "severity": "warning",
-            "message": Texts::new(config, &name).gap(Some(23.0), 7.0, None),
+            "message": Texts::new(config, &name).gap(Some(23), 7.0, None),
         })
         .to_string(),
     };

@@ -56,7 +56,7 @@ pub fn events(
         })
     } else {
         occurrences.iter().try_for_each(|(acc, occ)| {
-            let line = human_line(acc, occ, &zone);
+            let line = human_line(acc, occ, &zone, &ctx.config.manager.email);
             writeln!(out, "{}", crate::terminal::escape(&line))
         })
     };
@@ -103,7 +103,7 @@ pub(super) fn parse_bound(s: &str, zone: &Zone, flag: &str) -> Result<DateTime<U
         })
 }
 
-fn human_line(account: &str, occ: &Occurrence<'_>, zone: &Zone) -> String {
+fn human_line(account: &str, occ: &Occurrence<'_>, zone: &Zone, manager: &str) -> String {
     let when = match (&occ.start, &occ.end) {
         (EventTime::Date { date }, EventTime::Date { date: end }) => {
             let days = (*end - *date).num_days();
@@ -138,7 +138,38 @@ fn human_line(account: &str, occ: &Occurrence<'_>, zone: &Zone) -> String {
         crate::model::EventStatus::Tentative => "  [tentative]",
         crate::model::EventStatus::Confirmed => "",
     };
-    format!("{when}  {}{status}  ({account})", occ.event.summary)
+    // Who declined: the calendar owner (the manager) or an attendee; such a session is not held.
+    let e = occ.event;
+    let mut declined: Vec<&str> = Vec::new();
+    if e.self_response == Some(crate::model::Response::Declined)
+        || e.attendees.iter().any(|a| {
+            a.response == crate::model::Response::Declined && a.email.eq_ignore_ascii_case(manager)
+        })
+    {
+        declined.push("you");
+    }
+    for a in &e.attendees {
+        if a.response == crate::model::Response::Declined
+            && !a.resource
+            && !a.email.eq_ignore_ascii_case(manager)
+        {
+            declined.push(&a.email);
+        }
+    }
+    let declined = if declined.is_empty() {
+        String::new()
+    } else {
+        format!("  [declined by {}]", declined.join(", "))
+    };
+    let away = if e.out_of_office {
+        "  [out of office]"
+    } else {
+        ""
+    };
+    format!(
+        "{when}  {}{status}{declined}{away}  ({account})",
+        occ.event.summary
+    )
 }
 
 /// A time as the manager's wall clock shows it (floating times are already wall-clock times).

@@ -90,18 +90,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The detected 1on1 series per report, their sessions, and candidates outside the roster.
+    /// The detected 1on1 series per report, their sessions, and the candidates that are not
+    /// counted (people outside the roster, a report's series that is not their 1on1).
     Series {
+        /// One JSON document (reports, sessions, candidates with the reason).
         #[arg(long)]
         json: bool,
     },
     /// Accounts, their last sync and its outcome, cursors, counts, open alerts.
     Status {
+        /// One JSON document.
         #[arg(long)]
         json: bool,
     },
     /// The cadence report: one row per report, and the alerts.
     Report {
+        /// The report as one JSON document (`complete`, `accounts`, `reports`, `alerts`).
         #[arg(long)]
         json: bool,
         /// Write the dashboard page (one self-contained HTML file) to FILE; stdout stays quiet
@@ -118,6 +122,7 @@ pub enum Command {
     /// The system service: `service install [--user]` writes a systemd unit (Linux) or a
     /// LaunchAgent plist (macOS) that runs the daemon with this config.
     Service {
+        /// What to do with the service definition.
         #[command(subcommand)]
         action: ServiceAction,
     },
@@ -125,6 +130,7 @@ pub enum Command {
     Alerts {
         #[command(subcommand)]
         action: Option<AlertAction>,
+        /// The alerts as a JSON array.
         #[arg(long)]
         json: bool,
         /// Also list acknowledged and snoozed alerts.
@@ -190,10 +196,16 @@ pub enum ServiceAction {
 #[derive(Debug, Subcommand)]
 pub enum AlertAction {
     /// Acknowledge an alert: it stays quiet until its condition clears.
-    Ack { id: String },
+    Ack {
+        /// The alert's id (as `cadenced alerts` lists it).
+        id: String,
+    },
     /// Silence an alert until a date (YYYY-MM-DD in the manager's zone, or RFC 3339).
     Snooze {
+        /// The alert's id (as `cadenced alerts` lists it).
         id: String,
+        /// When the alert may speak again: YYYY-MM-DD (midnight in the manager's zone) or
+        /// RFC 3339.
         #[arg(long, value_name = "DATE")]
         until: String,
     },

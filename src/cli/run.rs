@@ -44,23 +44,45 @@ pub fn run_once(ctx: &Context) -> Result<(), CliError> {
         state_dir: ctx.state_dir.clone(),
         store,
         client,
+        freshness: crate::alerts::Freshness::OneShot,
     };
     let runtime = super::setup::runtime()?;
     let report = runtime.block_on(cycle::run_cycle(&cycle_ctx, ctx.now));
     for a in &report.accounts {
         match &a.result {
-            Ok(s) if s.unchanged => println!("{}: unchanged ({} events)", a.account, s.events),
-            Ok(s) => println!("{}: {} events stored", a.account, s.events),
+            Ok(s) if s.unchanged => println!(
+                "{}: unchanged ({} {})",
+                a.account,
+                s.events,
+                plural(s.events, "event", "events")
+            ),
+            Ok(s) => println!(
+                "{}: {} {} stored",
+                a.account,
+                s.events,
+                plural(s.events, "event", "events")
+            ),
             Err(e) => eprintln!("cadenced: {}", crate::terminal::escape(&e.to_string())),
         }
     }
     if let Ok(a) = &report.analysis {
         let open = cycle::open_alert_count(a, ctx.now);
+        let n = a.analysis.reports.len();
         println!(
-            "{} reports analysed, {open} open alert{} (see `cadenced alerts`)",
-            a.analysis.reports.len(),
-            if open == 1 { "" } else { "s" }
+            "{n} {} analysed, {open} open {} (see `cadenced alerts`)",
+            plural(n, "report", "reports"),
+            plural(open, "alert", "alerts")
         );
+        if !a.complete {
+            println!("incomplete: cadence alerts are on hold until every account syncs");
+            for acc in a
+                .accounts
+                .iter()
+                .filter(|acc| acc.status != crate::alerts::AccountStatus::Ok)
+            {
+                println!("  {}", acc.missing_text(&ctx.config));
+            }
+        }
     }
     if !report.delivery.delivered.is_empty() || report.delivery.dropped > 0 {
         println!("alerts: {}", report.delivery.summary());
@@ -73,4 +95,8 @@ pub fn run_once(ctx: &Context) -> Result<(), CliError> {
             report.summary()
         )))
     }
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    crate::cadence::messages::plural(i64::try_from(n).unwrap_or(i64::MAX), one, many)
 }

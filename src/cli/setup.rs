@@ -114,6 +114,10 @@ pub fn check(config_path: &Path) -> Result<(), CliError> {
                 cfg.reports.len(),
                 cfg.accounts.len()
             );
+            // Valid, but a calendar that cannot be read would leave the analysis incomplete.
+            for w in file_warnings(&cfg) {
+                println!("warning: {w}");
+            }
             Ok(())
         }
         Err(ConfigError::Invalid { problems }) => {
@@ -129,6 +133,28 @@ pub fn check(config_path: &Path) -> Result<(), CliError> {
         }
         Err(other) => Err(CliError::usage(other.to_string())),
     }
+}
+
+/// One sentence per `[[accounts]] path` that does not name a readable file right now. Not an
+/// error (the file may appear before the first sync), but until it does the account is never
+/// read and no report alert is raised.
+pub fn file_warnings(config: &Config) -> Vec<String> {
+    config
+        .accounts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, acc)| match &acc.kind {
+            crate::config::AccountKind::Ics(ics) => match &ics.source {
+                crate::config::IcsSource::Path(path) if !path.is_file() => Some(format!(
+                    "accounts[{i}].path: {} (account {}) does not exist; the account cannot sync until it does",
+                    path.display(),
+                    acc.name
+                )),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// The sync targets of the config, optionally only one account.
@@ -168,14 +194,24 @@ pub fn sync(ctx: &Context, only: Option<&str>, full: bool) -> Result<(), CliErro
     let mut failed = Vec::new();
     for (target, result) in results {
         match result {
-            Ok(s) if s.unchanged => println!("{}: unchanged ({} events)", target.account, s.events),
+            Ok(s) if s.unchanged => println!(
+                "{}: unchanged ({} {})",
+                target.account,
+                s.events,
+                events_word(s.events)
+            ),
             Ok(s) => {
                 let skipped = if s.skipped > 0 {
                     format!(", {} malformed skipped", s.skipped)
                 } else {
                     String::new()
                 };
-                println!("{}: {} events stored{skipped}", target.account, s.events);
+                println!(
+                    "{}: {} {} stored{skipped}",
+                    target.account,
+                    s.events,
+                    events_word(s.events)
+                );
             }
             Err(e) => {
                 eprintln!("cadenced: {}", crate::terminal::escape(&e.to_string()));
@@ -251,4 +287,8 @@ fn inline_secret_warnings(cfg: &config::Config, path: &Path) -> Vec<String> {
             )
         })
         .collect()
+}
+
+fn events_word(n: usize) -> &'static str {
+    if n == 1 { "event" } else { "events" }
 }

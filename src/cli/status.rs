@@ -1,6 +1,10 @@
 //! `status`: each configured account's last sync (when, outcome, the error in one sentence),
 //! whether it needs `cadenced auth`, its stored events and cursors (and how old the stalest
 //! one is), the open alerts, and whether a daemon is running on the state directory (its lock).
+//!
+//! The open alerts are the analysis' at `now` (the same as `report` and `alerts` show, through
+//! the same completeness gate), not merely what an earlier run left in the store; and when an
+//! account keeps the analysis incomplete, the first lines say which and since when.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,6 +18,10 @@ struct StatusJson {
     /// Whether a daemon holds the state directory's lock, and its pid.
     daemon: DaemonJson,
     accounts: Vec<AccountJson>,
+    /// Every account read and current (report alerts follow the calendar).
+    complete: bool,
+    /// One sentence per account that keeps the analysis incomplete.
+    missing: Vec<String>,
     open_alerts: usize,
     open_alerts_by_kind: std::collections::BTreeMap<String, usize>,
     /// The make-up 1on1s cadenced booked (issue 17), newest first.
@@ -46,6 +54,8 @@ struct AccountJson {
     name: String,
     provider: String,
     needs_auth: bool,
+    /// `ok | never_synced | failed | stale | needs_auth`, as in `report --json`.
+    state: String,
     last_sync: Option<String>,
     last_sync_ok: Option<bool>,
     last_error: Option<String>,
@@ -62,21 +72,29 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
-    let store = ctx.open_store()?;
+    let mut store = ctx.open_store()?;
     let runtime = |e: crate::store::StoreError| CliError::runtime(e.to_string());
+    let analysed = crate::alerts::analyse(&ctx.config, &mut store, ctx.now).map_err(runtime)?;
     let stored = store.account_overview().map_err(runtime)?;
-    let alerts = store.open_alerts().map_err(runtime)?;
     let cursor_updates = store.oldest_cursor_updates().map_err(runtime)?;
     let bookings = store.bookings().map_err(runtime)?;
     let wall = Utc::now();
     let holder = crate::daemon::lock::holder(&ctx.state_dir);
     let mut by_kind = std::collections::BTreeMap::new();
-    let open: Vec<_> = alerts
-        .iter()
-        .filter(|a| a.acked_at.is_none() && a.snoozed_until.is_none_or(|u| u <= ctx.now))
-        .collect();
-    for a in &open {
-        *by_kind.entry(a.kind.clone()).or_insert(0) += 1;
+    let active =
+        |s: &crate::store::AlertState| !s.acked && s.snoozed_until.is_none_or(|u| u <= ctx.now);
+    let mut open = 0;
+    for (f, st) in analysed.analysis.findings.iter().zip(&analysed.states) {
+        if active(st) {
+            open += 1;
+            *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
+        }
+    }
+    for (acc, st) in &analysed.account_alerts {
+        if active(st) {
+            open += 1;
+            *by_kind.entry(acc.kind.to_string()).or_insert(0) += 1;
+        }
     }
     // Configured accounts in config order; one never synced shows as such.
     let accounts: Vec<AccountJson> = ctx
@@ -89,6 +107,12 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
                 name: acc.name.clone(),
                 provider: acc.provider().to_string(),
                 needs_auth: s.is_some_and(|s| s.needs_auth),
+                state: analysed
+                    .accounts
+                    .iter()
+                    .find(|a| a.name == acc.name)
+                    .map_or("never_synced", |a| a.status.as_str())
+                    .to_string(),
                 last_sync: s.and_then(|s| s.last_sync_at).map(rfc3339),
                 last_sync_ok: s.and_then(|s| s.last_sync_ok),
                 last_error: s.and_then(|s| s.last_error.clone()),
@@ -111,7 +135,14 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
             pid: holder.flatten(),
         },
         accounts,
-        open_alerts: open.len(),
+        complete: analysed.complete,
+        missing: analysed
+            .accounts
+            .iter()
+            .filter(|a| a.status != crate::alerts::AccountStatus::Ok)
+            .map(|a| a.missing_text(&ctx.config))
+            .collect(),
+        open_alerts: open,
         open_alerts_by_kind: by_kind,
         bookings: bookings
             .into_iter()
@@ -144,7 +175,15 @@ fn human(doc: &StatusJson) -> String {
         (true, None) => "running".to_string(),
         (false, _) => "not running".to_string(),
     };
-    let mut out = format!("state: {}\ndaemon: {daemon}\n\n", doc.state_dir);
+    let mut out = String::new();
+    if !doc.complete {
+        out.push_str("INCOMPLETE: cadence alerts are on hold until every account syncs.\n");
+        for m in &doc.missing {
+            out.push_str(&format!("  {m}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("state: {}\ndaemon: {daemon}\n\n", doc.state_dir));
     for a in &doc.accounts {
         let sync = match (&a.last_sync, a.last_sync_ok) {
             (None, _) => "never synced".to_string(),
@@ -168,8 +207,15 @@ fn human(doc: &StatusJson) -> String {
             .map(|s| format!(", oldest written {} ago", human_age(s)))
             .unwrap_or_default();
         out.push_str(&format!(
-            "{} ({}): {sync}; {} events in {} calendar(s), {} cursor(s){age}\n",
-            a.name, a.provider, a.events, a.calendars, a.cursors
+            "{} ({}): {sync}; {} {} in {} {}, {} {}{age}\n",
+            a.name,
+            a.provider,
+            a.events,
+            plural(a.events, "event", "events"),
+            a.calendars,
+            plural(a.calendars, "calendar", "calendars"),
+            a.cursors,
+            plural(a.cursors, "cursor", "cursors"),
         ));
         if a.needs_auth {
             out.push_str(&format!(
@@ -203,6 +249,10 @@ fn human(doc: &StatusJson) -> String {
         }
     }
     out
+}
+
+fn plural(n: i64, one: &'static str, many: &'static str) -> &'static str {
+    crate::cadence::messages::plural(n, one, many)
 }
 
 fn human_age(secs: i64) -> String {

@@ -151,6 +151,8 @@ pub struct Report {
     /// The report's working hours (in `timezone`, else the manager's zone), when the provider
     /// does not give them.
     pub working_hours: Option<WorkingHours>,
+    /// When the report joined the team (`joined = "YYYY-MM-DD"`): the start of their tenure.
+    pub joined: Option<chrono::NaiveDate>,
 }
 
 impl Report {
@@ -353,6 +355,8 @@ impl Default for SyncConfig {
 pub struct DetectionConfig {
     pub title_patterns: Vec<String>,
     pub exclude_patterns: Vec<String>,
+    /// Titles added to the built-in out-of-office titles (the manager is away).
+    pub absence_patterns: Vec<String>,
 }
 
 /// `[cadence]`.

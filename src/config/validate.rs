@@ -40,6 +40,7 @@ const REPORT_KEYS: &[&str] = &[
     "name",
     "cadence",
     "aliases",
+    "joined",
     "timezone",
     "working_hours",
 ];
@@ -70,7 +71,7 @@ const MICROSOFT_KEYS: &[&str] = &[
 const ICS_KEYS: &[&str] = &["url", "path"];
 const CALDAV_KEYS: &[&str] = &["url", "calendars", "username", "password_env"];
 const SYNC_KEYS: &[&str] = &["past", "future", "interval", "rebaseline"];
-const DETECTION_KEYS: &[&str] = &["title_patterns", "exclude_patterns"];
+const DETECTION_KEYS: &[&str] = &["title_patterns", "exclude_patterns", "absence_patterns"];
 const CADENCE_KEYS: &[&str] = &["default", "grace", "uneven_ratio", "lookback"];
 const ALERTS_KEYS: &[&str] = &[
     "channels",
@@ -723,6 +724,7 @@ fn reports(
         let cadence = cx.parsed(sec, "cadence", value::parse_cadence);
         let timezone = cx.parsed(sec, "timezone", parse_timezone);
         let working_hours = cx.parsed(sec, "working_hours", value::parse_working_hours);
+        let joined = cx.parsed(sec, "joined", value::parse_date);
         let mut aliases = Vec::new();
         if let Some((items, _)) = cx.strings(sec, "aliases") {
             for (i, (alias, span)) in items.into_iter().enumerate() {
@@ -763,6 +765,7 @@ fn reports(
             aliases: aliases.into_iter().map(|(a, _, _)| a).collect(),
             timezone,
             working_hours,
+            joined,
         });
     }
     out
@@ -1113,6 +1116,7 @@ fn detection(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> DetectionConfig {
     DetectionConfig {
         title_patterns: list("title_patterns"),
         exclude_patterns: list("exclude_patterns"),
+        absence_patterns: list("absence_patterns"),
     }
 }
 

@@ -171,11 +171,11 @@ impl std::str::FromStr for Cadence {
     }
 }
 
-/// Parses `weekly | biweekly | monthly | "<N>d"`.
+/// Parses `weekly | biweekly | monthly | "<N>d" | "<N>w"` (weeks are 7 days each).
 pub fn parse_cadence(text: &str) -> Result<Cadence, String> {
     let bad = || {
         format!(
-            "invalid cadence {text:?}: expected weekly, biweekly, monthly or a number of days like \"10d\""
+            "invalid cadence {text:?}: expected weekly, biweekly, monthly, a number of days like \"10d\" or of weeks like \"2w\""
         )
     };
     match text {
@@ -183,18 +183,30 @@ pub fn parse_cadence(text: &str) -> Result<Cadence, String> {
         "biweekly" => Ok(Cadence::Biweekly),
         "monthly" => Ok(Cadence::Monthly),
         _ => {
-            let digits = text.strip_suffix('d').ok_or_else(bad)?;
+            let (digits, per) = if let Some(d) = text.strip_suffix('d') {
+                (d, 1)
+            } else if let Some(w) = text.strip_suffix('w') {
+                (w, 7)
+            } else {
+                return Err(bad());
+            };
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }
-            match digits.parse::<u32>() {
+            match digits.parse::<u32>().map(|n| n.saturating_mul(per)) {
                 Ok(n @ 1..=365) => Ok(Cadence::Days(n)),
                 _ => Err(format!(
-                    "invalid cadence {text:?}: the number of days must be between 1 and 365"
+                    "invalid cadence {text:?}: the interval must be between 1 and 365 days"
                 )),
             }
         }
     }
+}
+
+/// Parses a calendar date `YYYY-MM-DD` (`[[reports]] joined`).
+pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("invalid date {text:?}: expected YYYY-MM-DD, like \"2026-11-09\""))
 }
 
 /// When alerts are delivered: at once, or gathered into a digest at a local time of the
@@ -580,12 +592,20 @@ mod tests {
         assert_eq!(parse_cadence("biweekly").unwrap().days(), 14);
         assert_eq!(parse_cadence("monthly").unwrap().days(), 30);
         assert_eq!(parse_cadence("10d").unwrap(), Cadence::Days(10));
+        assert_eq!(parse_cadence("2w").unwrap(), Cadence::Days(14));
+        assert_eq!(parse_cadence("1w").unwrap(), Cadence::Days(7));
+        assert!(parse_cadence("0w").is_err() && parse_cadence("60w").is_err());
+        assert!(parse_cadence("w").is_err() && parse_cadence("2x").is_err());
+        assert_eq!(
+            parse_date("2026-11-09").unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 9).unwrap()
+        );
+        assert!(parse_date("2026-13-01").is_err() && parse_date("next week").is_err());
         assert_eq!(parse_cadence("10d").unwrap().to_string(), "10d");
         for bad in [
             "fortnightly",
             "0d",
             "d",
-            "2w",
             "Weekly",
             "-3d",
             "366d",

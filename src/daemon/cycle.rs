@@ -24,6 +24,8 @@ pub struct CycleContext {
     pub state_dir: PathBuf,
     pub store: AsyncStore,
     pub client: reqwest::Client,
+    /// How current the accounts must be for report alerts (the completeness gate).
+    pub freshness: crate::alerts::Freshness,
 }
 
 /// The outcome of syncing one account in a cycle.
@@ -169,8 +171,9 @@ pub async fn sync_all(
 /// The analysis at `now`, with the alerts reconciled in the store.
 pub async fn analyse(ctx: &CycleContext, now: DateTime<Utc>) -> Result<Analysed, String> {
     let config = Arc::clone(&ctx.config);
+    let freshness = ctx.freshness;
     ctx.store
-        .call(move |store| crate::alerts::analyse(&config, store, now))
+        .call(move |store| crate::alerts::analyse_with(&config, store, now, freshness))
         .await
         .map_err(|e| e.to_string())
 }

@@ -357,7 +357,8 @@ async fn report(State(app): State<AppState>) -> Response {
     let doc = ctx
         .store
         .call(move |store| {
-            let analysed = crate::alerts::analyse(&config, store, now)?;
+            let analysed =
+                crate::alerts::analyse_with(&config, store, now, crate::alerts::Freshness::Daemon)?;
             let links = store.agenda_links()?;
             Ok(crate::report::document(&config, &analysed, &links, now))
         })

@@ -110,6 +110,7 @@ impl Shared {
             state_dir: self.state_dir.clone(),
             store: self.store.clone(),
             client: self.client.clone(),
+            freshness: crate::alerts::Freshness::Daemon,
         }
     }
 
@@ -492,11 +493,9 @@ fn open_by_kind(a: &crate::alerts::Analysed, now: DateTime<Utc>) -> BTreeMap<Str
             *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
         }
     }
-    for (_, s) in &a.account_alerts {
+    for (acc, s) in &a.account_alerts {
         if open(s) {
-            *by_kind
-                .entry(crate::alerts::NEEDS_AUTH.to_string())
-                .or_insert(0) += 1;
+            *by_kind.entry(acc.kind.to_string()).or_insert(0) += 1;
         }
     }
     by_kind

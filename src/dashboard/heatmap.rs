@@ -56,13 +56,15 @@ pub fn bucket<'a>(
 }
 
 /// What a cell shows as a whole (its colour): a held session wins, then an upcoming one, then a
-/// declined one, then a cancelled one; `None` for a week without a session.
+/// declined one, then a cancelled one, then an excused one (the manager was away); `None` for a
+/// week without a session.
 pub fn dominant(sessions: &[&Session]) -> Option<Outcome> {
     [
         Outcome::Held,
         Outcome::Upcoming,
         Outcome::Declined,
         Outcome::Cancelled,
+        Outcome::Excused,
     ]
     .into_iter()
     .find(|o| sessions.iter().any(|s| s.outcome == *o))
@@ -75,6 +77,7 @@ pub fn symbol(outcome: Option<Outcome>) -> &'static str {
         Some(Outcome::Cancelled) => "✕",
         Some(Outcome::Declined) => "⊘",
         Some(Outcome::Upcoming) => "○",
+        Some(Outcome::Excused) => "◌",
         None => "·",
     }
 }
@@ -86,6 +89,7 @@ pub fn outcome_name(outcome: Option<Outcome>) -> &'static str {
         Some(Outcome::Cancelled) => "cancelled",
         Some(Outcome::Declined) => "declined",
         Some(Outcome::Upcoming) => "upcoming",
+        Some(Outcome::Excused) => "excused",
         None => "none",
     }
 }

@@ -60,6 +60,11 @@ pub struct DashboardInput {
     pub rows: Vec<ReportRow>,
     pub alerts: Vec<AlertItem>,
     pub accounts: Vec<AccountItem>,
+    /// One sentence per account that keeps the analysis incomplete (shown at the top); empty
+    /// when every account is read and current.
+    pub incomplete: Vec<String>,
+    /// The heading above those sentences.
+    pub incomplete_title: String,
     pub legend: Vec<LegendItem>,
     /// Figures for the summary strip.
     pub totals: Totals,
@@ -226,6 +231,7 @@ pub struct Strings {
     pub held: &'static str,
     pub cancelled: &'static str,
     pub declined: &'static str,
+    pub excused: &'static str,
     pub upcoming: &'static str,
     pub nothing: &'static str,
     pub no_session: &'static str,
@@ -269,6 +275,7 @@ static EN: Strings = Strings {
     held: "held",
     cancelled: "cancelled",
     declined: "declined",
+    excused: "excused (you were away)",
     upcoming: "upcoming",
     nothing: "no 1on1",
     no_session: "no 1on1",
@@ -312,6 +319,7 @@ static JA: Strings = Strings {
     held: "実施",
     cancelled: "中止",
     declined: "辞退",
+    excused: "不在のため免除",
     upcoming: "予定",
     nothing: "1on1なし",
     no_session: "1on1なし",
@@ -356,6 +364,7 @@ fn outcome_label(t: &'static Strings, o: Option<Outcome>) -> &'static str {
         Some(Outcome::Cancelled) => t.cancelled,
         Some(Outcome::Declined) => t.declined,
         Some(Outcome::Upcoming) => t.upcoming,
+        Some(Outcome::Excused) => t.excused,
         None => t.nothing,
     }
 }
@@ -369,6 +378,7 @@ fn kind_label(locale: Locale, kind: &str) -> String {
         "no_series" => ("No 1on1", "1on1なし"),
         "series_ending" => ("Series ending", "シリーズ終了間近"),
         crate::alerts::NEEDS_AUTH => ("Needs auth", "要再認証"),
+        crate::alerts::SYNC_FAILED => ("Sync failed", "同期失敗"),
         other => (other, other),
     };
     match locale {
@@ -414,14 +424,14 @@ fn when_short(locale: Locale, zone: &Zone, t: DateTime<Utc>, year: Option<i32>) 
     }
 }
 
-/// Whole days since, for people.
-fn ago(locale: Locale, days: f64) -> String {
-    let n = days.round().max(0.0);
+/// Calendar days since (in the manager's zone), for people.
+fn ago(locale: Locale, days: i64) -> String {
+    let n = days.max(0);
     match locale {
-        Locale::En if n < 1.0 => "today".to_string(),
-        Locale::En if n < 2.0 => "1 day ago".to_string(),
+        Locale::En if n < 1 => "today".to_string(),
+        Locale::En if n < 2 => "1 day ago".to_string(),
         Locale::En => format!("{n} days ago"),
-        Locale::Ja if n < 1.0 => "今日".to_string(),
+        Locale::Ja if n < 1 => "今日".to_string(),
         Locale::Ja => format!("{n}日前"),
     }
 }
@@ -575,8 +585,8 @@ pub fn input_with_agendas(
                 declined: r.declined,
                 upcoming: r.upcoming,
                 last_held: r.last_held.map(|t| when_short(locale, &zone, t, year)),
-                days_since_last_held: r.days_since_last_held.map(f64::round),
-                last_ago: r.days_since_last_held.map(|d| ago(locale, d)),
+                days_since_last_held: r.days_since_last_held_local.map(|d| d as f64),
+                last_ago: r.days_since_last_held_local.map(|d| ago(locale, d)),
                 next_scheduled: r.next_scheduled.map(|t| when_short(locale, &zone, t, year)),
                 sessions_per_30d: rate,
                 rate_percent: percent(r.sessions_per_30d),
@@ -625,8 +635,8 @@ pub fn input_with_agendas(
             .filter(|(_, s)| !quiet(s, now))
             .map(|(acc, s)| AlertItem {
                 id: s.id.clone(),
-                kind: crate::alerts::NEEDS_AUTH.to_string(),
-                label: kind_label(locale, crate::alerts::NEEDS_AUTH),
+                kind: acc.kind.to_string(),
+                label: kind_label(locale, acc.kind),
                 severity: "warning".to_string(),
                 subject: acc.account.clone(),
                 since: Some(day(locale, zone.from_utc(s.since).date())),
@@ -646,6 +656,7 @@ pub fn input_with_agendas(
         Some(Outcome::Cancelled),
         Some(Outcome::Declined),
         Some(Outcome::Upcoming),
+        Some(Outcome::Excused),
         None,
     ]
     .into_iter()
@@ -688,6 +699,21 @@ pub fn input_with_agendas(
         rows,
         alerts,
         accounts,
+        incomplete: a
+            .accounts
+            .iter()
+            .filter(|acc| acc.status != crate::alerts::AccountStatus::Ok)
+            .map(|acc| acc.missing_text(config))
+            .collect(),
+        incomplete_title: match locale {
+            Locale::En => {
+                "Incomplete: cadence alerts are on hold until every account syncs.".to_string()
+            }
+            Locale::Ja => {
+                "不完全: すべてのアカウントが同期できるまで1on1のアラートは保留しています。"
+                    .to_string()
+            }
+        },
         legend,
     }
 }
@@ -757,7 +783,8 @@ pub fn load(
     store: &mut Store,
     now: DateTime<Utc>,
 ) -> Result<DashboardInput, crate::store::StoreError> {
-    let a = crate::alerts::analyse(config, store, now)?;
+    // Only the daemon serves the page this way: its accounts sync on their own schedule.
+    let a = crate::alerts::analyse_with(config, store, now, crate::alerts::Freshness::Daemon)?;
     let mut input = input_for(config, &a, store, now)?;
     // The slots the daemon's last cycle proposed (no provider call from the page).
     let proposals: Vec<crate::scheduling::Proposal> = store

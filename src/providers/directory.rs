@@ -8,6 +8,8 @@
 //!   which the analysis uses as its roster: the configured `[[reports]]` first, unchanged, then
 //!   every directory report not already among them (e-mail or alias, case-insensitively, and
 //!   not the manager), with the default cadence. A missing or unreadable file adds nobody.
+//! - A hire date the directory gives (Graph `employeeHireDate`) becomes the report's `joined`
+//!   (tenure start) unless the config sets one.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,10 @@ pub struct DirectoryPerson {
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The hire date the directory gives (Graph `employeeHireDate`): the report's tenure start
+    /// unless `[[reports]] joined` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hire_date: Option<chrono::NaiveDate>,
 }
 
 /// `<state>/directory/<account>.json`.
@@ -96,6 +102,8 @@ pub fn with_directory<'a>(config: &'a Config, state_dir: &Path) -> Cow<'a, Confi
         .collect();
     known.push(config.manager.email.to_lowercase());
     let mut added = Vec::new();
+    // Hire dates for configured reports without `joined`.
+    let mut hired: Vec<(String, chrono::NaiveDate)> = Vec::new();
     for account in &config.accounts {
         let directory = match &account.kind {
             AccountKind::Microsoft(ms) => ms.directory,
@@ -116,14 +124,25 @@ pub fn with_directory<'a>(config: &'a Config, state_dir: &Path) -> Cow<'a, Confi
                     aliases: Vec::new(),
                     timezone: None,
                     working_hours: None,
+                    joined: p.hire_date,
                 });
+            } else if let Some(d) = p.hire_date {
+                hired.push((key, d));
             }
         }
     }
-    if added.is_empty() {
+    let fills = |r: &Report| r.joined.is_none() && hired.iter().any(|(e, _)| r.has_address(e));
+    if added.is_empty() && !config.reports.iter().any(fills) {
         return Cow::Borrowed(config);
     }
     let mut c = config.clone();
+    for r in &mut c.reports {
+        if r.joined.is_none()
+            && let Some((_, d)) = hired.iter().find(|(e, _)| r.has_address(e))
+        {
+            r.joined = Some(*d);
+        }
+    }
     c.reports.extend(added);
     Cow::Owned(c)
 }

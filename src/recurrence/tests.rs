@@ -74,6 +74,7 @@ fn single(uid: &str, start: EventTime, end: EventTime) -> Event {
         organizer: None,
         attendees: vec![],
         self_response: None,
+        out_of_office: false,
         sequence: 0,
         updated: None,
         etag: None,

@@ -158,7 +158,9 @@ pub fn makeup_title(config: &Config, r: &ReportFigures) -> String {
 /// The open alerts that need slots: `gap` and `no_series`, and per report the latest `skipped`
 /// (earlier skips of the same run are made up by the same session).
 pub fn needs(config: &Config, a: &Analysed, now: DateTime<Utc>) -> Vec<Need> {
-    if !config.scheduling.enabled {
+    // No slot from calendars that were not read: while an account is missing, the manager's
+    // busy time is incomplete, so nothing is proposed (the alerts themselves are on hold).
+    if !config.scheduling.enabled || !a.complete {
         return Vec::new();
     }
     let zone = config.manager.zone();
@@ -703,7 +705,10 @@ mod tests {
             held: 0,
             cancelled: 0,
             declined: 0,
+            excused: 0,
             upcoming: 0,
+            start: None,
+            rate_window_days: 90.0,
             last_held: sessions
                 .iter()
                 .filter(|s| s.outcome == Outcome::Held)
@@ -711,6 +716,7 @@ mod tests {
                 .max(),
             next_scheduled: None,
             days_since_last_held: None,
+            days_since_last_held_local: None,
             sessions_per_30d: 0.0,
             series: Vec::new(),
             sessions,

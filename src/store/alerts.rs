@@ -168,6 +168,19 @@ impl Store {
         findings: &[Finding],
         now: DateTime<Utc>,
     ) -> Result<Vec<AlertState>> {
+        self.reconcile_alerts_where(findings, now, &|_| true)
+    }
+
+    /// [`Store::reconcile_alerts`], resolving only the unmatched open alerts whose report
+    /// (`report` column: an e-mail, or `account:<name>`) satisfies `resolvable`; the others are
+    /// left exactly as they are (not even `last_seen` changes). The completeness gate uses it to
+    /// keep every report alert untouched while an account is missing.
+    pub fn reconcile_alerts_where(
+        &mut self,
+        findings: &[Finding],
+        now: DateTime<Utc>,
+        resolvable: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<AlertState>> {
         let now_text = text(now);
         let path = self.path.clone();
         let sql = |source| StoreError::Sqlite {
@@ -208,7 +221,10 @@ impl Store {
             let mut resolve = tx
                 .prepare_cached("UPDATE alerts SET resolved_at = ?2 WHERE id = ?1")
                 .map_err(sql)?;
-            for o in open.values().filter(|o| !seen.contains(&o.id)) {
+            for (_, o) in open
+                .iter()
+                .filter(|(k, o)| !seen.contains(&o.id) && resolvable(&k.report))
+            {
                 resolve.execute(params![o.id, now_text]).map_err(sql)?;
             }
         }

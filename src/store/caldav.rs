@@ -213,6 +213,7 @@ mod tests {
             organizer: None,
             attendees: vec![],
             self_response: None,
+            out_of_office: false,
             sequence: 0,
             updated: None,
             etag: None,

@@ -383,7 +383,8 @@ impl Store {
     }
 
     /// Like [`Store::load_events_in`], but single events (neither a series nor an override) for
-    /// which `keep_single(humans, summary)` is false are skipped without being decoded.
+    /// which `keep_single(humans, summary)` is false are skipped without being decoded, unless
+    /// they are marked out of office (those tell when the manager is away).
     pub fn load_events_in_filtered(
         &self,
         account: Option<&str>,
@@ -426,7 +427,11 @@ impl Store {
                         .and_then(|v| v.as_str().ok())
                         .unwrap_or("")
                 };
-                if text(4) == "single" && !keep(&mut text(5).lines(), text(6)) {
+                // Out-of-office singles are always kept: they mark the manager's absences.
+                if text(4) == "single"
+                    && !keep(&mut text(5).lines(), text(6))
+                    && !text(3).contains("\"out_of_office\":true")
+                {
                     continue;
                 }
             }

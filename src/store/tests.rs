@@ -33,6 +33,7 @@ fn event(id: &str) -> Event {
         organizer: None,
         attendees: vec![],
         self_response: None,
+        out_of_office: false,
         sequence: 0,
         updated: None,
         etag: None,

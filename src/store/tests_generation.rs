@@ -31,6 +31,7 @@ fn event(id: &str, series: Option<&str>) -> Event {
         organizer: None,
         attendees: vec![],
         self_response: None,
+        out_of_office: false,
         sequence: 0,
         updated: None,
         etag: None,

@@ -197,8 +197,8 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
     let subject = h.get_first_value("Subject").unwrap();
     assert_eq!(
         subject,
-        "6 1on1s need attention: Alice (skipped Oct 20), Bob (46 days, skipped Sep 10, uneven), \
-         Chen Wei (series ends Dec 7, skipped Sep 21), 佐藤大輝 (irregular), Erin (skipped Oct 2, uneven), 1 more"
+        "6 1on1s need attention: Alice (skipped Oct 20), Bob (47 days, series ended Oct 8, skipped Sep 10, uneven), \
+         Chen Wei (series ends Dec 7, skipped Sep 21), Erin (skipped Oct 2, uneven), Fatima (no 1on1), 1 more"
     );
     assert!(
         h.get_first_value("From")
@@ -261,7 +261,7 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
         );
     }
     for needle in [
-        "No 1on1 with Bob for 46 days (expected every 21).",
+        "No 1on1 with Bob for 47 days (expected every 21).",
         "The recurring 1on1 with Chen Wei ends on Dec 7 and nothing follows: extend it.",
         "No 1on1 with Fatima since Aug 20 and none scheduled: set up a recurring 1on1.",
         "6316f53d6e74",
@@ -594,7 +594,7 @@ fn a_pending_message_whose_alerts_were_acknowledged_is_dropped() {
     assert_eq!(ids, ["6316f53d6e74"]);
     assert_eq!(
         hits[before].body["subject"],
-        "1 1on1 needs attention: Bob (46 days)"
+        "1 1on1 needs attention: Bob (47 days)"
     );
 
     // Down again; Bob's gap acknowledged too while the next message waits: nothing is sent.
@@ -631,7 +631,7 @@ fn digests_follow_the_managers_local_time_across_a_dst_change() {
             .unwrap()
             .starts_with("Daily digest: ")
     );
-    assert_eq!(first["cadence"].as_array().unwrap().len(), 6);
+    assert_eq!(first["cadence"].as_array().unwrap().len(), 7);
     assert!(!first["alerts"].as_array().unwrap().is_empty());
     // Later that day: nothing more.
     s.run_ok("2026-10-24T18:00:00Z", &["run", "--once"]);
@@ -685,7 +685,7 @@ fn alerts_test_sends_a_sample_through_every_channel() {
 
     let out = s.run_ok(NOW, &["alerts", "test"]);
     let o = stdout(&out);
-    assert!(o.contains("log: ok: logged 1 alert"), "{o}");
+    assert!(o.contains("log: ok: logged 1 test alert"), "{o}");
     assert!(
         o.contains("email: ok: 250 2.0.0 Ok: queued as TEST1"),
         "{o}"
@@ -775,7 +775,7 @@ fn teams_gets_an_adaptive_card() {
     assert!(
         texts
             .iter()
-            .any(|t| t.contains("No 1on1 with Bob for 46 days"))
+            .any(|t| t.contains("No 1on1 with Bob for 47 days"))
     );
 }
 

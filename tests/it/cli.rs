@@ -507,3 +507,126 @@ fn control_characters_in_a_feed_never_reach_log_lines_raw() {
         "{err:?}"
     );
 }
+
+#[test]
+fn every_flag_has_help_text() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["init"],
+        &["check"],
+        &["auth"],
+        &["sync"],
+        &["events"],
+        &["series"],
+        &["status"],
+        &["report"],
+        &["run"],
+        &["service"],
+        &["service", "install"],
+        &["alerts"],
+        &["alerts", "ack"],
+        &["alerts", "snooze"],
+        &["alerts", "test"],
+        &["agenda"],
+        &["agenda", "unlink"],
+    ];
+    for cmd in commands {
+        let out = cadenced().args(*cmd).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        let mut section = "";
+        for line in text.lines() {
+            if !line.starts_with(' ') && line.ends_with(':') {
+                section = line;
+                continue;
+            }
+            if section != "Options:" && section != "Arguments:" {
+                continue;
+            }
+            let t = line.trim_start();
+            if t.is_empty() || !(t.starts_with('-') || t.starts_with('<') || t.starts_with('[')) {
+                continue;
+            }
+            // "  --json  Description" (or the description on the next lines, indented deeper).
+            let described = t
+                .split_once("  ")
+                .is_some_and(|(_, d)| !d.trim().is_empty());
+            let next_indented = text
+                .lines()
+                .skip_while(|l| *l != line)
+                .nth(1)
+                .is_some_and(|n| n.starts_with("          ") && !n.trim().is_empty());
+            assert!(
+                described || next_indented,
+                "`cadenced {}` has no help for {t:?}:\n{text}",
+                cmd.join(" ")
+            );
+        }
+    }
+}
+
+#[test]
+fn check_accepts_weeks_and_joined_and_warns_about_a_missing_file() {
+    let env = Env::with_config_text(
+        "[manager]\nemail = \"mika@example.com\"\n\n[[reports]]\nemail = \"alice@example.com\"\n\
+         cadence = \"2w\"\njoined = \"2026-11-02\"\n\n[detection]\nabsence_patterns = [\"off-site\"]\n\n\
+         [[accounts]]\nname = \"feed\"\nprovider = \"ics\"\npath = \"nowhere.ics\"\n",
+    );
+    let out = env.run(&["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning: accounts[0].path") && text.contains("nowhere.ics"),
+        "{text}"
+    );
+    let bad = Env::with_config_text(
+        "[manager]\nemail = \"mika@example.com\"\n\n[[reports]]\nemail = \"alice@example.com\"\n\
+         joined = \"last week\"\n",
+    );
+    let out = bad.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("reports[0].joined"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn an_unchanged_file_feed_is_reported_unchanged_and_declines_are_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("team.ics");
+    std::fs::write(
+        &feed,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20261110T010000Z\r\n\
+         DURATION:PT30M\r\nSUMMARY:Alice 1on1\r\nORGANIZER:mailto:mika@example.com\r\n\
+         ATTENDEE;PARTSTAT=DECLINED:mailto:alice@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let env = Env::with_feed(&feed, "Asia/Tokyo");
+    let first = env.run(&["sync"]);
+    assert!(
+        stdout(&first).contains("feed: 1 event stored"),
+        "{}",
+        stdout(&first)
+    );
+    let again = env.run(&["sync"]);
+    assert!(again.status.success());
+    assert!(
+        stdout(&again).contains("feed: unchanged (1 event)"),
+        "{}",
+        stdout(&again)
+    );
+    let events = env.run(&["events", "--from", "2026-11-01", "--to", "2026-12-01"]);
+    assert!(
+        stdout(&events).contains("[declined by alice@example.com]"),
+        "{}",
+        stdout(&events)
+    );
+}

@@ -347,7 +347,15 @@ fn google_item(
         m.insert("location".into(), json!(l));
     }
     m.insert("sequence".into(), json!(ev.sequence));
-    m.insert("eventType".into(), json!("default"));
+    // An out-of-office event is its own event type on Google (google-api.md §3).
+    m.insert(
+        "eventType".into(),
+        json!(if ev.out_of_office {
+            "outOfOffice"
+        } else {
+            "default"
+        }),
+    );
     m.insert("start".into(), start);
     m.insert("end".into(), end);
     if let Some(rec) = ev.recurrence.as_ref().filter(|_| !ev.is_override()) {
@@ -582,6 +590,10 @@ fn graph_new_event_times(
     }
     if ev.status == EventStatus::Cancelled {
         n = n.with("isCancelled", json!(true));
+    }
+    // Out of office is a free/busy status on Graph (microsoft-graph.md §3, `showAs`).
+    if ev.out_of_office {
+        n = n.with("showAs", json!("oof"));
     }
     // The invitation's UID as `iCalUId` (what Exchange shows for a meeting whose organizer's
     // system wrote the UID; Outlook-made series get a GlobalObjectId instead, which the provider
@@ -840,6 +852,7 @@ fn graph_report(config: &str, events: &[Event], now: &str, fl: Flavour) -> (Valu
 }
 
 /// The report with what legitimately differs by source masked:
+/// - `accounts[].name`: the account's name in each configuration;
 /// - `series[].account` and `series[].event_id`: the account's name and the provider's own id of
 ///   the series (a Google base32hex id, a Graph item id, the iCalendar UID);
 /// - `series[].recurrence` for Graph only (`graph = true`): Graph has no RRULE, the provider
@@ -855,6 +868,9 @@ fn graph_report(config: &str, events: &[Event], now: &str, fl: Flavour) -> (Valu
 ///   the .ics UIDs.
 fn masked(report: &Value, graph: bool, foreign_uids: bool) -> Value {
     let mut r = report.clone();
+    for a in r["accounts"].as_array_mut().unwrap() {
+        a["name"] = json!("*");
+    }
     for a in r["alerts"].as_array_mut().unwrap() {
         if a["kind"] == "series_ending" || (foreign_uids && a["kind"] == "skipped") {
             a["id"] = json!("*");

@@ -343,7 +343,7 @@ fn ready_healthy_metrics_report_status_then_sigterm_exits_cleanly() {
             .collect()
     };
     assert_eq!(emails(&api), emails(&cli));
-    assert_eq!(emails(&api).len(), 6);
+    assert_eq!(emails(&api).len(), 7);
 
     d.signal("TERM");
     let (exit, took) = d.wait_exit();
@@ -623,7 +623,12 @@ fn a_provider_outage_turns_health_503_and_recovery_200() {
 fn server(g: &FakeGoogle) -> BTreeSet<(String, String)> {
     g.snapshot("primary")
         .into_iter()
-        .filter(|e| e["eventType"].as_str().is_none_or(|t| t == "default"))
+        // Out-of-office events are stored too (they tell when the manager is away).
+        .filter(|e| {
+            e["eventType"]
+                .as_str()
+                .is_none_or(|t| t == "default" || t == "outOfOffice")
+        })
         .map(|e| {
             (
                 e["id"].as_str().unwrap().to_string(),

@@ -161,7 +161,7 @@ fn check_page(html: &str, report: &serde_json::Value, series: &serde_json::Value
     let rows: Vec<ElementRef> = table.select(&sel("tbody tr.report")).collect();
     let reports = report["reports"].as_array().unwrap();
     assert_eq!(rows.len(), reports.len());
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len(), 7);
     let now = utc(NOW);
     let lookback_start = now - Duration::days(90);
     let shown_end =
@@ -207,7 +207,7 @@ fn check_page(html: &str, report: &serde_json::Value, series: &serde_json::Value
 
             // The cell's colour follows its most telling session; its symbols are the outcomes'.
             let outcome = attr(cell, "data-outcome");
-            let dominant = ["held", "upcoming", "declined", "cancelled"]
+            let dominant = ["held", "upcoming", "declined", "cancelled", "excused"]
                 .into_iter()
                 .find(|o| sessions.iter().any(|(_, so)| so == o))
                 .unwrap_or("none");
@@ -223,6 +223,7 @@ fn check_page(html: &str, report: &serde_json::Value, series: &serde_json::Value
                     "cancelled" => "✕",
                     "declined" => "⊘",
                     "upcoming" => "○",
+                    "excused" => "◌",
                     other => panic!("outcome {other}"),
                 })
                 .collect();
@@ -279,7 +280,7 @@ fn check_page(html: &str, report: &serde_json::Value, series: &serde_json::Value
         }
     }
 
-    // The legend: all five states with their symbols.
+    // The legend: all six states with their symbols.
     let legend: Vec<(String, String)> = doc
         .select(&sel("#legend li"))
         .map(|li| {
@@ -296,6 +297,7 @@ fn check_page(html: &str, report: &serde_json::Value, series: &serde_json::Value
             ("cancelled", "✕"),
             ("declined", "⊘"),
             ("upcoming", "○"),
+            ("excused", "◌"),
             ("none", "·")
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -65,11 +65,16 @@ fn assert_no_secret(out: &Output) {
 }
 
 /// (id, etag) of what a full sync of the server returns, minus the event types cadenced does
-/// not store (focus time, out of office, working location are never 1on1s).
+/// not store (focus time and working location are never 1on1s; out-of-office events are kept:
+/// they tell when the manager is away).
 fn server(g: &FakeGoogle) -> BTreeSet<(String, String)> {
     g.snapshot("primary")
         .into_iter()
-        .filter(|e| e["eventType"].as_str().is_none_or(|t| t == "default"))
+        .filter(|e| {
+            e["eventType"]
+                .as_str()
+                .is_none_or(|t| t == "default" || t == "outOfOffice")
+        })
         .map(|e| {
             (
                 e["id"].as_str().unwrap().to_string(),

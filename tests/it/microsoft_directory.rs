@@ -113,3 +113,31 @@ fn without_directory_the_roster_is_the_config() {
     assert_eq!(emails(&report(&env)), vec!["alice@contoso.com"]);
     assert_matches(&env, &g);
 }
+
+#[test]
+fn a_directory_hire_date_is_the_reports_tenure_start() {
+    let g = FakeGraph::start();
+    let hired = chrono::Utc::now() - chrono::Duration::days(20);
+    let hired_text = hired.format("%Y-%m-%dT00:00:00Z").to_string();
+    // Alice is configured (without `joined`), Erin only comes from the directory.
+    g.add_direct_report_hired("Alice Example", "alice@contoso.com", &hired_text);
+    g.add_direct_report_hired("Erin New", "erin@contoso.com", &hired_text);
+    let env = env(&g, true);
+    g.clear_log();
+    assert_ok(&sync(&env));
+    // Graph returns employeeHireDate only when it is selected.
+    let dr = g.requests_to(Endpoint::DirectReports);
+    assert!(
+        dr[0]
+            .query
+            .iter()
+            .any(|(k, v)| k == "$select" && v.contains("employeeHireDate")),
+        "{:?}",
+        dr[0].query
+    );
+    let r = report(&env);
+    let day = hired.format("%Y-%m-%d").to_string();
+    assert_eq!(r["reports"][0]["start"], day.as_str(), "{r}");
+    assert_eq!(r["reports"][1]["email"], "erin@contoso.com");
+    assert_eq!(r["reports"][1]["start"], day.as_str(), "{r}");
+}

@@ -4,6 +4,12 @@
 use crate::alerts::render::Message;
 
 pub fn send(message: &Message) -> String {
+    // `alerts test` says so on this channel too, so a sample is never taken for a real alert.
+    let what = if message.kind == "test" {
+        "test alert"
+    } else {
+        "alert"
+    };
     for a in &message.alerts {
         tracing::warn!(
             alert_id = %a.id,
@@ -12,7 +18,7 @@ pub fn send(message: &Message) -> String {
             severity = %a.severity,
             since = %a.since,
             idempotency_key = %message.idempotency_key,
-            "alert: {}{}",
+            "{what}: {}{}",
             a.message,
             a.makeup_lines(message.locale == "ja")
                 .iter()
@@ -21,5 +27,5 @@ pub fn send(message: &Message) -> String {
         );
     }
     let n = message.alerts.len();
-    format!("logged {n} alert{}", if n == 1 { "" } else { "s" })
+    format!("logged {n} {what}{}", if n == 1 { "" } else { "s" })
 }

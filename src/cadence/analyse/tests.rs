@@ -258,6 +258,17 @@ fn uneven_against_the_team_median() {
         events.extend(titled("bob@example.com", &nine));
         let c: Vec<f64> = (1..=carol).map(|i| -(i as f64) * 15.0).collect();
         events.extend(titled("carol@example.com", &c));
+        // Everyone has been a report for longer than the lookback (a 1on1 200 days ago starts
+        // their tenure), so every rate window is the whole lookback.
+        for who in ["alice", "bob", "carol"] {
+            events.push(vevent(
+                &format!("old-{who}"),
+                &format!("{who}@example.com"),
+                at_days(-200.0),
+                "1on1",
+                "",
+            ));
+        }
         events.extend(
             titled("carol@example.com", &[2.0])
                 .into_iter()
@@ -433,4 +444,327 @@ fn a_bare_cancelled_instance_is_judged_by_its_series() {
     cal[0].events.push(tombstone);
     let a = analyse(&config(), &cal, now());
     assert_eq!((a.reports[0].held, a.reports[0].cancelled), (2, 1));
+}
+
+// ------------------------------------------------------------------------------------ v2 rules
+
+fn finding(a: &Analysis, report: usize, kind: AlertKind) -> Vec<&Finding> {
+    a.findings
+        .iter()
+        .filter(|f| f.report == report && f.kind == kind)
+        .collect()
+}
+
+fn cancelled(who: &str, uid: &str, day: f64) -> String {
+    vevent(uid, who, at_days(day), "1on1", "STATUS:CANCELLED\r\n")
+}
+
+#[test]
+fn a_working_session_beside_a_titled_1on1_is_a_candidate_not_a_1on1() {
+    let events = vec![
+        vevent(
+            "one",
+            "bob@example.com",
+            at_days(-60.0),
+            "Bob / Mika 1:1",
+            "RRULE:FREQ=WEEKLY\r\n",
+        ),
+        vevent(
+            "atlas",
+            "bob@example.com",
+            at_days(-59.0),
+            "Atlas migration working session",
+            "RRULE:FREQ=WEEKLY;INTERVAL=2\r\n",
+        ),
+    ];
+    let a = analyse(&config(), &calendar(&events), now());
+    let r = &a.reports[1];
+    assert!(r.sessions.iter().all(|s| s.title == "Bob / Mika 1:1"));
+    assert_eq!(r.series.len(), 1);
+    assert_eq!(
+        (r.expected_interval_days, r.cadence_source),
+        (7.0, CadenceSource::Recurrence)
+    );
+    let c = a
+        .candidates
+        .iter()
+        .find(|c| c.titles == ["Atlas migration working session"])
+        .expect("the working session is listed");
+    assert_eq!(c.email, "bob@example.com");
+    assert_eq!(c.report.as_deref(), Some("Bob"));
+    assert!(
+        c.reason_text().contains("Bob / Mika 1:1"),
+        "{}",
+        c.reason_text()
+    );
+
+    // Without a titled series, every 1on1-shaped series counts (the fallback), with the shortest
+    // interval among the active ones.
+    let fallback = vec![
+        vevent(
+            "a",
+            "bob@example.com",
+            at_days(-60.0),
+            "Sync",
+            "RRULE:FREQ=WEEKLY;INTERVAL=2\r\n",
+        ),
+        vevent(
+            "b",
+            "bob@example.com",
+            at_days(-59.0),
+            "Planning",
+            "RRULE:FREQ=WEEKLY\r\n",
+        ),
+    ];
+    let a = analyse(&config(), &calendar(&fallback), now());
+    assert_eq!(a.reports[1].series.len(), 2);
+    assert_eq!(a.reports[1].expected_interval_days, 7.0);
+    assert!(a.candidates.is_empty());
+}
+
+#[test]
+fn names_only_titles_count_for_single_events() {
+    let text = CONFIG.replace(
+        "[manager]\nemail = \"mika@example.com\"",
+        "[manager]\nemail = \"mika@example.com\"\nname = \"田中 美香\"",
+    ) + "[[reports]]\nemail = \"ken.sato@example.com\"\nname = \"佐藤健\"\n";
+    let config = crate::config::parse(&text, std::path::Path::new("/tmp/c.toml")).unwrap();
+    let events: Vec<String> = [
+        ("s1", "田中 / 佐藤"),
+        ("s2", "佐藤さんと田中"),
+        ("s3", "Ken x Mika weekly"),
+        ("s4", "佐藤 / 田中 / 鈴木"),
+        ("s5", "佐藤 lunch"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (uid, title))| {
+        vevent(
+            uid,
+            "ken.sato@example.com",
+            at_days(-10.0 - i as f64),
+            title,
+            "",
+        )
+    })
+    .collect();
+    let a = analyse(&config, &calendar(&events), now());
+    // By start: s3 (−12), s2 (−11), s1 (−10); s4 and s5 are not 1on1-titled single events.
+    let titles: Vec<&str> = a.reports[3]
+        .sessions
+        .iter()
+        .map(|s| s.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Ken x Mika weekly", "佐藤さんと田中", "田中 / 佐藤"]
+    );
+}
+
+#[test]
+fn cancelled_while_the_manager_is_away_is_excused() {
+    let away = |uid: &str, from: f64, days: f64, extra: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:Family trip\r\n\
+             ORGANIZER:mailto:mika@example.com\r\n{extra}END:VEVENT\r\n",
+            compact(at_days(from)),
+            compact(at_days(from + days))
+        )
+    };
+    let mut events = titled("bob@example.com", &[-40.0, -33.0, -19.0, -12.0, -5.0]);
+    events.push(cancelled("bob@example.com", "x1", -26.0));
+    events.push(
+        vevent("x2", "bob@example.com", at_days(-25.0), "1on1", "").replace(
+            "PARTSTAT=ACCEPTED:mailto:mika",
+            "PARTSTAT=DECLINED:mailto:mika",
+        ),
+    );
+    // Marked out of office by the source (no absence title).
+    events.push(away(
+        "ooo",
+        -27.0,
+        3.0,
+        "X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\n",
+    ));
+    let a = analyse(&config(), &calendar(&events), now());
+    let r = &a.reports[1];
+    assert_eq!((r.held, r.cancelled, r.declined, r.excused), (5, 0, 0, 2));
+    assert!(finding(&a, 1, AlertKind::Skipped).is_empty());
+    assert_eq!(a.away.len(), 1);
+
+    // An absence title works too; someone else's out-of-office event does not excuse.
+    let mut titled_away = titled("bob@example.com", &[-40.0, -33.0, -19.0, -12.0, -5.0]);
+    titled_away.push(cancelled("bob@example.com", "x1", -26.0));
+    titled_away.push(
+        away("pto", -27.0, 3.0, "")
+            .replace("SUMMARY:Family trip", "SUMMARY:PTO")
+            .replace("mailto:mika@example.com", "mailto:mika@example.com\r\nATTENDEE:mailto:alice@example.com\r\nATTENDEE:mailto:bob@example.com"),
+    );
+    let a = analyse(&config(), &calendar(&titled_away), now());
+    assert_eq!(a.reports[1].excused, 1);
+    let mut others = titled("bob@example.com", &[-40.0, -33.0, -19.0, -12.0, -5.0]);
+    others.push(cancelled("bob@example.com", "x1", -26.0));
+    others.push(
+        away(
+            "theirs",
+            -27.0,
+            3.0,
+            "X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\nATTENDEE:mailto:mika@example.com\r\n",
+        )
+        .replace(
+            "ORGANIZER:mailto:mika@example.com",
+            "ORGANIZER:mailto:alice@example.com",
+        ),
+    );
+    let a = analyse(&config(), &calendar(&others), now());
+    assert_eq!((a.reports[1].excused, a.reports[1].cancelled), (0, 1));
+}
+
+#[test]
+fn a_run_of_skipped_sessions_is_one_alert_naming_each() {
+    // Alice weekly: held −35, −28; cancelled −21 and −14; held −7: one run of two.
+    let mut events = titled("alice@example.com", &[-35.0, -28.0, -7.0]);
+    events.push(cancelled("alice@example.com", "c1", -21.0));
+    events.push(cancelled("alice@example.com", "c2", -14.0));
+    let a = analyse(&config(), &calendar(&events), now());
+    let skipped = finding(&a, 0, AlertKind::Skipped);
+    assert_eq!(skipped.len(), 1, "{:?}", a.findings);
+    assert_eq!(skipped[0].since, Some(at_days(-21.0)));
+    let msg = &skipped[0].message;
+    assert!(
+        msg.contains("Nov 3") && msg.contains("Nov 10") && msg.starts_with("2 1on1s"),
+        "{msg}"
+    );
+    // No irregular for a weekly report with a configured cadence.
+    assert!(finding(&a, 0, AlertKind::Irregular).is_empty());
+
+    // A skip made up within half an interval raises nothing.
+    let mut made_up = titled("alice@example.com", &[-35.0, -28.0, -19.0, -7.0]);
+    made_up.push(cancelled("alice@example.com", "c1", -21.0));
+    let a = analyse(&config(), &calendar(&made_up), now());
+    assert!(finding(&a, 0, AlertKind::Skipped).is_empty());
+}
+
+#[test]
+fn no_skipped_after_the_last_held_session_while_the_gap_is_open() {
+    let mut events = titled("alice@example.com", &[-40.0, -33.0, -26.0]);
+    events.push(cancelled("alice@example.com", "c1", -19.0));
+    events.push(cancelled("alice@example.com", "c2", -12.0));
+    events.push(cancelled("alice@example.com", "c3", -5.0));
+    events.extend(
+        titled("alice@example.com", &[2.0])
+            .into_iter()
+            .map(|e| e.replace("UID:alice", "UID:next-alice")),
+    );
+    let a = analyse(&config(), &calendar(&events), now());
+    assert_eq!(kinds(&a, 0), ["gap"]);
+}
+
+#[test]
+fn irregular_only_without_a_series_or_a_configured_cadence() {
+    let days = [-25.0, -23.0, -21.0, -1.0];
+    let series = vec![vevent(
+        "s",
+        "bob@example.com",
+        at_days(-3.0),
+        "Bob 1on1",
+        "RRULE:FREQ=WEEKLY;INTERVAL=2\r\n",
+    )];
+    let mut events = titled("bob@example.com", &days);
+    events.extend(series);
+    let a = analyse(&config(), &calendar(&events), now());
+    assert!(
+        finding(&a, 1, AlertKind::Irregular).is_empty(),
+        "{:?}",
+        a.findings
+    );
+    let a = analyse(
+        &config(),
+        &calendar(&titled("bob@example.com", &days)),
+        now(),
+    );
+    assert_eq!(finding(&a, 1, AlertKind::Irregular).len(), 1);
+}
+
+#[test]
+fn an_ended_series_with_nothing_scheduled_is_series_ending_at_once() {
+    // Weekly from −50, 7 occurrences: the last was at −8, three days ago the gap is not open yet.
+    let cal = calendar(&[vevent(
+        "s",
+        "alice@example.com",
+        at_days(-50.0),
+        "Alice 1on1",
+        "RRULE:FREQ=WEEKLY;COUNT=7\r\n",
+    )]);
+    let a = analyse(&config(), &cal, now());
+    let ending = finding(&a, 0, AlertKind::SeriesEnding);
+    assert_eq!(ending.len(), 1, "{:?}", a.findings);
+    assert_eq!(ending[0].since, Some(at_days(-8.0)));
+    assert!(
+        ending[0].message.contains("ended on"),
+        "{}",
+        ending[0].message
+    );
+    assert!(finding(&a, 0, AlertKind::Gap).is_empty());
+}
+
+#[test]
+fn tenure_bounds_the_rate_window_and_uneven() {
+    // Alice and Bob are weekly for a long time; Carol joined three weeks ago (weekly too).
+    let long: Vec<f64> = (1..=20).map(|i| -(i as f64) * 7.0 + 3.0).collect();
+    let mut events = titled("alice@example.com", &long);
+    events.extend(titled("bob@example.com", &long));
+    events.extend(titled("carol@example.com", &[-18.0, -11.0, -4.0]));
+    let text = CONFIG.replace(
+        "email = \"carol@example.com\"\nname = \"Carol\"",
+        "email = \"carol@example.com\"\nname = \"Carol\"\ncadence = \"1w\"\njoined = \"2026-11-03\"",
+    );
+    let config = crate::config::parse(&text, std::path::Path::new("/tmp/c.toml")).unwrap();
+    let a = analyse(&config, &calendar(&events), now());
+    let carol = &a.reports[2];
+    assert_eq!(carol.start, NaiveDate::from_ymd_opt(2026, 11, 3));
+    assert!((carol.rate_window_days - 21.0).abs() < 1e-9);
+    assert!((carol.sessions_per_30d - 3.0 * 30.0 / 21.0).abs() < 1e-9);
+    assert!(
+        finding(&a, 2, AlertKind::Uneven).is_empty(),
+        "{:?}",
+        a.findings
+    );
+    // Her first 1on1 starts the tenure when `joined` is not set.
+    let a = analyse(&config_without_joined(), &calendar(&events), now());
+    assert_eq!(a.reports[2].start, NaiveDate::from_ymd_opt(2026, 11, 6));
+    // A report whose window is shorter than two intervals is not compared at all.
+    let short = {
+        let mut e = titled("alice@example.com", &long);
+        e.extend(titled("bob@example.com", &long));
+        e.extend(titled("carol@example.com", &[-4.0]));
+        e
+    };
+    let a = analyse(&config_without_joined(), &calendar(&short), now());
+    assert!(finding(&a, 2, AlertKind::Uneven).is_empty());
+}
+
+fn config_without_joined() -> Config {
+    config()
+}
+
+#[test]
+fn series_ending_is_silenced_by_any_other_1on1_scheduled_after_now() {
+    // The series ends in 13 days; an ad-hoc 1on1 next week is another 1on1 scheduled.
+    let mut events = vec![vevent(
+        "s",
+        "alice@example.com",
+        at_days(-50.0),
+        "Alice 1on1",
+        "RRULE:FREQ=WEEKLY;COUNT=10\r\n",
+    )];
+    let a = analyse(&config(), &calendar(&events), now());
+    assert_eq!(finding(&a, 0, AlertKind::SeriesEnding).len(), 1);
+    events.extend(titled("alice@example.com", &[5.0]));
+    let a = analyse(&config(), &calendar(&events), now());
+    assert!(
+        finding(&a, 0, AlertKind::SeriesEnding).is_empty(),
+        "{:?}",
+        a.findings
+    );
 }

@@ -54,6 +54,7 @@ fn event(title: &str, organizer: &str, attendees: &[(&str, bool)]) -> Event {
             })
             .collect(),
         self_response: None,
+        out_of_office: false,
         sequence: 0,
         updated: None,
         etag: None,
@@ -168,4 +169,96 @@ fn people_outside_the_roster_are_candidates() {
 #[test]
 fn normalization_maps_full_width_forms() {
     assert_eq!(normalize_title("ＡＢＣ１：１　ｘ"), "abc1:1 x");
+}
+
+#[test]
+fn names_only_titles_are_1on1_titled() {
+    let c = crate::config::parse(
+        r#"
+[manager]
+email = "mika.tanaka@example.com"
+name = "田中 美香"
+[[reports]]
+email = "priya@example.com"
+name = "Priya Raman"
+[[reports]]
+email = "ken.sato@example.com"
+name = "佐藤健"
+"#,
+        std::path::Path::new("/tmp/c.toml"),
+    )
+    .unwrap();
+    let d = Detector::new(&c);
+    let priya = Match::Report(0);
+    let ken = Match::Report(1);
+    for title in [
+        "Priya / Mika",
+        "priya <> mika weekly",
+        "Mika & Priya Raman: sync",
+        "Priya x Tanaka",
+        "Priya and Mika - check-in",
+        "PRIYA : MIKA catch-up",
+    ] {
+        assert!(d.is_titled(title, &priya), "{title}");
+    }
+    for title in [
+        "田中 / 佐藤",
+        "佐藤と田中",
+        "田中・佐藤健",
+        "佐藤さん / 田中さん",
+        "ken x mika",
+    ] {
+        assert!(d.is_titled(title, &ken), "{title}");
+    }
+    for title in [
+        "Priya",
+        "Priya / Mika / Ken",
+        "Atlas migration working session",
+        "Priyaxmika",
+        "Priya lunch with Mika",
+        "佐藤 / 鈴木",
+    ] {
+        assert!(
+            !d.is_titled(title, &priya) && !d.is_titled(title, &ken),
+            "{title}"
+        );
+    }
+}
+
+#[test]
+fn absences_are_flagged_or_titled_and_the_managers_own() {
+    let d = Detector::new(&config());
+    let mut ooo = event("Away", "mika@example.com", &[]);
+    assert!(!d.is_absence(&ooo));
+    ooo.out_of_office = true;
+    assert!(d.is_absence(&ooo));
+    for title in [
+        "Vacation",
+        "PTO (Kyoto)",
+        "OOO",
+        "夏季休暇",
+        "Out of office",
+    ] {
+        assert!(
+            d.is_absence(&event(title, "mika@example.com", &[])),
+            "{title}"
+        );
+        // Someone else's vacation with the manager invited is not the manager's absence.
+        assert!(
+            !d.is_absence(&event(
+                title,
+                "alice@example.com",
+                &[("mika@example.com", false)]
+            )),
+            "{title}"
+        );
+    }
+    // A 1on1 moved because of a holiday is still a 1on1.
+    let moved = event(
+        "Alice / Mika 1on1 (moved: Tuesday is a holiday)",
+        "mika@example.com",
+        &[("alice@example.com", false)],
+    );
+    assert!(!d.is_absence(&moved));
+    assert!(!d.is_absence(&event("Laptop setup", "mika@example.com", &[])));
 }

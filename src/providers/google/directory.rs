@@ -169,6 +169,8 @@ fn person(u: User) -> Option<DirectoryPerson> {
             .name
             .and_then(|n| n.full_name)
             .filter(|n| !n.trim().is_empty()),
+        // The Admin Directory gives no hire date: tenure comes from `joined` or the first 1on1.
+        hire_date: None,
     })
 }
 
@@ -193,11 +195,13 @@ mod tests {
             vec![
                 DirectoryPerson {
                     email: "ann@example.com".into(),
-                    name: Some("Ann Lee".into())
+                    name: Some("Ann Lee".into()),
+                    hire_date: None,
                 },
                 DirectoryPerson {
                     email: "bo@example.com".into(),
-                    name: None
+                    name: None,
+                    hire_date: None,
                 },
             ]
         );

@@ -17,9 +17,10 @@
 //! - `status: cancelled` with `recurringEventId`: a cancelled override (kept, so the expansion
 //!   lists the instance as cancelled); its start/end are the original start when the tombstone
 //!   has none. Any other cancelled item is a deletion of that id.
-//! - `eventType` other than `default` (focusTime, outOfOffice, workingLocation, birthday,
+//! - `eventType` other than `default` and `outOfOffice` (focusTime, workingLocation, birthday,
 //!   fromGmail, …) is never a 1on1: such items are not stored ([`Mapped::Ignored`], which the sync
-//!   treats as a deletion of the id so a stale copy cannot linger).
+//!   treats as a deletion of the id so a stale copy cannot linger). `outOfOffice` items are
+//!   stored with `out_of_office` set: they tell when the manager is away.
 //! - `iCalUID` → `uid` (the `recurringEventId` when a tombstone has none), `id` → `event_id`.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -128,11 +129,13 @@ pub fn map_event(
     if cancelled && series_id.is_none() {
         return Ok(Mapped::Delete(item.id.clone()));
     }
+    // Out-of-office items are stored (the manager is away then, docs/cadence-rules.md "Absence").
+    let out_of_office = item.event_type.as_deref() == Some("outOfOffice");
     if !cancelled
         && let Some(t) = item
             .event_type
             .as_deref()
-            .filter(|t| !t.is_empty() && *t != "default")
+            .filter(|t| !t.is_empty() && *t != "default" && *t != "outOfOffice")
     {
         return Ok(Mapped::Ignored {
             id: item.id.clone(),
@@ -257,6 +260,7 @@ pub fn map_event(
         organizer,
         attendees,
         self_response: None,
+        out_of_office,
         sequence: item.sequence.unwrap_or(0),
         updated,
         etag: item.etag.clone(),

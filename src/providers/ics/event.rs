@@ -239,6 +239,10 @@ pub(crate) fn convert(
             EventStatus::Confirmed
         }
     };
+    // Outlook's free/busy status: OOF is "out of office" (the manager is away).
+    let out_of_office = vevent
+        .first("X-MICROSOFT-CDO-BUSYSTATUS")
+        .is_some_and(|p| p.value.trim().eq_ignore_ascii_case("OOF"));
     let text = |name: &str| {
         vevent
             .first(name)
@@ -285,6 +289,7 @@ pub(crate) fn convert(
         organizer,
         attendees,
         self_response: None,
+        out_of_office,
         sequence,
         updated,
         etag: None,

@@ -833,3 +833,16 @@ fn a_feed_over_the_line_or_event_limit_is_refused() {
     );
     assert_eq!(err.line(), 2 + 4 * crate::limits::MAX_FEED_EVENTS, "{err}");
 }
+
+#[test]
+fn outlook_busy_status_oof_marks_out_of_office() {
+    let feed = parse(&cal("BEGIN:VEVENT\r\nUID:away\r\nSUMMARY:Family trip\r\n\
+         DTSTART;VALUE=DATE:20261116\r\nDTEND;VALUE=DATE:20261121\r\n\
+         X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:busy\r\nSUMMARY:Planning\r\n\
+         DTSTART:20261116T010000Z\r\nDTEND:20261116T020000Z\r\n\
+         X-MICROSOFT-CDO-BUSYSTATUS:BUSY\r\nEND:VEVENT\r\n"));
+    let by_uid = |u: &str| feed.events.iter().find(|e| e.uid == u).unwrap();
+    assert!(by_uid("away").out_of_office);
+    assert!(!by_uid("busy").out_of_office);
+}

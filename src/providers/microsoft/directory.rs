@@ -3,7 +3,9 @@
 //! [`crate::providers::directory`].
 //!
 //! [`fetch`] reads `GET {graph_base}/me/directReports` (`/users/{user}/directReports` in org
-//! mode) with `$select=id,displayName,mail,userPrincipalName`, following `@odata.nextLink`.
+//! mode) with `$select=id,displayName,mail,userPrincipalName,employeeHireDate`, following
+//! `@odata.nextLink` (`employeeHireDate` is returned only when selected; it is the report's
+//! tenure start).
 //! Each item is a `directoryObject` (a user or an orgContact); its address is `mail`, else the
 //! `userPrincipalName`; items with neither are skipped.
 
@@ -16,6 +18,8 @@ pub use crate::providers::directory::DirectoryPerson;
 #[serde(default, rename_all = "camelCase")]
 struct DirectoryObject {
     display_name: Option<String>,
+    /// Returned only on `$select` (users; an orgContact has none).
+    employee_hire_date: Option<String>,
     mail: Option<String>,
     user_principal_name: Option<String>,
 }
@@ -41,9 +45,16 @@ fn people(body: &[u8]) -> Result<(Vec<DirectoryPerson>, Option<String>), String>
                 .flatten()
                 .map(|s| s.trim().to_string())
                 .find(|s| s.contains('@'))?;
+            // `employeeHireDate` is a DateTimeOffset; its date (UTC) is the hire date.
+            let hire_date = o
+                .employee_hire_date
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
+                .map(|t| t.with_timezone(&chrono::Utc).date_naive());
             Some(DirectoryPerson {
                 email,
                 name: o.display_name.filter(|n| !n.trim().is_empty()),
+                hire_date,
             })
         })
         .collect();

@@ -146,6 +146,8 @@ pub struct MsEvent {
     #[serde(deserialize_with = "nullable")]
     pub is_cancelled: bool,
     pub is_organizer: Option<bool>,
+    /// `free`, `tentative`, `busy`, `oof` (out of office), `workingElsewhere`, `unknown`.
+    pub show_as: Option<String>,
     pub response_status: Option<MsResponseStatus>,
     pub organizer: Option<MsRecipient>,
     #[serde(deserialize_with = "nullable")]
@@ -464,6 +466,7 @@ fn base_event(
         organizer,
         attendees,
         self_response: own_response(item),
+        out_of_office: item.show_as.as_deref() == Some("oof"),
         sequence: 0,
         updated: item
             .last_modified_date_time

@@ -69,7 +69,7 @@ pub const PAGE_SIZE: usize = 200;
 /// What the mapping reads of a series master (§3.1, §3.3).
 pub const MASTER_SELECT: &str = "id,type,subject,bodyPreview,start,end,isAllDay,\
 originalStartTimeZone,originalEndTimeZone,originalStart,recurrence,isCancelled,isOrganizer,\
-responseStatus,organizer,attendees,location,changeKey,lastModifiedDateTime,iCalUId,\
+showAs,responseStatus,organizer,attendees,location,changeKey,lastModifiedDateTime,iCalUId,\
 seriesMasterId,cancelledOccurrences";
 
 #[derive(Debug, thiserror::Error)]
@@ -809,9 +809,10 @@ pub async fn direct_reports(
         warnings: WarningCap::default(),
     };
     let mut first = graph_url(ms, &["directReports"])?;
-    first
-        .query_pairs_mut()
-        .append_pair("$select", "id,displayName,mail,userPrincipalName");
+    first.query_pairs_mut().append_pair(
+        "$select",
+        "id,displayName,mail,userPrincipalName,employeeHireDate",
+    );
     super::directory::fetch(first, |url| {
         let ctx = &ctx;
         async move {

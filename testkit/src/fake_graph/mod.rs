@@ -650,6 +650,12 @@ impl FakeGraph {
     }
 
     /// Adds an organizational contact as a direct report (`#microsoft.graph.orgContact`).
+    /// A direct report (a user) with its `employeeHireDate` (RFC 3339).
+    pub fn add_direct_report_hired(&self, name: &str, mail: &str, hired: &str) {
+        self.st()
+            .add_direct_report_hired(name, mail, false, Some(hired));
+    }
+
     pub fn add_direct_report_contact(&self, name: &str, mail: &str) {
         self.st().add_direct_report(name, mail, true);
     }

@@ -274,16 +274,39 @@ fn recurring_items_with_attendees_and_exceptions() {
 #[test]
 fn other_event_types_are_ignored() {
     let v = serde_json::json!({
-        "id": "ooo1", "status": "confirmed", "eventType": "outOfOffice",
+        "id": "focus1", "status": "confirmed", "eventType": "focusTime",
         "start": {"dateTime": "2026-01-05T09:00:00Z"}, "end": {"dateTime": "2026-01-05T17:00:00Z"}
     });
     assert_eq!(
         map_item(&v, "primary", &mut |_| {}).unwrap(),
         Mapped::Ignored {
-            id: "ooo1".into(),
-            event_type: "outOfOffice".into()
+            id: "focus1".into(),
+            event_type: "focusTime".into()
         }
     );
+}
+
+#[test]
+fn out_of_office_items_are_stored_and_marked() {
+    let v = serde_json::json!({
+        "id": "ooo1", "status": "confirmed", "eventType": "outOfOffice",
+        "summary": "Away", "iCalUID": "ooo1@google.com",
+        "organizer": {"email": "mika@example.com", "self": true},
+        "start": {"dateTime": "2026-01-05T09:00:00Z"}, "end": {"dateTime": "2026-01-05T17:00:00Z"}
+    });
+    let Mapped::Upsert(e) = map_item(&v, "primary", &mut |_| {}).unwrap() else {
+        panic!("an out-of-office item is stored");
+    };
+    assert!(e.out_of_office);
+    assert_eq!(e.summary, "Away");
+    let default = serde_json::json!({
+        "id": "m1", "status": "confirmed", "eventType": "default",
+        "start": {"dateTime": "2026-01-05T09:00:00Z"}, "end": {"dateTime": "2026-01-05T17:00:00Z"}
+    });
+    let Mapped::Upsert(e) = map_item(&default, "primary", &mut |_| {}).unwrap() else {
+        panic!("a default item is stored");
+    };
+    assert!(!e.out_of_office);
 }
 
 #[test]

@@ -120,6 +120,7 @@ fn instances(
         organizer: None,
         attendees: Vec::new(),
         self_response: None,
+        out_of_office: false,
         sequence: 0,
         updated: None,
         etag: None,
@@ -1061,4 +1062,15 @@ fn clean_global_object_id_zeroes_the_instance_date() {
         clean_global_object_id("some-other-uid@example.com"),
         "some-other-uid@example.com"
     );
+}
+
+#[test]
+fn show_as_oof_marks_out_of_office() {
+    let mut v: Value = serde_json::from_str(S12).unwrap();
+    assert_eq!(v["showAs"], "busy");
+    assert!(!upsert(&map_ok(&v)).out_of_office);
+    v["showAs"] = json!("oof");
+    assert!(upsert(&map_ok(&v)).out_of_office);
+    v["showAs"] = json!("workingElsewhere");
+    assert!(!upsert(&map_ok(&v)).out_of_office);
 }
