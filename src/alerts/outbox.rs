@@ -130,19 +130,19 @@ fn item(config: &Config, view: &OutboxView, a: &StoredAlert, now: DateTime<Utc>)
         .report
         .as_ref()
         .and_then(|r| view.agendas.get(&r.to_lowercase()).cloned());
-    let slot = |s: &crate::scheduling::slots::Span| render::SlotItem {
+    let slot = |s: &crate::makeup::Span| render::SlotItem {
         start: crate::output::rfc3339(s.start),
         end: crate::output::rfc3339(s.end),
-        local: crate::scheduling::slot_text(config, s),
+        local: crate::makeup::slot_text(config, s),
     };
     if let Some(b) = view.bookings.get(&a.id) {
         item.booked = Some(render::BookedItem {
             title: b.title.clone(),
             start: crate::output::rfc3339(b.start),
             end: crate::output::rfc3339(b.end),
-            local: crate::scheduling::slot_text(
+            local: crate::makeup::slot_text(
                 config,
-                &crate::scheduling::slots::Span {
+                &crate::makeup::Span {
                     start: b.start,
                     end: b.end,
                 },
@@ -153,18 +153,18 @@ fn item(config: &Config, view: &OutboxView, a: &StoredAlert, now: DateTime<Utc>)
     } else if let Some(p) = view
         .proposals
         .get(&a.id)
-        .and_then(|j| serde_json::from_str::<crate::scheduling::Proposal>(j).ok())
+        .and_then(|j| serde_json::from_str::<crate::makeup::Proposal>(j).ok())
     {
         item.proposals = p.slots.iter().map(slot).collect();
-        let mut line = crate::scheduling::proposal_line(config, &p);
+        let mut line = crate::makeup::proposal_line(config, &p);
         if view.can_book
-            && let Some(hint) = crate::scheduling::book_hint(config, &p)
+            && let Some(hint) = crate::makeup::book_hint(config, &p)
         {
             line.push_str(&format!(" · {hint}"));
         }
         item.makeup = Some(line);
         if !view.can_book {
-            item.invite = crate::scheduling::invite_ics(config, &p, now);
+            item.invite = crate::makeup::invite_ics(config, &p, now);
         }
     }
     item
@@ -393,12 +393,15 @@ fn accounts_only(view: &OutboxView) -> OutboxView {
     }
 }
 
-/// One cycle's delivery: plan (when `analysis` is there), then drain the outbox.
+/// One cycle's delivery: plan (when `analysis` is there), then drain the outbox. `can_book`:
+/// whether the scheduling account may create events (when it may not, e-mails carry the first
+/// make-up slot as an iCalendar file).
 pub async fn deliver(
     config: &Arc<Config>,
     store: &AsyncStore,
     client: &reqwest::Client,
     analysis: Option<&Analysed>,
+    can_book: bool,
     now: DateTime<Utc>,
 ) -> DeliveryReport {
     let mut report = DeliveryReport::default();
@@ -408,10 +411,6 @@ pub async fn deliver(
         let complete = a.complete;
         let planned = store
             .call(move |s| {
-                let can_book = s
-                    .path()
-                    .parent()
-                    .is_some_and(|dir| crate::scheduling::api::can_write(&cfg, dir));
                 s.enqueue_deliveries(now, |view| {
                     let view = OutboxView {
                         can_book,

@@ -214,11 +214,13 @@ pub async fn after_sync(ctx: &CycleContext, now: DateTime<Utc>) -> Stages {
         Err(e) => tracing::warn!("make-up slots not proposed: {e}"),
     }
     // Alert delivery (issue 7): the outbox is filled from `analysis` and drained.
+    let can_book = crate::scheduling::api::can_write(&ctx.config, &ctx.state_dir);
     let delivery = crate::alerts::outbox::deliver(
         &ctx.config,
         &ctx.store,
         &ctx.client,
         analysis.as_ref().ok(),
+        can_book,
         now,
     )
     .await;

@@ -9,7 +9,8 @@
 //! placed with its zone (a time in a spring-forward gap moves forward, an ambiguous one takes the
 //! earlier instant), as RFC 5545 requires.
 
-pub mod rule;
+/// The RRULE grammar and iterator live in [`crate::rrule`] (shared with `tz`'s VTIMEZONE rules).
+pub use crate::rrule as rule;
 mod set;
 #[cfg(test)]
 mod tests;
@@ -95,20 +96,8 @@ pub fn expand_with<'a>(
 
 pub use rule::{Frequency, Rule, Until, WeekdayNum};
 
-/// Why an RRULE value could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RecurrenceError {
-    #[error("the rule has no FREQ")]
-    MissingFreq,
-    #[error("unknown rule part `{0}`")]
-    UnknownPart(String),
-    #[error("`{part}={value}` is not a valid value")]
-    InvalidValue { part: String, value: String },
-    #[error("`{0}` is not a NAME=VALUE pair")]
-    Malformed(String),
-    #[error("`{0}` is not supported")]
-    Unsupported(String),
-}
+/// Why a rule could not be read (the rule's own error).
+pub use crate::rrule::RuleError as RecurrenceError;
 
 /// Parse an RRULE value (without the `RRULE:` prefix).
 pub fn parse_rule(value: &str) -> Result<Rule, RecurrenceError> {

@@ -87,14 +87,7 @@ pub enum SchedulingApi {
     },
 }
 
-/// The first Google or Microsoft account of the config: its free/busy answers for the reports,
-/// and the manager's make-ups are created in its calendar. `None`: only iCalendar feeds.
-pub fn scheduling_account(config: &Config) -> Option<&crate::config::Account> {
-    config
-        .accounts
-        .iter()
-        .find(|a| !matches!(a.kind, AccountKind::Ics(_)))
-}
+pub use crate::makeup::scheduling_account;
 
 /// Whether the account's stored token may edit events (its granted scope says so).
 pub fn can_write(config: &Config, state_dir: &Path) -> bool {

@@ -177,7 +177,10 @@ pub async fn book(
     };
     let Some(span) = p.slots.get(slot.saturating_sub(1)).copied() else {
         if p.slots.is_empty() {
-            return Err(BookError::NoSlot(super::slot_day(config, p.window_end)));
+            return Err(BookError::NoSlot(crate::makeup::slot_day(
+                config,
+                p.window_end,
+            )));
         }
         return Err(BookError::NoSuchSlot {
             wanted: slot,

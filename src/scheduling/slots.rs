@@ -6,6 +6,7 @@
 //! each bound is converted on its own); it starts at least `notice` after `now` and ends by the
 //! window's end; the answer depends only on the query (deterministic, input order irrelevant).
 
+pub use crate::makeup::Span;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc, Weekday};
 
 use crate::tz::Zone;
@@ -36,21 +37,6 @@ impl Hours {
             && s.time() >= self.start
             && e.time() <= self.end
             && e > s
-    }
-}
-
-/// A half-open span of time `[start, end)`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub struct Span {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
-
-impl Span {
-    pub fn overlaps(&self, other: &Span) -> bool {
-        self.start < other.end && other.start < self.end
     }
 }
 

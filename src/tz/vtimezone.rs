@@ -12,7 +12,7 @@ use std::rc::Rc;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::CustomZone;
-use crate::recurrence::rule::{Rule, Until};
+use crate::rrule::{Rule, Until};
 
 /// Transitions are computed at least up to the start of this year.
 const MIN_HORIZON_YEAR: i32 = 2100;
@@ -38,7 +38,7 @@ pub(crate) struct Compiled {
     horizon_year: i32,
 }
 
-/// Work (see `recurrence::rule`) one observance's RRULE may do: a yearly onset over centuries
+/// Work (see `rrule`) one observance's RRULE may do: a yearly onset over centuries
 /// needs a few thousand.
 const ZONE_RULE_WORK: u64 = 200_000;
 

@@ -1,5 +1,5 @@
 //! `freeBusy.query`, `events.insert` and `events.delete` for the Google fake
-//! (shared/docs/scheduling-apis.md §1, §2):
+//! (docs/scheduling.md, "Free/busy requests" and "Booking"):
 //!
 //! - **freeBusy** `POST /calendar/v3/freeBusy`: `timeMin`/`timeMax` RFC 3339 with an offset
 //!   (else 400 `badRequest` "Bad Request", observed); `timeMax <= timeMin` → 400

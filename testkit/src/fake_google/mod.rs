@@ -134,7 +134,7 @@
 //! - Size: [`FakeGoogle::generate_events`] makes 50,000 resources in about 1 s in a release
 //!   build (a few seconds in debug); each stored event keeps its serialized list form, so paging
 //!   a large calendar costs little server time.
-//! - **freeBusy.query, events.insert, events.delete** (scheduling-apis.md §1–§2): see
+//! - **freeBusy.query, events.insert, events.delete** (docs/scheduling.md): see
 //!   `freebusy.rs`.
 //! - HTTP/1.1 only (no h2c); watch/channels, instances, events.import/move/quickAdd are not
 //!   served (404).

@@ -103,7 +103,7 @@
 //! - **OneDrive** (`onedrive.rs`): items by path and id, uploads (conditional with `If-Match`),
 //!   downloads, invite, createLink.
 //! - **getSchedule, POST/DELETE events, GET events by extended property** (`schedule.rs`,
-//!   scheduling-apis.md §3–§4): other users' mailboxes seeded with [`FakeGraph::add_schedule`].
+//!   docs/scheduling.md): other users' mailboxes seeded with [`FakeGraph::add_schedule`].
 //! - **PATCH event** (`write.rs`): `If-Match` → 412 on a stale etag, partial update, single-value
 //!   extended properties kept beside the event, every PATCH recorded.
 //!

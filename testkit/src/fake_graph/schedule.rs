@@ -1,6 +1,6 @@
 //! `getSchedule`, `POST /me/events`, `DELETE /me/events/{id}` and `GET /me/events?$filter=`
-//! (by a single-value extended property) for the Graph fake (shared/docs/scheduling-apis.md
-//! §3–§4):
+//! (by a single-value extended property) for the Graph fake (docs/scheduling.md,
+//! "Free/busy requests" and "Booking"):
 //!
 //! - **getSchedule** `POST /me/calendar/getSchedule` (and `/users/{x}/…`): more than 100
 //!   schedules → 400 `ErrorMailboxDataArrayTooBig` (FAKE-CHOICE status); a window of 62 days or

@@ -20,8 +20,22 @@ use std::str::FromStr;
 
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
-use super::RecurrenceError;
 pub use crate::limits::{MAX_PERIOD_CANDIDATES, MAX_RULE_WORK, MAX_RULE_WORK_WITHOUT_MATCH};
+
+/// Why an RRULE value could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("the rule has no FREQ")]
+    MissingFreq,
+    #[error("unknown rule part `{0}`")]
+    UnknownPart(String),
+    #[error("`{part}={value}` is not a valid value")]
+    InvalidValue { part: String, value: String },
+    #[error("`{0}` is not a NAME=VALUE pair")]
+    Malformed(String),
+    #[error("`{0}` is not supported")]
+    Unsupported(String),
+}
 
 /// Why an iterator stopped before its `limit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,15 +111,15 @@ pub struct Rule {
 }
 
 impl FromStr for Rule {
-    type Err = RecurrenceError;
+    type Err = RuleError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Rule::parse(s)
     }
 }
 
-fn invalid(part: &str, value: &str) -> RecurrenceError {
-    RecurrenceError::InvalidValue {
+fn invalid(part: &str, value: &str) -> RuleError {
+    RuleError::InvalidValue {
         part: part.to_owned(),
         value: value.to_owned(),
     }
@@ -115,7 +129,7 @@ fn parse_list<T>(
     part: &str,
     value: &str,
     parse: impl Fn(&str) -> Option<T>,
-) -> Result<Vec<T>, RecurrenceError> {
+) -> Result<Vec<T>, RuleError> {
     value
         .split(',')
         .map(|v| parse(v.trim()).ok_or_else(|| invalid(part, value)))
@@ -175,7 +189,7 @@ impl Rule {
     /// Parse an RRULE value (without the `RRULE:` prefix). Part names and values are
     /// case-insensitive; a repeated part takes its last value; `RSCALE=GREGORIAN` and `SKIP=OMIT`
     /// (RFC 7529 defaults) are accepted, any other part is an error.
-    pub fn parse(s: &str) -> Result<Rule, RecurrenceError> {
+    pub fn parse(s: &str) -> Result<Rule, RuleError> {
         let s = s.trim();
         let s = s.strip_prefix("RRULE:").unwrap_or(s);
         let mut rule = Rule {
@@ -198,7 +212,7 @@ impl Rule {
         for pair in s.split(';').filter(|p| !p.trim().is_empty()) {
             let (name, value) = pair
                 .split_once('=')
-                .ok_or_else(|| RecurrenceError::Malformed(pair.to_owned()))?;
+                .ok_or_else(|| RuleError::Malformed(pair.to_owned()))?;
             let name = name.trim().to_ascii_uppercase();
             let value = value.trim();
             if value.is_empty() {
@@ -275,12 +289,12 @@ impl Rule {
                 "RSCALE" if upper == "GREGORIAN" => {}
                 "SKIP" if upper == "OMIT" => {}
                 "RSCALE" | "SKIP" => {
-                    return Err(RecurrenceError::Unsupported(format!("{name}={value}")));
+                    return Err(RuleError::Unsupported(format!("{name}={value}")));
                 }
-                _ => return Err(RecurrenceError::UnknownPart(name)),
+                _ => return Err(RuleError::UnknownPart(name)),
             }
         }
-        rule.freq = freq.ok_or(RecurrenceError::MissingFreq)?;
+        rule.freq = freq.ok_or(RuleError::MissingFreq)?;
         Ok(rule)
     }
 
@@ -891,11 +905,11 @@ mod tests {
         assert_eq!(r.until, Some(Until::Utc(dt("20251231T235959"))));
         assert!(matches!(
             Rule::parse("FREQ=WEEKLY;UNTL=20250101"),
-            Err(RecurrenceError::UnknownPart(_))
+            Err(RuleError::UnknownPart(_))
         ));
         assert!(matches!(
             Rule::parse("INTERVAL=2"),
-            Err(RecurrenceError::MissingFreq)
+            Err(RuleError::MissingFreq)
         ));
         assert!(Rule::parse("FREQ=WEEKLY;BYDAY=XX").is_err());
         assert!(Rule::parse("FREQ=WEEKLY;INTERVAL=0").is_err());
