@@ -248,8 +248,9 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
                 .is_some_and(|f| f.starts_with("make-up-") && f.ends_with(".ics"))
         );
     }
+    // Bob's usual Thursday 15:00 on Nov 26 is taken by the biweekly Atlas working session.
     assert!(
-        plain.contains("make-up slots: [1] Thu Nov 26 15:00–15:30"),
+        plain.contains("make-up slots: [1] Thu Dec 3 15:00–15:30"),
         "{plain}"
     );
     // The example's agendas are local files without link_base: nothing goes into the invites,
@@ -299,9 +300,10 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
     // The make-up slots proposed for the gap (issue 17), as in `report --json`.
     let slots = bob_gap["proposals"].as_array().unwrap();
     assert_eq!(slots.len(), 3);
-    assert_eq!(slots[0]["start"], "2026-11-26T06:00:00Z");
-    assert_eq!(slots[0]["end"], "2026-11-26T06:30:00Z");
-    assert_eq!(slots[0]["local"], "Thu Nov 26 15:00–15:30");
+    // (Thu Nov 26 15:00, Bob's usual slot, is taken by the biweekly Atlas working session.)
+    assert_eq!(slots[0]["start"], "2026-12-03T06:00:00Z");
+    assert_eq!(slots[0]["end"], "2026-12-03T06:30:00Z");
+    assert_eq!(slots[0]["local"], "Thu Dec 3 15:00–15:30");
     assert!(
         bob_gap["makeup"]
             .as_str()
@@ -312,7 +314,7 @@ fn one_message_per_channel_then_nothing_and_acknowledged_alerts_stay_quiet() {
         bob_gap["invite"]
             .as_str()
             .unwrap()
-            .contains("DTSTART:20261126T060000Z")
+            .contains("DTSTART:20261203T060000Z")
     );
     // Skips that a held session followed need no make-up.
     assert!(

@@ -1010,6 +1010,13 @@ fn three_providers_and_an_idle_poll_costs_one_request_per_calendar() {
         .map(|a| a["account"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["work", "m365", "feed"]);
+    // The first complete analysis (every account read) proposes make-ups once, with one
+    // free/busy request; the idle poll below reuses that answer.
+    wait_for("the first make-up proposals", || {
+        g.requests()
+            .iter()
+            .any(|r| r.path == "/calendar/v3/freeBusy")
+    });
     let before = d.get("/metrics").1;
     g.clear_log();
     m.clear_log();

@@ -257,11 +257,13 @@ fn slots_follow_berlin_into_summer_time() {
 fn no_slot_is_said_so_and_notice_closes_the_window() {
     // Skipped Tue Jan 12; now Mon Jan 18 12:00Z: the next session (Tue 08:00Z) is within the
     // 20 h notice, so nothing can be proposed.
+    // A grace of 1 keeps `gap` closed until 14 days without a held 1on1 (13.2 here), so the
+    // run of one skip is the alert (with a gap open, the skip would be part of the gap).
     let now = "2027-01-18T12:00:00Z";
     let (_g, env) = google(
         "2026-12-01T08:00:00Z",
         "2027-01-12T08:00:00Z",
-        "[scheduling]\nbook = true\n",
+        "[scheduling]\nbook = true\n\n[cadence]\ngrace = 1.0\n",
     );
     ok(&env, &["--now", now, "sync"]);
     let doc = json_of(&env, &["--now", now, "report", "--json"]);
