@@ -9,7 +9,8 @@
 //! - [`health`]: the `/healthz` verdict.
 //! - [`server`]: the HTTP listener (`/healthz`, `/metrics`, `/api/report`, access control).
 //! - [`lock`]: the single-instance lock on the state directory.
-//! - [`oauth`]: the OAuth redirect relay (`auth` beside a running daemon).
+//! - the OAuth redirect relay for `auth` beside a running daemon lives in
+//!   [`crate::providers::oauth_relay`]; the listener serves its callback.
 //! - [`mod@unit`]: the systemd unit and LaunchAgent plist of `service install`.
 
 pub mod cycle;

@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, StoreError, set_cursor, write_events};
 
-/// One fetched resource (the sink's [`Resource`]).
+/// One fetched resource (the sink's [`crate::providers::sink::Resource`]).
 pub use crate::providers::sink::Resource as CaldavResource;
 
 /// One batch of a CalDAV sync of a calendar, applied in one transaction.
