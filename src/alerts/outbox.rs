@@ -46,7 +46,9 @@ use super::Analysed;
 use super::channels::{self, SendError};
 use super::render::{self, AlertItem, CadenceRow, Message};
 use crate::config::{Channel, Config, Digest};
-use crate::store::{AsyncStore, NewDelivery, OutboxPlan, OutboxView, PendingDelivery, StoredAlert};
+use crate::store::{
+    AsyncStore, NewDelivery, Outbox, OutboxPlan, OutboxView, PendingDelivery, StoredAlert,
+};
 
 /// Attempts of one row within one cycle.
 pub const ATTEMPTS_PER_CYCLE: u32 = 3;
@@ -410,20 +412,18 @@ pub async fn deliver(
         let cfg = Arc::clone(config);
         let complete = a.complete;
         let planned = store
-            .call(move |s| {
-                s.enqueue_deliveries(now, |view| {
-                    let view = OutboxView {
-                        can_book,
-                        ..view.clone()
-                    };
-                    if complete {
-                        plan(&cfg, &view, Some(&cadence), now)
-                    } else {
-                        // Incomplete (an account is missing): nothing is announced about
-                        // reports; the account alerts still go out.
-                        plan(&cfg, &accounts_only(&view), Some(&cadence), now)
-                    }
-                })
+            .enqueue_deliveries(now, move |view| {
+                let view = OutboxView {
+                    can_book,
+                    ..view.clone()
+                };
+                if complete {
+                    plan(&cfg, &view, Some(&cadence), now)
+                } else {
+                    // Incomplete (an account is missing): nothing is announced about
+                    // reports; the account alerts still go out.
+                    plan(&cfg, &accounts_only(&view), Some(&cadence), now)
+                }
             })
             .await;
         match planned {
@@ -463,7 +463,7 @@ pub async fn drain(
     hold_reports: bool,
     report: &mut DeliveryReport,
 ) {
-    let mut pending = match store.call(|s| s.pending_deliveries()).await {
+    let mut pending = match store.pending_deliveries().await {
         Ok(p) => p,
         Err(e) => {
             report.error = Some(e.to_string());
@@ -539,13 +539,7 @@ pub async fn prepare(
     let ids: Vec<String> = message.alerts.iter().map(|a| a.id.clone()).collect();
     let resolved = message.kind == "resolved";
     let live: HashSet<String> = store
-        .call(move |s| {
-            if resolved {
-                s.resolved_alert_ids(&ids)
-            } else {
-                s.active_alert_ids(&ids, now)
-            }
-        })
+        .live_alert_ids(ids, resolved, now)
         .await
         .map_err(|e| e.to_string())?;
     message.retain(|a| live.contains(&a.id));
@@ -567,13 +561,11 @@ async fn deliver_row(
         Ok(None) => {
             let id = row.id;
             return match store
-                .call(move |s| {
-                    s.drop_delivery(
-                        id,
-                        now,
-                        "every alert was acknowledged, snoozed or resolved before delivery",
-                    )
-                })
+                .drop_delivery(
+                    id,
+                    now,
+                    "every alert was acknowledged, snoozed or resolved before delivery",
+                )
                 .await
             {
                 Ok(()) => RowOutcome::Dropped,
@@ -589,7 +581,7 @@ async fn deliver_row(
             tokio::time::sleep(delay).await;
         }
         let id = row.id;
-        let number = match store.call(move |s| s.start_attempt(id, now)).await {
+        let number = match store.start_attempt(id, now).await {
             Ok(n) => n,
             Err(e) => return RowOutcome::Failed(format!("{name}: {e}")),
         };
@@ -597,11 +589,7 @@ async fn deliver_row(
             channels::send(channel, config, client, &message).await;
         let recorded = {
             let outcome = result.clone().map_err(|e| e.message);
-            store
-                .call(move |s| {
-                    s.finish_attempt(id, number, now, outcome.as_deref().map_err(String::as_str))
-                })
-                .await
+            store.finish_attempt(id, number, now, outcome).await
         };
         if let Err(e) = recorded {
             return RowOutcome::Failed(format!("{name}: {e}"));

@@ -34,7 +34,7 @@ pub use crate::makeup::{
     Basis, Proposal, Span, annotate_report, book_hint, for_report, invite_ics, proposal_line,
     slot_text,
 };
-use crate::store::StoredCalendar;
+use crate::store::{Bookings, StoredCalendar};
 use crate::tz::Zone;
 use api::Availability;
 use slots::{Hours, Preference};
@@ -493,7 +493,7 @@ pub async fn cycle_stage(
         })
         .collect();
     store
-        .call(move |s| s.replace_proposals(&rows, now))
+        .replace_proposals(rows, now)
         .await
         .map_err(|e| e.to_string())?;
     let cx = book::BookContext {

@@ -16,6 +16,7 @@
 //!   the blocking thread pool, never on the runtime's workers.
 
 mod agendas;
+mod api;
 mod alerts;
 mod bookings;
 pub mod caldav;
@@ -25,6 +26,7 @@ mod sink;
 mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
+pub use api::{AgendaLedger, Bookings, EventStore, Outbox};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
 pub use bookings::Booking;
 pub use outbox::{
