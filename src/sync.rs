@@ -490,9 +490,7 @@ pub async fn sync_caldav(
 
 /// Record that an account's authorization was revoked (later syncs skip it until `auth`).
 async fn mark_needs_auth(store: &AsyncStore, account: &str, account_id: i64) {
-    let marked = store
-        .set_needs_auth(account_id, true)
-        .await;
+    let marked = store.set_needs_auth(account_id, true).await;
     if let Err(err) = marked {
         tracing::warn!(account, "cannot mark the account: {err}");
     }

@@ -679,9 +679,7 @@ async fn drive_documents(
                     location: doc.id.clone(),
                     link: Some(doc.web_view_link.clone()),
                 };
-                cx.store
-                    .put_agenda_document(row, now)
-                    .await?;
+                cx.store.put_agenda_document(row, now).await?;
                 doc
             }
         };
@@ -700,10 +698,7 @@ async fn drive_documents(
         let mut others: Vec<(String, String)> = Vec::new();
         if config.agenda.mode == AgendaMode::Session {
             let report = item.report.clone();
-            let docs = cx
-                .store
-                .agenda_documents_of(&report)
-                .await?;
+            let docs = cx.store.agenda_documents_of(&report).await?;
             for d in docs.into_iter().filter(|d| d.location != doc.id) {
                 let text = drive.export_text(&d.location).await?;
                 others.push((d.link.unwrap_or_default(), text));
@@ -732,9 +727,7 @@ async fn drive_documents(
             item.report.clone(),
             item.start,
         );
-        cx.store
-            .record_agenda_section(&k, &d, &r, st, now)
-            .await?;
+        cx.store.record_agenda_section(&k, &d, &r, st, now).await?;
     }
     Ok((created, added))
 }
@@ -812,9 +805,7 @@ async fn onedrive_documents(
                     location: doc.id.clone(),
                     link: Some(link.clone()),
                 };
-                cx.store
-                    .put_agenda_document(row, now)
-                    .await?;
+                cx.store.put_agenda_document(row, now).await?;
                 (doc.id, link)
             }
         };
@@ -832,10 +823,7 @@ async fn onedrive_documents(
         let mut others: Vec<(String, String)> = Vec::new();
         if config.agenda.mode == AgendaMode::Session {
             let report = item.report.clone();
-            let docs = cx
-                .store
-                .agenda_documents_of(&report)
-                .await?;
+            let docs = cx.store.agenda_documents_of(&report).await?;
             for d in docs.into_iter().filter(|d| d.location != id) {
                 let text = od.text(&d.location).await?;
                 others.push((d.link.unwrap_or_default(), text));
@@ -864,9 +852,7 @@ async fn onedrive_documents(
             item.report.clone(),
             item.start,
         );
-        cx.store
-            .record_agenda_section(&k, &d, &r, st, now)
-            .await?;
+        cx.store.record_agenda_section(&k, &d, &r, st, now).await?;
     }
     Ok((created, added))
 }

@@ -189,11 +189,7 @@ pub async fn book(
     };
     let agenda = if config.agenda.enabled {
         let email = report.email.to_lowercase();
-        cx.store
-            .latest_agendas()
-            .await?
-            .get(&email)
-            .cloned()
+        cx.store.latest_agendas().await?.get(&email).cloned()
     } else {
         None
     };

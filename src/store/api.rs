@@ -16,7 +16,7 @@ use crate::model::Event;
 
 use super::{
     AgendaDocument, AgendaLink, AsyncStore, Booking, OutboxPlan, OutboxView, PendingDelivery,
-    Result, SyncOutcome,
+    Result, StoredCalendar, SyncOutcome,
 };
 
 /// Accounts, calendars, events and the record of sync passes.
@@ -60,6 +60,15 @@ pub trait EventStore: Send + Sync {
 
     /// Forget a calendar's cursor (the next pass is a full read).
     fn clear_cursor(&self, calendar_id: i64) -> impl Future<Output = Result<()>> + Send;
+
+    /// The events of every calendar (or of one account's) overlapping `[from, to)`, in one
+    /// consistent read.
+    fn events_in(
+        &self,
+        account: Option<String>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<StoredCalendar>>> + Send;
 
     /// Mark an account as needing (or no longer needing) `auth`.
     fn set_needs_auth(
@@ -122,8 +131,11 @@ pub trait Outbox: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Record the start of an attempt; returns its number.
-    fn start_attempt(&self, id: i64, now: DateTime<Utc>)
-    -> impl Future<Output = Result<u32>> + Send;
+    fn start_attempt(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u32>> + Send;
 
     /// Record an attempt's outcome: the answer when delivered, the error otherwise.
     fn finish_attempt(
@@ -265,6 +277,16 @@ impl EventStore for AsyncStore {
         self.call(move |s| s.clear_cursor(calendar_id)).await
     }
 
+    async fn events_in(
+        &self,
+        account: Option<String>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredCalendar>> {
+        self.call(move |s| s.load_events_in(account.as_deref(), from, to))
+            .await
+    }
+
     async fn set_needs_auth(&self, account_id: i64, needs: bool) -> Result<()> {
         self.call(move |s| s.set_needs_auth(account_id, needs))
             .await
@@ -293,7 +315,11 @@ impl EventStore for AsyncStore {
         calendar: &str,
         event_id: &str,
     ) -> Result<Option<(String, String)>> {
-        let (a, c, e) = (account.to_string(), calendar.to_string(), event_id.to_string());
+        let (a, c, e) = (
+            account.to_string(),
+            calendar.to_string(),
+            event_id.to_string(),
+        );
         self.call(move |s| s.caldav_resource_location(&a, &c, &e))
             .await
     }
@@ -362,8 +388,17 @@ impl AgendaLedger for AsyncStore {
         self.call(move |s| s.put_agenda_link(&link, now)).await
     }
 
-    async fn delete_agenda_link(&self, account: &str, calendar: &str, event_id: &str) -> Result<()> {
-        let (a, c, e) = (account.to_string(), calendar.to_string(), event_id.to_string());
+    async fn delete_agenda_link(
+        &self,
+        account: &str,
+        calendar: &str,
+        event_id: &str,
+    ) -> Result<()> {
+        let (a, c, e) = (
+            account.to_string(),
+            calendar.to_string(),
+            event_id.to_string(),
+        );
         self.call(move |s| s.delete_agenda_link(&a, &c, &e)).await
     }
 
@@ -389,7 +424,11 @@ impl AgendaLedger for AsyncStore {
         session_start: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let (k, d, r) = (session_key.to_string(), doc_key.to_string(), report.to_string());
+        let (k, d, r) = (
+            session_key.to_string(),
+            doc_key.to_string(),
+            report.to_string(),
+        );
         self.call(move |s| s.record_agenda_section(&k, &d, &r, session_start, now))
             .await
     }
