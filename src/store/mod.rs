@@ -20,6 +20,8 @@ mod alerts;
 mod api;
 mod bookings;
 pub mod caldav;
+#[cfg(test)]
+pub(crate) mod failing;
 mod migrations;
 mod outbox;
 mod sink;
