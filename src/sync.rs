@@ -20,7 +20,7 @@ use crate::providers::google::sync as gsync;
 use crate::providers::ics::{self, FeedSource, IcsError, fetch::Fetched, fetch::Validators};
 use crate::providers::microsoft::auth as msauth;
 use crate::providers::microsoft::sync as mssync;
-use crate::store::{AccountSink, AsyncStore, StoreError, SyncOutcome};
+use crate::store::{AccountSink, AsyncStore, EventStore, StoreError, SyncOutcome};
 
 /// What to sync for one account.
 #[derive(Debug, Clone)]
@@ -154,12 +154,9 @@ pub async fn sync_account(
 ) -> Result<SyncSummary, SyncError> {
     // The attempt is on record before it starts: one that never finishes (killed, a crash)
     // shows as such in `status`, not as the previous outcome.
-    let (name, provider) = (target.account.clone(), target.source.provider());
+    let provider = target.source.provider();
     let started = store
-        .call(move |s| {
-            let id = s.ensure_account(&name, provider)?;
-            s.record_sync_start(id, now)
-        })
+        .record_sync_start(&target.account, provider, now)
         .await;
     if let Err(e) = started {
         tracing::warn!(account = %target.account, error = %e, "cannot record the sync start");
@@ -198,13 +195,8 @@ pub async fn sync_account(
         error: result.as_ref().err().map(ToString::to_string),
         changed: result.as_ref().is_ok_and(|s| !s.unchanged),
     };
-    let name = target.account.clone();
-    let provider = target.source.provider();
     let recorded = store
-        .call(move |s| {
-            let id = s.ensure_account(&name, provider)?;
-            s.record_sync(id, &outcome)
-        })
+        .record_sync_outcome(&target.account, provider, outcome)
         .await;
     if let Err(e) = recorded {
         tracing::warn!(account = %target.account, error = %e, "cannot record the sync outcome");
@@ -221,16 +213,8 @@ async fn prepare_oauth_account(
     calendars: &[String],
     full: bool,
 ) -> Result<(i64, bool), SyncError> {
-    let (name, calendars) = (account.to_string(), calendars.to_vec());
     store
-        .call(move |s| {
-            let id = s.ensure_account(&name, provider)?;
-            if full {
-                s.drop_cursors(id)?;
-            }
-            s.retain_calendars(id, &calendars)?;
-            Ok((id, s.needs_auth(id)?))
-        })
+        .open_account(account, provider, full, Some(calendars.to_vec()))
         .await
         .map_err(|source| SyncError::Store {
             account: account.to_string(),
@@ -436,15 +420,8 @@ pub async fn sync_caldav(
         account: account.to_string(),
         source,
     };
-    let name = account.to_string();
     let (account_id, needs_auth) = store
-        .call(move |s| {
-            let id = s.ensure_account(&name, "caldav")?;
-            if full {
-                s.drop_cursors(id)?;
-            }
-            Ok((id, s.needs_auth(id)?))
-        })
+        .open_account(account, "caldav", full, None)
         .await
         .map_err(|source| SyncError::Store {
             account: account.to_string(),
@@ -502,7 +479,7 @@ pub async fn sync_caldav(
                 {
                     // The calendar went away: the next pass discovers the account again.
                     let id = *cal_id;
-                    let _ = store.call(move |s| s.clear_cursor(id)).await;
+                    let _ = store.clear_cursor(id).await;
                 }
                 failures.push(format!("calendar {}: {e}", cursor.name));
             }
@@ -513,9 +490,7 @@ pub async fn sync_caldav(
 
 /// Record that an account's authorization was revoked (later syncs skip it until `auth`).
 async fn mark_needs_auth(store: &AsyncStore, account: &str, account_id: i64) {
-    let marked = store
-        .call(move |s| s.set_needs_auth(account_id, true))
-        .await;
+    let marked = store.set_needs_auth(account_id, true).await;
     if let Err(err) = marked {
         tracing::warn!(account, "cannot mark the account: {err}");
     }
@@ -537,7 +512,7 @@ async fn summarize(
         });
     }
     let events = store
-        .call(move |s| s.account_event_count(account_id))
+        .account_event_count(account_id)
         .await
         .map_err(|source| SyncError::Store {
             account: account.to_string(),
@@ -562,16 +537,8 @@ async fn sync_ics(
         source,
     };
     let calendar = feed.calendar_name();
-    let (name, cal) = (account.to_string(), calendar.clone());
     let (account_id, previous) = store
-        .call(move |s| {
-            let id = s.ensure_account(&name, "ics")?;
-            if full {
-                s.drop_cursors(id)?;
-            }
-            let cal_id = s.ensure_calendar(id, &cal)?;
-            Ok((id, s.cursor(cal_id)?))
-        })
+        .open_feed(account, "ics", &calendar, full)
         .await
         .map_err(store_err)?;
     // The cursor holds the HTTP validators and a hash of the last content read, so that a feed
@@ -595,7 +562,7 @@ async fn sync_ics(
     let (bytes, validators) = match fetched {
         Fetched::Unchanged => {
             let count = store
-                .call(move |s| s.account_event_count(account_id))
+                .account_event_count(account_id)
                 .await
                 .map_err(store_err)?;
             tracing::info!(account, "feed unchanged (304)");
@@ -610,7 +577,7 @@ async fn sync_ics(
     let hash = content_hash(&bytes);
     if previous_hash.as_deref() == Some(hash.as_str()) {
         let count = store
-            .call(move |s| s.account_event_count(account_id))
+            .account_event_count(account_id)
             .await
             .map_err(store_err)?;
         tracing::info!(account, "feed unchanged (same content)");
@@ -663,7 +630,7 @@ async fn sync_ics(
     let events = parsed.events;
     let count = events.len();
     store
-        .call(move |s| s.replace_account_events(account_id, &calendar, &events, cursor.as_deref()))
+        .replace_account_events(account_id, calendar, events, cursor)
         .await
         .map_err(store_err)?;
     Ok(SyncSummary {

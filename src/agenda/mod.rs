@@ -39,7 +39,9 @@ use serde::Serialize;
 use crate::cadence::{Analysis, Outcome, Session};
 use crate::config::{AccountKind, AgendaMode, Config, DocumentBackend};
 use crate::providers::google::auth::{Authenticator, system_clock};
-use crate::store::{AgendaDocument, AgendaLink, AsyncStore, LinkState, Store, StoreError};
+use crate::store::{
+    AgendaDocument, AgendaLedger, AgendaLink, AsyncStore, EventStore, LinkState, Store, StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgendaError {
@@ -439,7 +441,7 @@ pub async fn run(
                     etag: None,
                     marker: None,
                 };
-                cx.store.call(move |s| s.put_agenda_link(&row, now)).await?;
+                cx.store.put_agenda_link(row, now).await?;
                 outcome.links_recorded += 1;
             }
             LinkStep::Write {
@@ -571,7 +573,7 @@ async fn write_link(
         }),
     };
     cx.store
-        .call(move |s| s.put_agenda_link(&row, now))
+        .put_agenda_link(row, now)
         .await
         .map_err(|e| e.to_string())?;
     Ok(result)
@@ -591,7 +593,7 @@ pub async fn caldav_resource_url(
     );
     let found = cx
         .store
-        .call(move |s| s.caldav_resource_location(&a, &c, &e))
+        .caldav_resource_location(&a, &c, &e)
         .await
         .map_err(|e| e.to_string())?;
     let (collection, href) = found.ok_or_else(|| caldav::WriteError::Unknown.to_string())?;
@@ -639,7 +641,7 @@ async fn drive_documents(
     for i in 0..plan.items.len() {
         let item = plan.items[i].clone();
         let key = item.doc_key.clone();
-        let known = cx.store.call(move |s| s.agenda_document(&key)).await?;
+        let known = cx.store.agenda_document(&key).await?;
         // A document the state directory knows must carry our tag for a section to count; one
         // found again after the state was lost is trusted on its markers alone.
         let trusted = known.is_some().then_some(&marker_key);
@@ -677,9 +679,7 @@ async fn drive_documents(
                     location: doc.id.clone(),
                     link: Some(doc.web_view_link.clone()),
                 };
-                cx.store
-                    .call(move |s| s.put_agenda_document(&row, now))
-                    .await?;
+                cx.store.put_agenda_document(row, now).await?;
                 doc
             }
         };
@@ -698,10 +698,7 @@ async fn drive_documents(
         let mut others: Vec<(String, String)> = Vec::new();
         if config.agenda.mode == AgendaMode::Session {
             let report = item.report.clone();
-            let docs = cx
-                .store
-                .call(move |s| s.agenda_documents_of(&report))
-                .await?;
+            let docs = cx.store.agenda_documents_of(&report).await?;
             for d in docs.into_iter().filter(|d| d.location != doc.id) {
                 let text = drive.export_text(&d.location).await?;
                 others.push((d.link.unwrap_or_default(), text));
@@ -730,9 +727,7 @@ async fn drive_documents(
             item.report.clone(),
             item.start,
         );
-        cx.store
-            .call(move |s| s.record_agenda_section(&k, &d, &r, st, now))
-            .await?;
+        cx.store.record_agenda_section(&k, &d, &r, st, now).await?;
     }
     Ok((created, added))
 }
@@ -776,7 +771,7 @@ async fn onedrive_documents(
     for i in 0..plan.items.len() {
         let item = plan.items[i].clone();
         let key = item.doc_key.clone();
-        let known = cx.store.call(move |s| s.agenda_document(&key)).await?;
+        let known = cx.store.agenda_document(&key).await?;
         // A document the state directory knows must carry our tag for a section to count; one
         // found again after the state was lost is trusted on its markers alone.
         let trusted = known.is_some().then_some(&marker_key);
@@ -810,9 +805,7 @@ async fn onedrive_documents(
                     location: doc.id.clone(),
                     link: Some(link.clone()),
                 };
-                cx.store
-                    .call(move |s| s.put_agenda_document(&row, now))
-                    .await?;
+                cx.store.put_agenda_document(row, now).await?;
                 (doc.id, link)
             }
         };
@@ -830,10 +823,7 @@ async fn onedrive_documents(
         let mut others: Vec<(String, String)> = Vec::new();
         if config.agenda.mode == AgendaMode::Session {
             let report = item.report.clone();
-            let docs = cx
-                .store
-                .call(move |s| s.agenda_documents_of(&report))
-                .await?;
+            let docs = cx.store.agenda_documents_of(&report).await?;
             for d in docs.into_iter().filter(|d| d.location != id) {
                 let text = od.text(&d.location).await?;
                 others.push((d.link.unwrap_or_default(), text));
@@ -862,9 +852,7 @@ async fn onedrive_documents(
             item.report.clone(),
             item.start,
         );
-        cx.store
-            .call(move |s| s.record_agenda_section(&k, &d, &r, st, now))
-            .await?;
+        cx.store.record_agenda_section(&k, &d, &r, st, now).await?;
     }
     Ok((created, added))
 }

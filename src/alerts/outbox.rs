@@ -46,7 +46,7 @@ use super::Analysed;
 use super::channels::{self, SendError};
 use super::render::{self, AlertItem, CadenceRow, Message};
 use crate::config::{Channel, Config, Digest};
-use crate::store::{AsyncStore, NewDelivery, OutboxPlan, OutboxView, PendingDelivery, StoredAlert};
+use crate::store::{NewDelivery, Outbox, OutboxPlan, OutboxView, PendingDelivery, StoredAlert};
 
 /// Attempts of one row within one cycle.
 pub const ATTEMPTS_PER_CYCLE: u32 = 3;
@@ -396,9 +396,9 @@ fn accounts_only(view: &OutboxView) -> OutboxView {
 /// One cycle's delivery: plan (when `analysis` is there), then drain the outbox. `can_book`:
 /// whether the scheduling account may create events (when it may not, e-mails carry the first
 /// make-up slot as an iCalendar file).
-pub async fn deliver(
+pub async fn deliver<S: Outbox + Clone + 'static>(
     config: &Arc<Config>,
-    store: &AsyncStore,
+    store: &S,
     client: &reqwest::Client,
     analysis: Option<&Analysed>,
     can_book: bool,
@@ -410,20 +410,18 @@ pub async fn deliver(
         let cfg = Arc::clone(config);
         let complete = a.complete;
         let planned = store
-            .call(move |s| {
-                s.enqueue_deliveries(now, |view| {
-                    let view = OutboxView {
-                        can_book,
-                        ..view.clone()
-                    };
-                    if complete {
-                        plan(&cfg, &view, Some(&cadence), now)
-                    } else {
-                        // Incomplete (an account is missing): nothing is announced about
-                        // reports; the account alerts still go out.
-                        plan(&cfg, &accounts_only(&view), Some(&cadence), now)
-                    }
-                })
+            .enqueue_deliveries(now, move |view| {
+                let view = OutboxView {
+                    can_book,
+                    ..view.clone()
+                };
+                if complete {
+                    plan(&cfg, &view, Some(&cadence), now)
+                } else {
+                    // Incomplete (an account is missing): nothing is announced about
+                    // reports; the account alerts still go out.
+                    plan(&cfg, &accounts_only(&view), Some(&cadence), now)
+                }
             })
             .await;
         match planned {
@@ -455,15 +453,15 @@ enum RowOutcome {
 }
 
 /// Deliver every pending row.
-pub async fn drain(
+pub async fn drain<S: Outbox + Clone + 'static>(
     config: &Arc<Config>,
-    store: &AsyncStore,
+    store: &S,
     client: &reqwest::Client,
     now: DateTime<Utc>,
     hold_reports: bool,
     report: &mut DeliveryReport,
 ) {
-    let mut pending = match store.call(|s| s.pending_deliveries()).await {
+    let mut pending = match store.pending_deliveries().await {
         Ok(p) => p,
         Err(e) => {
             report.error = Some(e.to_string());
@@ -530,7 +528,7 @@ pub async fn drain(
 /// The message a pending row should send now: its alerts still active, its key set. `None`
 /// when nothing is left to say (the row is then dropped by the caller).
 pub async fn prepare(
-    store: &AsyncStore,
+    store: &impl Outbox,
     row: &PendingDelivery,
     now: DateTime<Utc>,
 ) -> Result<Option<Message>, String> {
@@ -539,13 +537,7 @@ pub async fn prepare(
     let ids: Vec<String> = message.alerts.iter().map(|a| a.id.clone()).collect();
     let resolved = message.kind == "resolved";
     let live: HashSet<String> = store
-        .call(move |s| {
-            if resolved {
-                s.resolved_alert_ids(&ids)
-            } else {
-                s.active_alert_ids(&ids, now)
-            }
-        })
+        .live_alert_ids(ids, resolved, now)
         .await
         .map_err(|e| e.to_string())?;
     message.retain(|a| live.contains(&a.id));
@@ -555,7 +547,7 @@ pub async fn prepare(
 
 async fn deliver_row(
     config: &Config,
-    store: &AsyncStore,
+    store: &impl Outbox,
     client: &reqwest::Client,
     channel: Channel,
     row: &PendingDelivery,
@@ -567,13 +559,11 @@ async fn deliver_row(
         Ok(None) => {
             let id = row.id;
             return match store
-                .call(move |s| {
-                    s.drop_delivery(
-                        id,
-                        now,
-                        "every alert was acknowledged, snoozed or resolved before delivery",
-                    )
-                })
+                .drop_delivery(
+                    id,
+                    now,
+                    "every alert was acknowledged, snoozed or resolved before delivery",
+                )
                 .await
             {
                 Ok(()) => RowOutcome::Dropped,
@@ -589,7 +579,7 @@ async fn deliver_row(
             tokio::time::sleep(delay).await;
         }
         let id = row.id;
-        let number = match store.call(move |s| s.start_attempt(id, now)).await {
+        let number = match store.start_attempt(id, now).await {
             Ok(n) => n,
             Err(e) => return RowOutcome::Failed(format!("{name}: {e}")),
         };
@@ -597,11 +587,7 @@ async fn deliver_row(
             channels::send(channel, config, client, &message).await;
         let recorded = {
             let outcome = result.clone().map_err(|e| e.message);
-            store
-                .call(move |s| {
-                    s.finish_attempt(id, number, now, outcome.as_deref().map_err(String::as_str))
-                })
-                .await
+            store.finish_attempt(id, number, now, outcome).await
         };
         if let Err(e) = recorded {
             return RowOutcome::Failed(format!("{name}: {e}"));
@@ -749,5 +735,56 @@ mod tests {
         let m: Message = serde_json::from_str(&p.deliveries[0].message).unwrap();
         assert_eq!(m.kind, "digest");
         assert!(m.subject.starts_with("Daily digest: "), "{}", m.subject);
+    }
+
+    /// A fault in the store while an outcome is recorded: the row is not counted as delivered
+    /// and stays pending (same key), so the next cycle sends it again; nothing half-written.
+    #[tokio::test]
+    async fn a_delivery_whose_outcome_cannot_be_recorded_stays_pending() {
+        use crate::store::failing::Failing;
+        use crate::store::{AsyncStore, Finding, Store};
+
+        let tmp = tempfile::tempdir().unwrap();
+        let now = t("2026-11-24T00:00:00Z");
+        let mut sqlite = Store::open_in(tmp.path()).unwrap();
+        sqlite
+            .reconcile_alerts(
+                &[Finding {
+                    kind: "gap".into(),
+                    report: "bob@example.com".into(),
+                    episode: "e1".into(),
+                    since: Some(t("2026-11-01T09:00:00Z")),
+                    data: alert("x", "gap").data,
+                }],
+                now,
+            )
+            .unwrap();
+        let store = AsyncStore::new(sqlite);
+        let c = Arc::new(config("[alerts]\nchannels = [\"log\"]\n"));
+        let cfg = Arc::clone(&c);
+        let n = store
+            .enqueue_deliveries(now, move |v| plan(&cfg, v, None, now))
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let key = store.pending_deliveries().await.unwrap()[0]
+            .idempotency_key
+            .clone();
+        let client = reqwest::Client::new();
+
+        let failing = Failing::new(&store, "finish_attempt");
+        let mut report = DeliveryReport::default();
+        drain(&c, &failing, &client, now, false, &mut report).await;
+        assert!(report.delivered.is_empty(), "{report:?}");
+        assert_eq!(report.failed.len(), 1, "{report:?}");
+        let pending = store.pending_deliveries().await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].idempotency_key, key);
+
+        // The store back: the same row goes out, once.
+        let mut report = DeliveryReport::default();
+        drain(&c, &store, &client, now, false, &mut report).await;
+        assert_eq!(report.delivered.len(), 1, "{report:?}");
+        assert!(store.pending_deliveries().await.unwrap().is_empty());
     }
 }

@@ -6,7 +6,7 @@ use super::{CliError, Context};
 use crate::agenda::{self, AgendaContext, google};
 use crate::config::AccountKind;
 use crate::providers::google::auth::{Authenticator, system_clock};
-use crate::store::{AsyncStore, LinkState};
+use crate::store::{AgendaLedger, AsyncStore, LinkState};
 
 fn context(ctx: &Context) -> Result<AgendaContext, CliError> {
     Ok(AgendaContext {
@@ -75,7 +75,7 @@ pub fn unlink(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
     runtime.block_on(async {
         let links = cx
             .store
-            .call(|s| s.agenda_links())
+            .agenda_links()
             .await
             .map_err(|e| CliError::runtime(e.to_string()))?;
         let mut failures = Vec::new();
@@ -151,7 +151,7 @@ pub fn unlink(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
                     }
                     let (a, c, e) = (l.account.clone(), l.calendar.clone(), l.event_id.clone());
                     cx.store
-                        .call(move |s| s.delete_agenda_link(&a, &c, &e))
+                        .delete_agenda_link(&a, &c, &e)
                         .await
                         .map_err(|e| CliError::runtime(e.to_string()))?;
                 }

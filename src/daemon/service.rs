@@ -374,7 +374,7 @@ async fn main_loop(
     {}
     tasks.abort_all();
     // The store is idle once this runs: an in-flight page transaction has finished first.
-    let idle = shared.store.call(|_| Ok(()));
+    let idle = shared.store.idle();
     if tokio::time::timeout_at(deadline, idle).await.is_err() {
         tracing::warn!(
             "the store was still busy at shutdown; SQLite rolls back what was not committed"

@@ -18,7 +18,7 @@ use super::{Proposal, propose};
 use crate::alerts::Analysed;
 use crate::cadence::AlertKind;
 use crate::config::Config;
-use crate::store::{AsyncStore, Booking, StoredCalendar};
+use crate::store::{AgendaLedger, AsyncStore, Booking, Bookings, StoredCalendar};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BookError {
@@ -135,7 +135,7 @@ pub async fn book(
     // Already booked? The store first, then the calendar (a lost state directory, a crash
     // between creating and recording).
     let id = alert_id.to_string();
-    if let Some(b) = cx.store.call(move |s| s.booking(&id)).await?
+    if let Some(b) = cx.store.booking(&id).await?
         && b.undone_at.is_none()
     {
         return Ok(Booked::Already(b));
@@ -164,7 +164,7 @@ pub async fn book(
             undone_at: None,
         };
         let rec = b.clone();
-        cx.store.call(move |s| s.record_booking(&rec)).await?;
+        cx.store.record_booking(rec).await?;
         return Ok(Booked::Already(b));
     }
     // Fresh proposals: both sides' free/busy are read again now.
@@ -189,11 +189,7 @@ pub async fn book(
     };
     let agenda = if config.agenda.enabled {
         let email = report.email.to_lowercase();
-        cx.store
-            .call(move |s| s.latest_agendas())
-            .await?
-            .get(&email)
-            .cloned()
+        cx.store.latest_agendas().await?.get(&email).cloned()
     } else {
         None
     };
@@ -230,7 +226,7 @@ pub async fn book(
         undone_at: None,
     };
     let rec = b.clone();
-    cx.store.call(move |s| s.record_booking(&rec)).await?;
+    cx.store.record_booking(rec).await?;
     Ok(Booked::Created(b))
 }
 
@@ -247,7 +243,7 @@ pub async fn undo(
     let id = alert_id.to_string();
     let recorded = cx
         .store
-        .call(move |s| s.booking(&id))
+        .booking(&id)
         .await?
         .filter(|b| b.undone_at.is_none());
     let booking = match recorded {
@@ -271,10 +267,10 @@ pub async fn undo(
     };
     let deleted = api.delete(cx.client, &booking.event_id).await?;
     let id = alert_id.to_string();
-    let known = cx.store.call(move |s| s.booking(&id)).await?.is_some();
+    let known = cx.store.booking(&id).await?.is_some();
     if known {
         let id = alert_id.to_string();
-        cx.store.call(move |s| s.undo_booking(&id, now)).await?;
+        cx.store.undo_booking(&id, now).await?;
     }
     Ok(if deleted {
         Undone::Deleted(booking)
@@ -302,7 +298,7 @@ pub async fn auto_book(
         .filter(|p| p.kind == "skipped" && !p.slots.is_empty())
     {
         let id = p.alert_id.clone();
-        match cx.store.call(move |s| s.booking(&id)).await {
+        match cx.store.booking(&id).await {
             Ok(Some(_)) => continue,
             Ok(None) => {}
             Err(e) => {

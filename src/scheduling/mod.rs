@@ -34,7 +34,7 @@ pub use crate::makeup::{
     Basis, Proposal, Span, annotate_report, book_hint, for_report, invite_ics, proposal_line,
     slot_text,
 };
-use crate::store::StoredCalendar;
+use crate::store::{Bookings, EventStore, StoredCalendar};
 use crate::tz::Zone;
 use api::Availability;
 use slots::{Hours, Preference};
@@ -436,7 +436,13 @@ pub fn load_calendars(
     store: &crate::store::Store,
     now: DateTime<Utc>,
 ) -> Result<Vec<StoredCalendar>, crate::store::StoreError> {
-    store.load_events_in(None, now, now + Duration::days(api::MAX_WINDOW_DAYS + 1))
+    let (from, to) = calendar_window(now);
+    store.load_events_in(None, from, to)
+}
+
+/// The span of calendars a proposal reads: from `now` to the end of the free/busy window.
+fn calendar_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (now, now + Duration::days(api::MAX_WINDOW_DAYS + 1))
 }
 
 /// The scheduling stage of a daemon cycle: propose slots for the alerts that need them, keep
@@ -456,8 +462,9 @@ pub async fn cycle_stage(
     let calendars = if needs(config, a, now).is_empty() {
         Vec::new()
     } else {
+        let (from, to) = calendar_window(now);
         store
-            .call(move |s| load_calendars(s, now))
+            .events_in(None, from, to)
             .await
             .map_err(|e| e.to_string())?
     };
@@ -493,7 +500,7 @@ pub async fn cycle_stage(
         })
         .collect();
     store
-        .call(move |s| s.replace_proposals(&rows, now))
+        .replace_proposals(rows, now)
         .await
         .map_err(|e| e.to_string())?;
     let cx = book::BookContext {

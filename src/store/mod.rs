@@ -17,8 +17,11 @@
 
 mod agendas;
 mod alerts;
+mod api;
 mod bookings;
 pub mod caldav;
+#[cfg(test)]
+pub(crate) mod failing;
 mod migrations;
 mod outbox;
 mod sink;
@@ -26,6 +29,7 @@ mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
+pub use api::{AgendaLedger, Bookings, EventStore, Outbox};
 pub use bookings::Booking;
 pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,
@@ -900,8 +904,19 @@ impl AsyncStore {
         }
     }
 
+    /// Resolves once every call already queued on the store has finished (an in-flight page
+    /// transaction included): used at shutdown.
+    pub async fn idle(&self) -> Result<()> {
+        self.call(|_| Ok(())).await
+    }
+
     /// Run `f` with the store on the blocking thread pool.
-    pub async fn call<T, F>(&self, f: F) -> Result<T>
+    ///
+    /// Crate-private: callers use the named methods of [`EventStore`], [`Outbox`],
+    /// [`AgendaLedger`] and [`Bookings`]. The only callers outside the store left are the
+    /// whole-store analyses that still take a `Store` (the alert analysis, the dashboard page,
+    /// agenda planning and its state-directory documents), shared with the one-shot CLI.
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut Store) -> Result<T> + Send + 'static,
         T: Send + 'static,

@@ -507,13 +507,14 @@ fn a_crash_between_send_and_commit_sends_one_duplicate_with_the_same_key() {
     {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
+            use cadenced::store::Outbox;
             let store = cadenced::store::AsyncStore::new(
                 cadenced::store::Store::open_in(&s.state).unwrap(),
             );
-            let rows = store.call(|s| s.pending_deliveries()).await.unwrap();
+            let rows = store.pending_deliveries().await.unwrap();
             assert_eq!(rows.len(), 1);
             let id = rows[0].id;
-            store.call(move |s| s.start_attempt(id, now)).await.unwrap();
+            store.start_attempt(id, now).await.unwrap();
             let message = cadenced::alerts::outbox::prepare(&store, &rows[0], now)
                 .await
                 .unwrap()
