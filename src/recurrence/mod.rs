@@ -9,8 +9,6 @@
 //! placed with its zone (a time in a spring-forward gap moves forward, an ambiguous one takes the
 //! earlier instant), as RFC 5545 requires.
 
-/// The RRULE grammar and iterator live in [`crate::rrule`] (shared with `tz`'s VTIMEZONE rules).
-pub use crate::rrule as rule;
 mod set;
 #[cfg(test)]
 mod tests;
@@ -94,13 +92,10 @@ pub fn expand_with<'a>(
     set::expand(events, window, floating_zone, limits)
 }
 
-pub use rule::{Frequency, Rule, Until, WeekdayNum};
-
-/// Why a rule could not be read (the rule's own error).
-pub use crate::rrule::RuleError as RecurrenceError;
+pub use crate::rrule::{Frequency, Rule, Until, WeekdayNum};
 
 /// Parse an RRULE value (without the `RRULE:` prefix).
-pub fn parse_rule(value: &str) -> Result<Rule, RecurrenceError> {
+pub fn parse_rule(value: &str) -> Result<Rule, crate::rrule::RuleError> {
     Rule::parse(value)
 }
 

@@ -27,9 +27,9 @@ use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
 };
 
-use super::rule::{Cut, Rule, Until};
 use super::{Expansion, Limits, Occurrence, Window};
 use crate::model::{Event, EventTime};
+use crate::rrule::{Cut, Rule, Until};
 use crate::tz::Zone;
 
 /// Slack around the window when bounding generation in wall-clock time: covers any UTC offset

@@ -13,13 +13,12 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, StoreError, set_cursor, write_events};
 
-/// One fetched resource (the sink's [`crate::providers::sink::Resource`]).
-pub use crate::providers::sink::Resource as CaldavResource;
+use crate::providers::sink::Resource;
 
 /// One batch of a CalDAV sync of a calendar, applied in one transaction.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CaldavBatch<'a> {
-    pub upserts: &'a [CaldavResource],
+    pub upserts: &'a [Resource],
     /// Removed hrefs (unknown ones are ignored).
     pub removed: &'a [String],
     /// The last batch of a full listing: every stored href not in this set is removed.
@@ -238,12 +237,12 @@ mod tests {
         let mut store = Store::open_in(dir.path()).unwrap();
         let acc = store.ensure_account("dav", "caldav").unwrap();
         let cal = store.ensure_calendar(acc, "/alice/work/").unwrap();
-        let a = CaldavResource {
+        let a = Resource {
             href: "/alice/work/a.ics".into(),
             etag: "\"1\"".into(),
             events: vec![event("a"), event("a_20260309")],
         };
-        let b = CaldavResource {
+        let b = Resource {
             href: "/alice/work/b.ics".into(),
             etag: "\"1\"".into(),
             events: vec![event("b")],
@@ -265,7 +264,7 @@ mod tests {
             Some(("/alice/work/a.ics".into(), "\"1\"".into()))
         );
         // A new body without the override: the override goes with the old body.
-        let a2 = CaldavResource {
+        let a2 = Resource {
             etag: "\"2\"".into(),
             events: vec![event("a")],
             ..a.clone()
