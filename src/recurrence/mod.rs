@@ -3,7 +3,8 @@
 //! Input is the normalized events of one calendar (masters, overrides, singles); output is every
 //! occurrence that overlaps the window, with EXDATE/RDATE and RECURRENCE-ID overrides applied.
 //!
-//! This module owns RRULE parsing and iteration ([`rule`]) and the recurrence-set logic (`set.rs`:
+//! This module owns the recurrence-set logic (`set.rs`; the RRULE grammar and its iterator are
+//! [`crate::rrule`], shared with `tz`'s VTIMEZONE rules):
 //! DTSTART + RRULE + RDATE − EXDATE, overrides, THISANDFUTURE, window selection and ordering).
 //! Rules are expanded in the wall-clock time of DTSTART's frame and each local start is then
 //! placed with its zone (a time in a spring-forward gap moves forward, an ambiguous one takes the
