@@ -3,9 +3,9 @@
 //! Input is the normalized events of one calendar (masters, overrides, singles); output is every
 //! occurrence that overlaps the window, with EXDATE/RDATE and RECURRENCE-ID overrides applied.
 //!
-//! This module owns the recurrence-set logic (`set.rs`; the RRULE grammar and its iterator are
-//! [`crate::rrule`], shared with `tz`'s VTIMEZONE rules):
-//! DTSTART + RRULE + RDATE − EXDATE, overrides, THISANDFUTURE, window selection and ordering).
+//! This module owns the recurrence-set logic (`set.rs`: DTSTART + RRULE + RDATE − EXDATE,
+//! overrides, THISANDFUTURE, window selection and ordering). The RRULE grammar and its iterator
+//! are [`crate::rrule`], shared with `tz`'s VTIMEZONE rules.
 //! Rules are expanded in the wall-clock time of DTSTART's frame and each local start is then
 //! placed with its zone (a time in a spring-forward gap moves forward, an ambiguous one takes the
 //! earlier instant), as RFC 5545 requires.
