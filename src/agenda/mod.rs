@@ -5,8 +5,10 @@
 //! The planner ([`plan`]) decides from the analysis, the bookkeeping in the store
 //! (`store/agendas.rs`) and the documents themselves; [`run`] carries the plan out. Modules:
 //! `content.rs` renders a section, `carryover.rs` finds sections and open follow-ups, `local.rs`
-//! keeps Markdown files, `block.rs` is the delimited description block, `google.rs` writes it into
-//! Google events.
+//! keeps Markdown files, `documents.rs` keeps cloud documents through a provider's
+//! `providers::documents::DocumentHost` (Google Drive, OneDrive), `links.rs` writes and removes
+//! the links in events through a provider's `providers::write::EventLinker` (and is
+//! `agenda unlink`). The HTTP clients are the providers' own; this module only decides.
 //!
 //! Invariants:
 //! - Idempotent: a session whose section is recorded (or found in the document by its marker)
@@ -19,16 +21,13 @@
 //! - A link write that keeps meeting concurrent edits gives up for this cycle with a log line;
 //!   one failing write never stops the others.
 
-pub mod block;
-pub mod caldav;
 pub mod carryover;
 pub mod content;
-pub mod docx;
-pub mod gdrive;
-pub mod google;
+mod documents;
+mod links;
 pub mod local;
-pub mod microsoft;
-pub mod onedrive;
+
+pub use links::{Unlinked, unlink};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,9 +37,10 @@ use serde::Serialize;
 
 use crate::cadence::{Analysis, Outcome, Session};
 use crate::config::{AccountKind, AgendaMode, Config, DocumentBackend};
-use crate::providers::google::auth::{Authenticator, system_clock};
+use crate::providers::google::drive::{DRIVE_SCOPE, DriveClient};
+use crate::providers::microsoft::onedrive::OneDriveClient;
 use crate::store::{
-    AgendaDocument, AgendaLedger, AgendaLink, AsyncStore, EventStore, LinkState, Store, StoreError,
+    AgendaDocument, AgendaLedger, AgendaLink, AsyncStore, LinkState, Store, StoreError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +51,16 @@ pub enum AgendaError {
     Content(#[from] content::ContentError),
     #[error(transparent)]
     Local(#[from] local::LocalError),
+    /// A cloud document host's error (Google Drive, OneDrive), in its own words.
     #[error(transparent)]
-    Drive(#[from] gdrive::DriveError),
+    Documents(Box<dyn std::error::Error + Send + Sync>),
+    #[error(
+        "the agenda document {0} kept changing while a section was added; nothing was \
+         overwritten, the next run tries again"
+    )]
+    GaveUp(String),
     #[error("[agenda] store = \"google-drive\" needs a Google account in [[accounts]]")]
     NoDriveAccount,
-    #[error(transparent)]
-    OneDrive(#[from] onedrive::OneDriveError),
     #[error("[agenda] store = \"onedrive\" needs a Microsoft account in [[accounts]]")]
     NoOneDriveAccount,
     /// The section-marker key file was refused or unreadable.
@@ -393,11 +397,32 @@ pub async fn run(
     // Documents and sections first (so a link never points at a missing document).
     let mut plan = plan;
     if config.agenda.store == DocumentBackend::OneDrive {
-        let (created, added) = onedrive_documents(cx, &mut plan, now).await?;
+        let (account, ms) = config
+            .accounts
+            .iter()
+            .find_map(|a| match &a.kind {
+                AccountKind::Microsoft(m) => Some((a.name.as_str(), m)),
+                _ => None,
+            })
+            .ok_or(AgendaError::NoOneDriveAccount)?;
+        let host = OneDriveClient::new(account, ms, &cx.state_dir, cx.client.clone());
+        let (created, added) =
+            documents::cloud_documents(cx, &host, DocumentBackend::OneDrive, &mut plan, now)
+                .await?;
         outcome.documents_created = created;
         outcome.sections_added = added;
     } else if config.agenda.store == DocumentBackend::GoogleDrive {
-        let (created, added) = drive_documents(cx, &mut plan, now).await?;
+        let (account, g) = drive_account(&config)?;
+        let host = DriveClient::new(
+            account,
+            g,
+            &cx.state_dir,
+            cx.client.clone(),
+            google_scope(&config),
+        );
+        let (created, added) =
+            documents::cloud_documents(cx, &host, DocumentBackend::GoogleDrive, &mut plan, now)
+                .await?;
         outcome.documents_created = created;
         outcome.sections_added = added;
     } else {
@@ -448,10 +473,10 @@ pub async fn run(
                 account,
                 calendar,
                 event_id,
-            } => match write_link(cx, item, account, calendar, event_id, now).await {
-                Ok(Written::Linked) => outcome.links_written += 1,
-                Ok(Written::Recorded) => outcome.links_recorded += 1,
-                Ok(Written::Deferred) => outcome.links_deferred += 1,
+            } => match links::write_link(cx, item, account, calendar, event_id, now).await {
+                Ok(links::Written::Linked) => outcome.links_written += 1,
+                Ok(links::Written::Recorded) => outcome.links_recorded += 1,
+                Ok(links::Written::Deferred) => outcome.links_deferred += 1,
                 Err(e) => {
                     tracing::warn!(account = %account, event = %event_id, "agenda link not written: {e}");
                     outcome.failures.push(format!(
@@ -464,144 +489,6 @@ pub async fn run(
     Ok((plan, outcome))
 }
 
-enum Written {
-    Linked,
-    Recorded,
-    Deferred,
-}
-
-async fn write_link(
-    cx: &AgendaContext,
-    item: &PlanItem,
-    account: &str,
-    calendar: &str,
-    event_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Written, String> {
-    let config = &cx.config;
-    let Some(url) = &item.url else {
-        return Err("the document has no URL".into());
-    };
-    let title = content::document_title(&item.report_name, &manager_name(config));
-    let outcome = match config.account(account).map(|a| &a.kind) {
-        Some(AccountKind::Google(g)) => {
-            let auth =
-                Authenticator::new(account, g, &cx.state_dir, cx.client.clone(), system_clock())
-                    .with_scope(crate::providers::google::auth::scopes(true));
-            let writer = google::GoogleWriter {
-                client: &cx.client,
-                auth: &auth,
-                api_base: &g.api_base,
-                manager: &config.manager.email,
-            };
-            writer
-                .link(
-                    calendar,
-                    event_id,
-                    &title,
-                    url,
-                    config.agenda.store == DocumentBackend::GoogleDrive,
-                )
-                .await
-                .map_err(|e| e.to_string())?
-        }
-        Some(AccountKind::Microsoft(ms)) => {
-            let auth = crate::providers::microsoft::auth::Authenticator::new(
-                account,
-                ms,
-                &cx.state_dir,
-                cx.client.clone(),
-                crate::providers::microsoft::auth::system_clock(),
-            );
-            let writer = microsoft::MsWriter {
-                client: &cx.client,
-                auth: &auth,
-                ms,
-                manager: &config.manager.email,
-            };
-            writer
-                .link(event_id, &title, url, config.agenda.notify_attendees)
-                .await
-                .map_err(|e| e.to_string())?
-        }
-        Some(AccountKind::Caldav(acc)) => {
-            let resource = caldav_resource_url(cx, account, calendar, event_id).await?;
-            let (dav, _) =
-                crate::providers::caldav::session(account, acc).map_err(|e| e.to_string())?;
-            let writer = caldav::CaldavWriter {
-                dav: &dav,
-                manager: &config.manager.email,
-            };
-            writer
-                .link(&resource, &title, url)
-                .await
-                .map_err(|e| e.to_string())?
-        }
-        _ => return Err("the account's calendar cannot be written".into()),
-    };
-    let (state, etag, result) = match outcome {
-        google::LinkOutcome::Linked { etag } => (LinkState::Linked, etag, Written::Linked),
-        google::LinkOutcome::AlreadyLinked { etag } => (LinkState::Linked, etag, Written::Recorded),
-        google::LinkOutcome::NotOrganizer => (LinkState::NotOrganizer, None, Written::Recorded),
-        google::LinkOutcome::GaveUp => {
-            tracing::warn!(
-                account,
-                event = event_id,
-                attempts = google::MAX_ATTEMPTS,
-                "gave up adding the agenda link: the event kept changing while it was written; \
-                 nothing was overwritten, the next cycle tries again"
-            );
-            return Ok(Written::Deferred);
-        }
-    };
-    let row = AgendaLink {
-        account: account.to_string(),
-        calendar: calendar.to_string(),
-        event_id: event_id.to_string(),
-        report: item.report.clone(),
-        doc_key: item.doc_key.clone(),
-        link: url.clone(),
-        state,
-        etag,
-        marker: (state == LinkState::Linked).then(|| {
-            match config.account(account).map(|a| &a.kind) {
-                Some(AccountKind::Microsoft(_)) => microsoft::PROPERTY_ID,
-                Some(AccountKind::Caldav(_)) => caldav::MARK,
-                _ => google::MARK,
-            }
-            .to_string()
-        }),
-    };
-    cx.store
-        .put_agenda_link(row, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(result)
-}
-
-/// The URL of the CalDAV resource that holds `event_id` (known from the last sync).
-pub async fn caldav_resource_url(
-    cx: &AgendaContext,
-    account: &str,
-    calendar: &str,
-    event_id: &str,
-) -> Result<reqwest::Url, String> {
-    let (a, c, e) = (
-        account.to_string(),
-        calendar.to_string(),
-        event_id.to_string(),
-    );
-    let found = cx
-        .store
-        .caldav_resource_location(&a, &c, &e)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (collection, href) = found.ok_or_else(|| caldav::WriteError::Unknown.to_string())?;
-    reqwest::Url::parse(&collection)
-        .and_then(|u| u.join(&href))
-        .map_err(|e| format!("the stored calendar address: {e}"))
-}
-
 /// The Google account whose Drive holds the documents: the first Google account.
 fn drive_account(config: &Config) -> Result<(&str, &crate::config::GoogleAccount), AgendaError> {
     config
@@ -612,249 +499,6 @@ fn drive_account(config: &Config) -> Result<(&str, &crate::config::GoogleAccount
             _ => None,
         })
         .ok_or(AgendaError::NoDriveAccount)
-}
-
-/// The Drive store's documents and sections: find or create (and share) each document, then
-/// insert the sections; fills in the items' document ids and links. Returns (documents created,
-/// sections added).
-async fn drive_documents(
-    cx: &AgendaContext,
-    plan: &mut Plan,
-    now: DateTime<Utc>,
-) -> Result<(usize, usize), AgendaError> {
-    let config = Arc::clone(&cx.config);
-    let (account, g) = drive_account(&config)?;
-    let auth = Authenticator::new(account, g, &cx.state_dir, cx.client.clone(), system_clock())
-        .with_scope(google_scope(&config));
-    let drive = gdrive::DriveClient {
-        client: &cx.client,
-        auth: &auth,
-        api_base: &g.api_base,
-    };
-    let template = content::Template::load(&config.agenda.template, config.manager.locale)?;
-    let marker_key = carryover::MarkerKey::load_or_create(&cx.state_dir)?;
-    let manager = content::PersonView {
-        name: manager_name(&config),
-        email: config.manager.email.clone(),
-    };
-    let (mut created, mut added) = (0, 0);
-    for i in 0..plan.items.len() {
-        let item = plan.items[i].clone();
-        let key = item.doc_key.clone();
-        let known = cx.store.agenda_document(&key).await?;
-        // A document the state directory knows must carry our tag for a section to count; one
-        // found again after the state was lost is trusted on its markers alone.
-        let trusted = known.is_some().then_some(&marker_key);
-        let doc = match known.and_then(|d| Some((d.location, d.link?))) {
-            Some((id, link)) => gdrive::DriveDoc {
-                id,
-                web_view_link: link,
-            },
-            None => {
-                let doc = match drive.find(&item.doc_key).await? {
-                    Some(d) => d,
-                    None => {
-                        let title = content::document_title(&item.report_name, &manager.name);
-                        let title = match config.agenda.mode {
-                            AgendaMode::Series => title,
-                            AgendaMode::Session => format!(
-                                "{title} {}",
-                                item.start
-                                    .with_timezone(&config.manager.timezone)
-                                    .format("%Y-%m-%d")
-                            ),
-                        };
-                        created += 1;
-                        drive
-                            .create(&item.doc_key, &title, &content::new_document(&title))
-                            .await?
-                    }
-                };
-                // Shared before it is recorded, so that a failed share is retried next time.
-                drive.share(&doc.id, &item.report).await?;
-                let row = AgendaDocument {
-                    doc_key: item.doc_key.clone(),
-                    report: item.report.clone(),
-                    store: store_name(DocumentBackend::GoogleDrive).to_string(),
-                    location: doc.id.clone(),
-                    link: Some(doc.web_view_link.clone()),
-                };
-                cx.store.put_agenda_document(row, now).await?;
-                doc
-            }
-        };
-        for it in plan
-            .items
-            .iter_mut()
-            .filter(|it| it.doc_key == item.doc_key)
-        {
-            it.location = doc.id.clone();
-            it.url = Some(doc.web_view_link.clone());
-        }
-        if !item.add_section {
-            continue;
-        }
-        // The report's earlier session documents (session mode), as (link, exported text).
-        let mut others: Vec<(String, String)> = Vec::new();
-        if config.agenda.mode == AgendaMode::Session {
-            let report = item.report.clone();
-            let docs = cx.store.agenda_documents_of(&report).await?;
-            for d in docs.into_iter().filter(|d| d.location != doc.id) {
-                let text = drive.export_text(&d.location).await?;
-                others.push((d.link.unwrap_or_default(), text));
-            }
-        }
-        let mut render = |exported: &str| -> Result<String, AgendaError> {
-            let mut docs = others.clone();
-            docs.push((doc.web_view_link.clone(), exported.to_string()));
-            let ctx = section_context(&config, &item, &docs, &manager);
-            Ok(content::render_section(
-                &template,
-                item.start,
-                &ctx,
-                &marker_key,
-            )?)
-        };
-        if drive
-            .add_section(&doc.id, item.start, trusted, &mut render)
-            .await?
-        {
-            added += 1;
-        }
-        let (k, d, r, st) = (
-            item.session_key.clone(),
-            item.doc_key.clone(),
-            item.report.clone(),
-            item.start,
-        );
-        cx.store.record_agenda_section(&k, &d, &r, st, now).await?;
-    }
-    Ok((created, added))
-}
-
-/// The OneDrive store's documents and sections: find or create (and share) each `.docx`, then
-/// add the sections conditionally on the eTag; fills in the items' ids and links. Returns
-/// (documents created, sections added).
-async fn onedrive_documents(
-    cx: &AgendaContext,
-    plan: &mut Plan,
-    now: DateTime<Utc>,
-) -> Result<(usize, usize), AgendaError> {
-    let config = Arc::clone(&cx.config);
-    let (account, ms) = config
-        .accounts
-        .iter()
-        .find_map(|a| match &a.kind {
-            AccountKind::Microsoft(m) => Some((a.name.as_str(), m)),
-            _ => None,
-        })
-        .ok_or(AgendaError::NoOneDriveAccount)?;
-    let auth = crate::providers::microsoft::auth::Authenticator::new(
-        account,
-        ms,
-        &cx.state_dir,
-        cx.client.clone(),
-        crate::providers::microsoft::auth::system_clock(),
-    );
-    let od = onedrive::OneDriveClient {
-        client: &cx.client,
-        auth: &auth,
-        ms,
-    };
-    let template = content::Template::load(&config.agenda.template, config.manager.locale)?;
-    let marker_key = carryover::MarkerKey::load_or_create(&cx.state_dir)?;
-    let manager = content::PersonView {
-        name: manager_name(&config),
-        email: config.manager.email.clone(),
-    };
-    let (mut created, mut added) = (0, 0);
-    for i in 0..plan.items.len() {
-        let item = plan.items[i].clone();
-        let key = item.doc_key.clone();
-        let known = cx.store.agenda_document(&key).await?;
-        // A document the state directory knows must carry our tag for a section to count; one
-        // found again after the state was lost is trusted on its markers alone.
-        let trusted = known.is_some().then_some(&marker_key);
-        let (id, link) = match known.and_then(|d| Some((d.location, d.link?))) {
-            Some(x) => x,
-            None => {
-                let stem = local::file_stem(&item.report);
-                let path = match config.agenda.mode {
-                    AgendaMode::Series => format!("{stem}.docx"),
-                    AgendaMode::Session => format!(
-                        "{stem}/{}.docx",
-                        item.start
-                            .with_timezone(&config.manager.timezone)
-                            .format("%Y-%m-%d")
-                    ),
-                };
-                let doc = match od.find(&path).await? {
-                    Some(d) => d,
-                    None => {
-                        created += 1;
-                        let title = content::document_title(&item.report_name, &manager.name);
-                        od.create(&path, &content::new_document(&title)).await?
-                    }
-                };
-                // Shared before it is recorded, so that a failed share is retried next time.
-                let link = od.share(&doc.id, &item.report).await?;
-                let row = AgendaDocument {
-                    doc_key: item.doc_key.clone(),
-                    report: item.report.clone(),
-                    store: store_name(DocumentBackend::OneDrive).to_string(),
-                    location: doc.id.clone(),
-                    link: Some(link.clone()),
-                };
-                cx.store.put_agenda_document(row, now).await?;
-                (doc.id, link)
-            }
-        };
-        for it in plan
-            .items
-            .iter_mut()
-            .filter(|it| it.doc_key == item.doc_key)
-        {
-            it.location = id.clone();
-            it.url = Some(link.clone());
-        }
-        if !item.add_section {
-            continue;
-        }
-        let mut others: Vec<(String, String)> = Vec::new();
-        if config.agenda.mode == AgendaMode::Session {
-            let report = item.report.clone();
-            let docs = cx.store.agenda_documents_of(&report).await?;
-            for d in docs.into_iter().filter(|d| d.location != id) {
-                let text = od.text(&d.location).await?;
-                others.push((d.link.unwrap_or_default(), text));
-            }
-        }
-        let mut render = |current: &str| -> Result<String, AgendaError> {
-            let mut docs = others.clone();
-            docs.push((link.clone(), current.to_string()));
-            let ctx = section_context(&config, &item, &docs, &manager);
-            Ok(content::render_section(
-                &template,
-                item.start,
-                &ctx,
-                &marker_key,
-            )?)
-        };
-        if od
-            .add_section(&id, item.start, trusted, &mut render)
-            .await?
-        {
-            added += 1;
-        }
-        let (k, d, r, st) = (
-            item.session_key.clone(),
-            item.doc_key.clone(),
-            item.report.clone(),
-            item.start,
-        );
-        cx.store.record_agenda_section(&k, &d, &r, st, now).await?;
-    }
-    Ok((created, added))
 }
 
 /// Create the documents and add the sections of the plan (local store); returns (documents
@@ -1098,7 +742,7 @@ pub fn google_scope(config: &Config) -> String {
     );
     if config.agenda.enabled && config.agenda.store == DocumentBackend::GoogleDrive {
         s.push(' ');
-        s.push_str(gdrive::DRIVE_SCOPE);
+        s.push_str(DRIVE_SCOPE);
     }
     s
 }

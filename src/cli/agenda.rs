@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use super::{CliError, Context};
-use crate::agenda::{self, AgendaContext, google};
-use crate::config::AccountKind;
-use crate::providers::google::auth::{Authenticator, system_clock};
-use crate::store::{AgendaLedger, AsyncStore, LinkState};
+use crate::agenda::{self, AgendaContext};
+use crate::store::AsyncStore;
 
 fn context(ctx: &Context) -> Result<AgendaContext, CliError> {
     Ok(AgendaContext {
@@ -72,116 +70,19 @@ fn plural(n: usize) -> &'static str {
 pub fn unlink(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
     let cx = context(ctx)?;
     let runtime = super::setup::runtime()?;
-    runtime.block_on(async {
-        let links = cx
-            .store
-            .agenda_links()
-            .await
-            .map_err(|e| CliError::runtime(e.to_string()))?;
-        let mut failures = Vec::new();
-        let mut removed = 0;
-        for l in links.into_iter().filter(|l| l.state == LinkState::Linked) {
-            if dry_run {
-                println!(
-                    "would remove the agenda link from event {} (account {})",
-                    l.event_id, l.account
-                );
-                continue;
-            }
-            let result = match ctx.config.account(&l.account).map(|a| &a.kind) {
-                Some(AccountKind::Google(g)) => {
-                    let auth = Authenticator::new(
-                        &l.account,
-                        g,
-                        &ctx.state_dir,
-                        cx.client.clone(),
-                        system_clock(),
-                    )
-                    .with_scope(crate::providers::google::auth::scopes(true));
-                    let writer = google::GoogleWriter {
-                        client: &cx.client,
-                        auth: &auth,
-                        api_base: &g.api_base,
-                        manager: &ctx.config.manager.email,
-                    };
-                    writer
-                        .unlink(&l.calendar, &l.event_id)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                Some(AccountKind::Microsoft(ms)) => {
-                    let auth = crate::providers::microsoft::auth::Authenticator::new(
-                        &l.account,
-                        ms,
-                        &ctx.state_dir,
-                        cx.client.clone(),
-                        crate::providers::microsoft::auth::system_clock(),
-                    );
-                    let writer = agenda::microsoft::MsWriter {
-                        client: &cx.client,
-                        auth: &auth,
-                        ms,
-                        manager: &ctx.config.manager.email,
-                    };
-                    writer.unlink(&l.event_id).await.map_err(|e| e.to_string())
-                }
-                Some(AccountKind::Caldav(acc)) => {
-                    caldav_unlink(&cx, acc, &l.account, &l.calendar, &l.event_id).await
-                }
-                _ => {
-                    failures.push(format!(
-                        "account {}: no longer a Google, Microsoft or CalDAV account in the config; event {} left as is",
-                        l.account, l.event_id
-                    ));
-                    continue;
-                }
-            };
-            match result {
-                Ok(google::UnlinkOutcome::GaveUp) => failures.push(format!(
-                    "account {}, event {}: the event kept changing; nothing was removed, try again",
-                    l.account, l.event_id
-                )),
-                Ok(o) => {
-                    if o == google::UnlinkOutcome::Removed {
-                        removed += 1;
-                        println!(
-                            "removed the agenda link from event {} (account {})",
-                            l.event_id, l.account
-                        );
-                    }
-                    let (a, c, e) = (l.account.clone(), l.calendar.clone(), l.event_id.clone());
-                    cx.store
-                        .delete_agenda_link(&a, &c, &e)
-                        .await
-                        .map_err(|e| CliError::runtime(e.to_string()))?;
-                }
-                Err(e) => failures.push(format!("account {}: {e}", l.account)),
-            }
-        }
-        if !dry_run {
-            println!("{removed} agenda link{} removed", plural(removed));
-        }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(CliError::runtime(failures.join("; ")))
-        }
-    })
-}
-
-/// `agenda unlink` for a CalDAV event: the resource's block removed, every other line kept.
-async fn caldav_unlink(
-    cx: &AgendaContext,
-    acc: &crate::config::CaldavAccount,
-    account: &str,
-    calendar: &str,
-    event_id: &str,
-) -> Result<google::UnlinkOutcome, String> {
-    let url = agenda::caldav_resource_url(cx, account, calendar, event_id).await?;
-    let (dav, _) = crate::providers::caldav::session(account, acc).map_err(|e| e.to_string())?;
-    let writer = agenda::caldav::CaldavWriter {
-        dav: &dav,
-        manager: &cx.config.manager.email,
-    };
-    writer.unlink(&url).await.map_err(|e| e.to_string())
+    let done = runtime
+        .block_on(agenda::unlink(&cx, dry_run, |line| println!("{line}")))
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    if !dry_run {
+        println!(
+            "{} agenda link{} removed",
+            done.removed,
+            plural(done.removed)
+        );
+    }
+    if done.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::runtime(done.failures.join("; ")))
+    }
 }

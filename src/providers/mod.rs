@@ -1,9 +1,11 @@
-//! Providers: each one translates one source's API into the normalized [`crate::model`].
-//!
-//! `ics` and `google` exist; `microsoft` slots in beside them.
+//! Providers: each one translates one source's API into the normalized [`crate::model`], and
+//! writes only through the seams beside them: [`sink`] (a sync into the store), [`write`]
+//! (agenda links into events) and [`documents`] (agenda documents in the cloud).
 
+pub mod block;
 pub mod caldav;
 pub mod directory;
+pub mod documents;
 pub mod google;
 pub mod http;
 pub mod ics;
@@ -13,3 +15,4 @@ pub mod oauth;
 pub mod oauth_relay;
 pub mod sink;
 pub mod tokens;
+pub mod write;

@@ -20,6 +20,7 @@ use crate::config::{AccountKind, Config, GoogleAccount, MicrosoftAccount, Micros
 use crate::providers::google::auth::Authenticator as GoogleAuth;
 use crate::providers::http::{self, RetryPolicy};
 use crate::providers::microsoft::auth::Authenticator as GraphAuth;
+use crate::providers::microsoft::graph::{GraphUrlError, graph_url};
 
 /// Google `freeBusy.query`: at most 50 calendars per request (`calendarExpansionMax`).
 pub const GOOGLE_MAX_ITEMS: usize = 50;
@@ -256,16 +257,24 @@ impl SchedulingApi {
     }
 
     fn url(&self, tail: &[&str]) -> Result<String, ApiError> {
-        let (base, prefix): (&str, Vec<&str>) = match self {
-            SchedulingApi::Google { google, .. } => (&google.api_base, vec!["calendar", "v3"]),
-            SchedulingApi::Microsoft { ms, .. } => (
-                &ms.graph_base,
-                match &ms.auth {
-                    MicrosoftAuth::Delegated { .. } => vec!["me"],
-                    MicrosoftAuth::ClientCredentials { user, .. } => vec!["users", user.as_str()],
-                },
-            ),
+        let base = match self {
+            SchedulingApi::Google { google, .. } => &google.api_base,
+            // Graph: the one builder every Graph call shares.
+            SchedulingApi::Microsoft { ms, .. } => {
+                return match graph_url(ms, tail) {
+                    Ok(url) => Ok(url.to_string()),
+                    Err(GraphUrlError::Parse(e)) => Err(ApiError::Url(
+                        format!("bad base URL: {e}"),
+                        self.account().into(),
+                    )),
+                    Err(GraphUrlError::CannotBeABase) => Err(ApiError::Url(
+                        "the base URL cannot be a base".into(),
+                        self.account().into(),
+                    )),
+                };
+            }
         };
+        let prefix = ["calendar", "v3"];
         let mut url = reqwest::Url::parse(base)
             .map_err(|e| ApiError::Url(format!("bad base URL: {e}"), self.account().into()))?;
         url.path_segments_mut()

@@ -179,7 +179,7 @@ fn a_concurrent_edit_is_kept_after_a_412() {
 
 // ------------------------------------------------------------------ onedrive store
 
-use cadenced::agenda::docx;
+use cadenced::providers::microsoft::docx;
 
 #[test]
 fn onedrive_store_writes_a_shared_docx_and_adds_sections_only_on_the_etag_read() {

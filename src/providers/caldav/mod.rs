@@ -8,6 +8,8 @@
 //!   parser); pure, no store.
 //! - [`sync`]: one calendar's pass (sync-collection or the ctag fallback, batched multiget, one
 //!   transaction per batch, the token with the last one).
+//! - [`write`]: the agenda link in an event's resource (`PUT` with `If-Match`, only DESCRIPTION
+//!   lines changed).
 //!
 //! Discovery costs several requests, so its result is kept in each calendar's cursor and redone
 //! only on `sync --full`, when the account's `url`, `username` or `calendars` change, when a
@@ -18,6 +20,7 @@ pub mod dav;
 pub mod discover;
 pub mod model;
 pub mod sync;
+pub mod write;
 pub mod xml;
 
 use chrono::{DateTime, Duration, Utc};

@@ -55,7 +55,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{AuthError, Authenticator};
 use super::model::{EventsPage, Mapped, MsEvent, SeriesInfo, map_event, map_series, start_instant};
-use crate::config::{MicrosoftAccount, MicrosoftAuth};
+use crate::config::MicrosoftAccount;
 use crate::limits::{MAX_PAGES, WarningCap};
 use crate::model::Event;
 use crate::providers::http::{self, HttpError, RetryPolicy};
@@ -173,28 +173,9 @@ pub struct Window {
     pub rebaseline: chrono::Duration,
 }
 
-/// `me`, or `users/{user}` in org mode (as URL path segments).
-fn mailbox(ms: &MicrosoftAccount) -> Vec<String> {
-    match &ms.auth {
-        MicrosoftAuth::Delegated { .. } => vec!["me".to_string()],
-        MicrosoftAuth::ClientCredentials { user, .. } => {
-            vec!["users".to_string(), user.clone()]
-        }
-    }
-}
-
+/// A Graph URL of the account's mailbox (the shared builder, `graph.rs`).
 fn graph_url(ms: &MicrosoftAccount, tail: &[&str]) -> Result<reqwest::Url, MsSyncError> {
-    let mut url = reqwest::Url::parse(&ms.graph_base)
-        .map_err(|e| MsSyncError::Config(format!("graph_base: {e}")))?;
-    {
-        let mut segs = url
-            .path_segments_mut()
-            .map_err(|()| MsSyncError::Config("graph_base cannot be a base URL".into()))?;
-        segs.pop_if_empty();
-        segs.extend(mailbox(ms));
-        segs.extend(tail);
-    }
-    Ok(url)
+    super::graph::graph_url(ms, tail).map_err(|e| MsSyncError::Config(e.to_string()))
 }
 
 /// A link from an answer, accepted only on graph_base's origin (scheme, host and port): the

@@ -10,15 +10,17 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::block;
-use crate::providers::google::auth::{AuthError, Authenticator};
-use crate::providers::google::sync::{events_url, google_retryable};
+use super::auth::{AuthError, Authenticator, scopes, system_clock};
+use super::sync::{events_url, google_retryable};
+use crate::config::GoogleAccount;
+use crate::providers::block;
 use crate::providers::http::{self, HttpError, RetryPolicy};
+use crate::providers::write::{
+    EventLinker, EventRef, LinkOutcome, LinkSettings, MAX_ATTEMPTS, UnlinkOutcome,
+};
 
 /// The private extended property that marks cadenced's edit (its value is the link).
 pub const MARK: &str = "cadencedAgenda";
-/// Read-modify-write attempts before giving up for this cycle.
-pub const MAX_ATTEMPTS: u32 = 3;
 /// Google's limit of attachments per event.
 const MAX_ATTACHMENTS: usize = 25;
 const DOC_MIME: &str = "application/vnd.google-apps.document";
@@ -41,37 +43,15 @@ pub enum WriteError {
     Url(String),
 }
 
-/// What linking did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkOutcome {
-    /// The block was added; the event's new etag.
-    Linked { etag: Option<String> },
-    /// The block was already there: nothing written.
-    AlreadyLinked { etag: Option<String> },
-    /// The manager does not organize the event: nothing written.
-    NotOrganizer,
-    /// Every attempt met a concurrent edit (412): nothing written this time.
-    GaveUp,
-}
-
-/// What unlinking did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UnlinkOutcome {
-    Removed,
-    /// Neither block nor mark was found.
-    NothingToRemove,
-    /// The event is gone.
-    Gone,
-    GaveUp,
-}
-
 /// One Google account's event writer.
-pub struct GoogleWriter<'a> {
-    pub client: &'a Client,
-    pub auth: &'a Authenticator,
-    pub api_base: &'a str,
+pub struct GoogleWriter {
+    client: Client,
+    auth: Authenticator,
+    api_base: String,
     /// The manager's address (the organizer check when Google does not say `self`).
-    pub manager: &'a str,
+    manager: String,
+    /// Also attach the document natively (a Google Doc, the Drive store).
+    attach: bool,
 }
 
 enum Patched {
@@ -79,9 +59,28 @@ enum Patched {
     Conflict,
 }
 
-impl GoogleWriter<'_> {
+impl GoogleWriter {
+    /// The writer of account `name` (with the event-editing scope).
+    pub fn new(name: &str, g: &GoogleAccount, settings: &LinkSettings<'_>) -> Self {
+        let auth = Authenticator::new(
+            name,
+            g,
+            settings.state_dir,
+            settings.client.clone(),
+            system_clock(),
+        )
+        .with_scope(scopes(true));
+        GoogleWriter {
+            client: settings.client.clone(),
+            auth,
+            api_base: g.api_base.clone(),
+            manager: settings.manager.to_string(),
+            attach: settings.attach,
+        }
+    }
+
     fn url(&self, calendar: &str, event_id: &str) -> Result<reqwest::Url, WriteError> {
-        let mut url = events_url(self.api_base, calendar).map_err(WriteError::Url)?;
+        let mut url = events_url(&self.api_base, calendar).map_err(WriteError::Url)?;
         url.path_segments_mut()
             .map_err(|()| WriteError::Url("api_base cannot be a base URL".into()))?
             .push(event_id);
@@ -203,19 +202,26 @@ impl GoogleWriter<'_> {
         o["self"].as_bool() == Some(true)
             || o["email"]
                 .as_str()
-                .is_some_and(|e| e.eq_ignore_ascii_case(self.manager))
+                .is_some_and(|e| e.eq_ignore_ascii_case(&self.manager))
+    }
+}
+
+impl EventLinker for GoogleWriter {
+    type Error = WriteError;
+
+    fn mark(&self) -> &'static str {
+        MARK
     }
 
     /// Add the block for `url` to the event, once; with `attach`, also a native attachment (a
     /// Google Doc), keeping the existing attachments.
-    pub async fn link(
+    async fn link(
         &self,
-        calendar: &str,
-        event_id: &str,
+        event: &EventRef<'_>,
         title: &str,
         url: &str,
-        attach: bool,
     ) -> Result<LinkOutcome, WriteError> {
+        let (calendar, event_id) = (event.calendar, event.event_id);
         for attempt in 1..=MAX_ATTEMPTS {
             let Some(event) = self.get(calendar, event_id).await? else {
                 return Err(WriteError::Api {
@@ -242,7 +248,7 @@ impl GoogleWriter<'_> {
                 "description": block::add(description, &block::block(title, url)),
                 "extendedProperties": {"private": {MARK: url}},
             });
-            if attach {
+            if self.attach {
                 let mut list = event["attachments"].as_array().cloned().unwrap_or_default();
                 if !list.iter().any(|a| a["fileUrl"] == url) {
                     if list.len() >= MAX_ATTACHMENTS {
@@ -275,11 +281,8 @@ impl GoogleWriter<'_> {
     }
 
     /// Remove exactly what [`Self::link`] added: the block and the mark.
-    pub async fn unlink(
-        &self,
-        calendar: &str,
-        event_id: &str,
-    ) -> Result<UnlinkOutcome, WriteError> {
+    async fn unlink(&self, event: &EventRef<'_>) -> Result<UnlinkOutcome, WriteError> {
+        let (calendar, event_id) = (event.calendar, event.event_id);
         for _ in 0..MAX_ATTEMPTS {
             let Some(event) = self.get(calendar, event_id).await? else {
                 return Ok(UnlinkOutcome::Gone);

@@ -15,12 +15,11 @@
 
 use reqwest::{Method, StatusCode, Url};
 
-use super::block;
-use super::google::{LinkOutcome, UnlinkOutcome};
-use crate::providers::caldav::dav::{Dav, Request};
-
-/// Attempts per write (the first included).
-pub const MAX_ATTEMPTS: u32 = 3;
+use super::dav::{Dav, Request};
+use crate::providers::block;
+use crate::providers::write::{
+    EventLinker, EventRef, LinkOutcome, MAX_ATTEMPTS, UNKNOWN_RESOURCE, UnlinkOutcome,
+};
 /// What an `agenda_links` row records as the mark of a CalDAV link (the block itself).
 pub const MARK: &str = "description-block";
 
@@ -318,9 +317,9 @@ fn splice(ls: &[&str], insert: &[(usize, String)], drop: &[std::ops::Range<usize
 }
 
 /// One CalDAV account's event writer.
-pub struct CaldavWriter<'a> {
-    pub dav: &'a Dav,
-    pub manager: &'a str,
+pub struct CaldavWriter {
+    dav: Dav,
+    manager: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -329,7 +328,7 @@ pub enum WriteError {
     Dav(#[from] crate::providers::caldav::dav::DavError),
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
-    #[error("the event's resource is not known to the store yet (sync first)")]
+    #[error("{}", UNKNOWN_RESOURCE)]
     Unknown,
 }
 
@@ -338,7 +337,15 @@ enum Read {
     Body { text: String, etag: String },
 }
 
-impl CaldavWriter<'_> {
+impl CaldavWriter {
+    /// The writer over a CalDAV session (`caldav::session`).
+    pub fn new(dav: Dav, manager: &str) -> Self {
+        CaldavWriter {
+            dav,
+            manager: manager.to_string(),
+        }
+    }
+
     async fn read(&self, url: &Url) -> Result<Read, WriteError> {
         let reply = self
             .dav
@@ -391,14 +398,23 @@ impl CaldavWriter<'_> {
             }),
         }
     }
+}
+
+impl EventLinker for CaldavWriter {
+    type Error = WriteError;
+
+    fn mark(&self) -> &'static str {
+        MARK
+    }
 
     /// Add the block to the resource at `url` (see the module documentation).
-    pub async fn link(
+    async fn link(
         &self,
-        url: &Url,
+        event: &EventRef<'_>,
         title: &str,
         link: &str,
     ) -> Result<LinkOutcome, WriteError> {
+        let url = event.resource.ok_or(WriteError::Unknown)?;
         for _ in 0..MAX_ATTEMPTS {
             let Read::Body { text, etag } = self.read(url).await? else {
                 return Err(WriteError::Status {
@@ -406,7 +422,7 @@ impl CaldavWriter<'_> {
                     status: 404,
                 });
             };
-            if !organized_by(&text, self.manager) {
+            if !organized_by(&text, &self.manager) {
                 return Ok(LinkOutcome::NotOrganizer);
             }
             let Some(new) = add_block(&text, title, link) else {
@@ -422,7 +438,8 @@ impl CaldavWriter<'_> {
     }
 
     /// Remove the block from the resource at `url`.
-    pub async fn unlink(&self, url: &Url) -> Result<UnlinkOutcome, WriteError> {
+    async fn unlink(&self, event: &EventRef<'_>) -> Result<UnlinkOutcome, WriteError> {
+        let url = event.resource.ok_or(WriteError::Unknown)?;
         for _ in 0..MAX_ATTEMPTS {
             let Read::Body { text, etag } = self.read(url).await? else {
                 return Ok(UnlinkOutcome::Gone);

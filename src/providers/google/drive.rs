@@ -8,15 +8,18 @@
 //! parses exactly like a local file (checking an item is editing `[ ]` into `[x]`).
 //!
 //! Invariants: a document is created only when the app-property search finds none; a section is
-//! inserted only with `writeControl.requiredRevisionId` of the revision it was computed from, and
-//! a rejected write is re-read and recomputed, at most [`MAX_ATTEMPTS`] times.
+//! inserted only with `writeControl.requiredRevisionId` of the revision it was computed from (the
+//! agenda re-reads and recomputes a rejected one).
+
+use std::path::Path;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::carryover;
-use crate::providers::google::auth::{AuthError, Authenticator};
-use crate::providers::google::sync::google_retryable;
+use super::auth::{AuthError, Authenticator, system_clock};
+use super::sync::google_retryable;
+use crate::config::GoogleAccount;
+use crate::providers::documents::{Document, DocumentHost, DocumentSpec, SECTION_MARKER, Snapshot};
 use crate::providers::http::{self, HttpError, RetryPolicy};
 
 /// The app property naming the report (series mode) or `report|date` (session mode).
@@ -24,7 +27,6 @@ pub const APP_PROPERTY: &str = "cadencedAgenda";
 pub const DOC_MIME: &str = "application/vnd.google-apps.document";
 /// Scope for the files cadenced creates (and only those).
 pub const DRIVE_SCOPE: &str = "https://www.googleapis.com/auth/drive.file";
-pub const MAX_ATTEMPTS: u32 = 3;
 const DEFAULT_API_BASE: &str = "https://www.googleapis.com";
 const DOCS_API_BASE: &str = "https://docs.googleapis.com";
 
@@ -42,11 +44,6 @@ pub enum DriveError {
     },
     #[error("unexpected answer from Google Drive to {what}: {reason}")]
     Decode { what: &'static str, reason: String },
-    #[error(
-        "the agenda document {id} kept changing while a section was added; nothing was \
-         overwritten, the next run tries again"
-    )]
-    GaveUp { id: String },
 }
 
 /// A Drive document.
@@ -66,10 +63,19 @@ pub struct DocState {
     pub insert_index: usize,
 }
 
-pub struct DriveClient<'a> {
-    pub client: &'a Client,
-    pub auth: &'a Authenticator,
-    pub api_base: &'a str,
+/// The version a section insert is conditional on, and where it goes.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub revision_id: String,
+    /// Where a new section goes (UTF-16 index).
+    pub insert_index: usize,
+}
+
+/// The manager's Drive, through one Google account.
+pub struct DriveClient {
+    client: Client,
+    auth: Authenticator,
+    api_base: String,
 }
 
 enum Answer {
@@ -77,7 +83,24 @@ enum Answer {
     Status(StatusCode, Vec<u8>),
 }
 
-impl DriveClient<'_> {
+impl DriveClient {
+    /// The Drive of account `name`, authorized for `scope` (reading, and the app's own files).
+    pub fn new(
+        name: &str,
+        g: &GoogleAccount,
+        state_dir: &Path,
+        client: Client,
+        scope: String,
+    ) -> Self {
+        let auth = Authenticator::new(name, g, state_dir, client.clone(), system_clock())
+            .with_scope(scope);
+        DriveClient {
+            client,
+            auth,
+            api_base: g.api_base.clone(),
+        }
+    }
+
     fn docs_base(&self) -> &str {
         // Production Docs lives on its own host; an overridden api_base (a proxy, a fake) serves
         // both under one address.
@@ -134,7 +157,7 @@ impl DriveClient<'_> {
     }
 
     /// The document with this app-property value, if one exists (and is not trashed).
-    pub async fn find(&self, key: &str) -> Result<Option<DriveDoc>, DriveError> {
+    pub async fn find_key(&self, key: &str) -> Result<Option<DriveDoc>, DriveError> {
         let url = format!("{}/drive/v3/files", self.base());
         let q = format!(
             "appProperties has {{ key='{APP_PROPERTY}' and value='{}' }} and trashed = false",
@@ -155,7 +178,12 @@ impl DriveClient<'_> {
     }
 
     /// Create a Google Doc from `text` (a `text/plain` upload converted to a Doc).
-    pub async fn create(&self, key: &str, name: &str, text: &str) -> Result<DriveDoc, DriveError> {
+    pub async fn create_doc(
+        &self,
+        key: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<DriveDoc, DriveError> {
         let url = format!("{}/upload/drive/v3/files", self.base());
         let boundary = "cadenced-agenda-boundary-7f3a9c";
         let meta = json!({
@@ -187,7 +215,7 @@ impl DriveClient<'_> {
     }
 
     /// Share the document with `email` as writer, without a notification e-mail.
-    pub async fn share(&self, id: &str, email: &str) -> Result<(), DriveError> {
+    pub async fn share_with(&self, id: &str, email: &str) -> Result<(), DriveError> {
         let url = format!("{}/drive/v3/files/{id}/permissions", self.base());
         let body = json!({"type": "user", "role": "writer", "emailAddress": email});
         self.json("permissions.create", &url, |a| {
@@ -271,47 +299,93 @@ impl DriveClient<'_> {
             Answer::Status(s, body) => Err(api_error("documents.batchUpdate", s, &body)),
         }
     }
+}
 
-    /// Insert a section above the newest one unless the document already has the session's
-    /// section; `render` makes the section from the document's current text. Returns whether a
-    /// section was inserted.
-    pub async fn add_section(
+impl DocumentHost for DriveClient {
+    type Error = DriveError;
+    type Version = Revision;
+
+    /// A Doc is named by its title: a session document's carries the session's date.
+    fn title(&self, title: &str, spec: &DocumentSpec<'_>) -> String {
+        match spec.date {
+            None => title.to_string(),
+            Some(date) => format!("{title} {date}"),
+        }
+    }
+
+    async fn find(&self, spec: &DocumentSpec<'_>) -> Result<Option<Document>, DriveError> {
+        Ok(self.find_key(spec.key).await?.map(Document::from))
+    }
+
+    async fn create(
+        &self,
+        spec: &DocumentSpec<'_>,
+        title: &str,
+        text: &str,
+    ) -> Result<Document, DriveError> {
+        Ok(self.create_doc(spec.key, title, text).await?.into())
+    }
+
+    /// The link is the document's `webViewLink`, known since it was found or created.
+    async fn share(&self, doc: &Document, email: &str) -> Result<String, DriveError> {
+        self.share_with(&doc.id, email).await?;
+        doc.link.clone().ok_or(DriveError::Decode {
+            what: "files.list",
+            reason: "no webViewLink".into(),
+        })
+    }
+
+    async fn text(&self, id: &str) -> Result<String, DriveError> {
+        self.export_text(id).await
+    }
+
+    async fn read(&self, id: &str) -> Result<Snapshot<Revision>, DriveError> {
+        let doc = self.document(id).await?;
+        Ok(Snapshot {
+            text: doc.text,
+            version: Revision {
+                revision_id: doc.revision_id,
+                insert_index: doc.insert_index,
+            },
+        })
+    }
+
+    /// The exported text (checked items read `[x]` there, as in a local file).
+    async fn text_at(&self, id: &str, _: &Snapshot<Revision>) -> Result<String, DriveError> {
+        self.export_text(id).await
+    }
+
+    async fn insert_section(
         &self,
         id: &str,
-        start: chrono::DateTime<chrono::Utc>,
-        key: Option<&carryover::MarkerKey>,
-        render: &mut (dyn FnMut(&str) -> Result<String, super::AgendaError> + Send),
-    ) -> Result<bool, super::AgendaError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let doc = self.document(id).await?;
-            if carryover::has_section(&doc.text, start, key) {
-                return Ok(false);
+        snapshot: &Snapshot<Revision>,
+        mut section: String,
+        first: bool,
+    ) -> Result<bool, DriveError> {
+        if first {
+            let text = &snapshot.text;
+            // Appended before the final newline: keep a blank line after the title block.
+            let before = text.strip_suffix('\n').unwrap_or(text);
+            if !before.ends_with("\n\n") {
+                section.insert_str(0, if before.ends_with('\n') { "\n" } else { "\n\n" });
             }
-            let exported = self.export_text(id).await?;
-            let mut section = render(&exported)?;
-            if carryover::sections(&doc.text).is_empty() {
-                // Appended before the final newline: keep a blank line after the title block.
-                let before = doc.text.strip_suffix('\n').unwrap_or(&doc.text);
-                if !before.ends_with("\n\n") {
-                    section.insert_str(0, if before.ends_with('\n') { "\n" } else { "\n\n" });
-                }
-                // The body's own final newline follows: one less here.
-                if section.ends_with("\n\n") {
-                    section.pop();
-                }
+            // The body's own final newline follows: one less here.
+            if section.ends_with("\n\n") {
+                section.pop();
             }
-            if self
-                .insert(id, doc.insert_index, &section, &doc.revision_id)
-                .await?
-            {
-                return Ok(true);
-            }
-            tracing::info!(
-                document = id,
-                "the agenda document changed while a section was added; reading it again"
-            );
         }
-        Err(DriveError::GaveUp { id: id.to_string() }.into())
+        let v = &snapshot.version;
+        self.insert(id, v.insert_index, &section, &v.revision_id)
+            .await
+    }
+}
+
+impl From<DriveDoc> for Document {
+    fn from(d: DriveDoc) -> Document {
+        Document {
+            id: d.id,
+            link: Some(d.web_view_link),
+        }
     }
 }
 
@@ -342,7 +416,7 @@ fn doc_state(v: &Value) -> Option<DocState> {
             .flatten()
             .filter_map(|e| e["textRun"]["content"].as_str())
             .collect();
-        if insert_index.is_none() && para.trim_start().starts_with("<!-- cadenced:section ") {
+        if insert_index.is_none() && para.trim_start().starts_with(SECTION_MARKER) {
             insert_index = el["startIndex"].as_u64().map(|i| i as usize);
         }
         if let Some(e) = el["endIndex"].as_u64() {

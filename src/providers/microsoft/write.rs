@@ -12,15 +12,17 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::block;
-use super::google::{LinkOutcome, UnlinkOutcome};
-use crate::config::{MicrosoftAccount, MicrosoftAuth};
+use super::auth::{AuthError, Authenticator, system_clock};
+use super::graph::graph_url;
+use crate::config::MicrosoftAccount;
+use crate::providers::block;
 use crate::providers::http::{self, HttpError, RetryPolicy};
-use crate::providers::microsoft::auth::{AuthError, Authenticator};
+use crate::providers::write::{
+    EventLinker, EventRef, LinkOutcome, LinkSettings, MAX_ATTEMPTS, UnlinkOutcome,
+};
 
 /// The single-value extended property marking cadenced's edit (its value is the link).
 pub const PROPERTY_ID: &str = "String {5b1c3e7a-2f4d-4b8e-9c61-0d7a3f2e8b14} Name cadencedAgenda";
-pub const MAX_ATTEMPTS: u32 = 3;
 const HTML_BEGIN: &str = "<!-- cadenced agenda -->";
 const HTML_END: &str = "<!-- end of cadenced agenda -->";
 
@@ -80,11 +82,13 @@ pub fn html_remove(content: &str) -> Option<String> {
 }
 
 /// One Microsoft account's event writer.
-pub struct MsWriter<'a> {
-    pub client: &'a Client,
-    pub auth: &'a Authenticator,
-    pub ms: &'a MicrosoftAccount,
-    pub manager: &'a str,
+pub struct MsWriter {
+    client: Client,
+    auth: Authenticator,
+    ms: MicrosoftAccount,
+    manager: String,
+    /// Also write the block into the body (`[agenda] notify_attendees`).
+    in_body: bool,
 }
 
 enum Patched {
@@ -92,26 +96,27 @@ enum Patched {
     Conflict,
 }
 
-impl MsWriter<'_> {
-    fn url(&self, event_id: &str) -> Result<reqwest::Url, MsWriteError> {
-        let mut url = reqwest::Url::parse(&self.ms.graph_base)
-            .map_err(|e| MsWriteError::Url(format!("graph_base: {e}")))?;
-        {
-            let mut segs = url
-                .path_segments_mut()
-                .map_err(|()| MsWriteError::Url("graph_base cannot be a base URL".into()))?;
-            segs.pop_if_empty();
-            match &self.ms.auth {
-                MicrosoftAuth::Delegated { .. } => {
-                    segs.push("me");
-                }
-                MicrosoftAuth::ClientCredentials { user, .. } => {
-                    segs.extend(["users", user.as_str()]);
-                }
-            }
-            segs.extend(["events", event_id]);
+impl MsWriter {
+    /// The writer of account `name`.
+    pub fn new(name: &str, ms: &MicrosoftAccount, settings: &LinkSettings<'_>) -> Self {
+        let auth = Authenticator::new(
+            name,
+            ms,
+            settings.state_dir,
+            settings.client.clone(),
+            system_clock(),
+        );
+        MsWriter {
+            client: settings.client.clone(),
+            auth,
+            ms: ms.clone(),
+            manager: settings.manager.to_string(),
+            in_body: settings.in_body,
         }
-        Ok(url)
+    }
+
+    fn url(&self, event_id: &str) -> Result<reqwest::Url, MsWriteError> {
+        graph_url(&self.ms, &["events", event_id]).map_err(|e| MsWriteError::Url(e.to_string()))
     }
 
     async fn send(
@@ -206,20 +211,28 @@ impl MsWriter<'_> {
         event["isOrganizer"].as_bool() == Some(true)
             || event["organizer"]["emailAddress"]["address"]
                 .as_str()
-                .is_some_and(|a| a.eq_ignore_ascii_case(self.manager))
+                .is_some_and(|a| a.eq_ignore_ascii_case(&self.manager))
+    }
+}
+
+impl EventLinker for MsWriter {
+    type Error = MsWriteError;
+
+    fn mark(&self) -> &'static str {
+        PROPERTY_ID
     }
 
     /// Mark the event with the link, once; with `in_body` (`[agenda] notify_attendees`, the
     /// default) also add it to the body. Graph cannot keep an organizer's body edit from
     /// reaching attendees as an update: in series mode that is one update per series, once;
     /// `notify_attendees = false` opts out (private mark only).
-    pub async fn link(
+    async fn link(
         &self,
-        event_id: &str,
+        event: &EventRef<'_>,
         title: &str,
         url: &str,
-        in_body: bool,
     ) -> Result<LinkOutcome, MsWriteError> {
+        let event_id = event.event_id;
         for attempt in 1..=MAX_ATTEMPTS {
             let Some(event) = self.get(event_id).await? else {
                 return Err(MsWriteError::Api {
@@ -249,7 +262,7 @@ impl MsWriter<'_> {
             let mut body = json!({
                 "singleValueExtendedProperties": [{"id": PROPERTY_ID, "value": url}],
             });
-            if in_body {
+            if self.in_body {
                 let (content_type, new) = if html {
                     ("html", html_add(content, &html_block(title, url)))
                 } else {
@@ -274,7 +287,8 @@ impl MsWriter<'_> {
 
     /// Remove exactly the block [`Self::link`] added, and empty the mark (Graph cannot delete a
     /// single-value extended property short of deleting the event).
-    pub async fn unlink(&self, event_id: &str) -> Result<UnlinkOutcome, MsWriteError> {
+    async fn unlink(&self, event: &EventRef<'_>) -> Result<UnlinkOutcome, MsWriteError> {
+        let event_id = event.event_id;
         for _ in 0..MAX_ATTEMPTS {
             let Some(event) = self.get(event_id).await? else {
                 return Ok(UnlinkOutcome::Gone);

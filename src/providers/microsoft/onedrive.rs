@@ -8,16 +8,19 @@
 //! included, on any device, without installing anything; Markdown or text files open in a viewer
 //! or a bare text editor only. See ARCHITECTURE.md.
 
+use std::path::Path;
+
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::{carryover, docx};
-use crate::config::{MicrosoftAccount, MicrosoftAuth};
+use super::auth::{AuthError, Authenticator, system_clock};
+use super::docx;
+use super::graph::graph_url;
+use crate::config::MicrosoftAccount;
+use crate::providers::documents::{Document, DocumentHost, DocumentSpec, SECTION_MARKER, Snapshot};
 use crate::providers::http::{self, HttpError, RetryPolicy};
-use crate::providers::microsoft::auth::{AuthError, Authenticator};
 
 pub const FOLDER: &str = "Agendas";
-pub const MAX_ATTEMPTS: u32 = 3;
 const DOCX_MIME: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 #[derive(Debug, thiserror::Error)]
@@ -39,11 +42,6 @@ pub enum OneDriveError {
         path: String,
         source: docx::DocxError,
     },
-    #[error(
-        "the agenda document {0} kept changing while a section was added; nothing was \
-         overwritten, the next run tries again"
-    )]
-    GaveUp(String),
     #[error("{0}")]
     Url(String),
 }
@@ -55,10 +53,18 @@ pub struct Item {
     pub etag: String,
 }
 
-pub struct OneDriveClient<'a> {
-    pub client: &'a Client,
-    pub auth: &'a Authenticator,
-    pub ms: &'a MicrosoftAccount,
+/// The version a section write is conditional on: the eTag and the package read at it.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub etag: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The manager's OneDrive, through one Microsoft account.
+pub struct OneDriveClient {
+    client: Client,
+    auth: Authenticator,
+    ms: MicrosoftAccount,
 }
 
 enum Answer {
@@ -95,28 +101,22 @@ fn api(what: &'static str, status: StatusCode, body: &[u8]) -> OneDriveError {
     }
 }
 
-impl OneDriveClient<'_> {
+impl OneDriveClient {
+    /// The OneDrive of account `name`.
+    pub fn new(name: &str, ms: &MicrosoftAccount, state_dir: &Path, client: Client) -> Self {
+        let auth = Authenticator::new(name, ms, state_dir, client.clone(), system_clock());
+        OneDriveClient {
+            client,
+            auth,
+            ms: ms.clone(),
+        }
+    }
+
     /// `…/me/drive/<tail>` (or `…/users/{user}/drive/<tail>`); `tail` may hold `root:/a/b:`.
     fn url(&self, tail: &[&str]) -> Result<reqwest::Url, OneDriveError> {
-        let mut url = reqwest::Url::parse(&self.ms.graph_base)
-            .map_err(|e| OneDriveError::Url(format!("graph_base: {e}")))?;
-        {
-            let mut segs = url
-                .path_segments_mut()
-                .map_err(|()| OneDriveError::Url("graph_base cannot be a base URL".into()))?;
-            segs.pop_if_empty();
-            match &self.ms.auth {
-                MicrosoftAuth::Delegated { .. } => {
-                    segs.push("me");
-                }
-                MicrosoftAuth::ClientCredentials { user, .. } => {
-                    segs.extend(["users", user.as_str()]);
-                }
-            }
-            segs.push("drive");
-            segs.extend(tail);
-        }
-        Ok(url)
+        let mut segs = vec!["drive"];
+        segs.extend(tail);
+        graph_url(&self.ms, &segs).map_err(|e| OneDriveError::Url(e.to_string()))
     }
 
     /// Path segments addressing `path` (relative to [`FOLDER`]) from the root: `root:`, `Agendas`,
@@ -157,7 +157,7 @@ impl OneDriveClient<'_> {
     }
 
     /// The item at `path` (under [`FOLDER`]), if it exists.
-    pub async fn find(&self, path: &str) -> Result<Option<Item>, OneDriveError> {
+    pub async fn find_path(&self, path: &str) -> Result<Option<Item>, OneDriveError> {
         let segs = Self::by_path(path, false);
         let url = self.url(&segs.iter().map(String::as_str).collect::<Vec<_>>())?;
         match self
@@ -171,7 +171,7 @@ impl OneDriveClient<'_> {
     }
 
     /// Create the document at `path`; when someone created it meanwhile, that one is returned.
-    pub async fn create(&self, path: &str, text: &str) -> Result<Item, OneDriveError> {
+    pub async fn create_path(&self, path: &str, text: &str) -> Result<Item, OneDriveError> {
         let bytes = docx::new_document(text).map_err(|source| OneDriveError::Docx {
             path: path.to_string(),
             source,
@@ -191,7 +191,7 @@ impl OneDriveClient<'_> {
             .await?
         {
             Answer::Ok(b) => item_of("upload", &b),
-            Answer::Status(StatusCode::CONFLICT, b) => match self.find(path).await? {
+            Answer::Status(StatusCode::CONFLICT, b) => match self.find_path(path).await? {
                 Some(item) => Ok(item),
                 None => Err(api("upload", StatusCode::CONFLICT, &b)),
             },
@@ -247,7 +247,7 @@ impl OneDriveClient<'_> {
     }
 
     /// Give `email` write access without an e-mail, and return a "specific people" edit link.
-    pub async fn share(&self, id: &str, email: &str) -> Result<String, OneDriveError> {
+    pub async fn share_with(&self, id: &str, email: &str) -> Result<String, OneDriveError> {
         let url = self.url(&["items", id, "invite"])?;
         let body = json!({
             "recipients": [{"email": email}],
@@ -286,46 +286,100 @@ impl OneDriveClient<'_> {
     }
 
     /// The document's text (one line per paragraph).
-    pub async fn text(&self, id: &str) -> Result<String, OneDriveError> {
+    pub async fn docx_text(&self, id: &str) -> Result<String, OneDriveError> {
         let bytes = self.content(id).await?;
         docx::text(&bytes).map_err(|source| OneDriveError::Docx {
             path: id.to_string(),
             source,
         })
     }
+}
 
-    /// Insert the session's section above the newest one unless it is there; `render` makes it
-    /// from the document's current text. Conditional on the eTag read; returns whether a section
-    /// was written.
-    pub async fn add_section(
+/// The file's path under [`FOLDER`]: `<stem>.docx`, or `<stem>/<date>.docx` for a session.
+fn path_of(spec: &DocumentSpec<'_>) -> String {
+    match spec.date {
+        None => format!("{}.docx", spec.stem),
+        Some(date) => format!("{}/{date}.docx", spec.stem),
+    }
+}
+
+impl DocumentHost for OneDriveClient {
+    type Error = OneDriveError;
+    type Version = Version;
+
+    /// A file is named by its path, which carries a session's date already.
+    fn title(&self, title: &str, _: &DocumentSpec<'_>) -> String {
+        title.to_string()
+    }
+
+    async fn find(&self, spec: &DocumentSpec<'_>) -> Result<Option<Document>, OneDriveError> {
+        Ok(self.find_path(&path_of(spec)).await?.map(|i| Document {
+            id: i.id,
+            link: None,
+        }))
+    }
+
+    async fn create(
+        &self,
+        spec: &DocumentSpec<'_>,
+        _title: &str,
+        text: &str,
+    ) -> Result<Document, OneDriveError> {
+        let item = self.create_path(&path_of(spec), text).await?;
+        Ok(Document {
+            id: item.id,
+            link: None,
+        })
+    }
+
+    async fn share(&self, doc: &Document, email: &str) -> Result<String, OneDriveError> {
+        self.share_with(&doc.id, email).await
+    }
+
+    async fn text(&self, id: &str) -> Result<String, OneDriveError> {
+        self.docx_text(id).await
+    }
+
+    async fn read(&self, id: &str) -> Result<Snapshot<Version>, OneDriveError> {
+        let item = self.item(id).await?;
+        let bytes = self.content(id).await?;
+        let text = docx::text(&bytes).map_err(|source| OneDriveError::Docx {
+            path: id.to_string(),
+            source,
+        })?;
+        Ok(Snapshot {
+            text,
+            version: Version {
+                etag: item.etag,
+                bytes,
+            },
+        })
+    }
+
+    async fn text_at(
+        &self,
+        _: &str,
+        snapshot: &Snapshot<Version>,
+    ) -> Result<String, OneDriveError> {
+        Ok(snapshot.text.clone())
+    }
+
+    /// The new paragraphs go before the first section's (or at the end), in `word/document.xml`
+    /// only; `If-Match` on the eTag read.
+    async fn insert_section(
         &self,
         id: &str,
-        start: chrono::DateTime<chrono::Utc>,
-        key: Option<&carryover::MarkerKey>,
-        render: &mut (dyn FnMut(&str) -> Result<String, super::AgendaError> + Send),
-    ) -> Result<bool, super::AgendaError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let item = self.item(id).await?;
-            let bytes = self.content(id).await?;
-            let docx_err = |source| OneDriveError::Docx {
+        snapshot: &Snapshot<Version>,
+        section: String,
+        _first: bool,
+    ) -> Result<bool, OneDriveError> {
+        let v = &snapshot.version;
+        let new = docx::insert_before(&v.bytes, SECTION_MARKER, &section).map_err(|source| {
+            OneDriveError::Docx {
                 path: id.to_string(),
                 source,
-            };
-            let text = docx::text(&bytes).map_err(docx_err)?;
-            if carryover::has_section(&text, start, key) {
-                return Ok(false);
             }
-            let section = render(&text)?;
-            let new = docx::insert_before(&bytes, "<!-- cadenced:section ", &section)
-                .map_err(docx_err)?;
-            if self.replace(id, &item.etag, new).await? {
-                return Ok(true);
-            }
-            tracing::info!(
-                document = id,
-                "the agenda document changed while a section was added; reading it again"
-            );
-        }
-        Err(OneDriveError::GaveUp(id.to_string()).into())
+        })?;
+        self.replace(id, &v.etag, new).await
     }
 }
