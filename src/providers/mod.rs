@@ -1,5 +1,5 @@
 //! Providers: each one translates one source's API into the normalized [`crate::model`], and
-//! writes only through the seams beside them: [`sink`] (a sync into the store), [`write`]
+//! writes only through the seams beside them: [`sink`] (a sync into the store), [`write`](mod@write)
 //! (agenda links into events) and [`documents`] (agenda documents in the cloud).
 
 pub mod block;

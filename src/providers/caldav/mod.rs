@@ -8,7 +8,7 @@
 //!   parser); pure, no store.
 //! - [`sync`]: one calendar's pass (sync-collection or the ctag fallback, batched multiget, one
 //!   transaction per batch, the token with the last one).
-//! - [`write`]: the agenda link in an event's resource (`PUT` with `If-Match`, only DESCRIPTION
+//! - [`write`](mod@write): the agenda link in an event's resource (`PUT` with `If-Match`, only DESCRIPTION
 //!   lines changed).
 //!
 //! Discovery costs several requests, so its result is kept in each calendar's cursor and redone

@@ -4,7 +4,7 @@
 //! - [`auth`]: the token file, refresh, the service-account grant, `cadenced auth` flows.
 //! - [`model`]: Event JSON → [`crate::model::Event`] (pure; unit-tested on real samples).
 //! - [`sync`]: events.list with sync tokens, one transaction per page, crash-safe full syncs.
-//! - [`write`]: the agenda link in an event (events.patch with `If-Match`).
+//! - [`write`](mod@write): the agenda link in an event (events.patch with `If-Match`).
 //! - [`drive`]: agenda documents as Google Docs in the manager's Drive.
 
 pub mod auth;
