@@ -31,7 +31,6 @@ pub enum ContentError {
 pub struct Template {
     name: String,
     source: String,
-    locale: Locale,
 }
 
 impl Template {
@@ -48,7 +47,6 @@ impl Template {
                 let t = Template {
                     name: path.display().to_string(),
                     source,
-                    locale,
                 };
                 // Fail early (and once) on a template that does not even parse.
                 t.env()?;
@@ -65,12 +63,7 @@ impl Template {
                 Locale::Ja => JA,
             }
             .to_string(),
-            locale,
         }
-    }
-
-    pub fn locale(&self) -> Locale {
-        self.locale
     }
 
     fn env(&self) -> Result<minijinja::Environment<'_>, ContentError> {

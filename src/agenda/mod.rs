@@ -27,7 +27,7 @@ mod documents;
 mod links;
 pub mod local;
 
-pub use links::{Unlinked, unlink};
+pub use links::unlink;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -20,7 +20,6 @@
 
 use crate::config::Config;
 use crate::model::Event;
-use crate::recurrence::Occurrence;
 
 /// The built-in 1on1 title patterns (normalized form).
 pub const BUILTIN_PATTERNS: &[&str] = &[
@@ -185,29 +184,15 @@ impl Detector {
         email.eq_ignore_ascii_case(&self.manager)
     }
 
-    /// Whether the title names a 1on1 (and is not excluded).
-    pub fn title_is_1on1(&self, title: &str) -> bool {
-        let t = normalize_title(title);
-        !self.is_excluded_normalized(&t) && self.patterns.iter().any(|p| contains_pattern(&t, p))
-    }
-
-    /// Whether the title matches an exclusion (performance review, interview, …).
-    pub fn is_excluded(&self, title: &str) -> bool {
-        self.is_excluded_normalized(&normalize_title(title))
-    }
-
     fn is_excluded_normalized(&self, t: &str) -> bool {
         self.exclusions.iter().any(|p| t.contains(p.as_str()))
-    }
-
-    /// Classify one occurrence (see [`Detector::classify_event`]).
-    pub fn classify(&self, occ: &Occurrence<'_>) -> Match {
-        self.classify_event(occ.event, occ.series_id.is_some())
     }
 
     /// Whether an event can count for someone on its own: its shape, kept for a single event
     /// only when it is 1on1-titled. (A recurring series also needs the per-report rule of the
     /// analysis: a non-titled series counts only when no series with that person is titled.)
+    /// The analysis applies the same rule inline, memoised per event; this is its statement.
+    #[cfg(test)]
     pub fn classify_event(&self, event: &Event, recurring: bool) -> Match {
         let m = self.shape(event.humans_iter(), &event.summary);
         if recurring || m == Match::None || self.is_titled(&event.summary, &m) {

@@ -15,7 +15,6 @@ pub mod detect;
 pub mod messages;
 
 pub use analyse::{
-    AlertKind, Analysis, CadenceSource, Candidate, CandidateReason, Finding, Outcome,
-    ReportFigures, SeriesInfo, Session, analyse,
+    AlertKind, Analysis, CadenceSource, Finding, Outcome, ReportFigures, Session, analyse,
 };
-pub use detect::{Detector, Match};
+pub use detect::Detector;

@@ -11,7 +11,7 @@
 //! exchange is bounded by [`RetryPolicy::max_total`]. `Retry-After` is read as seconds or as an
 //! HTTP date there.
 //!
-//! Every exchange and every retry is counted in [`crate::metrics`] (by provider and status).
+//! Every exchange and every retry is counted in `crate::metrics` (by provider and status).
 //!
 //! Bounded I/O (docs/limits.md): every body is read through [`read_body`], which stops at
 //! [`MAX_BODY_BYTES`] after decompression (a 2 MB gzip that inflates to 2 GiB is cut off with

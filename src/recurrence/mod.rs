@@ -5,7 +5,7 @@
 //!
 //! This module owns the recurrence-set logic (`set.rs`: DTSTART + RRULE + RDATE − EXDATE,
 //! overrides, THISANDFUTURE, window selection and ordering). The RRULE grammar and its iterator
-//! are [`crate::rrule`], shared with `tz`'s VTIMEZONE rules.
+//! are `crate::rrule`, shared with `tz`'s VTIMEZONE rules.
 //! Rules are expanded in the wall-clock time of DTSTART's frame and each local start is then
 //! placed with its zone (a time in a spring-forward gap moves forward, an ambiguous one takes the
 //! earlier instant), as RFC 5545 requires.
@@ -63,7 +63,7 @@ pub struct Limits {
     /// Occurrences all series together may contribute.
     pub series_occurrences: usize,
     /// Work (days examined plus candidates built) the rules may do together; each rule is also
-    /// held to [`crate::limits::MAX_RULE_WORK`].
+    /// held to `limits::MAX_RULE_WORK`.
     pub work: u64,
 }
 

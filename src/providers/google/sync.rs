@@ -19,7 +19,7 @@
 //! - **410** (`fullSyncRequired`): the token is dropped and exactly one full sync follows.
 //! - A full sync whose last page has no `nextSyncToken` (Google always sends one there; a `200
 //!   {}` is no answer) is an error before that page is applied, so nothing is swept. A listing
-//!   longer than [`MAX_PAGES`] pages is stopped with an error (no token stored).
+//!   longer than `limits::MAX_PAGES` pages is stopped with an error (no token stored).
 //!
 //! Requests go through [`http::send_buffered_with_retry`] with [`google_retryable`] (429, 5xx,
 //! 403 `rateLimitExceeded`/`userRateLimitExceeded`, dropped connections; `Retry-After` honoured;

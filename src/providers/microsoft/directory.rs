@@ -62,7 +62,7 @@ fn people(body: &[u8]) -> Result<(Vec<DirectoryPerson>, Option<String>), String>
 }
 
 /// Read every direct report, following `@odata.nextLink` on the first URL's origin only, at most
-/// [`crate::limits::MAX_PAGES`] pages; `get` does one Graph GET.
+/// `limits::MAX_PAGES` pages; `get` does one Graph GET.
 pub async fn fetch<F, Fut, E>(first: reqwest::Url, mut get: F) -> Result<Vec<DirectoryPerson>, E>
 where
     F: FnMut(reqwest::Url) -> Fut,

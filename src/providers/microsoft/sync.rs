@@ -42,7 +42,7 @@
 //! - **Bounded and on its own origin** (docs/limits.md): `@odata.nextLink` and
 //!   `@odata.deltaLink` are followed and stored only on graph_base's origin (the bearer token
 //!   goes with every request); a stored link elsewhere (graph_base changed) starts a new full
-//!   round. A round longer than [`MAX_PAGES`] pages stops with an error, and a full round's last
+//!   round. A round longer than `limits::MAX_PAGES` pages stops with an error, and a full round's last
 //!   page without a delta link (`200 {}`) is an error before it is applied (nothing is swept).
 //! - Requests go through [`http::send_buffered_with_retry`] (429, 5xx, dropped connections,
 //!   `Retry-After`); a 401 refreshes the access token once and repeats the request.
