@@ -1,4 +1,6 @@
-//! cadenced's delimited block in an event's description (docs/design.md, Writing to calendars).
+//! cadenced's delimited block in an event's description (docs/design.md, Writing to calendars),
+//! shared by the three linkers of `write.rs` (Google's description, Graph's text body, CalDAV's
+//! DESCRIPTION).
 //!
 //! Invariants: [`add`] only appends (a separator and the block) and never touches a byte of what
 //! was there; [`remove`] takes away exactly what [`add`] appended, so `remove(add(d)) == d` for
