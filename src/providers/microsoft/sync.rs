@@ -185,8 +185,7 @@ fn own_link(
     link: &str,
     which: &'static str,
 ) -> Result<reqwest::Url, MsSyncError> {
-    let base = reqwest::Url::parse(&ms.graph_base)
-        .map_err(|e| MsSyncError::Config(format!("graph_base: {e}")))?;
+    let base = super::graph::graph_base(ms).map_err(|e| MsSyncError::Config(e.to_string()))?;
     let url =
         reqwest::Url::parse(link).map_err(|e| MsSyncError::Decode(format!("{which}: {e}")))?;
     if url.origin() == base.origin() {
