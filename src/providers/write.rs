@@ -183,3 +183,56 @@ impl EventLinker for AccountLinker {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds() -> Vec<(String, AccountKind)> {
+        let text = "[manager]\nemail = \"mika@example.com\"\n\n\
+             [[accounts]]\nname = \"g\"\nprovider = \"google\"\nclient_id = \"x\"\n\n\
+             [[accounts]]\nname = \"m\"\nprovider = \"microsoft\"\nclient_id = \"y\"\n\n\
+             [[accounts]]\nname = \"f\"\nprovider = \"ics\"\npath = \"a.ics\"\n\n\
+             [[accounts]]\nname = \"d\"\nprovider = \"caldav\"\nurl = \"https://dav.example.com/\"\n\
+             username = \"mika\"\npassword_env = \"CADENCED_TEST_UNSET_DAV_PASSWORD\"\n";
+        let c = crate::config::parse(text, Path::new("/tmp/config.toml")).unwrap();
+        c.accounts.into_iter().map(|a| (a.name, a.kind)).collect()
+    }
+
+    #[test]
+    fn every_kind_but_a_feed_has_a_linker_and_only_caldav_needs_the_resource() {
+        let client = Client::new();
+        let settings = LinkSettings {
+            state_dir: Path::new("/nonexistent"),
+            client: &client,
+            manager: "mika@example.com",
+            attach: false,
+            in_body: true,
+        };
+        for (name, kind) in kinds() {
+            let made = linker(&name, &kind, &settings);
+            match name.as_str() {
+                "g" | "m" => {
+                    assert!(writable(&kind) && !resource_keyed(&kind));
+                    let l = made.unwrap().unwrap();
+                    let want = if name == "g" {
+                        super::super::google::write::MARK
+                    } else {
+                        super::super::microsoft::write::PROPERTY_ID
+                    };
+                    assert_eq!(l.mark(), want);
+                }
+                "f" => {
+                    assert!(!writable(&kind) && !resource_keyed(&kind));
+                    assert!(made.is_none());
+                }
+                _ => {
+                    assert!(writable(&kind) && resource_keyed(&kind));
+                    // The password is read when the session is made: its absence is the error.
+                    let err = made.unwrap().err().unwrap().to_string();
+                    assert!(err.contains("CADENCED_TEST_UNSET_DAV_PASSWORD"), "{err}");
+                }
+            }
+        }
+    }
+}

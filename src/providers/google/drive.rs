@@ -329,9 +329,10 @@ impl DocumentHost for DriveClient {
     /// The link is the document's `webViewLink`, known since it was found or created.
     async fn share(&self, doc: &Document, email: &str) -> Result<String, DriveError> {
         self.share_with(&doc.id, email).await?;
+        // Always there: `find` and `create` only return documents with their webViewLink.
         doc.link.clone().ok_or(DriveError::Decode {
-            what: "files.list",
-            reason: "no webViewLink".into(),
+            what: "permissions.create",
+            reason: "the document has no webViewLink".into(),
         })
     }
 
