@@ -568,6 +568,10 @@ pub fn text(r: &Rollup) -> String {
         "with open gap/no_series",
         "trend (12 weeks)",
     ];
+    let short = |reason: Option<Suppression>| match reason {
+        Some(Suppression::Complementary) => "hidden".to_string(),
+        _ => format!("fewer than {}", r.min_group),
+    };
     let mut rows: Vec<[String; 8]> = Vec::new();
     for g in &r.groups {
         let label = match g.kind {
@@ -581,7 +585,7 @@ pub fn text(r: &Rollup) -> String {
             ),
         };
         let rf = &g.reports;
-        let hidden_r = suppressed_text(rf.suppressed_reason, r.min_group);
+        let hidden_r = short(rf.suppressed_reason);
         let (people, held, med, exp, trend) = match (
             rf.people,
             rf.held_30d,
@@ -591,7 +595,7 @@ pub fn text(r: &Rollup) -> String {
         ) {
             (Some(n), Some(h), Some(pc), Some(m), Some(e)) => (
                 n.to_string(),
-                format!("{h} ({pc}%)"),
+                format!("{h} ({pc:.1}%)"),
                 m.to_string(),
                 format!("every {e} days"),
                 rf.trend_held_30d_percent
@@ -607,7 +611,7 @@ pub fn text(r: &Rollup) -> String {
                         .last()
                         .copied()
                         .flatten()
-                        .map_or(String::new(), |p| format!(" {p}%")),
+                        .map_or(String::new(), |p| format!(" {p:.1}%")),
             ),
             _ => (
                 hidden_r.clone(),
@@ -620,10 +624,7 @@ pub fn text(r: &Rollup) -> String {
         let mf = &g.managers;
         let (mgrs, open) = match (mf.managers, mf.with_open_gap_or_no_series) {
             (Some(n), Some(o)) => (n.to_string(), o.to_string()),
-            _ => (
-                suppressed_text(mf.suppressed_reason, r.min_group),
-                "-".to_string(),
-            ),
+            _ => (short(mf.suppressed_reason), "-".to_string()),
         };
         rows.push([label, people, held, med, exp, mgrs, open, trend]);
     }
@@ -654,5 +655,9 @@ pub fn text(r: &Rollup) -> String {
     for row in &rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
+    out.push_str(&format!(
+        "\nfewer than {k}: the group is too small to show. hidden: shown, it would let a group of fewer than {k} be worked out from the other figures.\n",
+        k = r.min_group
+    ));
     out
 }
