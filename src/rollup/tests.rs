@@ -680,3 +680,32 @@ fn crossing_views_do_not_isolate_a_few_people() {
     check_figures(&input, &r);
     check_privacy(&input, &r);
 }
+
+/// The generated organisations exercise what the property is about: shown groups below the
+/// organisation, in both views, and complementary suppression.
+#[test]
+fn the_generator_reaches_shown_children_and_complementary_suppression() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut senior, mut unit, mut complementary, mut managers) = (0, 0, 0, 0);
+    for _ in 0..300 {
+        let input = arb_org().new_tree(&mut runner).unwrap().current();
+        let r = rollup(&input).unwrap();
+        let any = |f: &dyn Fn(&GroupRow) -> bool| usize::from(r.groups.iter().any(f));
+        senior += any(&|g| g.kind == GroupKind::ManagerOfManagers && !g.reports.suppressed);
+        unit += any(&|g| g.kind == GroupKind::OrgUnit && !g.reports.suppressed);
+        complementary += any(&|g| {
+            g.reports.suppressed_reason == Some(Suppression::Complementary)
+                || g.managers.suppressed_reason == Some(Suppression::Complementary)
+        });
+        managers += any(&|g| g.id != "org" && !g.managers.suppressed);
+    }
+    for (what, n) in [
+        ("a shown manager-of-managers group", senior),
+        ("a shown org unit", unit),
+        ("a complementary suppression", complementary),
+        ("shown managers' figures below the organisation", managers),
+    ] {
+        assert!(n >= 30, "only {n} of 300 organisations have {what}");
+    }
+}
