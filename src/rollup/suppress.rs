@@ -48,7 +48,7 @@ pub(super) fn decide(sets: &[&BTreeSet<usize>], k: usize, keep: usize) -> Vec<Op
 
 /// The non-empty cells of the shown groups: the sorted shown groups a person is in → how many
 /// people are in exactly those. People in no shown group are in no figure and not counted.
-pub(super) fn cells(
+fn cells(
     member_of: &BTreeMap<usize, Vec<usize>>,
     out: &[Option<Suppression>],
 ) -> HashMap<Vec<usize>, usize> {
