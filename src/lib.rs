@@ -17,6 +17,7 @@
 //! - [`alerts`]: findings matched to their stored lifecycle (ids, ack, snooze).
 //! - `agenda`: agenda documents before each 1on1, linked into the invites (docs/design.md, Agenda documents and Writing to calendars).
 //! - `report`: the `report --json` document shared by the CLI and the dashboard.
+//! - `rollup`: the people-ops rollup across managers (`report --org`, `/org`), aggregates only.
 //! - [`dashboard`]: the HTML page (heatmap, figures, alerts, sync state) of `report --html` and `/`.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
@@ -40,6 +41,7 @@ pub mod output;
 pub mod providers;
 pub mod recurrence;
 pub(crate) mod report;
+pub(crate) mod rollup;
 pub(crate) mod rrule;
 pub mod scheduling;
 pub mod statefs;

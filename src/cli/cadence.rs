@@ -527,7 +527,7 @@ fn lifecycle_result(outcome: AckOutcome, id: &str, done: &str) -> Result<(), Cli
 
 /// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a
 /// reader never sees a half-written page.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -552,7 +552,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-fn write_out(text: &str) -> Result<(), CliError> {
+pub(super) fn write_out(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -7,6 +7,7 @@ mod auth;
 mod cadence;
 mod delivery;
 mod events;
+mod org;
 mod run;
 mod scheduling;
 mod service;
@@ -112,6 +113,10 @@ pub enum Command {
         /// unless --json is given too.
         #[arg(long, value_name = "FILE")]
         html: Option<std::path::PathBuf>,
+        /// The people-ops rollup across every manager instead: per org unit and per manager of
+        /// managers, aggregates only, no figure over fewer than 5 people (needs `[org]`).
+        #[arg(long)]
+        org: bool,
     },
     /// The daemon: sync, analyse, alert and prepare agendas on a schedule.
     Run {
@@ -372,8 +377,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Series { json } => cadence::series(&Context::load(&cli, config_path)?, *json),
         Command::Status { json } => status::status(&Context::load(&cli, config_path)?, *json),
-        Command::Report { json, html } => {
-            cadence::report(&Context::load(&cli, config_path)?, *json, html.as_deref())
+        Command::Report { json, html, org } => {
+            let ctx = Context::load(&cli, config_path)?;
+            if *org {
+                org::report(&ctx, *json, html.as_deref())
+            } else {
+                cadence::report(&ctx, *json, html.as_deref())
+            }
         }
         Command::Run { once } => {
             let ctx = Context::load(&cli, config_path.clone())?;

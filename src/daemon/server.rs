@@ -1,5 +1,6 @@
 //! The daemon's HTTP listener on `daemon.listen`: `/healthz`, `/metrics`, `/api/report`, the
-//! dashboard at `/`, and (with an access token) `/login` and `/logout` for a browser session.
+//! dashboard at `/`, the org rollup at `/org`, and (with an access token) `/login` and `/logout`
+//! for a browser session.
 //!
 //! Invariants:
 //! - a request whose `Host` is not the listener's own address (any loopback address or
@@ -16,7 +17,8 @@
 //!   must arrive within [`HEADER_TIMEOUT`] (an idle keep-alive connection is closed after it),
 //!   and a connection lives at most [`CONNECTION_LIFETIME`].
 //!
-//! The route `/` is the dashboard: [`router`] is the one place routes are mounted.
+//! The route `/` is the dashboard and `/org` the people-ops rollup (404 without `[org]`):
+//! [`router`] is the one place routes are mounted.
 
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -237,6 +239,7 @@ impl Hosts {
 pub fn router(shared: Arc<Shared>, access: Option<Arc<Access>>, hosts: Hosts) -> Router {
     let routes = Router::new()
         .route("/", get(dashboard))
+        .route("/org", get(org))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/report", get(report))
@@ -316,8 +319,9 @@ async fn require_access(
         Allowed::Throttled => return too_many(),
         Allowed::No => {}
     }
-    // A person opening the dashboard without a session is sent to sign in.
-    if request.uri().path() == "/" && request.method() == axum::http::Method::GET {
+    // A person opening a page without a session is sent to sign in.
+    if ["/", "/org"].contains(&request.uri().path()) && request.method() == axum::http::Method::GET
+    {
         return axum::response::Redirect::to("/login").into_response();
     }
     (
@@ -388,23 +392,7 @@ async fn dashboard(State(app): State<AppState>) -> Response {
         .map_err(|e| e.to_string())
         .and_then(|page| page.map_err(|e| e.to_string()));
     match html {
-        Ok(html) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/html; charset=utf-8"),
-                ),
-                // Self-contained: inline styles only, nothing loaded from anywhere.
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(
-                        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-                    ),
-                ),
-            ],
-            html,
-        )
-            .into_response(),
+        Ok(html) => html_page(html),
         Err(e) => {
             tracing::error!("dashboard failed: {e}");
             page(
@@ -413,6 +401,76 @@ async fn dashboard(State(app): State<AppState>) -> Response {
             )
         }
     }
+}
+
+/// The people-ops page (docs/org-rollup.md): the same rollup as `report --org`, at request
+/// time; 404 without `[org]`.
+async fn org(State(app): State<AppState>) -> Response {
+    let shared = app.shared;
+    let now = shared.clock.now();
+    let ctx = shared.cycle_context();
+    let config = Arc::clone(&ctx.config);
+    let built = ctx
+        .store
+        .call(move |store| {
+            Ok(crate::rollup::org_rollup_input(&config, store, now)
+                .and_then(|input| crate::rollup::rollup(&input)))
+        })
+        .await;
+    let rollup = match built {
+        Ok(Ok(r)) => r,
+        Ok(Err(crate::rollup::RollupError::NoOrg)) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "There is no org rollup: the config has no [org] section.",
+            );
+        }
+        Ok(Err(e)) => {
+            tracing::error!("org rollup refused: {e}");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The org rollup could not be built; see the daemon's log.",
+            );
+        }
+        Err(e) => {
+            tracing::error!("org rollup failed: {e}");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The org rollup could not be built; see the daemon's log.",
+            );
+        }
+    };
+    match crate::dashboard::org::render(&rollup) {
+        Ok(html) => html_page(html),
+        Err(e) => {
+            tracing::error!("org page failed: {e}");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The org rollup could not be built; see the daemon's log.",
+            )
+        }
+    }
+}
+
+/// A whole self-contained page (the dashboard's headers).
+fn html_page(html: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            // Self-contained: inline styles only, nothing loaded from anywhere.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                ),
+            ),
+        ],
+        html,
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]

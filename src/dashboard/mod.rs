@@ -15,6 +15,7 @@
 //! ([`heatmap`]); outcomes are told apart by symbol as well as colour.
 
 pub mod heatmap;
+pub mod org;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;

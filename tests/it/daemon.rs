@@ -344,6 +344,10 @@ fn ready_healthy_metrics_report_status_then_sigterm_exits_cleanly() {
     };
     assert_eq!(emails(&api), emails(&cli));
     assert_eq!(emails(&api).len(), 7);
+    // The people-ops page needs `[org]`: without it, 404 and one sentence, no figure.
+    let (code, body) = d.get("/org");
+    assert_eq!(code, 404);
+    assert!(body.contains("no [org] section"), "{body}");
 
     d.signal("TERM");
     let (exit, took) = d.wait_exit();
@@ -492,6 +496,24 @@ fn a_non_loopback_listener_needs_the_access_token() {
     let (code, body) = http_get(setup.port, "/api/report", &[&auth]);
     assert_eq!(code, 200);
     assert!(body.contains("\"reports\""));
+    // The org page is guarded like the dashboard: a browser without a session signs in first.
+    for path in ["/", "/org"] {
+        let (code, raw) = raw_request(
+            setup.port,
+            &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(code, 303, "{path}: {raw}");
+        assert!(
+            raw.to_lowercase().contains("location: /login"),
+            "{path}: {raw}"
+        );
+        assert!(!raw.contains("Whole organisation"));
+    }
+    let (code, _) = http_get(setup.port, "/org", &[&auth]);
+    assert_eq!(
+        code, 404,
+        "with the token, /org is reached (and has no [org])"
+    );
 
     // A browser signs in once at /login and then carries a session cookie (not the token).
     let (code, _) = http_get(setup.port, "/login", &[]);
