@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod directory;
 pub mod model;
+pub mod orgchart;
 pub mod sync;
 #[cfg(test)]
 pub(crate) mod testserver;

@@ -8,4 +8,5 @@
 pub mod auth;
 pub mod directory;
 pub mod model;
+pub mod orgchart;
 pub mod sync;
