@@ -16,6 +16,7 @@
 //! - [`agenda`]: agenda documents before each 1on1, linked into the invites (docs/design.md, Agenda documents and Writing to calendars).
 //! - [`report`]: the `report --json` document shared by the CLI and the dashboard.
 //! - [`dashboard`]: the HTML page (heatmap, figures, alerts, sync state) of `report --html` and `/`.
+//! - [`org`]: org mode: one single-manager config per manager of the directory.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
 //! - [`limits`]: the fixed limits that bound the work per feed, event and HTTP exchange.
@@ -34,6 +35,7 @@ pub mod limits;
 pub mod makeup;
 pub mod metrics;
 pub mod model;
+pub mod org;
 pub mod output;
 pub mod providers;
 pub mod recurrence;
