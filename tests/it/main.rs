@@ -28,4 +28,5 @@ mod microsoft_org;
 mod microsoft_resilience;
 mod microsoft_series;
 mod microsoft_sync;
+mod org;
 mod scheduling;
