@@ -314,3 +314,202 @@ fn org_mode_through_google_gives_every_manager_their_own_roster_alerts_and_mail(
     assert_eq!(roster(&report(&env, "mika@example.com")), ["ann@example.com"]);
     assert_eq!(alerts(&report(&env, "mika@example.com")), []);
 }
+
+// ---------------------------------------------------------------- Microsoft Graph, app-only
+
+mod graph {
+    use super::*;
+    use testkit::fake_graph::{
+        self, APP_CLIENT_ID, APP_CLIENT_SECRET, DEFAULT_USER, FakeGraph, NewEvent, OrgUser,
+        TENANT_ID,
+    };
+
+    const SECRET_VAR: &str = "CADENCED_TEST_GRAPH_SECRET";
+    const MEGAN: &str = "megan@contoso.onmicrosoft.com";
+    const LYNNE: &str = "lynne@contoso.onmicrosoft.com";
+
+    fn u(id: &str, upn: &str, manager: Option<&str>, enabled: bool, dept: &str) -> OrgUser {
+        OrgUser {
+            id: id.into(),
+            upn: upn.into(),
+            mail: Some(upn.into()),
+            display_name: upn.split('@').next().unwrap().into(),
+            manager: manager.map(Into::into),
+            account_enabled: enabled,
+            department: Some(dept.into()),
+            hire_date: None,
+        }
+    }
+
+    /// Adele (the default mailbox) manages the managers Megan and Lynne; Megan manages Alex,
+    /// Diego and the disabled Isaiah; Lynne manages Grady; the disabled Joni "manages" Lee.
+    fn users() -> Vec<OrgUser> {
+        vec![
+            u("1", DEFAULT_USER, None, true, "Board"),
+            u("2", MEGAN, Some("1"), true, "Eng"),
+            u("3", LYNNE, Some("1"), true, "Sales"),
+            OrgUser {
+                hire_date: Some("2026-11-02T00:00:00Z".into()),
+                ..u("4", "alex@contoso.onmicrosoft.com", Some("2"), true, "Eng")
+            },
+            u("5", "diego@contoso.onmicrosoft.com", Some("2"), true, "Eng"),
+            u("6", "isaiah@contoso.onmicrosoft.com", Some("2"), false, "Eng"),
+            u("7", "grady@contoso.onmicrosoft.com", Some("3"), true, "Sales"),
+            u("8", "joni@contoso.onmicrosoft.com", None, false, "Eng"),
+            u("9", "lee@contoso.onmicrosoft.com", Some("8"), true, "Eng"),
+        ]
+    }
+
+    fn weekly(g: &FakeGraph, mailbox: &str, report: &str) {
+        assert!(g.use_mailbox(mailbox));
+        g.add_series(
+            &NewEvent::new("1on1", "2026-10-05T10:00", "2026-10-05T10:30", "UTC").attendee(
+                report,
+                "required",
+                "accepted",
+            ),
+            json!({
+                "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                            "firstDayOfWeek": "monday"},
+                "range": {"type": "noEnd", "startDate": "2026-10-05", "recurrenceTimeZone": "UTC"}
+            }),
+        );
+    }
+
+    fn run(env: &Env, args: &[&str]) -> std::process::Output {
+        env.cmd(&[&["--now", NOW], args].concat())
+            .env(SECRET_VAR, APP_CLIENT_SECRET)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(env: &Env, args: &[&str]) -> String {
+        let out = run(env, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}\n{}",
+            stderr(&out),
+            stdout(&out)
+        );
+        stdout(&out)
+    }
+
+    fn report(env: &Env, manager: &str) -> Value {
+        serde_json::from_str(&ok(env, &["report", "--json", "--manager", manager])).unwrap()
+    }
+
+    #[test]
+    fn org_mode_through_graph_app_only_gives_every_manager_their_own_roster_alerts_and_mail() {
+        let g = FakeGraph::start();
+        g.add_mailbox(MEGAN, "Megan Bowen");
+        g.add_mailbox(LYNNE, "Lynne Robbins");
+        g.set_users(users());
+        weekly(&g, MEGAN, "alex@contoso.onmicrosoft.com");
+        weekly(&g, LYNNE, "grady@contoso.onmicrosoft.com");
+        weekly(&g, DEFAULT_USER, MEGAN);
+        let smtp = SmtpServer::start();
+        let env = Env::with_config_text(&format!(
+            "[manager]\ntimezone = \"UTC\"\n\n[org]\naccount = \"org\"\n\n\
+             [[accounts]]\nname = \"org\"\nprovider = \"microsoft\"\ntenant = \"{TENANT_ID}\"\n\
+             client_id = \"{APP_CLIENT_ID}\"\nclient_secret_env = \"{SECRET_VAR}\"\n\
+             login_base = \"{}\"\ngraph_base = \"{}\"\n\n\
+             [agenda]\nenabled = false\n\n\
+             [alerts]\nchannels = [\"email\"]\n\n\
+             [alerts.email]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\
+             from = \"cadenced@example.com\"\nto = [\"{{manager}}\"]\n",
+            g.url(),
+            g.graph_base(),
+            smtp.port
+        ));
+
+        let synced = ok(&env, &["sync"]);
+        assert!(synced.contains("org directory: 9 people read"), "{synced}");
+        // One sweep, app-only, with the manager expanded and the hire date selected.
+        let sweeps = g.requests_to(fake_graph::Endpoint::Users);
+        assert_eq!(sweeps.len(), 1);
+        let q = |k: &str| {
+            sweeps[0]
+                .query
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(q("$expand").as_deref(), Some("manager($levels=1;$select=id)"));
+        assert!(q("$select").unwrap().contains("employeeHireDate"));
+        // Every calendar is read under its own mailbox path.
+        for m in [DEFAULT_USER, MEGAN, LYNNE] {
+            assert!(
+                g.requests()
+                    .iter()
+                    .any(|r| r.path.starts_with(&format!("/v1.0/users/{m}/"))
+                        || r.path.starts_with(&format!(
+                            "/v1.0/users/{}/",
+                            m.replace('@', "%40")
+                        ))),
+                "no request for {m}"
+            );
+        }
+
+        let adele = report(&env, DEFAULT_USER);
+        let megan = report(&env, MEGAN);
+        let lynne = report(&env, LYNNE);
+        assert_eq!(roster(&adele), [LYNNE, MEGAN]);
+        assert_eq!(
+            roster(&megan),
+            [
+                "alex@contoso.onmicrosoft.com",
+                "diego@contoso.onmicrosoft.com"
+            ]
+        );
+        assert_eq!(roster(&lynne), ["grady@contoso.onmicrosoft.com"]);
+        // The hire date is the report's tenure start.
+        assert_eq!(megan["reports"][0]["start"], "2026-11-02", "{megan}");
+        assert_eq!(
+            alerts(&adele),
+            [("no_series".to_string(), LYNNE.to_string())]
+        );
+        assert_eq!(
+            alerts(&megan),
+            [(
+                "no_series".to_string(),
+                "diego@contoso.onmicrosoft.com".to_string()
+            )]
+        );
+        assert_eq!(alerts(&lynne), []);
+        // The disabled Joni manages nobody.
+        let out = run(&env, &["report", "--manager", "joni@contoso.onmicrosoft.com"]);
+        assert_eq!(out.status.code(), Some(2));
+
+        ok(&env, &["run", "--once"]);
+        let mail = mail_by_recipient(&smtp);
+        assert_eq!(
+            mail.keys().map(String::as_str).collect::<Vec<_>>(),
+            [DEFAULT_USER, MEGAN],
+            "{mail:?}"
+        );
+        assert!(mail[MEGAN].join("\n").contains("diego@contoso.onmicrosoft.com"));
+        assert!(!mail[MEGAN].join("\n").contains(LYNNE));
+        assert!(mail[DEFAULT_USER].join("\n").contains(LYNNE));
+        assert!(!mail[DEFAULT_USER].join("\n").contains("diego@"));
+
+        // A failed sweep (the app lost its User.Read.All grant: 403) keeps the rosters.
+        let mut moved = users();
+        moved[4].manager = Some("3".into());
+        g.set_users(moved);
+        g.deny_users(true);
+        let out = run(&env, &["sync", "--full"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert!(stderr(&out).contains("kept"), "{}", stderr(&out));
+        assert_eq!(roster(&report(&env, MEGAN)), roster(&megan));
+        g.deny_users(false);
+        ok(&env, &["sync", "--full"]);
+        assert_eq!(roster(&report(&env, MEGAN)), ["alex@contoso.onmicrosoft.com"]);
+        assert_eq!(
+            roster(&report(&env, LYNNE)),
+            [
+                "diego@contoso.onmicrosoft.com",
+                "grady@contoso.onmicrosoft.com"
+            ]
+        );
+    }
+}
