@@ -67,9 +67,9 @@ fn safe_address(email: &str) -> bool {
         && email.len() <= 200
         && !email.starts_with('.')
         && email.contains('@')
-        && email
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'@'))
+        && email.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'@')
+        })
 }
 
 /// The derived account name of `manager` for the template `template`.
@@ -87,7 +87,11 @@ pub fn configs(config: &Config, state_dir: &Path) -> Result<Expansion, OrgError>
 }
 
 /// The config of one manager (`email`, case-insensitive).
-pub fn config_of(config: &Config, state_dir: &Path, email: &str) -> Result<(OrgManager, Config), OrgError> {
+pub fn config_of(
+    config: &Config,
+    state_dir: &Path,
+    email: &str,
+) -> Result<(OrgManager, Config), OrgError> {
     configs(config, state_dir)?
         .managers
         .into_iter()
@@ -163,9 +167,10 @@ pub fn expand(config: &Config, chart: &Chart) -> Expansion {
             })
             .unwrap_or_default();
         for o in over.map(|o| o.reports.as_slice()).unwrap_or_default() {
-            match reports.iter_mut().find(|r| {
-                r.has_address(&o.email) || o.aliases.iter().any(|a| r.has_address(a))
-            }) {
+            match reports
+                .iter_mut()
+                .find(|r| r.has_address(&o.email) || o.aliases.iter().any(|a| r.has_address(a)))
+            {
                 Some(r) => {
                     let joined = o.joined.or(r.joined);
                     let name = o.name.clone().or_else(|| r.name.clone());
@@ -196,7 +201,10 @@ pub fn expand(config: &Config, chart: &Chart) -> Expansion {
         for r in &reports {
             placed.insert(r.email.to_lowercase(), email.clone());
         }
-        out.push((manager.clone(), derive(config, org, &manager, over, reports)));
+        out.push((
+            manager.clone(),
+            derive(config, org, &manager, over, reports),
+        ));
     }
     Expansion {
         managers: out,
@@ -407,7 +415,12 @@ to = ["{manager}", "hr@example.com"]
         assert_eq!(to, &["mika@example.com", "hr@example.com"]);
         assert!(c.agenda.dir.ends_with("agendas/mika@example.com"));
         // Lee's roster is Lee's alone.
-        let lee: Vec<&str> = e.managers[0].1.reports.iter().map(|r| r.email.as_str()).collect();
+        let lee: Vec<&str> = e.managers[0]
+            .1
+            .reports
+            .iter()
+            .map(|r| r.email.as_str())
+            .collect();
         assert_eq!(lee, ["zoe@example.com"]);
     }
 
@@ -426,7 +439,12 @@ to = ["{manager}", "hr@example.com"]
         let e = expand(&config, &chart);
         let names: Vec<&str> = e.managers.iter().map(|(m, _)| m.email.as_str()).collect();
         assert_eq!(names, ["lee@example.com", "mika@example.com"]);
-        let mika: Vec<&str> = e.managers[1].1.reports.iter().map(|r| r.email.as_str()).collect();
+        let mika: Vec<&str> = e.managers[1]
+            .1
+            .reports
+            .iter()
+            .map(|r| r.email.as_str())
+            .collect();
         assert_eq!(mika, ["ann@example.com"]);
         assert_eq!(e.warnings.len(), 2, "{:?}", e.warnings);
         assert!(e.warnings.iter().any(|w| w.contains("zoe@example.com")));

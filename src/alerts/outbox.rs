@@ -383,7 +383,11 @@ fn own_only(config: &Config, view: &OutboxView) -> OutboxView {
 fn own_row(config: &Config, message: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(message)
         .ok()
-        .and_then(|v| v["manager"].as_str().map(|m| m.eq_ignore_ascii_case(&config.manager.email)))
+        .and_then(|v| {
+            v["manager"]
+                .as_str()
+                .map(|m| m.eq_ignore_ascii_case(&config.manager.email))
+        })
         .unwrap_or(false)
 }
 

@@ -28,12 +28,12 @@ pub fn for_manager(ctx: Context, email: &str) -> Result<Context, CliError> {
 /// Every manager's context, in manager order (one warning line each on stderr for what the
 /// expansion left out).
 pub fn contexts(ctx: &Context) -> Result<Vec<(OrgManager, Context)>, CliError> {
-    let e = org::configs(&ctx.config, &ctx.state_dir).map_err(|e| CliError::runtime(e.to_string()))?;
+    let e =
+        org::configs(&ctx.config, &ctx.state_dir).map_err(|e| CliError::runtime(e.to_string()))?;
     for w in &e.warnings {
         eprintln!("cadenced: warning: {}", crate::terminal::escape(w));
     }
-    Ok(e
-        .managers
+    Ok(e.managers
         .into_iter()
         .map(|(m, config)| {
             (
@@ -69,7 +69,10 @@ fn sweep(ctx: &Context, full: bool) -> Result<(), CliError> {
             } else {
                 ""
             };
-            eprintln!("cadenced: {}{kept}", crate::terminal::escape(&e.to_string()));
+            eprintln!(
+                "cadenced: {}{kept}",
+                crate::terminal::escape(&e.to_string())
+            );
             return Err(CliError::runtime(format!("{e}{kept}")));
         }
     }
@@ -218,10 +221,11 @@ pub fn run_once(ctx: &Context) -> Result<(), CliError> {
 
     use crate::daemon::cycle::{self, CycleContext};
     crate::store::ensure_state_dir(&ctx.state_dir).map_err(|e| CliError::runtime(e.to_string()))?;
-    let _lock = crate::daemon::lock::InstanceLock::acquire(&ctx.state_dir).map_err(|e| match e {
-        crate::daemon::lock::LockError::Held { .. } => CliError::usage(e.to_string()),
-        other => CliError::runtime(other.to_string()),
-    })?;
+    let _lock =
+        crate::daemon::lock::InstanceLock::acquire(&ctx.state_dir).map_err(|e| match e {
+            crate::daemon::lock::LockError::Held { .. } => CliError::usage(e.to_string()),
+            other => CliError::runtime(other.to_string()),
+        })?;
     let swept = sweep(ctx, false);
     let managers = match contexts(ctx) {
         Ok(m) => m,

@@ -650,7 +650,17 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         .unwrap_or_default();
     let mut alerts = cx
         .table(&root, "alerts")
-        .map(|s| alerts(cx, &s, if org_mode { MANAGER_PLACEHOLDER } else { &manager_email }))
+        .map(|s| {
+            alerts(
+                cx,
+                &s,
+                if org_mode {
+                    MANAGER_PLACEHOLDER
+                } else {
+                    &manager_email
+                },
+            )
+        })
         .unwrap_or_default();
     if !org_mode && let Some(email) = &mut alerts.email {
         // `{manager}` is the manager's own address in the single-manager mode too.
@@ -1578,7 +1588,10 @@ fn org(
         .choice(
             sec,
             "source",
-            &[("directory", OrgSource::Directory), ("list", OrgSource::List)],
+            &[
+                ("directory", OrgSource::Directory),
+                ("list", OrgSource::List),
+            ],
         )
         .unwrap_or_default();
     let account = cx.required_text(
@@ -1642,7 +1655,7 @@ fn org(
         else {
             continue;
         };
-        if !account.is_empty() && name != account {
+        if template.is_some() && name != account {
             cx.problem(
                 s.key("name"),
                 Some(span),
@@ -1661,7 +1674,10 @@ fn org(
             "the Workspace admin the service account acts as for the Admin Directory",
         );
     }
-    if !google && let Some(v) = sec.get("admin") {
+    if !google
+        && template.is_some()
+        && let Some(v) = sec.get("admin")
+    {
         cx.problem(
             sec.key("admin"),
             Some(v.span()),
@@ -1741,7 +1757,9 @@ fn org(
         let reports = reports(
             cx,
             &report_secs,
-            email.as_ref().map(|(e, span)| (e.as_str(), Some(span.clone()))),
+            email
+                .as_ref()
+                .map(|(e, span)| (e.as_str(), Some(span.clone()))),
         );
         overrides.push(OrgManagerOverride {
             email: email.map(|(e, _)| e).unwrap_or_default(),

@@ -389,11 +389,17 @@ fn page_config(shared: &Shared, q: &ManagerQuery, json: bool) -> Result<Arc<Conf
                     .map(|m| {
                         // Managers' addresses hold only letters, digits and `._%+-@` (see
                         // `crate::org`): nothing to escape in HTML.
-                        let href = m.replace('%', "%25").replace('+', "%2B").replace('@', "%40");
+                        let href = m
+                            .replace('%', "%25")
+                            .replace('+', "%2B")
+                            .replace('@', "%40");
                         format!("<li><a href=\"/?manager={href}\">{m}</a></li>")
                     })
                     .collect();
-                page(StatusCode::NOT_FOUND, &format!("{why}</p><ul>{links}</ul><p>"))
+                page(
+                    StatusCode::NOT_FOUND,
+                    &format!("{why}</p><ul>{links}</ul><p>"),
+                )
             })
         }
     }

@@ -3,10 +3,12 @@
 //! [`crate::providers::orgchart::invert`].
 //!
 //! - `GET {graph_base}/users?$select=id,mail,userPrincipalName,displayName,employeeHireDate,
-//!   accountEnabled,department&$expand=manager($levels=1;$select=id)&$top=999`, following the
-//!   whole `@odata.nextLink` (same origin only, at most [`crate::limits::MAX_PAGES`] pages).
-//!   `$select` inside the expand needs `$levels` (docs/org.md); `employeeHireDate` is returned
-//!   only when selected.
+//!   accountEnabled,department&$expand=manager&$top=999`, following the whole `@odata.nextLink`
+//!   (same origin only, at most [`crate::limits::MAX_PAGES`] pages). `employeeHireDate`,
+//!   `accountEnabled` and `department` are returned only when selected. The plain
+//!   `$expand=manager` is the form "List manager" documents for the whole collection: its current
+//!   text supports `$levels` only on a single user, and `$select` inside the expansion is shown
+//!   only together with `$levels` (docs/org.md, Decisions).
 //! - The manager comes back as an id: it is translated to that user's address after the sweep
 //!   (a manager outside the listing has no address and the edge is dropped).
 //! - `accountEnabled = false` users are kept as inactive; the org unit is `department`.
@@ -102,7 +104,7 @@ pub async fn sweep(
             "$select",
             "id,mail,userPrincipalName,displayName,employeeHireDate,accountEnabled,department",
         )
-        .append_pair("$expand", "manager($levels=1;$select=id)")
+        .append_pair("$expand", "manager")
         .append_pair("$top", "999");
     let origin = url.origin();
     let mut users: Vec<User> = Vec::new();

@@ -56,8 +56,7 @@ impl State {
     /// Make `who` (a UPN or an id, case-insensitive) the active mailbox; false when there is no
     /// such mailbox (the active one stays).
     pub fn activate(&mut self, who: &str) -> bool {
-        if who.eq_ignore_ascii_case(&self.default_user) || who.eq_ignore_ascii_case(&self.user_id)
-        {
+        if who.eq_ignore_ascii_case(&self.default_user) || who.eq_ignore_ascii_case(&self.user_id) {
             return true;
         }
         let Some(key) = self

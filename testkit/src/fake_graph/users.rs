@@ -9,9 +9,11 @@
 //!   `displayName`, `givenName`, `id`, `jobTitle`, `mail`, `mobilePhone`, `officeLocation`,
 //!   `preferredLanguage`, `surname`, `userPrincipalName`); `accountEnabled`, `department` and
 //!   `employeeHireDate` are returned only when selected, as the user resource says.
-//! - `$expand=manager` or `manager($levels=1;$select=…)`: each user with a manager gets
-//!   `"manager": {"@odata.type": "#microsoft.graph.user", "id": …}` (plus any selected
-//!   property); `$levels` other than 1 and any other expansion → 400 (the fake serves one level).
+//! - `$expand=manager` or `manager($select=…)`: each user with a manager gets `"manager":
+//!   {"@odata.type": "#microsoft.graph.user", …}` with the manager's default properties (or
+//!   the selected ones and `id`); a user without one has no `manager` key. `$levels` on the
+//!   collection → 400 ("List manager": `$levels` is supported only on a single user); any other
+//!   expansion → 400.
 //! - `$skip` is not supported by Graph for users → 400.
 //! - [`State::users_denied`] (an app without `User.Read.All`): 403 `Authorization_RequestDenied`
 //!   "Insufficient privileges to complete the operation.", as Graph answers it.
@@ -87,13 +89,20 @@ fn expand_manager(expand: &str) -> Result<Option<Vec<String>>, String> {
     let inner = e
         .strip_prefix("manager(")
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| format!("Parsing OData Select and Expand failed: '{e}' is not supported."))?;
+        .ok_or_else(|| {
+            format!("Parsing OData Select and Expand failed: '{e}' is not supported.")
+        })?;
     let mut select = None;
     for opt in inner.split(';') {
         let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
         match k.trim().to_ascii_lowercase().as_str() {
-            "$levels" if v.trim() == "1" => {}
-            "$levels" => return Err("the fake serves one level of managers".into()),
+            "$levels" => {
+                let _ = v;
+                return Err(
+                    "The $levels parameter is only supported on a single user, not on the users collection."
+                        .into(),
+                );
+            }
             "$select" => select = Some(v.split(',').map(|s| s.trim().to_string()).collect()),
             other => return Err(format!("Query option '{other}' is not allowed in $expand.")),
         }
@@ -159,10 +168,7 @@ impl State {
                     && let Some(mid) = &u.manager
                     && let Some(boss) = self.org_users.iter().find(|x| &x.id == mid)
                 {
-                    let mut b = match sel {
-                        Some(s) => project(&full(boss), Some(s)),
-                        None => full(boss),
-                    };
+                    let mut b = project(&full(boss), sel.as_deref());
                     b.insert("@odata.type".into(), json!("#microsoft.graph.user"));
                     m.insert("manager".into(), Value::Object(b));
                 }
