@@ -358,7 +358,11 @@ struct ManagerQuery {
 
 /// The config a page is about: the config itself, or in org mode the `manager`'s (else the
 /// answer that lists the managers: JSON for the API, links for the page).
-fn page_config(shared: &Shared, q: &ManagerQuery, json: bool) -> Result<Arc<Config>, Response> {
+fn page_config(
+    shared: &Shared,
+    q: &ManagerQuery,
+    json: bool,
+) -> Result<Arc<Config>, Box<Response>> {
     let config = shared.config();
     if config.org.is_none() {
         return Ok(config);
@@ -377,7 +381,7 @@ fn page_config(shared: &Shared, q: &ManagerQuery, json: bool) -> Result<Arc<Conf
                 Some(Err(e)) => e.to_string(),
                 _ => "org mode: name a manager with ?manager=EMAIL".to_string(),
             };
-            Err(if json {
+            Err(Box::new(if json {
                 (
                     StatusCode::NOT_FOUND,
                     axum::Json(serde_json::json!({ "error": why, "managers": managers })),
@@ -396,11 +400,23 @@ fn page_config(shared: &Shared, q: &ManagerQuery, json: bool) -> Result<Arc<Conf
                         format!("<li><a href=\"/?manager={href}\">{m}</a></li>")
                     })
                     .collect();
+                // `why` may quote the query: escaped.
+                let why: String = why
+                    .chars()
+                    .map(|c| match c {
+                        '&' => "&amp;".to_string(),
+                        '<' => "&lt;".to_string(),
+                        '>' => "&gt;".to_string(),
+                        '"' => "&quot;".to_string(),
+                        '\'' => "&#39;".to_string(),
+                        c => c.to_string(),
+                    })
+                    .collect();
                 page(
                     StatusCode::NOT_FOUND,
                     &format!("{why}</p><ul>{links}</ul><p>"),
                 )
-            })
+            }))
         }
     }
 }
@@ -411,7 +427,7 @@ async fn report(State(app): State<AppState>, Query(q): Query<ManagerQuery>) -> R
     let ctx = shared.cycle_context();
     let config = match page_config(&shared, &q, true) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let doc = ctx
         .store
@@ -441,7 +457,7 @@ async fn dashboard(State(app): State<AppState>, Query(q): Query<ManagerQuery>) -
     let ctx = shared.cycle_context();
     let config = match page_config(&shared, &q, false) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let html = ctx
         .store

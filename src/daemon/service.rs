@@ -139,6 +139,17 @@ impl Shared {
         (h.failures, before != h.last_ok)
     }
 
+    /// Whether every account of `config` has an outcome (a sync finished, here or before this
+    /// process started). Org mode analyses a manager only then: each manager after their own
+    /// sync, never while their first one is still running.
+    fn synced_once(&self, config: &Config) -> bool {
+        let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        config
+            .accounts
+            .iter()
+            .all(|a| health.get(&a.name).is_some_and(|h| h.last_ok.is_some()))
+    }
+
     fn status_line(&self) -> String {
         let verdict = self.verdict();
         let ok = verdict.accounts.iter().filter(|a| a.healthy).count();
@@ -567,6 +578,9 @@ async fn analyser(
         for config in configs {
             if cancel.is_cancelled() {
                 return;
+            }
+            if org && !shared.synced_once(&config) {
+                continue;
             }
             let ctx = CycleContext {
                 config: Arc::new(config),

@@ -344,6 +344,155 @@ fn org_mode_through_google_gives_every_manager_their_own_roster_alerts_and_mail(
     assert_eq!(alerts(&report(&env, "mika@example.com")), []);
 }
 
+/// `GET path` on the daemon's listener: status and body.
+fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no response head"))?;
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    Ok((code, body.to_string()))
+}
+
+/// Kills the daemon when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_daemon_in_org_mode_syncs_and_analyses_every_manager_and_serves_each_report() {
+    let g = FakeGoogle::start();
+    for who in [
+        "ivy@example.com",
+        "cleo@example.com",
+        "mika@example.com",
+        "lee@example.com",
+    ] {
+        g.add_account(who, "UTC");
+    }
+    g.set_directory(directory(true));
+    one_on_one(&g, "mika@example.com", "ann@example.com");
+    one_on_one(&g, "lee@example.com", "zoe@example.com");
+    one_on_one(&g, "cleo@example.com", "mika@example.com");
+    let smtp = SmtpServer::start();
+    let env = google_env(&g, &smtp);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str(&format!(
+        "\n[daemon]\nlisten = \"127.0.0.1:{port}\"\n\n[sync]\ninterval = \"30s\"\n"
+    ));
+    std::fs::write(&env.config, text).unwrap();
+    let log = env.dir.path().join("daemon.log");
+    let mut daemon = Running(
+        env.cmd(&["--now", NOW, "run"])
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("JOURNAL_STREAM")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    // The daemon sweeps the directory, syncs each manager's account in its own task, analyses
+    // each manager and mails each their own alerts.
+    let started = std::time::Instant::now();
+    while smtp.received().len() < 2 {
+        if let Ok(Some(status)) = daemon.0.try_wait() {
+            panic!(
+                "the daemon exited ({status}): {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(90),
+            "no mail: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mail = mail_by_recipient(&smtp);
+    assert_eq!(
+        mail.keys().collect::<Vec<_>>(),
+        ["cleo@example.com", "mika@example.com"],
+        "{mail:?}"
+    );
+    assert!(
+        mail["mika@example.com"]
+            .join("\n")
+            .contains("bo@example.com")
+    );
+    assert!(
+        !mail["mika@example.com"]
+            .join("\n")
+            .contains("lee@example.com")
+    );
+
+    // /healthz covers every manager's account.
+    let (code, body) = http_get(port, "/healthz").unwrap();
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(code, 200, "{body}");
+    let mut names: Vec<&str> = health["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "org:cleo@example.com",
+            "org:lee@example.com",
+            "org:mika@example.com"
+        ]
+    );
+    // Each manager's report; without a manager, the list of them.
+    let (code, body) = http_get(port, "/api/report?manager=mika%40example.com").unwrap();
+    assert_eq!(code, 200, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(roster(&doc), ["ann@example.com", "bo@example.com"]);
+    let (code, body) = http_get(port, "/api/report").unwrap();
+    assert_eq!(code, 404);
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        listed["managers"],
+        json!(["cleo@example.com", "lee@example.com", "mika@example.com"])
+    );
+    let (code, body) = http_get(port, "/?manager=%3Cb%3Ex").unwrap();
+    assert_eq!(code, 404);
+    assert!(
+        !body.contains("<b>x") && body.contains("&lt;b&gt;x"),
+        "{body}"
+    );
+    let (code, body) = http_get(port, "/?manager=lee%40example.com").unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        body.contains("zoe@example.com") || body.contains("Zoe"),
+        "{body}"
+    );
+}
+
 // ---------------------------------------------------------------- Microsoft Graph, app-only
 
 mod graph {
