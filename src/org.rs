@@ -122,6 +122,16 @@ pub fn expand(config: &Config, chart: &Chart) -> Expansion {
         OrgSource::List => org.managers.clone(),
     };
     emails.retain(|e| !excluded(e));
+    // A listed manager the directory shows as suspended, archived or disabled is no manager.
+    emails.retain(|e| {
+        let gone = chart.inactive.contains(&e.to_lowercase());
+        if gone {
+            warnings.push(format!(
+                "manager {e} is left out: the directory shows the account as inactive"
+            ));
+        }
+        !gone
+    });
     emails.sort_by_key(|e| e.to_lowercase());
     emails.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     // Every address already in a roster → the manager whose roster holds it.
@@ -205,6 +215,17 @@ pub fn expand(config: &Config, chart: &Chart) -> Expansion {
             manager.clone(),
             derive(config, org, &manager, over, reports),
         ));
+    }
+    for o in &org.overrides {
+        if !out
+            .iter()
+            .any(|(m, _)| m.email.eq_ignore_ascii_case(&o.email))
+        {
+            warnings.push(format!(
+                "[[org.manager]] {} is not one of the org's managers; its settings are not used",
+                o.email
+            ));
+        }
     }
     Expansion {
         managers: out,
@@ -317,19 +338,48 @@ pub fn flat(config: &Config, state_dir: &Path) -> Config {
     c
 }
 
-/// The analysis of every manager at `now` (one-shot freshness), for the people-ops rollup:
-/// each manager with their analysed config's alerts reconciled in the shared store.
+/// One manager's analysis in org mode, with the config it ran on.
+pub struct ManagerAnalysis {
+    pub manager: OrgManager,
+    /// The manager's derived config (roster, zone, account).
+    pub config: Config,
+    pub analysed: crate::alerts::Analysed,
+}
+
+impl ManagerAnalysis {
+    /// The `report --json` document of this manager at `now`.
+    pub fn report(&self, now: DateTime<Utc>) -> crate::report::ReportDoc {
+        crate::report::build(&self.config, &self.analysed, now)
+    }
+}
+
+/// Why [`analyses`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysesError {
+    #[error("{0}")]
+    Org(#[from] OrgError),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The analysis of every manager at `now` (one-shot freshness: each account's last sync must
+/// have worked), in manager order, for the people-ops rollup. Like `report`, it reconciles each
+/// manager's alerts in the shared store.
 pub fn analyses(
     config: &Config,
     state_dir: &Path,
     store: &mut crate::store::Store,
     now: DateTime<Utc>,
-) -> Result<Vec<(OrgManager, crate::alerts::Analysed)>, String> {
-    let expansion = configs(config, state_dir).map_err(|e| e.to_string())?;
+) -> Result<Vec<ManagerAnalysis>, AnalysesError> {
+    let expansion = configs(config, state_dir)?;
     let mut out = Vec::new();
-    for (m, c) in expansion.managers {
-        let a = crate::alerts::analyse(&c, store, now).map_err(|e| e.to_string())?;
-        out.push((m, a));
+    for (manager, config) in expansion.managers {
+        let analysed = crate::alerts::analyse(&config, store, now)?;
+        out.push(ManagerAnalysis {
+            manager,
+            config,
+            analysed,
+        });
     }
     Ok(out)
 }
@@ -451,6 +501,39 @@ to = ["{manager}", "hr@example.com"]
     }
 
     #[test]
+    fn a_list_of_managers_leaves_out_inactive_ones_and_unused_overrides_are_said() {
+        let text = ORG.replace(
+            "exclude = [\"ceo@example.com\"]",
+            "source = \"list\"\nmanagers = [\"lee@example.com\", \"gone@example.com\", \"new@example.com\"]",
+        );
+        let config = crate::config::parse(&text, Path::new("/tmp/c.toml")).unwrap();
+        let mut gone = p("gone@example.com", None);
+        gone.active = false;
+        let chart = invert(&[
+            p("lee@example.com", None),
+            p("zoe@example.com", Some("lee@example.com")),
+            gone,
+            p("x@example.com", Some("gone@example.com")),
+        ]);
+        let e = expand(&config, &chart);
+        let names: Vec<&str> = e.managers.iter().map(|(m, _)| m.email.as_str()).collect();
+        // A listed manager outside the directory is kept (with only their overrides' reports).
+        assert_eq!(names, ["lee@example.com", "new@example.com"]);
+        assert!(e.managers[1].1.reports.is_empty());
+        assert!(
+            e.warnings.iter().any(|w| w.contains("gone@example.com")),
+            "{:?}",
+            e.warnings
+        );
+        // Mika has overrides but is not a listed manager.
+        assert!(
+            e.warnings
+                .iter()
+                .any(|w| w.contains("[[org.manager]] mika@example.com"))
+        );
+    }
+
+    #[test]
     fn without_a_sweep_there_is_no_manager() {
         let config = crate::config::parse(ORG, Path::new("/tmp/c.toml")).unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -458,5 +541,96 @@ to = ["{manager}", "hr@example.com"]
             configs(&config, dir.path()),
             Err(OrgError::NoDirectory)
         ));
+    }
+
+    /// A 1on1 of `manager` with `report` every week since October, as an iCalendar feed.
+    fn weekly(organizer: &str, report: &str) -> Vec<crate::model::Event> {
+        let text = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{organizer}-{report}\r\n\
+             DTSTART:20261005T100000Z\r\nDURATION:PT30M\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:1on1\r\n\
+             ORGANIZER:mailto:{organizer}\r\nATTENDEE:mailto:{report}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        );
+        crate::providers::ics::parse_feed(text.as_bytes(), "f.ics", "f.ics")
+            .unwrap()
+            .events
+    }
+
+    #[test]
+    fn each_manager_is_analysed_on_their_own_calendar_and_alerts() {
+        use chrono::TimeZone;
+        let config = crate::config::parse(ORG, Path::new("/tmp/c.toml")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+        orgchart::save(
+            dir.path(),
+            &[
+                p("mika@example.com", None),
+                p("lee@example.com", None),
+                p("ann@example.com", Some("mika@example.com")),
+                p("cy@example.com", Some("mika@example.com")),
+                p("zoe@example.com", Some("lee@example.com")),
+            ],
+            now,
+        )
+        .unwrap();
+        let mut store = crate::store::Store::open_in(dir.path()).unwrap();
+        // Mika's calendar: Ann. Lee's calendar: Zoe, and (oddly) a weekly meeting Mika organizes
+        // with Cy, which must not count for Mika: it is not in Mika's calendar.
+        let mut lee = weekly("lee@example.com", "zoe@example.com");
+        lee.extend(weekly("mika@example.com", "cy@example.com"));
+        for (account, events) in [
+            (
+                "org:mika@example.com",
+                weekly("mika@example.com", "ann@example.com"),
+            ),
+            ("org:lee@example.com", lee),
+        ] {
+            let id = store.ensure_account(account, "google").unwrap();
+            store
+                .replace_account_events(id, "primary", &events, None)
+                .unwrap();
+            store
+                .record_sync(
+                    id,
+                    &crate::store::SyncOutcome {
+                        at: now,
+                        ok: true,
+                        error: None,
+                        changed: true,
+                    },
+                )
+                .unwrap();
+        }
+        let all = analyses(&config, dir.path(), &mut store, now).unwrap();
+        let kinds = |m: &ManagerAnalysis| -> Vec<(String, String)> {
+            m.analysed
+                .analysis
+                .findings
+                .iter()
+                .map(|f| (f.kind.as_str().to_string(), f.report_email.clone()))
+                .collect()
+        };
+        assert_eq!(all[0].manager.email, "lee@example.com");
+        assert_eq!(kinds(&all[0]), []);
+        assert_eq!(all[1].manager.email, "mika@example.com");
+        // Bo comes from Mika's [[org.manager.reports]] override; Cy from the directory.
+        assert_eq!(
+            kinds(&all[1]),
+            [
+                ("no_series".to_string(), "bo@example.com".to_string()),
+                ("no_series".to_string(), "cy@example.com".to_string())
+            ]
+        );
+        assert_eq!(all[1].report(now).manager, "mika@example.com");
+        // Lee's analysis again does not resolve Mika's alert (not Lee's report).
+        let lee_only = config_of(&config, dir.path(), "lee@example.com").unwrap().1;
+        crate::alerts::analyse(&lee_only, &mut store, now).unwrap();
+        let open: Vec<String> = store
+            .open_alerts()
+            .unwrap()
+            .into_iter()
+            .map(|a| a.report)
+            .collect();
+        assert_eq!(open, ["bo@example.com", "cy@example.com"]);
     }
 }

@@ -42,7 +42,7 @@ pub struct Cli {
     /// systemd (JOURNAL_STREAM set) logs go to the journal. Filters: RUST_LOG.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Org mode ([org] in the config): work on this manager only (their derived config)
+    /// Org mode (an `[org]` section in the config): work on this manager only (their derived config)
     #[arg(long, global = true, value_name = "EMAIL")]
     pub manager: Option<String>,
     #[command(subcommand)]

@@ -108,12 +108,19 @@ pub fn check(config_path: &Path) -> Result<(), CliError> {
             for warning in inline_secret_warnings(&cfg, config_path) {
                 println!("warning: {warning}");
             }
-            println!(
-                "{}: OK ({} reports, {} accounts)",
-                config_path.display(),
-                cfg.reports.len(),
-                cfg.accounts.len()
-            );
+            match &cfg.org {
+                Some(org) => println!(
+                    "{}: OK (org mode: the managers come from the directory, every calendar through account {})",
+                    config_path.display(),
+                    org.account
+                ),
+                None => println!(
+                    "{}: OK ({} reports, {} accounts)",
+                    config_path.display(),
+                    cfg.reports.len(),
+                    cfg.accounts.len()
+                ),
+            }
             // Valid, but a calendar that cannot be read would leave the analysis incomplete.
             for w in file_warnings(&cfg) {
                 println!("warning: {w}");

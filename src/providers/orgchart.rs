@@ -68,6 +68,8 @@ pub struct Chart {
     /// Every active person by lower-case address (for `source = "list"` managers without
     /// reports, and names).
     pub people: BTreeMap<String, OrgPerson>,
+    /// The lower-case addresses of the inactive people (suspended, archived, disabled).
+    pub inactive: std::collections::BTreeSet<String>,
 }
 
 impl Chart {
@@ -88,6 +90,11 @@ pub fn invert(people: &[OrgPerson]) -> Chart {
             .entry(p.email.trim().to_lowercase())
             .or_insert_with(|| p.clone());
     }
+    let inactive = first
+        .iter()
+        .filter(|(_, p)| !p.active)
+        .map(|(k, _)| k.clone())
+        .collect();
     let active: BTreeMap<String, OrgPerson> = first.into_iter().filter(|(_, p)| p.active).collect();
     let manager_of = |p: &OrgPerson| -> Option<String> {
         let m = p.manager.as_deref()?.trim().to_lowercase();
@@ -115,6 +122,7 @@ pub fn invert(people: &[OrgPerson]) -> Chart {
     Chart {
         managers,
         people: active,
+        inactive,
     }
 }
 
