@@ -97,7 +97,6 @@ fn expand_manager(expand: &str) -> Result<Option<Vec<String>>, String> {
         let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
         match k.trim().to_ascii_lowercase().as_str() {
             "$levels" => {
-                let _ = v;
                 return Err(
                     "The $levels parameter is only supported on a single user, not on the users collection."
                         .into(),
@@ -180,7 +179,7 @@ impl State {
             "value": value,
         });
         if skip + top < self.org_users.len() {
-            let mut next = reqwest_free_url(base, query);
+            let mut next = next_link(base, query);
             next.push_str(&format!("$skiptoken={}", skip + top));
             body["@odata.nextLink"] = json!(next);
         }
@@ -189,7 +188,7 @@ impl State {
 }
 
 /// `base?k=v&…&` with every parameter but `$skiptoken`, percent-encoded.
-fn reqwest_free_url(base: &str, query: &[(String, String)]) -> String {
+fn next_link(base: &str, query: &[(String, String)]) -> String {
     let mut out = format!("{base}?");
     for (k, v) in query {
         if k.eq_ignore_ascii_case("$skiptoken") {
