@@ -534,6 +534,32 @@ to = ["{manager}", "hr@example.com"]
     }
 
     #[test]
+    fn the_manager_placeholder_fills_the_webhook_url_and_the_command() {
+        let text = ORG.replace(
+            "channels = [\"email\"]",
+            "channels = [\"email\", \"webhook\", \"command\"]\n\
+             [alerts.webhook]\nurl = \"https://hooks.example.com/to/{manager}?x=1\"\n\
+             [alerts.command]\nargv = [\"/bin/notify\", \"--to={manager}\"]",
+        );
+        let config = crate::config::parse(&text, Path::new("/tmp/c.toml")).unwrap();
+        let chart = invert(&[
+            p("mika+eng@example.com", None),
+            p("ann@example.com", Some("mika+eng@example.com")),
+        ]);
+        let e = expand(&config, &chart);
+        let c = &e.managers[0].1;
+        assert_eq!(
+            c.alerts.webhook.as_ref().unwrap().url.expose(),
+            "https://hooks.example.com/to/mika%2Beng%40example.com?x=1"
+        );
+        assert_eq!(
+            c.alerts.command.as_ref().unwrap().argv,
+            ["/bin/notify", "--to=mika+eng@example.com"]
+        );
+        assert_eq!(c.accounts[0].name, "org:mika+eng@example.com");
+    }
+
+    #[test]
     fn without_a_sweep_there_is_no_manager() {
         let config = crate::config::parse(ORG, Path::new("/tmp/c.toml")).unwrap();
         let dir = tempfile::tempdir().unwrap();
