@@ -19,6 +19,7 @@
 //! - `report`: the `report --json` document shared by the CLI and the dashboard.
 //! - `rollup`: the people-ops rollup across managers (`report --org`, `/org`), aggregates only.
 //! - [`dashboard`]: the HTML page (heatmap, figures, alerts, sync state) of `report --html` and `/`.
+//! - [`org`]: org mode: one single-manager config per manager of the directory.
 //! - [`output`]: the machine-readable output formats (`events --json`).
 //! - [`daemon`]: the cycle (sync, analyse, act) and the service around it.
 //! - `limits`: the fixed limits that bound the work per feed, event and HTTP exchange.
@@ -37,6 +38,7 @@ pub(crate) mod limits;
 pub(crate) mod makeup;
 pub(crate) mod metrics;
 pub mod model;
+pub mod org;
 pub mod output;
 pub mod providers;
 pub mod recurrence;

@@ -197,6 +197,17 @@ pub fn analyse_with(
     now: DateTime<Utc>,
     freshness: Freshness,
 ) -> Result<Analysed, StoreError> {
+    if config.org.is_some() {
+        // An org config has no roster of its own (each manager's derived config has, see
+        // `crate::org`): never reconcile the shared store with it.
+        return Ok(Analysed {
+            analysis: cadence::analyse(config, &[], now),
+            states: Vec::new(),
+            account_alerts: Vec::new(),
+            accounts: Vec::new(),
+            complete: false,
+        });
+    }
     // `directory = true` accounts add their direct reports to the roster.
     let state_dir = store.path().parent().map(std::path::Path::to_path_buf);
     let with_directory = state_dir
@@ -212,7 +223,21 @@ pub fn analyse_with(
         detector.single_may_matter(humans.iter().copied(), title)
             || detector.may_be_absence(humans.iter().copied(), title)
     };
-    let calendars = store.load_events_in_filtered(None, window.from, window.to, &keep)?;
+    // Org mode: the store is shared by every manager; this one reads only their own accounts.
+    let calendars = if config.scoped {
+        let mut all = Vec::new();
+        for account in &config.accounts {
+            all.extend(store.load_events_in_filtered(
+                Some(&account.name),
+                window.from,
+                window.to,
+                &keep,
+            )?);
+        }
+        all
+    } else {
+        store.load_events_in_filtered(None, window.from, window.to, &keep)?
+    };
     let loaded = started.elapsed();
     let analysis = cadence::analyse(config, &calendars, now);
     tracing::debug!(
@@ -255,7 +280,9 @@ pub fn analyse_with(
     }
     let report_count = findings.len();
     findings.extend(account_alerts.iter().map(|(_, f)| f.clone()));
-    let resolvable = |report: &str| complete || report.starts_with("account:");
+    // Org mode: only this manager's reports and accounts are theirs to resolve.
+    let resolvable =
+        |report: &str| (complete || report.starts_with("account:")) && owns(config, report);
     let mut states = store.reconcile_alerts_where(&findings, now, &resolvable)?;
     let account_states = states.split_off(report_count);
     if !complete {
@@ -275,6 +302,17 @@ pub fn analyse_with(
         accounts,
         complete,
     })
+}
+
+/// Whether an alert (by its `report` column: an address, or `account:<name>`) belongs to this
+/// config: always in the single-manager mode; in org mode, only this manager's reports and
+/// accounts (the store is shared).
+pub fn owns(config: &Config, report: &str) -> bool {
+    !config.scoped
+        || match report.strip_prefix("account:") {
+            Some(account) => config.accounts.iter().any(|a| a.name == account),
+            None => config.report_for(report).is_some(),
+        }
 }
 
 /// The alert of an account that keeps the analysis incomplete, and its finding for the store.

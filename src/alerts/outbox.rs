@@ -370,7 +370,28 @@ fn about_reports(message: &str) -> bool {
 
 /// The view with only the account alerts (the completeness gate holds the report alerts).
 fn accounts_only(view: &OutboxView) -> OutboxView {
-    let account = |report: &str| report.starts_with("account:");
+    only(view, &|report: &str| report.starts_with("account:"))
+}
+
+/// Org mode: the view of one manager (their reports and their accounts), so that no message
+/// carries another manager's alert.
+fn own_only(config: &Config, view: &OutboxView) -> OutboxView {
+    only(view, &|report: &str| crate::alerts::owns(config, report))
+}
+
+/// Whether an org-mode message row belongs to this manager (its `manager` field).
+fn own_row(config: &Config, message: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(message)
+        .ok()
+        .and_then(|v| {
+            v["manager"]
+                .as_str()
+                .map(|m| m.eq_ignore_ascii_case(&config.manager.email))
+        })
+        .unwrap_or(false)
+}
+
+fn only(view: &OutboxView, account: &dyn Fn(&str) -> bool) -> OutboxView {
     OutboxView {
         open: view
             .open
@@ -414,6 +435,11 @@ pub async fn deliver<S: Outbox + Clone + 'static>(
                 let view = OutboxView {
                     can_book,
                     ..view.clone()
+                };
+                let view = if cfg.scoped {
+                    own_only(&cfg, &view)
+                } else {
+                    view
                 };
                 if complete {
                     plan(&cfg, &view, Some(&cadence), now)
@@ -470,6 +496,10 @@ pub async fn drain<S: Outbox + Clone + 'static>(
     };
     if hold_reports {
         pending.retain(|row| !about_reports(&row.message));
+    }
+    if config.scoped {
+        // Org mode: the outbox is shared; each manager's channels send only their messages.
+        pending.retain(|row| own_row(config, &row.message));
     }
     let mut by_channel: BTreeMap<String, Vec<PendingDelivery>> = BTreeMap::new();
     for row in pending {

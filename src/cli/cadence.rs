@@ -25,6 +25,17 @@ pub fn analyse(ctx: &Context) -> Result<Analysed, CliError> {
 // ---------------------------------------------------------------- report
 
 pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliError> {
+    report_with(ctx, json, html, true)
+}
+
+/// [`report`]; `pretty = false` writes the JSON document on one line (org mode: one document
+/// per manager and line).
+pub fn report_with(
+    ctx: &Context,
+    json: bool,
+    html: Option<&Path>,
+    pretty: bool,
+) -> Result<(), CliError> {
     let runtime = |e: crate::store::StoreError| CliError::runtime(e.to_string());
     let mut store = ctx.open_store()?;
     let a = crate::alerts::analyse(&ctx.config, &mut store, ctx.now).map_err(runtime)?;
@@ -52,8 +63,12 @@ pub fn report(ctx: &Context, json: bool, html: Option<&Path>) -> Result<(), CliE
         let mut doc = crate::report::document(&ctx.config, &a, &links, ctx.now)
             .map_err(|e| CliError::runtime(e.to_string()))?;
         crate::scheduling::annotate_report(&mut doc, &proposals);
-        let text =
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
+        let text = if pretty {
+            serde_json::to_string_pretty(&doc)
+        } else {
+            serde_json::to_string(&doc)
+        }
+        .map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
     let mut text = render_report(ctx, &a, Style::detect());
@@ -418,6 +433,12 @@ pub fn series(ctx: &Context, json: bool) -> Result<(), CliError> {
 // ---------------------------------------------------------------- alerts
 
 pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
+    alerts_with(ctx, json, all, true)
+}
+
+/// [`alerts`]; `pretty = false` writes the JSON array on one line (org mode: one array per
+/// manager and line).
+pub fn alerts_with(ctx: &Context, json: bool, all: bool, pretty: bool) -> Result<(), CliError> {
     let a = analyse(ctx)?;
     let rows: Vec<AlertJson> = crate::report::build(&ctx.config, &a, ctx.now)
         .alerts
@@ -443,8 +464,12 @@ pub fn alerts(ctx: &Context, json: bool, all: bool) -> Result<(), CliError> {
             v["delivered_on"] = serde_json::json!(on);
             values.push(v);
         }
-        let text =
-            serde_json::to_string_pretty(&values).map_err(|e| CliError::runtime(e.to_string()))?;
+        let text = if pretty {
+            serde_json::to_string_pretty(&values)
+        } else {
+            serde_json::to_string(&values)
+        }
+        .map_err(|e| CliError::runtime(e.to_string()))?;
         return write_out(&format!("{text}\n"));
     }
     let zone = ctx.config.manager.zone();

@@ -8,6 +8,7 @@ mod cadence;
 mod delivery;
 mod events;
 mod org;
+mod rollup;
 mod run;
 mod scheduling;
 mod service;
@@ -42,6 +43,9 @@ pub struct Cli {
     /// systemd (JOURNAL_STREAM set) logs go to the journal. Filters: RUST_LOG.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Org mode (an `[org]` section in the config): work on this manager only (their derived config)
+    #[arg(long, global = true, value_name = "EMAIL")]
+    pub manager: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -338,6 +342,28 @@ fn stderr_is_journal() -> bool {
         .is_ok_and(|m| m.dev() == dev && m.ino() == ino)
 }
 
+/// Load the context; in org mode with `--manager`, that manager's derived config.
+fn load(cli: &Cli, config_path: PathBuf) -> Result<Context, CliError> {
+    let ctx = Context::load(cli, config_path)?;
+    match (&cli.manager, ctx.config.org.is_some()) {
+        (Some(m), true) => org::for_manager(ctx, m),
+        (Some(_), false) => Err(CliError::usage(
+            "--manager is for org mode ([org] in the config)",
+        )),
+        (None, _) => Ok(ctx),
+    }
+}
+
+/// Commands that work on one manager need `--manager` in org mode.
+fn one_manager(ctx: Context, what: &str) -> Result<Context, CliError> {
+    if ctx.config.org.is_some() {
+        return Err(CliError::usage(format!(
+            "in org mode `{what}` works on one manager: add --manager EMAIL"
+        )));
+    }
+    Ok(ctx)
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let config_path = match &cli.config {
@@ -353,12 +379,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             device,
             no_browser,
         } => {
-            let ctx = Context::load(&cli, config_path)?;
+            let ctx = one_manager(load(&cli, config_path)?, "auth")?;
             auth::auth(&ctx, account, *refresh_token_stdin, *device, !*no_browser)
         }
         Command::Sync { account, full } => {
-            let ctx = Context::load(&cli, config_path)?;
-            setup::sync(&ctx, account.as_deref(), *full)
+            let ctx = load(&cli, config_path)?;
+            if ctx.config.org.is_some() {
+                org::sync(&ctx, account.as_deref(), *full)
+            } else {
+                setup::sync(&ctx, account.as_deref(), *full)
+            }
         }
         Command::Events {
             account,
@@ -366,7 +396,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             to,
             json,
         } => {
-            let ctx = Context::load(&cli, config_path)?;
+            let ctx = one_manager(load(&cli, config_path)?, "events")?;
             events::events(
                 &ctx,
                 account.as_deref(),
@@ -375,19 +405,32 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 *json,
             )
         }
-        Command::Series { json } => cadence::series(&Context::load(&cli, config_path)?, *json),
-        Command::Status { json } => status::status(&Context::load(&cli, config_path)?, *json),
+        Command::Series { json } => {
+            cadence::series(&one_manager(load(&cli, config_path)?, "series")?, *json)
+        }
+        Command::Status { json } => {
+            let ctx = load(&cli, config_path)?;
+            if ctx.config.org.is_some() {
+                org::status(&ctx, *json)
+            } else {
+                status::status(&ctx, *json)
+            }
+        }
         Command::Report { json, html, org } => {
-            let ctx = Context::load(&cli, config_path)?;
+            let ctx = load(&cli, config_path)?;
             if *org {
+                rollup::report(&ctx, *json, html.as_deref())
+            } else if ctx.config.org.is_some() {
                 org::report(&ctx, *json, html.as_deref())
             } else {
                 cadence::report(&ctx, *json, html.as_deref())
             }
         }
         Command::Run { once } => {
-            let ctx = Context::load(&cli, config_path.clone())?;
-            if *once {
+            let ctx = load(&cli, config_path.clone())?;
+            if *once && ctx.config.org.is_some() {
+                org::run_once(&ctx)
+            } else if *once {
                 run::run_once(&ctx)
             } else {
                 run::run_daemon(ctx, config_path, cli.now)
@@ -401,33 +444,36 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     format,
                 },
         } => {
-            let ctx = Context::load(&cli, config_path.clone())?;
+            let ctx = load(&cli, config_path.clone())?;
             service::install(&ctx, &cli, &config_path, *user, output.as_deref(), *format)
         }
         Command::Alerts { action, json, all } => {
-            let ctx = Context::load(&cli, config_path)?;
+            let ctx = load(&cli, config_path)?;
             match action {
+                None if ctx.config.org.is_some() => org::alerts(&ctx, *json, *all),
                 None => cadence::alerts(&ctx, *json, *all),
                 Some(AlertAction::Ack { id }) => cadence::ack(&ctx, id),
                 Some(AlertAction::Snooze { id, until }) => cadence::snooze(&ctx, id, until),
-                Some(AlertAction::Test) => delivery::test(&ctx),
+                Some(AlertAction::Test) => delivery::test(&one_manager(ctx, "alerts test")?),
             }
         }
-        Command::Propose { report, json } => {
-            scheduling::propose(&Context::load(&cli, config_path)?, report.as_deref(), *json)
-        }
+        Command::Propose { report, json } => scheduling::propose(
+            &one_manager(load(&cli, config_path)?, "propose")?,
+            report.as_deref(),
+            *json,
+        ),
         Command::Book {
             alert_id,
             slot,
             undo,
         } => scheduling::book(
-            &Context::load(&cli, config_path)?,
+            &one_manager(load(&cli, config_path)?, "book")?,
             alert_id,
             usize::from(*slot),
             *undo,
         ),
         Command::Agenda { action, dry_run } => {
-            let ctx = Context::load(&cli, config_path)?;
+            let ctx = one_manager(load(&cli, config_path)?, "agenda")?;
             match action {
                 None => agenda::agenda(&ctx, *dry_run),
                 Some(AgendaAction::Unlink { dry_run: d }) => agenda::unlink(&ctx, *d || *dry_run),

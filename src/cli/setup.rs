@@ -108,12 +108,19 @@ pub fn check(config_path: &Path) -> Result<(), CliError> {
             for warning in inline_secret_warnings(&cfg, config_path) {
                 println!("warning: {warning}");
             }
-            println!(
-                "{}: OK ({} reports, {} accounts)",
-                config_path.display(),
-                cfg.reports.len(),
-                cfg.accounts.len()
-            );
+            match &cfg.org {
+                Some(org) => println!(
+                    "{}: OK (org mode: the managers come from the directory, every calendar through account {})",
+                    config_path.display(),
+                    org.account
+                ),
+                None => println!(
+                    "{}: OK ({} reports, {} accounts)",
+                    config_path.display(),
+                    cfg.reports.len(),
+                    cfg.accounts.len()
+                ),
+            }
             // Valid, but a calendar that cannot be read would leave the analysis incomplete.
             for w in file_warnings(&cfg) {
                 println!("warning: {w}");
@@ -180,12 +187,17 @@ pub fn targets(
 /// `sync`: one pass over the accounts; exit 1 when any account failed (the others still sync).
 pub fn sync(ctx: &Context, only: Option<&str>, full: bool) -> Result<(), CliError> {
     let targets = targets(&ctx.config, &ctx.state_dir, only)?;
+    sync_targets(ctx, &targets, full)
+}
+
+/// One pass over `targets` (org mode passes every manager's accounts).
+pub fn sync_targets(ctx: &Context, targets: &[SyncTarget], full: bool) -> Result<(), CliError> {
     let store = AsyncStore::new(ctx.open_store()?);
     let runtime = runtime()?;
     let client = crate::providers::http::client().map_err(|e| CliError::runtime(e.to_string()))?;
     let results = runtime.block_on(async {
         let mut results = Vec::new();
-        for target in &targets {
+        for target in targets {
             let r = crate::sync::sync_account(&store, &client, target, full, ctx.now).await;
             results.push((target, r));
         }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{CliError, Context};
 
 #[derive(Serialize)]
-struct StatusJson {
+pub(super) struct StatusJson {
     now: String,
     state_dir: String,
     /// Whether a daemon holds the state directory's lock, and its pid.
@@ -72,6 +72,18 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
+    let doc = document(ctx)?;
+    let text = if json {
+        serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))? + "\n"
+    } else {
+        crate::terminal::escape_text(&human(&doc)).into_owned()
+    };
+    print!("{text}");
+    Ok(())
+}
+
+/// The status of one (single-manager or derived) config.
+pub(super) fn document(ctx: &Context) -> Result<StatusJson, CliError> {
     let mut store = ctx.open_store()?;
     let runtime = |e: crate::store::StoreError| CliError::runtime(e.to_string());
     let analysed = crate::alerts::analyse(&ctx.config, &mut store, ctx.now).map_err(runtime)?;
@@ -160,16 +172,10 @@ pub fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
             })
             .collect(),
     };
-    let text = if json {
-        serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))? + "\n"
-    } else {
-        crate::terminal::escape_text(&human(&doc)).into_owned()
-    };
-    print!("{text}");
-    Ok(())
+    Ok(doc)
 }
 
-fn human(doc: &StatusJson) -> String {
+pub(super) fn human(doc: &StatusJson) -> String {
     let daemon = match (doc.daemon.running, doc.daemon.pid) {
         (true, Some(pid)) => format!("running (pid {pid})"),
         (true, None) => "running".to_string(),

@@ -33,6 +33,7 @@ pub use paths::{
     state_dir_from,
 };
 pub use types::*;
+pub use validate::MANAGER_PLACEHOLDER;
 pub use value::{
     Cadence, ConfigDuration, Digest, MissingEnv, Secret, SecretSource, SensitiveUrl, parse_cadence,
     parse_digest, parse_duration, split_host_port,

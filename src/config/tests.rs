@@ -743,3 +743,75 @@ fn daemon_hosts_are_names_with_an_optional_port() {
         assert!(msg.contains("invalid host"), "{bad}: {msg}");
     }
 }
+
+const ORG: &str = "[manager]\ntimezone = \"Europe/Berlin\"\n\n[org]\naccount = \"org\"\nadmin = \"it@example.com\"\n\n[[accounts]]\nname = \"org\"\nprovider = \"google\"\nservice_account_key = \"sa.json\"\n";
+
+#[test]
+fn org_mode_loads_with_defaults_and_overrides() {
+    let c = parse_ok(&format!(
+        "{ORG}\n[[org.manager]]\nemail = \"mika@example.com\"\nlocale = \"ja\"\n\
+         [[org.manager.reports]]\nemail = \"ann@example.com\"\ncadence = \"weekly\"\n\
+         [alerts]\nchannels = [\"email\"]\n[alerts.email]\nsmtp_host = \"localhost\"\nfrom = \"c@example.com\"\n"
+    ));
+    let org = c.org.as_ref().unwrap();
+    assert_eq!(org.source, OrgSource::Directory);
+    assert_eq!(org.account, "org");
+    assert_eq!(org.admin.as_deref(), Some("it@example.com"));
+    assert_eq!(org.min_group, 5);
+    assert_eq!(org.overrides[0].locale, Some(Locale::Ja));
+    assert_eq!(org.overrides[0].reports[0].email, "ann@example.com");
+    assert!(!c.scoped);
+    assert_eq!(c.manager.email, "");
+    // Each manager's own address is the default recipient.
+    assert_eq!(c.alerts.email.as_ref().unwrap().to, [MANAGER_PLACEHOLDER]);
+}
+
+#[test]
+fn org_mode_problems_name_their_keys() {
+    let (key, _, msg) = one(&format!("{ORG}[[reports]]\nemail = \"a@example.com\"\n"));
+    assert_eq!(key, "reports");
+    assert!(msg.contains("[[org.manager.reports]]"), "{msg}");
+
+    let (key, line, msg) =
+        one(&ORG.replace("service_account_key = \"sa.json\"", "client_id = \"x\""));
+    assert_eq!((key.as_str(), line), ("org.account", Some(5)));
+    assert!(msg.contains("service_account_key"), "{msg}");
+
+    let (key, _, msg) = one(&format!(
+        "{ORG}\n[[accounts]]\nname = \"feed\"\nprovider = \"ics\"\npath = \"a.ics\"\n"
+    ));
+    assert_eq!(key, "accounts[1].name");
+    assert!(msg.contains("org.account"), "{msg}");
+
+    let (key, _, _) = one(&ORG.replace("[org]\n", "[org]\nmin_group = 3\n"));
+    assert_eq!(key, "org.min_group");
+    let (key, _, _) = one(&ORG.replace("admin = \"it@example.com\"\n", ""));
+    assert_eq!(key, "org.admin");
+    let (key, _, _) = one(&format!("{ORG}[alerts]\ndigest = \"daily 09:00\"\n"));
+    assert_eq!(key, "alerts.digest");
+    let (key, _, _) = one(&ORG.replace("[org]\n", "[org]\nsource = \"list\"\n"));
+    assert_eq!(key, "org.managers");
+    let (key, _, _) = one(&ORG.replace("account = \"org\"", "account = \"nope\""));
+    assert_eq!(key, "org.account");
+
+    // A Microsoft template is app-only: it needs a secret and a specific tenant; admin is Google's.
+    let ms = "[org]\naccount = \"m\"\n\n[[accounts]]\nname = \"m\"\nprovider = \"microsoft\"\nclient_id = \"app\"\nclient_secret_env = \"S\"\ntenant = \"contoso.com\"\n";
+    parse_ok(ms);
+    let (key, _, msg) = one(&ms.replace("tenant = \"contoso.com\"", ""));
+    assert_eq!(key, "org.account");
+    assert!(msg.contains("tenant"), "{msg}");
+    let (key, _, _) = one(&ms.replace("[org]\n", "[org]\nadmin = \"a@example.com\"\n"));
+    assert_eq!(key, "org.admin");
+}
+
+#[test]
+fn the_manager_placeholder_is_the_manager_in_the_single_manager_mode() {
+    let c = parse_ok(&format!(
+        "{MANAGER}[alerts]\nchannels = [\"email\"]\n[alerts.email]\nsmtp_host = \"localhost\"\nfrom = \"c@example.com\"\nto = [\"{{manager}}\", \"hr@example.com\"]\n"
+    ));
+    assert_eq!(
+        c.alerts.email.as_ref().unwrap().to,
+        ["mika@example.com", "hr@example.com"]
+    );
+    assert!(c.org.is_none());
+}

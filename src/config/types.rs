@@ -23,6 +23,13 @@ pub struct Config {
     pub agenda: AgendaConfig,
     pub daemon: DaemonConfig,
     pub scheduling: SchedulingConfig,
+    /// `[org]`: one deployment for every manager of a company (docs/org.md). `None` is the
+    /// single-manager mode of `[manager]` + `[[reports]]`.
+    pub org: Option<OrgConfig>,
+    /// Set on the per-manager configs that org mode derives (`crate::org`): the store is shared
+    /// by every manager, so this manager's analysis reads only these accounts' events and
+    /// touches only the alerts of these reports and accounts. Never set by a config file.
+    pub scoped: bool,
 }
 
 impl Config {
@@ -40,6 +47,61 @@ impl Config {
     pub fn report_for(&self, email: &str) -> Option<&Report> {
         self.reports.iter().find(|r| r.has_address(email))
     }
+}
+
+/// `[org]` (docs/org.md): the managers come from the directory (or a list), each analysed on
+/// their own calendar read through the template account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgConfig {
+    pub source: OrgSource,
+    /// `account`: the `[[accounts]]` entry used as the template for every manager's calendar
+    /// (Google with `service_account_key`, or Microsoft app-only).
+    pub account: String,
+    /// `admin`: Google only, the delegated subject for Directory calls (a Workspace admin).
+    pub admin: Option<String>,
+    /// `managers`: with `source = "list"` the managers; with `"directory"`, when non-empty,
+    /// only these of the directory's managers.
+    pub managers: Vec<String>,
+    /// `exclude`: never treated as managers.
+    pub exclude: Vec<String>,
+    /// `min_group`: the privacy threshold of the people-ops rollup; at least 5 (default 5).
+    pub min_group: u32,
+    /// `[[org.manager]]`: per-manager overrides, in file order.
+    pub overrides: Vec<OrgManagerOverride>,
+}
+
+impl OrgConfig {
+    /// The smallest `min_group` accepted (and the default).
+    pub const MIN_GROUP: u32 = 5;
+
+    /// The overrides of `email` (case-insensitive).
+    pub fn override_for(&self, email: &str) -> Option<&OrgManagerOverride> {
+        self.overrides
+            .iter()
+            .find(|o| o.email.eq_ignore_ascii_case(email))
+    }
+}
+
+/// `[org] source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OrgSource {
+    /// Everyone the directory shows with at least one active direct report.
+    #[default]
+    Directory,
+    /// Only `managers`.
+    List,
+}
+
+/// One `[[org.manager]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgManagerOverride {
+    pub email: String,
+    pub name: Option<String>,
+    pub timezone: Option<chrono_tz::Tz>,
+    pub locale: Option<Locale>,
+    /// `[[org.manager.reports]]`, shaped like `[[reports]]`: a directory report with the same
+    /// address takes these settings; another address joins the roster after the directory's.
+    pub reports: Vec<Report>,
 }
 
 /// `[manager]`: the person whose calendar is read.

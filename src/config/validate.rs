@@ -32,7 +32,20 @@ const TOP_KEYS: &[&str] = &[
     "agenda",
     "daemon",
     "scheduling",
+    "org",
 ];
+const ORG_KEYS: &[&str] = &[
+    "source",
+    "account",
+    "admin",
+    "managers",
+    "exclude",
+    "min_group",
+    "manager",
+];
+const ORG_MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale", "reports"];
+/// The stand-in for each manager's address in channel settings (org mode; docs/org.md).
+pub const MANAGER_PLACEHOLDER: &str = "{manager}";
 const MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale", "working_hours"];
 const SCHEDULING_KEYS: &[&str] = &["enabled", "book", "notice", "auto_book"];
 const REPORT_KEYS: &[&str] = &[
@@ -573,14 +586,30 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         span: None,
     };
     cx.unknown_keys(&root, TOP_KEYS);
+    let org_sec = cx.table(&root, "org");
+    let org_mode = root.get("org").is_some();
 
     let manager = match cx.table(&root, "manager") {
-        Some(sec) => Some(manager(cx, &sec)),
+        Some(sec) => Some(manager(cx, &sec, org_mode)),
         None => {
-            if root.get("manager").is_none() {
-                cx.problem("manager".into(), None, "missing required table [manager]");
+            if org_mode {
+                // Org mode: `[manager]` only gives the defaults of every manager.
+                Some((
+                    Manager {
+                        email: String::new(),
+                        name: None,
+                        timezone: chrono_tz::Tz::UTC,
+                        locale: Locale::default(),
+                        working_hours: WorkingHours::default(),
+                    },
+                    None,
+                ))
+            } else {
+                if root.get("manager").is_none() {
+                    cx.problem("manager".into(), None, "missing required table [manager]");
+                }
+                None
             }
-            None
         }
     };
     let manager_email = manager
@@ -589,6 +618,13 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         .unwrap_or_default();
 
     let report_secs = cx.tables(&root, "reports");
+    if org_mode && let Some(v) = root.get("reports") {
+        cx.problem(
+            "reports".into(),
+            Some(v.span()),
+            "in org mode the rosters come from the directory; use [[org.manager.reports]] for a manager's overrides",
+        );
+    }
     let reports = reports(
         cx,
         &report_secs,
@@ -612,10 +648,26 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         .table(&root, "cadence")
         .map(|s| cadence(cx, &s))
         .unwrap_or_default();
-    let alerts = cx
+    let mut alerts = cx
         .table(&root, "alerts")
-        .map(|s| alerts(cx, &s, &manager_email))
+        .map(|s| {
+            alerts(
+                cx,
+                &s,
+                if org_mode {
+                    MANAGER_PLACEHOLDER
+                } else {
+                    &manager_email
+                },
+            )
+        })
         .unwrap_or_default();
+    if !org_mode && let Some(email) = &mut alerts.email {
+        // `{manager}` is the manager's own address in the single-manager mode too.
+        for to in &mut email.to {
+            *to = to.replace(MANAGER_PLACEHOLDER, &manager_email);
+        }
+    }
     let agenda = match cx.table(&root, "agenda") {
         Some(s) => agenda(cx, &s, &accounts),
         None => AgendaConfig::default(),
@@ -629,8 +681,12 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         .map(|s| scheduling(cx, &s))
         .unwrap_or_default();
 
+    let org = org_sec.map(|sec| org(cx, &sec, &account_secs, &accounts, &alerts));
+
     Some(Config {
         file: cx.file.to_path_buf(),
+        org,
+        scoped: false,
         manager: manager?.0,
         reports,
         accounts,
@@ -645,10 +701,12 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
 }
 
 /// The manager, and the span of its e-mail value (for duplicate checks).
-fn manager(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> (Manager, Option<Range<usize>>) {
+fn manager(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, org: bool) -> (Manager, Option<Range<usize>>) {
     cx.unknown_keys(sec, MANAGER_KEYS);
     let email = if sec.get("email").is_none() {
-        cx.missing(sec, "email", "the manager's e-mail address");
+        if !org {
+            cx.missing(sec, "email", "the manager's e-mail address");
+        }
         None
     } else {
         cx.email(sec, "email")
@@ -1272,6 +1330,9 @@ fn email(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, manager_email: &str) -> EmailChanne
     };
     let to = match sec.get("to").map(|v| v.get_ref()) {
         None => vec![manager_email.to_owned()],
+        Some(DeValue::String(s)) if s.as_ref() == MANAGER_PLACEHOLDER => {
+            vec![MANAGER_PLACEHOLDER.to_owned()]
+        }
         Some(DeValue::String(_)) => cx
             .email(sec, "to")
             .map(|(e, _)| vec![e])
@@ -1283,7 +1344,9 @@ fn email(cx: &mut Cx<'_>, sec: &Sec<'_, '_>, manager_email: &str) -> EmailChanne
                     cx.problem(sec.key("to"), Some(span), "must list at least one address");
                 }
                 for (i, (addr, span)) in items.into_iter().enumerate() {
-                    if let Some((a, _)) =
+                    if addr == MANAGER_PLACEHOLDER {
+                        out.push(addr.to_owned());
+                    } else if let Some((a, _)) =
                         cx.check_email(format!("{}[{i}]", sec.key("to")), addr, span)
                     {
                         out.push(a);
@@ -1509,5 +1572,210 @@ fn daemon(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> DaemonConfig {
         listen: listen.unwrap_or(DaemonConfig::DEFAULT_LISTEN),
         token_env,
         hosts,
+    }
+}
+
+/// `[org]` (docs/org.md): the template account, the managers' sources and overrides.
+fn org(
+    cx: &mut Cx<'_>,
+    sec: &Sec<'_, '_>,
+    account_secs: &[Sec<'_, '_>],
+    accounts: &[Account],
+    alerts: &AlertsConfig,
+) -> OrgConfig {
+    cx.unknown_keys(sec, ORG_KEYS);
+    let source = cx
+        .choice(
+            sec,
+            "source",
+            &[
+                ("directory", OrgSource::Directory),
+                ("list", OrgSource::List),
+            ],
+        )
+        .unwrap_or_default();
+    let account = cx.required_text(
+        sec,
+        "account",
+        "the [[accounts]] entry used as the template for every manager's calendar",
+    );
+    let account_span = account.as_ref().map(|(_, s)| s.clone());
+    let account = account.map(|(a, _)| a.to_owned()).unwrap_or_default();
+    let template = accounts.iter().find(|a| a.name == account);
+    if !account.is_empty() {
+        match template.map(|a| &a.kind) {
+            None => {
+                let names: Vec<String> = accounts.iter().map(|a| format!("{:?}", a.name)).collect();
+                let msg = if names.is_empty() {
+                    format!("there is no [[accounts]] entry named {account:?}")
+                } else {
+                    format!(
+                        "there is no [[accounts]] entry named {account:?} (the accounts are {})",
+                        names.join(", ")
+                    )
+                };
+                cx.problem(sec.key("account"), account_span.clone(), msg);
+            }
+            Some(AccountKind::Google(g)) if matches!(g.auth, GoogleAuth::ServiceAccount { .. }) => {}
+            Some(AccountKind::Microsoft(m))
+                if matches!(
+                    m.auth,
+                    MicrosoftAuth::ClientCredentials { .. }
+                        | MicrosoftAuth::Delegated {
+                            client_secret: Some(_)
+                        }
+                ) =>
+            {
+                if ["organizations", "common", "consumers"].contains(&m.tenant.as_str()) {
+                    cx.problem(
+                        sec.key("account"),
+                        account_span.clone(),
+                        format!(
+                            "the template account {account:?} reads every mailbox app-only, which needs a specific tenant id or domain, not {:?}",
+                            m.tenant
+                        ),
+                    );
+                }
+            }
+            Some(_) => cx.problem(
+                sec.key("account"),
+                account_span.clone(),
+                format!(
+                    "the template account {account:?} must be a google account with service_account_key (domain-wide delegation) or a microsoft account with client_secret_env (app-only)"
+                ),
+            ),
+        }
+    }
+    // Every manager's calendar comes from the template: another account would be shared by
+    // all of them, which no roster means.
+    for s in account_secs {
+        let Some((name, span)) = s
+            .get("name")
+            .and_then(|v| v.get_ref().as_str().map(|n| (n.to_owned(), v.span())))
+        else {
+            continue;
+        };
+        if template.is_some() && name != account {
+            cx.problem(
+                s.key("name"),
+                Some(span),
+                format!(
+                    "in org mode every manager's calendar is read through org.account ({account:?}); remove account {name:?}"
+                ),
+            );
+        }
+    }
+    let google = matches!(template.map(|a| &a.kind), Some(AccountKind::Google(_)));
+    let admin = cx.email(sec, "admin").map(|(a, _)| a);
+    if google && source == OrgSource::Directory && admin.is_none() && sec.get("admin").is_none() {
+        cx.missing(
+            sec,
+            "admin",
+            "the Workspace admin the service account acts as for the Admin Directory",
+        );
+    }
+    if !google
+        && template.is_some()
+        && let Some(v) = sec.get("admin")
+    {
+        cx.problem(
+            sec.key("admin"),
+            Some(v.span()),
+            "admin is only used with a google template account (Graph reads the directory app-only)",
+        );
+    }
+    let emails = |cx: &mut Cx<'_>, key: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some((items, _)) = cx.strings(sec, key) {
+            for (i, (e, span)) in items.into_iter().enumerate() {
+                if let Some((e, _)) = cx.check_email(format!("{}[{i}]", sec.key(key)), e, span) {
+                    out.push(e);
+                }
+            }
+        }
+        out
+    };
+    let managers = emails(cx, "managers");
+    let exclude = emails(cx, "exclude");
+    if source == OrgSource::List && managers.is_empty() {
+        let span = sec
+            .get("managers")
+            .map(|v| v.span())
+            .or_else(|| sec.span.clone());
+        cx.problem(
+            sec.key("managers"),
+            span,
+            "source = \"list\" needs the managers listed",
+        );
+    }
+    let min_group = match cx.integer(sec, "min_group") {
+        Some((n, span)) => match u32::try_from(n) {
+            Ok(n) if n >= OrgConfig::MIN_GROUP => n,
+            _ => {
+                cx.problem(
+                    sec.key("min_group"),
+                    Some(span),
+                    format!(
+                        "must be at least {} (no figure is shown over fewer people)",
+                        OrgConfig::MIN_GROUP
+                    ),
+                );
+                OrgConfig::MIN_GROUP
+            }
+        },
+        None => OrgConfig::MIN_GROUP,
+    };
+    if alerts.digest != Digest::Immediate {
+        cx.problem(
+            "alerts.digest".into(),
+            None,
+            "org mode delivers each manager's alerts immediately for now (digest slots are not kept per manager); remove digest",
+        );
+    }
+    let mut overrides: Vec<OrgManagerOverride> = Vec::new();
+    for m in cx.tables(sec, "manager") {
+        cx.unknown_keys(&m, ORG_MANAGER_KEYS);
+        let email = if m.get("email").is_none() {
+            cx.missing(&m, "email", "the manager's e-mail address");
+            None
+        } else {
+            cx.email(&m, "email")
+        };
+        if let Some((e, span)) = &email
+            && overrides.iter().any(|o| o.email.eq_ignore_ascii_case(e))
+        {
+            cx.problem(
+                m.key("email"),
+                Some(span.clone()),
+                format!("manager {e:?} has two [[org.manager]] entries"),
+            );
+        }
+        let name = cx.text(&m, "name").map(|(s, _)| s.to_owned());
+        let timezone = cx.parsed(&m, "timezone", parse_timezone);
+        let locale = cx.choice(&m, "locale", &[("en", Locale::En), ("ja", Locale::Ja)]);
+        let report_secs = cx.tables(&m, "reports");
+        let reports = reports(
+            cx,
+            &report_secs,
+            email
+                .as_ref()
+                .map(|(e, span)| (e.as_str(), Some(span.clone()))),
+        );
+        overrides.push(OrgManagerOverride {
+            email: email.map(|(e, _)| e).unwrap_or_default(),
+            name,
+            timezone,
+            locale,
+            reports,
+        });
+    }
+    OrgConfig {
+        source,
+        account,
+        admin,
+        managers,
+        exclude,
+        min_group,
+        overrides,
     }
 }

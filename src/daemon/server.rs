@@ -26,13 +26,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::service::Shared;
+use crate::config::Config;
 
 /// The name of the session cookie set by `/login`.
 pub const SESSION_COOKIE: &str = "cadenced_session";
@@ -353,11 +354,85 @@ async fn metrics() -> Response {
         .into_response()
 }
 
-async fn report(State(app): State<AppState>) -> Response {
+/// `?manager=EMAIL`: org mode's choice of a manager for `/` and `/api/report`.
+#[derive(serde::Deserialize, Default)]
+struct ManagerQuery {
+    manager: Option<String>,
+}
+
+/// The config a page is about: the config itself, or in org mode the `manager`'s (else the
+/// answer that lists the managers: JSON for the API, links for the page).
+fn page_config(
+    shared: &Shared,
+    q: &ManagerQuery,
+    json: bool,
+) -> Result<Arc<Config>, Box<Response>> {
+    let config = shared.config();
+    if config.org.is_none() {
+        return Ok(config);
+    }
+    let managers: Vec<String> = crate::org::configs(&config, shared.state_dir())
+        .map(|e| e.managers.into_iter().map(|(m, _)| m.email).collect())
+        .unwrap_or_default();
+    match q
+        .manager
+        .as_deref()
+        .map(|m| crate::org::config_of(&config, shared.state_dir(), m))
+    {
+        Some(Ok((_, c))) => Ok(Arc::new(c)),
+        other => {
+            let why = match other {
+                Some(Err(e)) => e.to_string(),
+                _ => "org mode: name a manager with ?manager=EMAIL".to_string(),
+            };
+            Err(Box::new(if json {
+                (
+                    StatusCode::NOT_FOUND,
+                    axum::Json(serde_json::json!({ "error": why, "managers": managers })),
+                )
+                    .into_response()
+            } else {
+                let links: String = managers
+                    .iter()
+                    .map(|m| {
+                        // Managers' addresses hold only letters, digits and `._%+-@` (see
+                        // `crate::org`): nothing to escape in HTML.
+                        let href = m
+                            .replace('%', "%25")
+                            .replace('+', "%2B")
+                            .replace('@', "%40");
+                        format!("<li><a href=\"/?manager={href}\">{m}</a></li>")
+                    })
+                    .collect();
+                // `why` may quote the query: escaped.
+                let why: String = why
+                    .chars()
+                    .map(|c| match c {
+                        '&' => "&amp;".to_string(),
+                        '<' => "&lt;".to_string(),
+                        '>' => "&gt;".to_string(),
+                        '"' => "&quot;".to_string(),
+                        '\'' => "&#39;".to_string(),
+                        c => c.to_string(),
+                    })
+                    .collect();
+                page(
+                    StatusCode::NOT_FOUND,
+                    &format!("{why}</p><ul>{links}</ul><p>"),
+                )
+            }))
+        }
+    }
+}
+
+async fn report(State(app): State<AppState>, Query(q): Query<ManagerQuery>) -> Response {
     let shared = app.shared;
     let now = shared.clock.now();
     let ctx = shared.cycle_context();
-    let config = Arc::clone(&ctx.config);
+    let config = match page_config(&shared, &q, true) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let doc = ctx
         .store
         .call(move |store| {
@@ -380,11 +455,14 @@ async fn report(State(app): State<AppState>) -> Response {
 }
 
 /// The dashboard (issue 9): the same page as `report --html`, at request time.
-async fn dashboard(State(app): State<AppState>) -> Response {
+async fn dashboard(State(app): State<AppState>, Query(q): Query<ManagerQuery>) -> Response {
     let shared = app.shared;
     let now = shared.clock.now();
     let ctx = shared.cycle_context();
-    let config = Arc::clone(&ctx.config);
+    let config = match page_config(&shared, &q, false) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let html = ctx
         .store
         .call(move |store| Ok(crate::dashboard::page(&config, store, now)))
@@ -410,11 +488,18 @@ async fn org(State(app): State<AppState>) -> Response {
     let now = shared.clock.now();
     let ctx = shared.cycle_context();
     let config = Arc::clone(&ctx.config);
+    let state_dir = ctx.state_dir.clone();
     let built = ctx
         .store
         .call(move |store| {
-            Ok(crate::rollup::org_rollup_input(&config, store, now)
-                .and_then(|input| crate::rollup::rollup(&input)))
+            Ok(crate::rollup::org_rollup_input(
+                &config,
+                &state_dir,
+                store,
+                now,
+                crate::alerts::Freshness::Daemon,
+            )
+            .and_then(|input| crate::rollup::rollup(&input)))
         })
         .await;
     let rollup = match built {

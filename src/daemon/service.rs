@@ -121,7 +121,12 @@ impl Shared {
     /// The `/healthz` verdict now.
     pub fn verdict(&self) -> Verdict {
         let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
-        health::verdict(&self.config(), &health, self.clock.now())
+        // Org mode: every manager's accounts.
+        health::verdict(
+            &crate::org::flat(&self.config(), &self.state_dir),
+            &health,
+            self.clock.now(),
+        )
     }
 
     /// Record a sync; the consecutive failures so far, and whether the outcome flipped (ok ↔
@@ -132,6 +137,17 @@ impl Shared {
         let before = h.last_ok;
         h.record(at, result);
         (h.failures, before != h.last_ok)
+    }
+
+    /// Whether every account of `config` has an outcome (a sync finished, here or before this
+    /// process started). Org mode analyses a manager only then: each manager after their own
+    /// sync, never while their first one is still running.
+    fn synced_once(&self, config: &Config) -> bool {
+        let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        config
+            .accounts
+            .iter()
+            .all(|a| health.get(&a.name).is_some_and(|h| h.last_ok.is_some()))
     }
 
     fn status_line(&self) -> String {
@@ -220,10 +236,8 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         .map(|o| (o.name.clone(), AccountHealth::from_overview(o)))
         .collect();
     // /metrics tells what the store holds from the start, not only after the first sync.
-    for o in overview
-        .iter()
-        .filter(|o| opts.config.account(&o.name).is_some())
-    {
+    let flat = crate::org::flat(&opts.config, &opts.state_dir);
+    for o in overview.iter().filter(|o| flat.account(&o.name).is_some()) {
         crate::metrics::global().account_state(
             &o.name,
             usize::try_from(o.events).ok(),
@@ -313,6 +327,14 @@ async fn main_loop(
 
     let (wake, _) = broadcast::channel::<()>(4);
     let mut accounts = AccountTasks::start(&shared, &cancel, &wake, &synced_tx);
+    // Org mode: the directory is swept at start when due and then checked hourly; a sweep that
+    // changes the managers' accounts restarts the account tasks.
+    let (org_tx, mut org_rx) = mpsc::channel::<()>(4);
+    if shared.config().org.is_some() {
+        tasks.spawn(org_directory(Arc::clone(&shared), org_tx, cancel.clone()));
+    } else {
+        drop(org_tx);
+    }
 
     tracing::info!(%listen, accounts = shared.config().accounts.len(), "cadenced running");
     let status = format!("listening on {listen}; first sync running");
@@ -325,6 +347,17 @@ async fn main_loop(
             _ = usr1.recv() => {
                 tracing::info!("SIGUSR1: syncing every account now");
                 let _ = wake.send(());
+            }
+            Some(()) = org_rx.recv() => {
+                tracing::info!("the org directory changed the managers: restarting the account tasks");
+                accounts.stop().await;
+                {
+                    let cfg = crate::org::flat(&shared.config(), &shared.state_dir);
+                    let mut health = shared.health.lock().unwrap_or_else(|p| p.into_inner());
+                    health.retain(|name, _| cfg.account(name).is_some());
+                }
+                accounts = AccountTasks::start(&shared, &cancel, &wake, &synced_tx);
+                let _ = synced_tx.send(Synced { changed: true }).await;
             }
             _ = hup.recv() => {
                 notify(&[NotifyState::Reloading]);
@@ -339,7 +372,7 @@ async fn main_loop(
                         accounts.stop().await;
                         *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
                         {
-                            let cfg = shared.config();
+                            let cfg = crate::org::flat(&shared.config(), &shared.state_dir);
                             let mut health = shared.health.lock().unwrap_or_else(|p| p.into_inner());
                             health.retain(|name, _| cfg.account(name).is_some());
                         }
@@ -400,7 +433,12 @@ impl AccountTasks {
         let mut set = JoinSet::new();
         let config = shared.config();
         let interval = config.sync.interval.as_std();
-        for target in crate::sync::targets(&config, &shared.state_dir) {
+        // Org mode: every manager's accounts, each its own task as in the single-manager mode.
+        let targets: Vec<SyncTarget> = crate::org::cycle_configs(&config, &shared.state_dir)
+            .iter()
+            .flat_map(|c| crate::sync::targets(c, &shared.state_dir))
+            .collect();
+        for target in targets {
             set.spawn(account_task(
                 Arc::clone(shared),
                 target,
@@ -527,47 +565,112 @@ async fn analyser(
             () = &mut hourly => {}
         }
         let now = shared.clock.now();
-        let ctx = shared.cycle_context();
+        let base = shared.cycle_context();
+        let configs = crate::org::cycle_configs(&base.config, &shared.state_dir);
+        let org = base.config.org.is_some();
         // Not cut short by a stop request: a delivery must not be dropped between sending an
-        // alert and recording it. The shutdown deadline bounds the wait.
-        let stages = cycle::after_sync(&ctx, now).await;
-        let problems = stages.problems();
-        for p in &problems {
-            tracing::error!("{p}");
+        // alert and recording it. The shutdown deadline bounds the wait. Org mode: one pass
+        // per manager, each on their own derived config.
+        let mut reports = 0usize;
+        let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+        let mut problems: Vec<String> = Vec::new();
+        let mut failed: Option<String> = None;
+        for config in configs {
+            if cancel.is_cancelled() {
+                return;
+            }
+            if org && !shared.synced_once(&config) {
+                continue;
+            }
+            let ctx = CycleContext {
+                config: Arc::new(config),
+                ..base.clone()
+            };
+            let stages = cycle::after_sync(&ctx, now).await;
+            for p in stages.problems() {
+                tracing::error!("{p}");
+                problems.push(p);
+            }
+            match &stages.analysis {
+                Ok(a) => {
+                    reports += a.analysis.reports.len();
+                    for (k, n) in open_by_kind(a, now) {
+                        *by_kind.entry(k).or_insert(0) += n;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(manager = %ctx.config.manager.email, "analysis failed: {e}");
+                    failed.get_or_insert_with(|| e.clone());
+                }
+            }
         }
-        let result = stages.analysis;
         analysed_once = true;
         hourly
             .as_mut()
             .reset(Instant::now() + schedule::ANALYSIS_EVERY);
-        let line = match &result {
-            Ok(a) => {
-                let by_kind = open_by_kind(a, now);
+        let line = match failed {
+            None => {
                 crate::metrics::global().alerts_open(&by_kind);
                 let open: usize = by_kind.values().sum();
-                tracing::info!(
-                    reports = a.analysis.reports.len(),
-                    open_alerts = open,
-                    "analysed"
-                );
+                tracing::info!(reports, open_alerts = open, "analysed");
                 let mut line = format!(
-                    "{} reports, {open} open alert{} at {}",
-                    a.analysis.reports.len(),
+                    "{reports} reports, {open} open alert{} at {}",
                     if open == 1 { "" } else { "s" },
                     crate::output::rfc3339(now)
                 );
+                if org && crate::providers::orgchart::load(&shared.state_dir).is_none() {
+                    line.push_str("; the org directory has not been read yet");
+                }
                 for p in &problems {
                     line.push_str(&format!("; {p}"));
                 }
                 line
             }
-            Err(e) => {
-                tracing::error!("analysis failed: {e}");
-                format!("analysis failed: {e}")
-            }
+            Some(e) => format!("analysis failed: {e}"),
         };
         *shared.summary.lock().unwrap_or_else(|p| p.into_inner()) = line;
         let status = shared.status_line();
         notify(&[NotifyState::Status(&status)]);
+    }
+}
+
+/// Org mode: sweep the directory when due (at start, then checked hourly); tell the main task
+/// when the managers' accounts changed. A failed sweep keeps the stored directory and is logged.
+async fn org_directory(shared: Arc<Shared>, changed: mpsc::Sender<()>, cancel: CancellationToken) {
+    loop {
+        let config = shared.config();
+        let before: Vec<String> = crate::org::flat(&config, &shared.state_dir)
+            .accounts
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        let now = shared.clock.now();
+        match crate::providers::orgchart::sweep_if_due(
+            &config,
+            &shared.state_dir,
+            &shared.client,
+            now,
+            false,
+        )
+        .await
+        {
+            Ok(Some(n)) => {
+                tracing::info!(people = n, "org directory read");
+                let after: Vec<String> = crate::org::flat(&config, &shared.state_dir)
+                    .accounts
+                    .into_iter()
+                    .map(|a| a.name)
+                    .collect();
+                if after != before {
+                    let _ = changed.send(()).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("{e}; the directory read before is kept"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(3_600)) => {}
+        }
     }
 }

@@ -22,6 +22,7 @@ struct Page {
     min_group: usize,
     trend_from: String,
     rows: Vec<Row>,
+    managers_left_out: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,6 +129,7 @@ pub fn render(r: &Rollup) -> Result<String, DashboardError> {
         min_group: r.min_group,
         trend_from: r.trend_ends.first().cloned().unwrap_or_default(),
         rows,
+        managers_left_out: r.managers_left_out,
     };
     let mut env = minijinja::Environment::new();
     // The name's `.html` turns on HTML auto-escaping for every value.
@@ -182,6 +184,7 @@ mod tests {
             now,
             min_group: 5,
             managers,
+            managers_left_out: 0,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod loopback;
 pub mod microsoft;
 pub mod oauth;
 pub mod oauth_relay;
+pub mod orgchart;
 pub mod sink;
 pub mod tokens;
 pub mod write;

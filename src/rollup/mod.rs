@@ -38,8 +38,6 @@ pub use source::org_rollup_input;
 
 /// The smallest `min_group` accepted: no figure is ever shown over fewer people than this.
 pub const MIN_GROUP_FLOOR: usize = 5;
-/// `min_group` when the configuration does not say.
-pub const DEFAULT_MIN_GROUP: usize = 5;
 /// "Held in the last 30 days": the coverage window, also of every trend point.
 pub const HELD_WINDOW_DAYS: i64 = 30;
 /// The window of the median rate of held 1on1s.
@@ -56,6 +54,9 @@ pub enum RollupError {
     /// No data source: the configuration has no `[org]` section.
     #[error("report --org needs an [org] section in the config")]
     NoOrg,
+    /// The org's analyses could not be made (no directory read yet, a store error).
+    #[error("{0}")]
+    Source(String),
 }
 
 /// Everything the rollup is computed from.
@@ -65,6 +66,9 @@ pub struct RollupInput {
     /// No figure over fewer people is shown; at least [`MIN_GROUP_FLOOR`].
     pub min_group: usize,
     pub managers: Vec<ManagerInput>,
+    /// Managers left out of every figure because their calendar was not read (their analysis
+    /// is incomplete).
+    pub managers_left_out: usize,
 }
 
 /// One manager: who they are, where they sit, and their direct reports' 1on1s with them.
@@ -145,6 +149,8 @@ pub struct Rollup {
     /// The organisation first, then the org units by name, then the managers of managers as a
     /// tree (depth first, each senior manager before the groups under them).
     pub groups: Vec<GroupRow>,
+    /// Managers left out of every figure because their calendar was not read.
+    pub managers_left_out: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -544,6 +550,7 @@ pub fn rollup(input: &RollupInput) -> Result<Rollup, RollupError> {
         min_group: k,
         trend_ends: trend_ends(input.now).into_iter().map(rfc3339).collect(),
         groups: rows,
+        managers_left_out: input.managers_left_out,
     })
 }
 
@@ -659,5 +666,12 @@ pub fn text(r: &Rollup) -> String {
         "\nfewer than {k}: the group is too small to show. hidden: shown, it would let a group of fewer than {k} be worked out from the other figures.\n",
         k = r.min_group
     ));
+    if r.managers_left_out > 0 {
+        out.push_str(&format!(
+            "{} {} left out of every figure: their calendar has not been read (see `cadenced status`).\n",
+            r.managers_left_out,
+            if r.managers_left_out == 1 { "manager is" } else { "managers are" }
+        ));
+    }
     out
 }

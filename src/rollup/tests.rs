@@ -56,6 +56,7 @@ fn min_group_below_five_is_refused() {
         let input = RollupInput {
             now: now(),
             min_group: k,
+            managers_left_out: 0,
             managers: vec![],
         };
         assert_eq!(rollup(&input), Err(RollupError::MinGroupTooSmall(k)));
@@ -63,6 +64,7 @@ fn min_group_below_five_is_refused() {
     let input = RollupInput {
         now: now(),
         min_group: 5,
+        managers_left_out: 0,
         managers: vec![],
     };
     assert!(rollup(&input).is_ok());
@@ -73,6 +75,7 @@ fn a_small_organisation_shows_nothing() {
     let input = RollupInput {
         now: now(),
         min_group: 5,
+        managers_left_out: 0,
         managers: vec![manager("m@x", None, None, team("r", 4, &[3]))],
     };
     let r = rollup(&input).unwrap();
@@ -118,6 +121,7 @@ fn figures_of_a_shown_group() {
     let input = RollupInput {
         now: now(),
         min_group: 5,
+        managers_left_out: 0,
         managers: vec![manager("m@x", None, None, reports)],
     };
     let r = rollup(&input).unwrap();
@@ -149,6 +153,7 @@ fn a_report_under_two_managers_counts_once() {
     let input = RollupInput {
         now: now(),
         min_group: 5,
+        managers_left_out: 0,
         managers: vec![
             manager("ma@x", None, None, a),
             manager("mb@x", None, None, b),
@@ -197,6 +202,7 @@ fn complementary_suppression_hides_a_sibling() {
     let input = RollupInput {
         now: now(),
         min_group: 5,
+        managers_left_out: 0,
         managers,
     };
     let r = rollup(&input).unwrap();
@@ -242,6 +248,7 @@ fn output_names_no_report() {
     let r = rollup(&RollupInput {
         now: now(),
         min_group: 5,
+        managers_left_out: 0,
         managers,
     })
     .unwrap();
@@ -623,7 +630,12 @@ prop_compose! {
                 }
             }
         }
-        RollupInput { now: now(), min_group, managers }
+        RollupInput {
+            now: now(),
+            min_group,
+            managers,
+            managers_left_out: 0,
+        }
     }
 }
 
@@ -674,6 +686,7 @@ fn crossing_views_do_not_isolate_a_few_people() {
     let input = RollupInput {
         now: now(),
         min_group: 5,
+        managers_left_out: 0,
         managers,
     };
     let r = rollup(&input).unwrap();

@@ -1688,3 +1688,69 @@ async fn insert_and_delete_keep_sync_free_busy_and_attendees_consistent() {
         .await;
     assert_eq!(reuse.status, 409);
 }
+
+/// Org mode's side of the Google fake: the whole customer in one `users.list` as an admin, with
+/// `relations`, `orgUnitPath`, `suspended` and `archived`; a token without a directory scope
+/// gets 403.
+#[tokio::test]
+async fn directory_sweep_gives_relations_org_units_and_needs_the_scope() {
+    use testkit::fake_google::DirUser;
+    let g = FakeGoogle::start();
+    g.add_account("it@example.com", "UTC");
+    g.set_directory(vec![
+        DirUser {
+            email: "it@example.com".into(),
+            full_name: "IT".into(),
+            admin: true,
+            ..DirUser::default()
+        },
+        DirUser {
+            email: "ann@example.com".into(),
+            full_name: "Ann".into(),
+            manager: Some("boss@example.com".into()),
+            org_unit: Some("/Eng".into()),
+            archived: true,
+            ..DirUser::default()
+        },
+    ]);
+    let http = reqwest::Client::new();
+    let list = |token: String, extra: String| {
+        let url = format!(
+            "{}/admin/directory/v1/users?customer=my_customer&maxResults=1{extra}",
+            g.api_base()
+        );
+        let http = http.clone();
+        async move {
+            let r = http.get(url).bearer_auth(token).send().await.unwrap();
+            let status = r.status().as_u16();
+            let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let admin = g.mint_access_token_with("it@example.com", &["admin.directory.user.readonly"]);
+    let (status, page) = list(admin.clone(), "&projection=basic".to_string()).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["users"][0]["orgUnitPath"], "/");
+    assert!(page["users"][0].get("relations").is_none());
+    let token = page["nextPageToken"].as_str().unwrap().to_string();
+    let (_, page) = list(
+        admin.clone(),
+        format!("&projection=basic&pageToken={token}"),
+    )
+    .await;
+    let ann = &page["users"][0];
+    assert_eq!(
+        ann["relations"],
+        json!([{"type": "manager", "value": "boss@example.com"}])
+    );
+    assert_eq!(ann["orgUnitPath"], "/Eng");
+    assert_eq!(ann["archived"], true);
+    assert!(page.get("nextPageToken").is_none());
+    assert_eq!(
+        list(admin, "&projection=everything".to_string()).await.0,
+        400
+    );
+    // A calendar-only token: 403.
+    let calendar = g.mint_access_token_with("it@example.com", &["calendar.readonly"]);
+    assert_eq!(list(calendar, String::new()).await.0, 403);
+}

@@ -1414,3 +1414,120 @@ async fn created_events_show_in_views_schedules_and_filters_and_delete_once() {
         .await;
     assert_eq!(s.body["value"][0]["availabilityView"], "0");
 }
+
+/// Org mode's side of the fake: `GET /users` (select-only properties, the manager expanded,
+/// paging by the whole nextLink, `$levels` refused on the collection, 403 without the
+/// permission) and several mailboxes, each with its own events under `/users/{upn|id}`.
+#[tokio::test]
+async fn users_listing_and_several_mailboxes() {
+    let h = H::new();
+    let user = |id: &str, upn: &str, manager: Option<&str>, enabled: bool| fake_graph::OrgUser {
+        id: id.into(),
+        upn: upn.into(),
+        mail: Some(upn.into()),
+        display_name: format!("{id} Person"),
+        manager: manager.map(Into::into),
+        account_enabled: enabled,
+        department: Some("Eng".into()),
+        hire_date: Some("2026-01-05T00:00:00Z".into()),
+    };
+    h.g.set_users(vec![
+        user("1", "boss@contoso.com", None, true),
+        user("2", "ann@contoso.com", Some("1"), true),
+        user("3", "off@contoso.com", Some("1"), false),
+    ]);
+    // Default properties only without $select; no manager without $expand.
+    let r = h.get("/users", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let first = &r.body["value"][0];
+    assert!(first.get("userPrincipalName").is_some());
+    for k in [
+        "accountEnabled",
+        "department",
+        "employeeHireDate",
+        "manager",
+    ] {
+        assert!(first.get(k).is_none(), "{k} without $select/$expand");
+    }
+    // Selected, expanded, two per page: follow the nextLink as it is.
+    let mut url = format!(
+        "{}/users?$select=id,mail,accountEnabled,department,employeeHireDate&$expand=manager&$top=2",
+        h.g.graph_base()
+    );
+    let mut all = Vec::new();
+    let mut pages = 0;
+    loop {
+        let r = h.get_url(&url, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        pages += 1;
+        all.extend(r.body["value"].as_array().unwrap().iter().cloned());
+        match r.body["@odata.nextLink"].as_str() {
+            Some(n) => url = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0]["accountEnabled"], true);
+    assert_eq!(all[2]["accountEnabled"], false);
+    assert_eq!(all[1]["employeeHireDate"], "2026-01-05T00:00:00Z");
+    assert!(all[0].get("manager").is_none());
+    assert_eq!(all[1]["manager"]["id"], "1");
+    assert_eq!(all[1]["manager"]["@odata.type"], "#microsoft.graph.user");
+    assert!(all[1].get("displayName").is_none(), "not selected");
+    // $levels only on a single user; $top over 999; $skip: 400.
+    for bad in [
+        "/users?$expand=manager($levels=1;$select=id)",
+        "/users?$top=1000",
+        "/users?$skip=1",
+    ] {
+        assert_eq!(h.get(bad, &[]).await.status, 400, "{bad}");
+    }
+    h.g.deny_users(true);
+    let r = h.get("/users", &[]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body["error"]["code"], "Authorization_RequestDenied");
+    h.g.deny_users(false);
+
+    // Two mailboxes: each /users/{upn}/calendarView lists only its own events; /me stays the
+    // signed-in owner's; an unknown user is 404.
+    h.g.add_mailbox("megan@contoso.com", "Megan Bowen");
+    assert!(h.g.use_mailbox("megan@contoso.com"));
+    h.g.add_event(&NewEvent::new(
+        "megan's",
+        "2025-03-10T09:00",
+        "2025-03-10T10:00",
+        "UTC",
+    ));
+    assert!(h.g.use_mailbox(fake_graph::DEFAULT_USER));
+    h.g.add_event(&NewEvent::new(
+        "adele's",
+        "2025-03-11T09:00",
+        "2025-03-11T10:00",
+        "UTC",
+    ));
+    let subjects = |r: &Resp| -> Vec<String> {
+        r.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["subject"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let view = format!("calendarView?startDateTime={WS}&endDateTime={WE}");
+    let megan = h
+        .get(&format!("/users/megan@contoso.com/{view}"), &[])
+        .await;
+    assert_eq!(megan.status, 200, "{}", megan.body);
+    assert_eq!(subjects(&megan), ["megan's"]);
+    let me = h.get(&format!("/me/{view}"), &[]).await;
+    assert_eq!(subjects(&me), ["adele's"]);
+    let owner = h
+        .get(&format!("/users/{}/{view}", fake_graph::DEFAULT_USER), &[])
+        .await;
+    assert_eq!(subjects(&owner), ["adele's"]);
+    let nobody = h
+        .get(&format!("/users/nobody@contoso.com/{view}"), &[])
+        .await;
+    assert_eq!(nobody.status, 404);
+}

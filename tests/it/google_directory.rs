@@ -44,6 +44,7 @@ fn user(email: &str, name: &str, manager: &str) -> DirUser {
         manager: Some(manager.into()),
         suspended: false,
         admin: false,
+        ..DirUser::default()
     }
 }
 

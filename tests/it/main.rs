@@ -29,4 +29,5 @@ mod microsoft_resilience;
 mod microsoft_series;
 mod microsoft_sync;
 mod org_rollup;
+mod org;
 mod scheduling;

@@ -60,7 +60,7 @@ struct Name {
 }
 
 /// The `users.list` URL for `api_base`.
-fn users_url(google: &GoogleAccount) -> Result<reqwest::Url, DirectoryError> {
+pub(crate) fn users_url(google: &GoogleAccount) -> Result<reqwest::Url, DirectoryError> {
     let base = if google.api_base == GoogleAccount::DEFAULT_API_BASE {
         ADMIN_BASE
     } else {

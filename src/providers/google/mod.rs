@@ -11,6 +11,7 @@ pub mod auth;
 pub mod directory;
 pub mod drive;
 pub mod model;
+pub mod orgchart;
 pub mod sync;
 #[cfg(test)]
 pub(crate) mod testserver;

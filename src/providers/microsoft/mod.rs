@@ -13,5 +13,6 @@ pub mod docx;
 pub mod graph;
 pub mod model;
 pub mod onedrive;
+pub mod orgchart;
 pub mod sync;
 pub mod write;

@@ -872,3 +872,22 @@ impl From<String> for MsSyncError {
         MsSyncError::Directory(s)
     }
 }
+
+/// One Graph GET through the calendar's machinery (retries, one token refresh on 401) for a
+/// caller outside the calendar sync (org mode's directory sweep). `Ok(None)` on 404.
+pub async fn graph_get(
+    client: &Client,
+    auth: &Authenticator,
+    ms: &MicrosoftAccount,
+    url: &reqwest::Url,
+) -> Result<Option<Vec<u8>>, MsSyncError> {
+    let ctx = Ctx {
+        client,
+        auth,
+        ms,
+        calendar: "users",
+        cal_id: 0,
+        warnings: WarningCap::default(),
+    };
+    get_json(&ctx, url, false).await
+}

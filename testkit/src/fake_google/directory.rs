@@ -7,7 +7,13 @@
 //! - `query`: `directManager='email'` (exact, case-insensitive) and `manager='email'` (anyone
 //!   up the chain); no query lists everyone. An empty result has no `users` key, like the real
 //!   response (`{"kind":"admin#directory#users","etag":…}`).
-//! - Suspended users are listed with `suspended: true` (the client decides).
+//! - Suspended users are listed with `suspended: true`, archived ones with `archived: true`
+//!   (the client decides).
+//! - Each user carries `orgUnitPath` (default `/`) and, when they have a manager, `relations`
+//!   with one `{"type": "manager", "value": <email>}` element, as the Users resource does
+//!   (`relations` is not a custom schema, so `projection=basic` returns it; `custom`/`full`
+//!   are accepted too, any other value is 400). `fields` is accepted and ignored (the whole
+//!   user is returned, a superset of any selection).
 //! - §7: the default `viewType=admin_view` needs a Workspace admin as the caller (the token's
 //!   subject); anyone else gets 403 `Not Authorized to access this resource/api` unless they ask
 //!   for `viewType=domain_public`.
@@ -28,6 +34,9 @@ pub struct DirUser {
     pub suspended: bool,
     /// A Workspace admin (may use the default `admin_view`).
     pub admin: bool,
+    pub archived: bool,
+    /// `orgUnitPath`; `/` when unset.
+    pub org_unit: Option<String>,
 }
 
 fn query_manager(q: &str) -> Option<(bool, String)> {
@@ -85,6 +94,10 @@ pub fn list(users: &[DirUser], caller: &str, query: &[(String, String)]) -> Repl
         }
         _ => return errors::invalid_parameter("viewType", "Invalid Input: viewType"),
     }
+    match param("projection") {
+        None | Some("basic" | "custom" | "full") => {}
+        Some(_) => return errors::invalid_parameter("projection", "Invalid Input: projection"),
+    }
     if param("customer").is_none() && param("domain").is_none() {
         return errors::invalid_parameter("customer", "Bad Request");
     }
@@ -110,12 +123,18 @@ pub fn list(users: &[DirUser], caller: &str, query: &[(String, String)]) -> Repl
         .skip(start)
         .take(max)
         .map(|u| {
-            json!({
+            let mut v = json!({
                 "kind": "admin#directory#user",
                 "primaryEmail": u.email,
                 "name": {"fullName": u.full_name},
                 "suspended": u.suspended,
-            })
+                "archived": u.archived,
+                "orgUnitPath": u.org_unit.as_deref().unwrap_or("/"),
+            });
+            if let Some(m) = &u.manager {
+                v["relations"] = json!([{"type": "manager", "value": m}]);
+            }
+            v
         })
         .collect();
     let mut body = json!({"kind": "admin#directory#users", "etag": "\"fake-directory\""});

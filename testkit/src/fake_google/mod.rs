@@ -580,6 +580,11 @@ impl FakeGoogle {
 
     /// A live access token for `account` with [`DEFAULT_SCOPES`], without going through /token.
     pub fn mint_access_token(&self, account: &str) -> String {
+        self.mint_access_token_with(account, DEFAULT_SCOPES)
+    }
+
+    /// [`Self::mint_access_token`] with these scopes (short names, as [`scopes`] takes them).
+    pub fn mint_access_token_with(&self, account: &str, short_scopes: &[&str]) -> String {
         let mut st = self.st();
         st.token_counter += 1;
         let token = format!("ya29.fake-minted-{}", st.token_counter);
@@ -588,7 +593,7 @@ impl FakeGoogle {
             token.clone(),
             oauth::AccessGrant {
                 account: account.to_string(),
-                scopes: scopes(DEFAULT_SCOPES),
+                scopes: scopes(short_scopes),
                 expires_at: std::time::Instant::now() + Duration::from_secs(lifetime),
                 revoked: false,
                 refresh_token: None,

@@ -144,7 +144,7 @@ impl State {
         }
         self.counter += 1;
         let code = format!("0.AQsA-fake-graph-code-{}", self.counter);
-        let user = self.default_user.clone();
+        let user = self.owner.clone();
         self.oauth.auth_codes.insert(
             code.clone(),
             AuthCode {

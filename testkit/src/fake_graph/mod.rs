@@ -137,6 +137,9 @@
 
 mod authcode;
 mod directory;
+mod mailboxes;
+mod users;
+pub use users::OrgUser;
 mod errors;
 use crate::fake_http;
 mod oauth;
@@ -197,6 +200,8 @@ pub enum Endpoint {
     EventDelete,
     /// `GET …/events` (with a `$filter` on an extended property; `schedule.rs`).
     EventList,
+    /// `GET /users` (the tenant's users, `users.rs`).
+    Users,
     /// Anything else (answered 400/404).
     Other,
 }
@@ -211,6 +216,7 @@ impl Endpoint {
                 | Endpoint::EventPatch
                 | Endpoint::Drive
                 | Endpoint::DirectReports
+                | Endpoint::Users
                 | Endpoint::GetSchedule
                 | Endpoint::EventCreate
                 | Endpoint::EventDelete
@@ -643,6 +649,27 @@ impl FakeGraph {
     }
 
     // ----- org chart --------------------------------------------------------------------------
+
+    /// Adds another mailbox of the tenant (`/users/{upn|id}/…` names it; `mailboxes.rs`).
+    pub fn add_mailbox(&self, upn: &str, name: &str) {
+        self.st().add_mailbox(upn, name);
+    }
+
+    /// Makes `upn` the mailbox the seeding helpers (`add_event`, …) act on; false when there is
+    /// no such mailbox.
+    pub fn use_mailbox(&self, upn: &str) -> bool {
+        self.st().activate(upn)
+    }
+
+    /// The tenant's users as `GET /users` lists them (`users.rs`).
+    pub fn set_users(&self, users: Vec<OrgUser>) {
+        self.st().org_users = users;
+    }
+
+    /// `GET /users` answers 403 `Authorization_RequestDenied` while `denied`.
+    pub fn deny_users(&self, denied: bool) {
+        self.st().users_denied = denied;
+    }
 
     /// Adds a direct report of the mailbox owner (`#microsoft.graph.user`).
     pub fn add_direct_report(&self, name: &str, mail: &str) {

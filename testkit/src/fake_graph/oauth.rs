@@ -456,7 +456,7 @@ impl State {
             .collect::<String>();
         let device_code = format!("DAQABAAEAAAD-fake-device-code-{n}");
         let lifetime = self.options.device_code_lifetime_secs;
-        let user = self.default_user.clone();
+        let user = self.owner.clone();
         self.oauth.device_codes.insert(
             device_code.clone(),
             DeviceGrant {

@@ -182,6 +182,9 @@ fn classify(method: &str, seg: &[String]) -> Endpoint {
             _ => Endpoint::Other,
         };
     }
+    if method == "GET" && l.len() == 2 && l[0] == "v1.0" && l[1] == "users" {
+        return Endpoint::Users;
+    }
     let Some(n) = mailbox_len(seg) else {
         return Endpoint::Other;
     };
@@ -394,7 +397,25 @@ fn basic_auth(header: Option<&str>) -> Option<(String, String)> {
 }
 
 fn route(st: &mut State, base_url: &str, req: &Req, rid: &str) -> Reply {
+    // Several mailboxes (`mailboxes.rs`): the path names the one every handler below serves.
+    match mailbox_len(&req.segments) {
+        Some(2) => {
+            let owner = st.owner.clone();
+            st.activate(&owner);
+        }
+        Some(3) => {
+            let who = req.segments[2].clone();
+            st.activate(&who);
+        }
+        _ => {}
+    }
     match req.endpoint {
+        Endpoint::Users => {
+            if let Err(why) = st.authenticate(req.header("authorization")) {
+                return unauthenticated(why, rid);
+            }
+            st.users_page(&format!("{base_url}{}", req.raw_path), &req.query, rid)
+        }
         Endpoint::Token | Endpoint::DeviceCode => {
             let is_form = req
                 .header("content-type")

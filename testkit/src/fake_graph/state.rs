@@ -119,6 +119,14 @@ pub struct State {
     pub delayed_now: usize,
     /// The mailbox owner's direct reports (`directory.rs`).
     pub directory: Vec<Value>,
+    /// The signed-in user of the delegated flows (`/me`); the first mailbox.
+    pub owner: String,
+    /// The mailboxes that are not active now (`mailboxes.rs`), by lower-case UPN.
+    pub mailboxes: BTreeMap<String, super::mailboxes::Mailbox>,
+    /// The tenant's users (`users.rs`).
+    pub org_users: Vec<super::users::OrgUser>,
+    /// `GET /users` answers 403 (the app has no `User.Read.All`).
+    pub users_denied: bool,
 }
 
 fn hash64(s: &str) -> u64 {
@@ -210,6 +218,10 @@ impl State {
             peak_in_flight: 0,
             delayed_now: 0,
             directory: Vec::new(),
+            owner: user.to_string(),
+            mailboxes: BTreeMap::new(),
+            org_users: Vec::new(),
+            users_denied: false,
         }
     }
 
