@@ -204,7 +204,9 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Runtime(e.to_string()))?;
     let lock = InstanceLock::acquire(&opts.state_dir)?;
     let access = access_for(&opts.config)?;
-    let store = Store::open_in(&opts.state_dir).map_err(|e| DaemonError::Runtime(e.to_string()))?;
+    // Opened before the runtime starts: the PostgreSQL client blocks on a runtime of its own.
+    let store = Store::open_config(&opts.config.store, &opts.state_dir)
+        .map_err(|e| DaemonError::Runtime(e.to_string()))?;
     let client =
         crate::providers::http::client().map_err(|e| DaemonError::Runtime(e.to_string()))?;
     // Two workers are plenty for a handful of accounts and keep the footprint small.

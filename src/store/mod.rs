@@ -20,9 +20,11 @@ mod alerts;
 mod api;
 mod bookings;
 pub mod caldav;
+pub(crate) mod db;
 #[cfg(test)]
 pub(crate) mod failing;
 mod migrations;
+pub mod migrations_pg;
 mod outbox;
 mod sink;
 mod window;
@@ -41,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use db::{Db, OptionalExtension, params};
 
 use crate::model::Event;
 
@@ -63,8 +65,8 @@ const LOAD_WINDOW_SQL: &str = "
         SELECT id FROM hit
         UNION
         SELECT m.id FROM hit h CROSS JOIN events m
-          ON m.calendar_id = h.calendar_id AND m.event_id = h.series_id
-        WHERE h.series_id IS NOT NULL
+        WHERE m.calendar_id = h.calendar_id AND m.event_id = h.series_id
+          AND h.series_id IS NOT NULL
       )
     ORDER BY a.name, c.calendar, e.id";
 
@@ -80,15 +82,19 @@ pub enum StoreError {
     /// The state directory or the database file was refused (owner, mode, a link).
     #[error(transparent)]
     StateFs(#[from] crate::statefs::StateFsError),
-    #[error("database {path}: {source}{}", corrupt_hint(source))]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    /// A database error; `path` is the SQLite file, or the PostgreSQL server and database
+    /// (`postgres://user@host:port/db`, never a password).
+    #[error("database {}: {source}{}", path.display(), corrupt_hint(source))]
+    Database { path: PathBuf, source: db::DbError },
     #[error("database {path}: cannot migrate the schema: {source}")]
     Migrate {
         path: PathBuf,
         source: rusqlite_migration::Error,
+    },
+    #[error("database {}: cannot migrate the schema: {source}", path.display())]
+    MigratePostgres {
+        path: PathBuf,
+        source: migrations_pg::MigrateError,
     },
     #[error("database {path}: stored event {event_id} is unreadable: {source}")]
     Decode {
@@ -120,8 +126,31 @@ pub fn ensure_state_dir(dir: &Path) -> Result<()> {
     Ok(crate::statefs::ensure_state_dir(dir)?)
 }
 
+/// Parse a PostgreSQL URL (or `key=value` string).
+pub fn pg_config(url: &str) -> std::result::Result<postgres::Config, postgres::Error> {
+    url.parse::<postgres::Config>()
+}
+
+/// How a PostgreSQL database is named in messages: `postgres://user@host:port/db`, never with
+/// a password.
+pub fn pg_label(config: &postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("");
+    let db = config.get_dbname().unwrap_or(user);
+    let at = if user.is_empty() { String::new() } else { format!("{user}@") };
+    format!("postgres://{at}{host}:{port}/{db}")
+}
+
 /// A damaged database file gets one sentence on how to recover.
-fn corrupt_hint(e: &rusqlite::Error) -> &'static str {
+fn corrupt_hint(e: &db::DbError) -> &'static str {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
             "; the database file is damaged: stop the daemon, move the database (with its -wal and -shm files) out of the state directory and run `cadenced sync` to rebuild it from the calendars (alert acknowledgements and agenda bookkeeping start afresh)"
@@ -167,7 +196,7 @@ pub struct AccountOverview {
 
 /// A connection to the state database.
 pub struct Store {
-    conn: Connection,
+    conn: Db,
     path: PathBuf,
 }
 
@@ -200,13 +229,13 @@ impl Store {
             | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW
             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn =
-            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Sqlite {
+            rusqlite::Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Database {
                 path: path.clone(),
-                source,
+                source: source.into(),
             })?;
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source: rusqlite::Error| StoreError::Database {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         // 16 KiB pages for a new database (an existing one keeps its page size): an event row
         // is ~1.3 KB, and with 4 KiB pages a 50,000-event full sync spent ~40 % more CPU in
@@ -241,15 +270,74 @@ impl Store {
                 path: path.clone(),
                 source,
             })?;
+        Ok(Store {
+            conn: Db::sqlite(conn),
+            path,
+        })
+    }
+
+    /// Open a PostgreSQL database (`postgres://user@host:port/db`; the password, if any, is
+    /// given apart and never shown), and bring its schema up to date.
+    ///
+    /// Blocks: call it outside async code (or on the blocking pool).
+    pub fn open_postgres(url: &str, password: Option<&str>) -> Result<Self> {
+        let config = pg_config(url).map_err(|source| StoreError::Database {
+            path: PathBuf::from("postgres://"),
+            source: source.into(),
+        })?;
+        let path = PathBuf::from(pg_label(&config));
+        let mut config = config;
+        if let Some(p) = password {
+            config.password(p);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        config.application_name("cadenced");
+        let client = config
+            .connect(postgres::NoTls)
+            .map_err(|source| StoreError::Database {
+                path: path.clone(),
+                source: source.into(),
+            })?;
+        let conn = Db::postgres(client);
+        migrations_pg::migrate(&conn).map_err(|e| StoreError::MigratePostgres {
+            path: path.clone(),
+            source: e,
+        })?;
         Ok(Store { conn, path })
     }
 
+    /// Open the store a config names: `[store] url` (PostgreSQL, password from
+    /// `[store] password_env`), else the SQLite file in `state_dir`.
+    ///
+    /// Blocks: call it outside async code (or on the blocking pool).
+    pub fn open_config(store: &crate::config::StoreConfig, state_dir: &Path) -> Result<Self> {
+        match &store.url {
+            None => Self::open_in(state_dir),
+            Some(url) => {
+                let password = store
+                    .password_env
+                    .as_deref()
+                    .and_then(|var| std::env::var(var).ok())
+                    .filter(|p| !p.is_empty());
+                Self::open_postgres(url, password.as_deref())
+            }
+        }
+    }
+
+    /// The SQLite file, or the PostgreSQL server and database (`postgres://user@host:port/db`).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sqlite {
+    /// Which back-end this store is on.
+    pub fn dialect(&self) -> db::Dialect {
+        self.conn.dialect()
+    }
+
+    fn sql(&self) -> impl Fn(db::DbError) -> StoreError + '_ {
+        |source| StoreError::Database {
             path: self.path.clone(),
             source,
         }
@@ -306,7 +394,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -333,7 +421,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -355,18 +443,15 @@ impl Store {
 
     /// Every stored event, optionally of one account, grouped by account and calendar.
     pub fn load_events(&self, account: Option<&str>) -> Result<Vec<StoredCalendar>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT a.name, c.calendar, e.event_id, e.data FROM events e
-                 JOIN calendars c ON c.id = e.calendar_id
-                 JOIN accounts a ON a.id = c.account_id
-                 WHERE (?1 IS NULL OR a.name = ?1)
-                 ORDER BY a.name, c.calendar, e.id",
-            )
-            .map_err(self.sql())?;
-        let rows = stmt.query([account]).map_err(self.sql())?;
-        self.group_rows(rows, None)
+        self.group_rows(
+            "SELECT a.name, c.calendar, e.event_id, e.data FROM events e
+             JOIN calendars c ON c.id = e.calendar_id
+             JOIN accounts a ON a.id = c.account_id
+             WHERE (?1 IS NULL OR a.name = ?1)
+             ORDER BY a.name, c.calendar, e.id",
+            params![account],
+            None,
+        )
     }
 
     /// The stored events, optionally of one account, that can overlap `[from, to)`, grouped and
@@ -407,45 +492,33 @@ impl Store {
         keep_single: Option<KeepSingle<'_>>,
     ) -> Result<Vec<StoredCalendar>> {
         let (lo, hi) = window::query_bounds(from, to);
-        let mut stmt = self
-            .conn
-            .prepare_cached(LOAD_WINDOW_SQL)
-            .map_err(self.sql())?;
-        let rows = stmt.query(params![account, lo, hi]).map_err(self.sql())?;
-        self.group_rows(rows, keep_single)
+        self.group_rows(LOAD_WINDOW_SQL, params![account, lo, hi], keep_single)
     }
 
     /// Decode `(account, calendar, event_id, data[, kind, humans, summary])` rows, grouping
     /// consecutive rows of one calendar; with `keep_single`, rejected singles are not decoded.
-    fn group_rows(
+    fn group_rows<P: db::Params>(
         &self,
-        mut rows: rusqlite::Rows<'_>,
+        sql: &str,
+        params: P,
         keep_single: Option<KeepSingle<'_>>,
     ) -> Result<Vec<StoredCalendar>> {
         let mut out: Vec<StoredCalendar> = Vec::new();
-        while let Some(row) = rows.next().map_err(self.sql())? {
+        let each = |row: &db::Row<'_>| -> Result<()> {
             if let Some(keep) = keep_single {
-                let text = |i| {
-                    row.get_ref(i)
-                        .ok()
-                        .and_then(|v| v.as_str().ok())
-                        .unwrap_or("")
-                };
+                let text = |i| row.get_str(i).unwrap_or("");
                 // Out-of-office singles are always kept: they mark the manager's absences.
                 if text(4) == "single"
                     && !keep(&mut text(5).lines(), text(6))
                     && !text(3).contains("\"out_of_office\":true")
                 {
-                    continue;
+                    return Ok(());
                 }
             }
             let account: String = row.get(0).map_err(self.sql())?;
             let calendar: String = row.get(1).map_err(self.sql())?;
             let event_id: String = row.get(2).map_err(self.sql())?;
-            let data = row.get_ref(3).map_err(self.sql())?;
-            let data = data
-                .as_str()
-                .map_err(|e| self.sql()(rusqlite::Error::from(e)))?;
+            let data = row.get_str(3).map_err(self.sql())?;
             let event = serde_json::from_str(data).map_err(|source| StoreError::Decode {
                 path: self.path.clone(),
                 event_id,
@@ -461,7 +534,9 @@ impl Store {
                     events: vec![event],
                 }),
             }
-        }
+            Ok(())
+        };
+        self.conn.query_each(sql, params, self.sql(), each)?;
         Ok(out)
     }
 
@@ -477,7 +552,7 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
@@ -512,7 +587,7 @@ impl Store {
                 .map(|t| t.with_timezone(&Utc))
         };
         let rows = stmt
-            .query_map([], |r| {
+            .query_map((), |r| {
                 Ok(AccountOverview {
                     name: r.get(0)?,
                     provider: r.get(1)?,
@@ -549,7 +624,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE accounts SET last_sync_at = ?2, last_sync_ok = ?3, last_error = ?4,
-                        last_success_at = CASE WHEN ?3 THEN ?2 ELSE last_success_at END
+                        last_success_at = CASE WHEN ?3 = 1 THEN ?2 ELSE last_success_at END
                  WHERE id = ?1",
                 params![
                     account_id,
@@ -573,12 +648,12 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map((), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .map_err(self.sql())?;
         let mut out = Vec::new();
         for row in rows {
             let (name, at) = row.map_err(self.sql())?;
-            // `datetime('now')` writes "YYYY-MM-DD HH:MM:SS" in UTC.
+            // `set_cursor` writes "YYYY-MM-DD HH:MM:SS" in UTC.
             if let Ok(t) = chrono::NaiveDateTime::parse_from_str(&at, "%Y-%m-%d %H:%M:%S") {
                 out.push((name, t.and_utc()));
             }
@@ -631,7 +706,7 @@ impl Store {
         page: &GenerationPage<'_>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -683,13 +758,13 @@ impl Store {
         let tx = self
             .conn
             .transaction()
-            .map_err(|source| StoreError::Sqlite {
+            .map_err(|source| StoreError::Database {
                 path: path.clone(),
                 source,
             })?;
         set_cursor(&tx, calendar_id, None)
             .and_then(|()| tx.commit())
-            .map_err(|source| StoreError::Sqlite { path, source })
+            .map_err(|source| StoreError::Database { path, source })
     }
 
     /// Remove the calendars of an account that are not in `keep` (and their events and cursors).
@@ -812,7 +887,7 @@ impl Store {
     }
 }
 
-fn upsert_calendar(conn: &Connection, account_id: i64, calendar: &str) -> rusqlite::Result<i64> {
+fn upsert_calendar(conn: &Db, account_id: i64, calendar: &str) -> db::DbResult<i64> {
     conn.query_row(
         "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
          ON CONFLICT(account_id, calendar) DO UPDATE SET calendar = excluded.calendar
@@ -823,15 +898,19 @@ fn upsert_calendar(conn: &Connection, account_id: i64, calendar: &str) -> rusqli
 }
 
 fn set_cursor(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db,
     calendar_id: i64,
     cursor: Option<&str>,
-) -> rusqlite::Result<()> {
+) -> db::DbResult<()> {
     match cursor {
         Some(c) => tx.execute(
-            "INSERT INTO sync_cursors (calendar_id, cursor, updated_at) VALUES (?1, ?2, datetime('now'))
+            "INSERT INTO sync_cursors (calendar_id, cursor, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(calendar_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-            params![calendar_id, c],
+            params![
+                calendar_id,
+                c,
+                Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+            ],
         )?,
         None => tx.execute("DELETE FROM sync_cursors WHERE calendar_id = ?1", [calendar_id])?,
     };
@@ -839,13 +918,13 @@ fn set_cursor(
 }
 
 fn write_events(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db,
     path: &Path,
     calendar_id: i64,
     events: &[Event],
     generation: i64,
 ) -> Result<()> {
-    let sql = |source| StoreError::Sqlite {
+    let sql = |source| StoreError::Database {
         path: path.to_path_buf(),
         source,
     };

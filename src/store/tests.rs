@@ -553,7 +553,7 @@ fn deleting_by_id_or_series_uses_an_index() {
             .conn
             .prepare(sql)
             .unwrap()
-            .query_map([], |r| r.get::<_, String>(3))
+            .query_map((), |r| r.get::<_, String>(3))
             .unwrap()
             .map(Result::unwrap)
             .collect();

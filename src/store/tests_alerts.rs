@@ -50,7 +50,7 @@ fn count(store: &Store, filter: &str) -> i64 {
         .conn
         .query_row(
             &format!("SELECT COUNT(*) FROM alerts WHERE {filter}"),
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap()
@@ -267,7 +267,7 @@ fn a_failed_reconcile_changes_nothing() {
             t(11),
         )
         .unwrap_err();
-    assert!(matches!(err, StoreError::Sqlite { .. }), "{err}");
+    assert!(matches!(err, StoreError::Database { .. }), "{err}");
     assert_eq!(store.open_alerts().unwrap(), before);
     assert_eq!(count(&store, "1"), 2);
     assert_eq!(count(&store, "resolved_at IS NOT NULL"), 0);
@@ -289,7 +289,7 @@ fn a_clashing_id_is_salted() {
         .unwrap();
     store
         .conn
-        .execute("UPDATE alerts SET resolved_at = 'x'", [])
+        .execute("UPDATE alerts SET resolved_at = 'x'", ())
         .unwrap();
     let a = store.reconcile_alerts(&[finding], t(10)).unwrap();
     assert_ne!(a[0].id, taken);

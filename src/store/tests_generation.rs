@@ -144,7 +144,7 @@ fn needs_auth_and_retained_calendars() {
         .unwrap();
     let n: i64 = store
         .conn
-        .query_row("SELECT COUNT(*) FROM calendars", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM calendars", (), |r| r.get(0))
         .unwrap();
     assert_eq!(n, 1);
 }
