@@ -330,6 +330,11 @@ mod tests {
     }
 
     #[test]
+    fn the_latest_session_document_is_each_reports_link_pg() {
+        crate::store::testing::on_pg(the_latest_session_document_is_each_reports_link);
+    }
+
+    #[test]
     fn the_latest_session_document_is_each_reports_link() {
         let links = [
             link(

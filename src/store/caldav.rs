@@ -247,9 +247,14 @@ mod tests {
     }
 
     #[test]
+    fn resources_replace_remove_and_sweep_their_events_pg() {
+        crate::store::testing::on_pg(resources_replace_remove_and_sweep_their_events);
+    }
+
+    #[test]
     fn resources_replace_remove_and_sweep_their_events() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = crate::store::testing::open_in(dir.path()).unwrap();
         let acc = store.ensure_account("dav", "caldav").unwrap();
         let cal = store.ensure_calendar(acc, "/alice/work/").unwrap();
         let a = Resource {

@@ -462,6 +462,14 @@ impl Db {
         }
     }
 
+    /// The SQLite connection, if this is one (tests of SQLite's own settings and plans).
+    pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
+        match &self.kind {
+            Kind::Sqlite(c) => Some(c),
+            Kind::Postgres(_) => None,
+        }
+    }
+
     /// The SQLite connection (migrations, pragmas), if this is one.
     pub fn as_sqlite_mut(&mut self) -> Option<&mut rusqlite::Connection> {
         match &mut self.kind {

@@ -23,6 +23,8 @@ pub mod caldav;
 pub(crate) mod db;
 #[cfg(test)]
 pub(crate) mod failing;
+#[cfg(test)]
+pub(crate) mod testing;
 mod migrations;
 pub mod migrations_pg;
 mod outbox;
@@ -60,7 +62,7 @@ const LOAD_WINDOW_SQL: &str = "
     SELECT a.name, c.calendar, e.event_id, e.data, e.kind, e.humans, e.summary FROM events e
     JOIN calendars c ON c.id = e.calendar_id
     JOIN accounts a ON a.id = c.account_id
-    WHERE (?1 IS NULL OR a.name = ?1)
+    WHERE (CAST(?1 AS TEXT) IS NULL OR a.name = ?1)
       AND e.id IN (
         SELECT id FROM hit
         UNION
@@ -447,7 +449,7 @@ impl Store {
             "SELECT a.name, c.calendar, e.event_id, e.data FROM events e
              JOIN calendars c ON c.id = e.calendar_id
              JOIN accounts a ON a.id = c.account_id
-             WHERE (?1 IS NULL OR a.name = ?1)
+             WHERE (CAST(?1 AS TEXT) IS NULL OR a.name = ?1)
              ORDER BY a.name, c.calendar, e.id",
             params![account],
             None,

@@ -502,7 +502,7 @@ mod tests {
 
     fn store_with_alert() -> (tempfile::TempDir, Store, String) {
         let tmp = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(tmp.path()).unwrap();
+        let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
         let states = store
             .reconcile_alerts(
                 &[Finding {
@@ -530,6 +530,11 @@ mod tests {
             }],
             digest_slot: Some((t(20), 1)),
         }
+    }
+
+    #[test]
+    fn a_plan_is_written_once_with_its_notices_and_slot_pg() {
+        crate::store::testing::on_pg(a_plan_is_written_once_with_its_notices_and_slot);
     }
 
     #[test]
@@ -561,6 +566,11 @@ mod tests {
     }
 
     #[test]
+    fn attempts_are_recorded_and_success_ends_the_row_pg() {
+        crate::store::testing::on_pg(attempts_are_recorded_and_success_ends_the_row);
+    }
+
+    #[test]
     fn attempts_are_recorded_and_success_ends_the_row() {
         let (_tmp, mut store, id) = store_with_alert();
         store
@@ -588,6 +598,11 @@ mod tests {
         // A delivered row is never dropped or re-sent.
         store.drop_delivery(row, t(21), "late").unwrap();
         assert_eq!(store.deliveries().unwrap()[0].state, "delivered");
+    }
+
+    #[test]
+    fn only_active_alerts_stay_in_a_pending_message_pg() {
+        crate::store::testing::on_pg(only_active_alerts_stay_in_a_pending_message);
     }
 
     #[test]
