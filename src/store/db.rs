@@ -35,7 +35,7 @@ pub enum Dialect {
 pub enum DbError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
-    #[error(transparent)]
+    #[error("{}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
     /// A query that must return a row returned none.
     #[error("the query returned no row")]
@@ -43,6 +43,19 @@ pub enum DbError {
     /// A column's value is not of the type read.
     #[error("column {column}: {message}")]
     Value { column: usize, message: String },
+}
+
+/// A PostgreSQL error in one line: the server's own message (`FATAL: password authentication
+/// failed for user "x"`), or the client's error with its cause (`error connecting to server:
+/// Connection refused`). Neither ever holds the password.
+fn pg_message(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    match std::error::Error::source(e) {
+        Some(cause) if !e.to_string().contains(&cause.to_string()) => format!("{e}: {cause}"),
+        _ => e.to_string(),
+    }
 }
 
 impl DbError {

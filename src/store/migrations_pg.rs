@@ -174,6 +174,9 @@ pub fn latest() -> i64 {
 /// Why the schema could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
+    /// Taking the lock or reading the version.
+    #[error(transparent)]
+    Version(DbError),
     #[error("step {step}: {source}")]
     Step { step: i64, source: DbError },
     #[error(
@@ -186,7 +189,7 @@ pub enum MigrateError {
 pub fn migrate(db: &Db) -> Result<i64, MigrateError> {
     let known = latest();
     loop {
-        let step = |source| MigrateError::Step { step: 0, source };
+        let step = MigrateError::Version;
         let tx = db.transaction().map_err(step)?;
         let current = version_locked(&tx).map_err(step)?;
         if current > known {

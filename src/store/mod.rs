@@ -626,7 +626,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE accounts SET last_sync_at = ?2, last_sync_ok = ?3, last_error = ?4,
-                        last_success_at = CASE WHEN ?3 = 1 THEN ?2 ELSE last_success_at END
+                        last_success_at = CASE WHEN CAST(?3 AS BIGINT) = 1 THEN ?2 ELSE last_success_at END
                  WHERE id = ?1",
                 params![
                     account_id,

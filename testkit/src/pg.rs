@@ -22,6 +22,10 @@ struct Cluster {
     as_postgres: bool,
 }
 
+/// The one role that must log in with a password (scram-sha-256); tests create it with
+/// [`admin`] and the password they want.
+pub const PASSWORD_ROLE: &str = "cadenced_pw";
+
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
@@ -202,6 +206,14 @@ fn start() -> Result<Cluster, String> {
         .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"])
         .arg("--no-sync");
     run(initdb, "initdb")?;
+    // One role logs in with a password (tests of refused logins); every other role is trusted.
+    let hba = data.join("pg_hba.conf");
+    let rest = std::fs::read_to_string(&hba).map_err(|e| format!("{}: {e}", hba.display()))?;
+    std::fs::write(
+        &hba,
+        format!("host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n{rest}"),
+    )
+    .map_err(|e| format!("{}: {e}", hba.display()))?;
     // The port may be taken between the probe and the start by another process: try a few.
     let mut last = String::new();
     for _ in 0..5 {

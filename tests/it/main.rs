@@ -29,3 +29,4 @@ mod microsoft_resilience;
 mod microsoft_series;
 mod microsoft_sync;
 mod scheduling;
+mod store_pg;
