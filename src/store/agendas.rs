@@ -7,8 +7,8 @@
 //! at all for it. Rows in the other states record where the agenda is so that `report`, the
 //! dashboard and alerts can show it although nothing was written into the event.
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, params};
+use chrono::{DateTime, Utc};
 
 use super::{Result, Store};
 use crate::model::Event;

@@ -23,8 +23,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use super::db::{Db, OptionalExtension, params};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Result, Store, StoreError};
 

@@ -4,8 +4,8 @@
 //! (`cadenced book` or the daemon); an undone booking keeps its row with `undone_at`, so the
 //! daemon never books again what the manager took back, while `cadenced book` may book anew.
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, params};
+use chrono::{DateTime, Utc};
 
 use super::{Result, Store};
 

@@ -37,6 +37,9 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("{}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
+    /// The TLS client could not be set up.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
     /// A query that must return a row returned none.
     #[error("the query returned no row")]
     NoRow,
@@ -586,10 +589,15 @@ impl Db {
         mut f: impl FnMut(&Row<'_>) -> DbResult<T>,
     ) -> DbResult<Vec<T>> {
         let mut out = Vec::new();
-        self.query_each(sql, params, |e| e, |r| {
-            out.push(f(r)?);
-            Ok(())
-        })?;
+        self.query_each(
+            sql,
+            params,
+            |e| e,
+            |r| {
+                out.push(f(r)?);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -603,18 +611,25 @@ impl Db {
     ) -> DbResult<T> {
         let mut f = Some(f);
         let mut out = None;
-        self.query_each(sql, params, |e| e, |r| {
-            if let Some(f) = f.take() {
-                out = Some(f(r)?);
-            }
-            Ok(())
-        })?;
+        self.query_each(
+            sql,
+            params,
+            |e| e,
+            |r| {
+                if let Some(f) = f.take() {
+                    out = Some(f(r)?);
+                }
+                Ok(())
+            },
+        )?;
         out.ok_or(DbError::NoRow)
     }
 
     /// Whether the query returns a row.
     pub fn exists<P: Params>(&self, sql: &str, params: P) -> DbResult<bool> {
-        self.query_row(sql, params, |_| Ok(())).optional().map(|r| r.is_some())
+        self.query_row(sql, params, |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
     }
 
     /// Same as [`Db::prepare_cached`].

@@ -23,12 +23,12 @@ pub mod caldav;
 pub(crate) mod db;
 #[cfg(test)]
 pub(crate) mod failing;
-#[cfg(test)]
-pub(crate) mod testing;
 mod migrations;
 pub mod migrations_pg;
 mod outbox;
 mod sink;
+#[cfg(test)]
+pub(crate) mod testing;
 mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
@@ -147,8 +147,23 @@ pub fn pg_label(config: &postgres::Config) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let user = config.get_user().unwrap_or("");
     let db = config.get_dbname().unwrap_or(user);
-    let at = if user.is_empty() { String::new() } else { format!("{user}@") };
+    let at = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
     format!("postgres://{at}{host}:{port}/{db}")
+}
+
+/// The TLS client settings for PostgreSQL: aws-lc-rs, the platform's certificate verifier.
+fn tls_config() -> std::result::Result<rustls::ClientConfig, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_platform_verifier()?
+    .with_no_client_auth())
 }
 
 /// A damaged database file gets one sentence on how to recover.
@@ -230,11 +245,12 @@ impl Store {
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
             | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW
             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn =
-            rusqlite::Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Database {
+        let mut conn = rusqlite::Connection::open_with_flags(&path, flags).map_err(|source| {
+            StoreError::Database {
                 path: path.clone(),
                 source: source.into(),
-            })?;
+            }
+        })?;
         let sql = |source: rusqlite::Error| StoreError::Database {
             path: path.clone(),
             source: source.into(),
@@ -296,12 +312,20 @@ impl Store {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
         config.application_name("cadenced");
-        let client = config
-            .connect(postgres::NoTls)
-            .map_err(|source| StoreError::Database {
-                path: path.clone(),
-                source: source.into(),
-            })?;
+        let db_err = |source: db::DbError| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        // TLS when the URL asks for it (`sslmode=require`): rustls with the platform's roots, as
+        // for every other connection cadenced makes. Otherwise none (`prefer`, the default,
+        // would fail on a server whose certificate does not verify instead of falling back).
+        let client = if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            let tls = tls_config().map_err(|e| db_err(db::DbError::Tls(e.to_string())))?;
+            config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        } else {
+            config.connect(postgres::NoTls)
+        }
+        .map_err(|e| db_err(e.into()))?;
         let conn = Db::postgres(client);
         migrations_pg::migrate(&conn).map_err(|e| StoreError::MigratePostgres {
             path: path.clone(),
@@ -899,11 +923,7 @@ fn upsert_calendar(conn: &Db, account_id: i64, calendar: &str) -> db::DbResult<i
     )
 }
 
-fn set_cursor(
-    tx: &Db,
-    calendar_id: i64,
-    cursor: Option<&str>,
-) -> db::DbResult<()> {
+fn set_cursor(tx: &Db, calendar_id: i64, cursor: Option<&str>) -> db::DbResult<()> {
     match cursor {
         Some(c) => tx.execute(
             "INSERT INTO sync_cursors (calendar_id, cursor, updated_at) VALUES (?1, ?2, ?3)

@@ -20,8 +20,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use super::db::{OptionalExtension, params};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Result, Store, StoreError, StoredAlert};
 

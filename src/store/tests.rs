@@ -49,22 +49,34 @@ fn creates_private_state_dir_and_database() {
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(store.path()), 0o600);
     let journal: String = store
-        .conn.as_sqlite().unwrap().pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .conn
+        .as_sqlite()
+        .unwrap()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
     assert_eq!(journal, "wal");
     let fk: i64 = store
-        .conn.as_sqlite().unwrap().pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .conn
+        .as_sqlite()
+        .unwrap()
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1);
     let page: i64 = store
-        .conn.as_sqlite().unwrap().pragma_query_value(None, "page_size", |r| r.get(0))
+        .conn
+        .as_sqlite()
+        .unwrap()
+        .pragma_query_value(None, "page_size", |r| r.get(0))
         .unwrap();
     assert_eq!(page, 16_384);
     drop(store);
     // Reopening keeps everything (the page size is fixed once the file is written).
     let store = crate::store::testing::open_in(&dir).unwrap();
     let page: i64 = store
-        .conn.as_sqlite().unwrap().pragma_query_value(None, "page_size", |r| r.get(0))
+        .conn
+        .as_sqlite()
+        .unwrap()
+        .pragma_query_value(None, "page_size", |r| r.get(0))
         .unwrap();
     assert_eq!(page, 16_384);
 }
@@ -456,7 +468,10 @@ fn windowed_load_expands_like_the_whole_store() {
 fn windowed_load_uses_the_window_index() {
     let (_tmp, store) = store_with(&[event("a")]);
     let mut stmt = store
-        .conn.as_sqlite().unwrap().prepare(&format!("EXPLAIN QUERY PLAN {LOAD_WINDOW_SQL}"))
+        .conn
+        .as_sqlite()
+        .unwrap()
+        .prepare(&format!("EXPLAIN QUERY PLAN {LOAD_WINDOW_SQL}"))
         .unwrap();
     let plan: Vec<String> = stmt
         .query_map(

@@ -106,7 +106,9 @@ fn a_new_episode_is_a_new_alert_and_the_old_one_resolves() {
 
 #[test]
 fn an_open_ended_alert_keeps_its_start_and_a_later_episode_gets_a_new_id_pg() {
-    crate::store::testing::on_pg(an_open_ended_alert_keeps_its_start_and_a_later_episode_gets_a_new_id);
+    crate::store::testing::on_pg(
+        an_open_ended_alert_keeps_its_start_and_a_later_episode_gets_a_new_id,
+    );
 }
 
 #[test]

@@ -39,7 +39,16 @@ pub fn database() -> String {
     let name = format!("t_{}", NEXT_DB.fetch_add(1, Ordering::SeqCst));
     let out = cluster
         .tool("psql")
-        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
+        .args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
         .args(["-p", &cluster.port.to_string()])
         .args(["-c", &format!("CREATE DATABASE {name}")])
         .output()
@@ -70,7 +79,16 @@ pub fn admin(sql: &str) {
     };
     let out = cluster
         .tool("psql")
-        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
+        .args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
         .args(["-p", &cluster.port.to_string(), "-v", "ON_ERROR_STOP=1"])
         .args(["-c", sql])
         .output()
@@ -203,7 +221,14 @@ fn start() -> Result<Cluster, String> {
     initdb
         .arg("-D")
         .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ])
         .arg("--no-sync");
     run(initdb, "initdb")?;
     // One role logs in with a password (tests of refused logins); every other role is trusted.
@@ -242,17 +267,18 @@ fn start() -> Result<Cluster, String> {
             Err(e) => last = e,
         }
     }
-    Err(format!(
-        "{last} (log: {})",
-        dir.join("log").display()
-    ))
+    Err(format!("{last} (log: {})", dir.join("log").display()))
 }
 
 /// A detached shell that waits for this process to end, then stops the cluster and removes its
 /// directory.
 fn watch(pid: u32, bin: &Path, as_postgres: bool, dir: &Path) {
     let pg_ctl = bin.join("pg_ctl");
-    let prefix = if as_postgres { "runuser -u postgres -- " } else { "" };
+    let prefix = if as_postgres {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {prefix}'{}' -D '{}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{}'",
         pg_ctl.display(),

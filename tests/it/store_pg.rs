@@ -58,8 +58,14 @@ fn same_on_both(config: &str) {
     let a = outputs(&sqlite);
     let b = outputs(&postgres);
     assert!(a[0].len() > 100 && a[1].len() > 100, "outputs too small");
-    assert_eq!(String::from_utf8_lossy(&a[0]), String::from_utf8_lossy(&b[0]));
-    assert_eq!(String::from_utf8_lossy(&a[1]), String::from_utf8_lossy(&b[1]));
+    assert_eq!(
+        String::from_utf8_lossy(&a[0]),
+        String::from_utf8_lossy(&b[0])
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&a[1]),
+        String::from_utf8_lossy(&b[1])
+    );
     // And the state directory of the PostgreSQL one holds no database file.
     assert!(!postgres.state.join("cadenced.db").exists());
 }
@@ -333,7 +339,10 @@ fn a_wrong_password_names_the_server_and_database_never_the_password() {
     let err = stderr(&out);
     assert!(err.contains(&url), "{err}");
     assert!(err.contains("password authentication failed"), "{err}");
-    assert!(!err.contains("wrong-staple-9x") && !err.contains("right-horse"), "{err}");
+    assert!(
+        !err.contains("wrong-staple-9x") && !err.contains("right-horse"),
+        "{err}"
+    );
     // The right one opens it (and `check` says nothing of the variable).
     let out = env
         .cmd(&["status"])
@@ -351,4 +360,24 @@ fn a_wrong_password_names_the_server_and_database_never_the_password() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn sslmode_require_uses_tls_and_never_falls_back_to_plain() {
+    // The test cluster has no TLS: asked for it, the client refuses to go on without.
+    let url = format!("{}?sslmode=require", pg::database());
+    let env = Env::with_config_text(&with_store(
+        "[manager]\nemail = \"mika@example.com\"\ntimezone = \"UTC\"\n",
+        &url,
+    ));
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("TLS"), "{err}");
+    // Without it, the same database opens.
+    let env = Env::with_config_text(&with_store(
+        "[manager]\nemail = \"mika@example.com\"\ntimezone = \"UTC\"\n",
+        url.trim_end_matches("?sslmode=require"),
+    ));
+    ok(&env, &["status"]);
 }
