@@ -446,7 +446,7 @@ impl Drop for Pg {
 
 enum Kind {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<Pg>),
+    Postgres(Box<RefCell<Pg>>),
 }
 
 /// A connection to the state database.
@@ -464,10 +464,10 @@ impl Db {
 
     pub fn postgres(client: postgres::Client) -> Self {
         Db {
-            kind: Kind::Postgres(RefCell::new(Pg {
+            kind: Kind::Postgres(Box::new(RefCell::new(Pg {
                 client: Some(client),
                 statements: HashMap::new(),
-            })),
+            }))),
         }
     }
 

@@ -20,11 +20,6 @@ pub fn on_pg(test: fn()) {
     test();
 }
 
-/// Whether the current test runs on PostgreSQL.
-pub fn is_pg() -> bool {
-    PG.get()
-}
-
 /// `Store::open_in` for tests: the SQLite file in `dir`, or (in a `_pg` twin) a PostgreSQL
 /// database of its own. Opened on a thread of its own, since the PostgreSQL client must not
 /// run inside an async test's runtime.
