@@ -215,6 +215,9 @@ pub struct AccountOverview {
 pub struct Store {
     conn: Db,
     path: PathBuf,
+    /// The state directory (tokens, directory files, agendas): the SQLite file's directory, or
+    /// the one given with a PostgreSQL database.
+    state_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
@@ -290,6 +293,7 @@ impl Store {
             })?;
         Ok(Store {
             conn: Db::sqlite(conn),
+            state_dir: path.parent().map(Path::to_path_buf),
             path,
         })
     }
@@ -331,7 +335,11 @@ impl Store {
             path: path.clone(),
             source: e,
         })?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            state_dir: None,
+        })
     }
 
     /// Open the store a config names: `[store] url` (PostgreSQL, password from
@@ -347,7 +355,9 @@ impl Store {
                     .as_deref()
                     .and_then(|var| std::env::var(var).ok())
                     .filter(|p| !p.is_empty());
-                Self::open_postgres(url, password.as_deref())
+                let mut store = Self::open_postgres(url, password.as_deref())?;
+                store.state_dir = Some(state_dir.to_path_buf());
+                Ok(store)
             }
         }
     }
@@ -355,6 +365,12 @@ impl Store {
     /// The SQLite file, or the PostgreSQL server and database (`postgres://user@host:port/db`).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The state directory that goes with this store (`None` for a PostgreSQL database opened
+    /// without one).
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.state_dir.as_deref()
     }
 
     /// Which back-end this store is on.

@@ -33,9 +33,11 @@ pub fn open_in(dir: &Path) -> Result<Store> {
             .or_insert_with(testkit::pg::database)
             .clone()
     });
-    std::thread::scope(|s| {
+    let mut store = std::thread::scope(|s| {
         s.spawn(|| Store::open_postgres(&url, None))
             .join()
             .unwrap_or_else(|_| panic!("opening {url} panicked"))
-    })
+    })?;
+    store.state_dir = Some(dir.to_path_buf());
+    Ok(store)
 }

@@ -381,3 +381,34 @@ fn sslmode_require_uses_tls_and_never_falls_back_to_plain() {
     ));
     ok(&env, &["status"]);
 }
+
+/// The files that stay in the state directory (here the directory's direct reports) are found
+/// there when the database is elsewhere.
+#[test]
+fn directory_reports_join_the_roster_on_postgres() {
+    use crate::ms_env::{ACCOUNT, assert_ok, import_refresh_token, sync};
+    use testkit::fake_graph::{DEFAULT_USER, FakeGraph, PUBLIC_CLIENT_ID, TENANT_ID};
+    let g = FakeGraph::start();
+    g.add_direct_report("Bob Builder", "bob@contoso.com");
+    let env = Env::with_config_text(&with_store(
+        &format!(
+            "[manager]\nemail = \"{DEFAULT_USER}\"\n\n[[reports]]\nemail = \"Alice@contoso.com\"\n\n\
+             [[accounts]]\nname = \"{ACCOUNT}\"\nprovider = \"microsoft\"\ntenant = \"{TENANT_ID}\"\n\
+             client_id = \"{PUBLIC_CLIENT_ID}\"\nlogin_base = \"{}\"\ngraph_base = \"{}\"\ndirectory = true\n",
+            g.url(),
+            g.graph_base()
+        ),
+        &pg::database(),
+    ));
+    import_refresh_token(&env);
+    assert_ok(&sync(&env));
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&ok(&env, &["report", "--json"]))).unwrap();
+    let emails: Vec<&str> = report["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["Alice@contoso.com", "bob@contoso.com"]);
+}
