@@ -202,6 +202,13 @@ type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
 impl ToSql for Value {
     fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
+        let text = matches!(
+            *ty,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+        );
+        let refuse = |what: &str| -> Result<IsNull, BoxError> {
+            Err(format!("cannot bind {what} to a parameter of type {ty}").into())
+        };
         match self {
             Value::Null => Ok(IsNull::Yes),
             Value::Int(i) => match *ty {
@@ -212,14 +219,20 @@ impl ToSql for Value {
                 // Exact below 2^53, which is every integer the store keeps.
                 #[allow(clippy::cast_precision_loss)]
                 Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-                _ => i.to_string().to_sql(ty, out),
+                _ if text => i.to_string().to_sql(ty, out),
+                _ => refuse("an integer"),
             },
             Value::Real(f) => match *ty {
                 Type::FLOAT8 => f.to_sql(ty, out),
-                _ => f.to_string().to_sql(ty, out),
+                #[allow(clippy::cast_possible_truncation)]
+                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
+                _ if text => f.to_string().to_sql(ty, out),
+                _ => refuse("a real"),
             },
-            Value::Text(s) => s.to_sql(ty, out),
-            Value::Blob(b) => b.to_sql(ty, out),
+            Value::Text(s) if text => s.to_sql(ty, out),
+            Value::Text(_) => refuse("text"),
+            Value::Blob(b) if *ty == Type::BYTEA => b.to_sql(ty, out),
+            Value::Blob(_) => refuse("a blob"),
         }
     }
 

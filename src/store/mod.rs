@@ -1,6 +1,10 @@
-//! The SQLite store: accounts, calendars, normalized events, sync cursors and alerts.
+//! The store: accounts, calendars, normalized events, sync cursors and alerts, in the SQLite
+//! file of the state directory (the default) or a PostgreSQL database (`[store] url`,
+//! `docs/postgres.md`).
 //!
-//! Owns the database file and its schema (versioned migrations in `migrations.rs`). Invariants:
+//! Owns the database and its schema (versioned migrations in `migrations.rs`, the same steps for
+//! PostgreSQL in `migrations_pg.rs`). Every query is written once over the connection layer
+//! `db.rs`. Invariants:
 //! - The database is created with mode 0600 (its WAL/SHM files inherit it), in a state directory
 //!   created 0700.
 //! - Every write that a sync makes for one page of changes, together with the cursor that covers
@@ -12,8 +16,9 @@
 //!   deterministic; a reconcile is one transaction.
 //! - The alert outbox (`outbox.rs`): deliveries are planned and written with their notices in
 //!   one transaction; an attempt is recorded before the channel is called.
-//! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
-//!   the blocking thread pool, never on the runtime's workers.
+//! - Async code reaches the store through [`AsyncStore`], which runs the blocking database work
+//!   on the blocking thread pool, never on the runtime's workers (the PostgreSQL client would
+//!   panic there).
 
 mod agendas;
 mod alerts;
@@ -1058,3 +1063,5 @@ mod tests;
 mod tests_alerts;
 #[cfg(test)]
 mod tests_generation;
+#[cfg(test)]
+mod tests_pg;
