@@ -243,7 +243,8 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
     });
     let result = runtime.block_on(main_loop(Arc::clone(&shared), opts.config_path, access));
     // Blocking store calls still running (at most one, the store is serialized) get the rest of
-    // a second; SQLite rolls back anything they leave uncommitted.
+    // a second; the database (SQLite, or the PostgreSQL server when the connection closes) rolls
+    // back anything they leave uncommitted.
     runtime.shutdown_timeout(Duration::from_secs(1));
     tracing::info!(lock = %lock.path().display(), "stopped");
     drop(lock);
@@ -379,7 +380,7 @@ async fn main_loop(
     let idle = shared.store.idle();
     if tokio::time::timeout_at(deadline, idle).await.is_err() {
         tracing::warn!(
-            "the store was still busy at shutdown; SQLite rolls back what was not committed"
+            "the store was still busy at shutdown; the database rolls back what was not committed"
         );
     }
     Ok(())

@@ -1045,8 +1045,8 @@ impl AsyncStore {
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            // A poisoned lock means a previous call panicked mid-way; SQLite rolled its
-            // transaction back, so the connection itself is still consistent.
+            // A poisoned lock means a previous call panicked mid-way; its transaction was rolled
+            // back as the panic dropped it (`db::Tx`), so the connection is still consistent.
             let mut store = inner
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
