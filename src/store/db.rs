@@ -40,6 +40,9 @@ pub enum DbError {
     /// The TLS client could not be set up.
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    /// The connection is closed (and could not be replaced inside a transaction).
+    #[error("the connection to the database is closed")]
+    Closed,
     /// A query that must return a row returned none.
     #[error("the query returned no row")]
     NoRow,
@@ -440,11 +443,55 @@ impl<T> OptionalExtension<T> for DbResult<T> {
     }
 }
 
+/// Opens a new PostgreSQL connection (after the server closed the previous one).
+pub type Reconnect = Box<dyn FnMut() -> Result<postgres::Client, postgres::Error> + Send>;
+
 struct Pg {
     /// `None` only while being dropped.
     client: Option<postgres::Client>,
     /// Prepared statements by the store's SQL text (placeholders rewritten).
     statements: HashMap<String, postgres::Statement>,
+    reconnect: Reconnect,
+    /// A transaction is open: a lost connection is never replaced in the middle of one.
+    in_tx: bool,
+    /// The last call met a lost connection (reset, closed, or ended by the server).
+    broken: bool,
+}
+
+/// Whether an error says the connection is gone (rather than the statement failed).
+fn connection_lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || std::error::Error::source(e).is_some_and(|c| c.is::<std::io::Error>())
+        || e.code().is_some_and(|c| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(c)
+        })
+}
+
+impl Pg {
+    /// The client; a connection the server closed (a restart, a failover, an idle timeout) is
+    /// replaced by a new one between transactions, so a long-running daemon carries on. The
+    /// call that met the closed connection has failed already; nothing is retried.
+    fn client(&mut self) -> DbResult<&mut postgres::Client> {
+        let closed = self.broken || self.client.as_ref().is_none_or(postgres::Client::is_closed);
+        if closed && !self.in_tx {
+            self.broken = false;
+            let fresh = (self.reconnect)()?;
+            if let Some(old) = self.client.replace(fresh) {
+                let _ = std::thread::spawn(move || drop(old)).join();
+            }
+            self.statements.clear();
+        }
+        match self.client.as_mut() {
+            Some(c) => Ok(c),
+            None => Err(DbError::Closed),
+        }
+    }
 }
 
 impl Drop for Pg {
@@ -475,11 +522,14 @@ impl Db {
         }
     }
 
-    pub fn postgres(client: postgres::Client) -> Self {
+    pub fn postgres(client: postgres::Client, reconnect: Reconnect) -> Self {
         Db {
             kind: Kind::Postgres(Box::new(RefCell::new(Pg {
                 client: Some(client),
                 statements: HashMap::new(),
+                reconnect,
+                in_tx: false,
+                broken: false,
             }))),
         }
     }
@@ -513,20 +563,34 @@ impl Db {
         sql: &str,
         f: impl FnOnce(&mut postgres::Client, &postgres::Statement) -> Result<T, postgres::Error>,
     ) -> DbResult<T> {
+        let out = Self::with_pg_once(pg, sql, f);
+        if let Err(DbError::Postgres(e)) = &out
+            && connection_lost(e)
+        {
+            pg.borrow_mut().broken = true;
+        }
+        out
+    }
+
+    fn with_pg_once<T>(
+        pg: &RefCell<Pg>,
+        sql: &str,
+        f: impl FnOnce(&mut postgres::Client, &postgres::Statement) -> Result<T, postgres::Error>,
+    ) -> DbResult<T> {
         let mut pg = pg.borrow_mut();
-        let Pg { client, statements } = &mut *pg;
-        let Some(client) = client.as_mut() else {
-            return Err(DbError::NoRow);
-        };
-        let stmt = match statements.get(sql) {
-            Some(s) => s.clone(),
-            None => {
-                let s = client.prepare(&rewrite_placeholders(sql))?;
-                statements.insert(sql.to_string(), s.clone());
+        let stmt = match pg.statements.get(sql) {
+            Some(s)
+                if !pg.broken && !pg.client.as_ref().is_none_or(postgres::Client::is_closed) =>
+            {
+                s.clone()
+            }
+            _ => {
+                let s = pg.client()?.prepare(&rewrite_placeholders(sql))?;
+                pg.statements.insert(sql.to_string(), s.clone());
                 s
             }
         };
-        Ok(f(client, &stmt)?)
+        Ok(f(pg.client()?, &stmt)?)
     }
 
     /// Run one statement; the number of rows it changed.
@@ -551,10 +615,13 @@ impl Db {
             Kind::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Kind::Postgres(pg) => {
                 let mut pg = pg.borrow_mut();
-                match pg.client.as_mut() {
-                    Some(client) => Ok(client.batch_execute(sql)?),
-                    None => Err(DbError::NoRow),
+                let out = pg.client()?.batch_execute(sql);
+                if let Err(e) = &out
+                    && connection_lost(e)
+                {
+                    pg.broken = true;
                 }
+                Ok(out?)
             }
         }
     }
@@ -650,6 +717,12 @@ impl Db {
         self.prepare_cached(sql)
     }
 
+    fn set_in_tx(&self, open: bool) {
+        if let Kind::Postgres(pg) = &self.kind {
+            pg.borrow_mut().in_tx = open;
+        }
+    }
+
     /// A statement to run several times (its preparation is cached by SQL text either way).
     pub fn prepare_cached<'a>(&'a self, sql: &'a str) -> DbResult<Stmt<'a>> {
         Ok(Stmt { db: self, sql })
@@ -662,6 +735,7 @@ impl Db {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         })?;
+        self.set_in_tx(true);
         Ok(Tx {
             db: self,
             open: true,
@@ -742,7 +816,9 @@ pub struct Tx<'a> {
 impl Tx<'_> {
     pub fn commit(mut self) -> DbResult<()> {
         self.open = false;
-        self.db.execute_batch("COMMIT")
+        let done = self.db.execute_batch("COMMIT");
+        self.db.set_in_tx(false);
+        done
     }
 }
 
@@ -757,6 +833,7 @@ impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.open {
             let _ = self.db.execute_batch("ROLLBACK");
+            self.db.set_in_tx(false);
         }
     }
 }

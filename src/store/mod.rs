@@ -328,14 +328,18 @@ impl Store {
         // TLS when the URL asks for it (`sslmode=require`): rustls with the platform's roots, as
         // for every other connection cadenced makes. Otherwise none (`prefer`, the default,
         // would fail on a server whose certificate does not verify instead of falling back).
-        let client = if config.get_ssl_mode() == postgres::config::SslMode::Require {
+        let tls = if config.get_ssl_mode() == postgres::config::SslMode::Require {
             let tls = tls_config().map_err(|e| db_err(db::DbError::Tls(e.to_string())))?;
-            config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+            Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
         } else {
-            config.connect(postgres::NoTls)
-        }
-        .map_err(|e| db_err(e.into()))?;
-        let conn = Db::postgres(client);
+            None
+        };
+        let connect = move || match &tls {
+            Some(tls) => config.connect(tls.clone()),
+            None => config.connect(postgres::NoTls),
+        };
+        let client = connect().map_err(|e| db_err(e.into()))?;
+        let conn = Db::postgres(client, Box::new(connect));
         migrations_pg::migrate(&conn).map_err(|e| StoreError::MigratePostgres {
             path: path.clone(),
             source: e,

@@ -92,3 +92,28 @@ fn values_bind_to_what_the_server_expects_and_mismatches_are_refused() {
         .to_string();
     assert!(err.contains("numeric"), "{err}");
 }
+
+#[test]
+fn a_connection_the_server_closed_is_replaced_between_transactions() {
+    let url = testkit::pg::database();
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let store = Store::open_postgres(&url, None).unwrap();
+    store.ensure_account("a", "ics").unwrap();
+    testkit::pg::admin(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ));
+    // The call that meets the closed connection may fail; the next ones work on a new one.
+    let _ = store.ensure_account("b", "ics");
+    let id = store.ensure_account("c", "ics").unwrap();
+    assert!(id > 0);
+    let names: Vec<String> = store
+        .account_overview()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert!(
+        names.contains(&"a".to_string()) && names.contains(&"c".to_string()),
+        "{names:?}"
+    );
+}
