@@ -240,9 +240,42 @@ fn run_once_status_and_the_daemon_work_on_postgres() {
     let port = free_port();
     let env = example_on(&url, &format!("127.0.0.1:{port}"));
     ok(&env, &["--now", NOW, "run", "--once"]);
+    // The cycle prepared agenda documents in the state directory, its bookkeeping in the
+    // database: a second cycle writes nothing new.
+    let docs = || {
+        std::fs::read_dir(env.state.join("agendas"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let first = docs();
+    assert!(first > 0, "no agenda documents");
+    let out = ok(&env, &["--now", NOW, "run", "--once"]);
+    assert_eq!(docs(), first, "{}", stderr(&out));
     let status = stdout(&ok(&env, &["--now", NOW, "status"]));
     assert!(status.contains("example"), "{status}");
-    ok(&env, &["--now", NOW, "alerts", "--json"]);
+    // The other commands that read or write the store.
+    let alerts: serde_json::Value =
+        serde_json::from_slice(&ok(&env, &["--now", NOW, "alerts", "--json"]).stdout).unwrap();
+    let id = alerts[0]["id"].as_str().unwrap().to_string();
+    ok(&env, &["--now", NOW, "alerts", "ack", &id]);
+    for args in [
+        &["series", "--json"][..],
+        &["propose", "--json"][..],
+        &["alerts", "--all"][..],
+        &["alerts", "test"][..],
+        &["status", "--json"][..],
+    ] {
+        let all: Vec<&str> = ["--now", NOW]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        ok(&env, &all);
+    }
+    let html = env.dir.path().join("report.html");
+    ok(
+        &env,
+        &["--now", NOW, "report", "--html", html.to_str().unwrap()],
+    );
 
     // The daemon: ready, healthy, serving the report, and a clean exit on SIGTERM.
     let log = env.dir.path().join("daemon.log");
