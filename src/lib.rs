@@ -8,7 +8,7 @@
 //! - [`model`]: the normalized event model shared by every provider.
 //! - [`tz`]: time zones: IANA, Windows names, and iCalendar VTIMEZONE definitions.
 //! - [`providers`]: translate each source (iCalendar feeds, later Google and Microsoft) into the model.
-//! - [`store`]: the SQLite state (accounts, calendars, events, sync cursors).
+//! - [`store`]: the state, in SQLite or PostgreSQL (accounts, calendars, events, sync cursors).
 //! - [`statefs`]: the state directory's ownership and mode; every state file opened without
 //!   following links.
 //! - `sync`: one sync pass over the configured accounts into the store.

@@ -209,7 +209,7 @@ pub fn analyse_with(
         });
     }
     // `directory = true` accounts add their direct reports to the roster.
-    let state_dir = store.path().parent().map(std::path::Path::to_path_buf);
+    let state_dir = store.state_dir().map(std::path::Path::to_path_buf);
     let with_directory = state_dir
         .as_deref()
         .map(|d| crate::providers::directory::with_directory(config, d));

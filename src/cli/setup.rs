@@ -32,9 +32,14 @@ impl Context {
         })
     }
 
-    /// Open the store in the state directory (created 0700, database 0600).
+    /// Open the store the config names: the SQLite file in the state directory (created 0700,
+    /// database 0600), or `[store] url`. Before any runtime is entered (the PostgreSQL client
+    /// blocks on a runtime of its own).
     pub fn open_store(&self) -> Result<Store, CliError> {
-        Store::open_in(&self.state_dir).map_err(|e| CliError::runtime(e.to_string()))
+        crate::store::ensure_state_dir(&self.state_dir)
+            .map_err(|e| CliError::runtime(e.to_string()))?;
+        Store::open_config(&self.config.store, &self.state_dir)
+            .map_err(|e| CliError::runtime(e.to_string()))
     }
 }
 
@@ -122,7 +127,7 @@ pub fn check(config_path: &Path) -> Result<(), CliError> {
                 ),
             }
             // Valid, but a calendar that cannot be read would leave the analysis incomplete.
-            for w in file_warnings(&cfg) {
+            for w in file_warnings(&cfg).into_iter().chain(store_warning(&cfg)) {
                 println!("warning: {w}");
             }
             Ok(())
@@ -162,6 +167,17 @@ pub fn file_warnings(config: &Config) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// `store.password_env` naming a variable that is not set here: the PostgreSQL server will be
+/// asked without a password.
+pub fn store_warning(config: &Config) -> Option<String> {
+    let var = config.store.password_env.as_deref()?;
+    std::env::var(var).map_or(true, |v| v.is_empty()).then(|| {
+        format!(
+            "store.password_env: the environment variable {var} is not set or empty; the database server will be asked without a password"
+        )
+    })
 }
 
 /// The sync targets of the config, optionally only one account.

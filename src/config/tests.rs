@@ -105,6 +105,16 @@ fn example_with_commented_sections_enabled_loads() {
         c.alerts.webhook.as_ref().map(|w| w.format),
         Some(WebhookFormat::Slack)
     );
+    // The store on PostgreSQL.
+    let c = parse_ok(&uncomment("# [store]", "\u{0}"));
+    assert_eq!(
+        c.store.url.as_deref(),
+        Some("postgres://cadenced@db.example.com:5432/cadenced")
+    );
+    assert_eq!(
+        c.store.password_env.as_deref(),
+        Some("CADENCED_DB_PASSWORD")
+    );
 }
 
 #[test]
@@ -814,4 +824,54 @@ fn the_manager_placeholder_is_the_manager_in_the_single_manager_mode() {
         ["mika@example.com", "hr@example.com"]
     );
     assert!(c.org.is_none());
+}
+
+#[test]
+fn store_section() {
+    // Default: the SQLite file.
+    let c = parse_ok(MANAGER);
+    assert_eq!(c.store, StoreConfig::default());
+    let c = parse_ok(&format!(
+        "{MANAGER}[store]\nurl = \"postgres://cadenced@db.example.com:5433/cad?sslmode=require\"\npassword_env = \"CADENCED_DB_PASSWORD\"\n"
+    ));
+    assert_eq!(
+        c.store.url.as_deref(),
+        Some("postgres://cadenced@db.example.com:5433/cad?sslmode=require")
+    );
+    assert_eq!(
+        c.store.password_env.as_deref(),
+        Some("CADENCED_DB_PASSWORD")
+    );
+    for (body, key, needle) in [
+        (
+            "url = \"postgres://cadenced:hunter2@db/cad\"",
+            "store.url",
+            "holds a password",
+        ),
+        (
+            "url = \"sqlite:///var/lib/cadenced.db\"",
+            "store.url",
+            "PostgreSQL URL",
+        ),
+        ("path = \"/var/lib/x.db\"", "store.path", "unknown"),
+        (
+            "password_env = \"my password\"",
+            "store.password_env",
+            "environment variable",
+        ),
+    ] {
+        let text = format!("{MANAGER}[store]\n{body}\n");
+        let p = problems(&text);
+        assert_eq!(p.len(), 1, "{body}: {p:#?}");
+        assert_eq!(p[0].key, key, "{body}");
+        assert_eq!(p[0].line, Some(4), "{body}");
+        assert!(p[0].message.contains(needle), "{body}: {}", p[0].message);
+        // Never the password itself, in the problem or in Debug.
+        assert!(!format!("{p:?}").contains("hunter2"), "{p:?}");
+    }
+    let c = StoreConfig {
+        url: Some("postgres://u:hunter2@db/x".into()),
+        password_env: None,
+    };
+    assert!(!format!("{c:?}").contains("hunter2"));
 }

@@ -30,6 +30,7 @@ pub struct Config {
     /// by every manager, so this manager's analysis reads only these accounts' events and
     /// touches only the alerts of these reports and accounts. Never set by a config file.
     pub scoped: bool,
+    pub store: StoreConfig,
 }
 
 impl Config {
@@ -639,6 +640,30 @@ pub enum AgendaTemplate {
     Builtin,
     /// A minijinja template file, resolved against the config file's directory.
     File(PathBuf),
+}
+
+/// `[store]`: where the state database lives.
+#[derive(Clone, PartialEq, Default)]
+pub struct StoreConfig {
+    /// `url`: a PostgreSQL database (`postgres://user@host:port/db`, never with a password);
+    /// `None` (the default) is the SQLite file in the state directory.
+    pub url: Option<String>,
+    /// `password_env`: the environment variable holding the PostgreSQL password.
+    pub password_env: Option<String>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL never holds a password (validation refuses one), but stay on the safe side.
+        let url = self
+            .url
+            .as_deref()
+            .map(|u| u.split_once('@').map_or("(hidden)", |(_, rest)| rest));
+        f.debug_struct("StoreConfig")
+            .field("url", &url)
+            .field("password_env", &self.password_env)
+            .finish()
+    }
 }
 
 /// `[daemon]`.

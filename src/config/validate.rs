@@ -33,6 +33,7 @@ const TOP_KEYS: &[&str] = &[
     "daemon",
     "scheduling",
     "org",
+    "store",
 ];
 const ORG_KEYS: &[&str] = &[
     "source",
@@ -118,6 +119,7 @@ const AGENDA_KEYS: &[&str] = &[
     "notify_attendees",
 ];
 const DAEMON_KEYS: &[&str] = &["listen", "token_env", "hosts"];
+const STORE_KEYS: &[&str] = &["url", "password_env"];
 
 /// The shortest `sync.interval` accepted: the providers' rate limits make anything faster useless.
 const MIN_INTERVAL_SECS: u64 = 30;
@@ -680,6 +682,10 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         .table(&root, "scheduling")
         .map(|s| scheduling(cx, &s))
         .unwrap_or_default();
+    let store = cx
+        .table(&root, "store")
+        .map(|s| store(cx, &s))
+        .unwrap_or_default();
 
     let org = org_sec.map(|sec| org(cx, &sec, &account_secs, &accounts, &alerts));
 
@@ -697,6 +703,7 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         agenda,
         daemon,
         scheduling,
+        store,
     })
 }
 
@@ -1530,6 +1537,43 @@ fn scheduling(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> SchedulingConfig {
         notice: cx.duration(sec, "notice").map_or(d.notice, |(x, _)| x),
         auto_book,
     }
+}
+
+/// `[store]`: the URL is never repeated in a problem (it could hold a password).
+fn store(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> StoreConfig {
+    cx.unknown_keys(sec, STORE_KEYS);
+    let url = match cx.string(sec, "url") {
+        None | Some(("", _)) => None,
+        Some((url, span)) => {
+            let url = url.to_string();
+            let problem = if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                Some("expected a PostgreSQL URL \"postgres://user@host:port/database\"".to_string())
+            } else {
+                match url.parse::<postgres::Config>() {
+                    Err(e) => Some(format!("not a valid PostgreSQL URL ({e})")),
+                    Ok(c) if c.get_password().is_some() => Some(
+                        "holds a password; remove it from the URL and name the environment variable holding it in store.password_env".to_string(),
+                    ),
+                    Ok(c) if c.get_hosts().is_empty() => {
+                        Some("names no host: expected \"postgres://user@host:port/database\"".to_string())
+                    }
+                    Ok(_) => None,
+                }
+            };
+            match problem {
+                Some(p) => {
+                    cx.problem(sec.key("url"), Some(span), p);
+                    None
+                }
+                None => Some(url),
+            }
+        }
+    };
+    let password_env = match cx.string(sec, "password_env") {
+        Some(("", _)) | None => None,
+        Some(_) => cx.env_name(sec, "password_env"),
+    };
+    StoreConfig { url, password_env }
 }
 
 fn daemon(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> DaemonConfig {

@@ -220,7 +220,9 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Runtime(e.to_string()))?;
     let lock = InstanceLock::acquire(&opts.state_dir)?;
     let access = access_for(&opts.config)?;
-    let store = Store::open_in(&opts.state_dir).map_err(|e| DaemonError::Runtime(e.to_string()))?;
+    // Opened before the runtime starts: the PostgreSQL client blocks on a runtime of its own.
+    let store = Store::open_config(&opts.config.store, &opts.state_dir)
+        .map_err(|e| DaemonError::Runtime(e.to_string()))?;
     let client =
         crate::providers::http::client().map_err(|e| DaemonError::Runtime(e.to_string()))?;
     // Two workers are plenty for a handful of accounts and keep the footprint small.
@@ -255,7 +257,8 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
     });
     let result = runtime.block_on(main_loop(Arc::clone(&shared), opts.config_path, access));
     // Blocking store calls still running (at most one, the store is serialized) get the rest of
-    // a second; SQLite rolls back anything they leave uncommitted.
+    // a second; the database (SQLite, or the PostgreSQL server when the connection closes) rolls
+    // back anything they leave uncommitted.
     runtime.shutdown_timeout(Duration::from_secs(1));
     tracing::info!(lock = %lock.path().display(), "stopped");
     drop(lock);
@@ -410,7 +413,7 @@ async fn main_loop(
     let idle = shared.store.idle();
     if tokio::time::timeout_at(deadline, idle).await.is_err() {
         tracing::warn!(
-            "the store was still busy at shutdown; SQLite rolls back what was not committed"
+            "the store was still busy at shutdown; the database rolls back what was not committed"
         );
     }
     Ok(())

@@ -7,8 +7,8 @@
 //! at all for it. Rows in the other states record where the agenda is so that `report`, the
 //! dashboard and alerts can show it although nothing was written into the event.
 
+use super::db::{OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
 use crate::model::Event;
@@ -116,7 +116,7 @@ impl Store {
                 })
             })
             .map_err(self.sql())?
-            .collect::<rusqlite::Result<Vec<_>>>()
+            .collect::<super::db::DbResult<Vec<_>>>()
             .map_err(self.sql())?;
         Ok(rows)
     }
@@ -164,9 +164,9 @@ impl Store {
     ) -> Result<()> {
         self.conn
             .execute(
-                "INSERT OR IGNORE INTO agenda_sections
+                "INSERT INTO agenda_sections
                    (session_key, doc_key, report, session_start, written_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                 params![
                     session_key,
                     doc_key,
@@ -211,9 +211,9 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([], link_row)
+            .query_map((), link_row)
             .map_err(self.sql())?
-            .collect::<rusqlite::Result<Vec<_>>>()
+            .collect::<super::db::DbResult<Vec<_>>>()
             .map_err(self.sql())?;
         Ok(rows)
     }
@@ -279,7 +279,7 @@ impl Store {
     }
 }
 
-fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgendaLink> {
+fn link_row(r: &super::db::Row<'_>) -> super::db::DbResult<AgendaLink> {
     Ok(AgendaLink {
         account: r.get(0)?,
         calendar: r.get(1)?,
@@ -327,6 +327,11 @@ mod tests {
             etag: None,
             marker: None,
         }
+    }
+
+    #[test]
+    fn the_latest_session_document_is_each_reports_link_pg() {
+        crate::store::testing::on_pg(the_latest_session_document_is_each_reports_link);
     }
 
     #[test]

@@ -23,8 +23,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::db::{Db, OptionalExtension, params};
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Result, Store, StoreError};
 
@@ -183,7 +183,7 @@ impl Store {
     ) -> Result<Vec<AlertState>> {
         let now_text = text(now);
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -287,18 +287,12 @@ impl Store {
 
     /// The open (unresolved) alerts with their state and data, sorted by report, kind, since.
     pub fn open_alerts(&self) -> Result<Vec<StoredAlert>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, kind, report, episode, since, first_seen, last_seen, acked_at,
-                        snoozed_until, data
-                 FROM alerts WHERE resolved_at IS NULL
-                 ORDER BY report, kind, since, id",
-            )
-            .map_err(self.sql())?;
-        let mut rows = stmt.query([]).map_err(self.sql())?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(self.sql())? {
+        let sql = "SELECT id, kind, report, episode, since, first_seen, last_seen, acked_at,
+                          snoozed_until, data
+                   FROM alerts WHERE resolved_at IS NULL
+                   ORDER BY report, kind, since, id";
+        self.conn.query_each(sql, (), self.sql(), |r| {
             let get = |i| r.get::<_, String>(i).map_err(self.sql());
             let get_opt = |i| r.get::<_, Option<String>>(i).map_err(self.sql());
             let id = get(0)?;
@@ -314,7 +308,8 @@ impl Store {
                 data: get(9)?,
                 id,
             });
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 }
@@ -338,12 +333,12 @@ fn state(path: &std::path::Path, open: &Open) -> Result<AlertState> {
 }
 
 /// Every unresolved alert, by its key.
-fn load_open(tx: &Transaction<'_>) -> rusqlite::Result<HashMap<Key, Open>> {
+fn load_open(tx: &Db) -> super::db::DbResult<HashMap<Key, Open>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, kind, report, episode, since, first_seen, acked_at IS NOT NULL, snoozed_until
          FROM alerts WHERE resolved_at IS NULL",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok((
             Key {
                 kind: r.get(1)?,
@@ -365,12 +360,12 @@ fn load_open(tx: &Transaction<'_>) -> rusqlite::Result<HashMap<Key, Open>> {
 /// A finding that continues no open alert: reopen the resolved alert of the same episode (same
 /// id), or insert a new one.
 fn start_or_reopen(
-    tx: &Transaction<'_>,
+    tx: &Db,
     key: &Key,
     since: &str,
     now: &str,
     data: &str,
-) -> rusqlite::Result<Open> {
+) -> super::db::DbResult<Open> {
     let seed = if key.episode.is_empty() {
         format!("{}|{}|{}", key.kind, key.report, since)
     } else {

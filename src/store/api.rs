@@ -1,7 +1,7 @@
 //! The store's async API, grouped by concern: what the daemon, the sync, the outbox, the agenda
 //! writer and the scheduler ask of the store, as named methods behind traits.
 //!
-//! Each trait is one concern; [`AsyncStore`] implements all of them over SQLite by running the
+//! Each trait is one concern; [`AsyncStore`] implements all of them (on SQLite or PostgreSQL) by running the
 //! matching [`Store`](super::Store) method on the blocking pool. A method that must be one
 //! transaction or one consistent read (opening an account for a sync pass, planning the outbox)
 //! is one method here, never several calls. Another back-end (PostgreSQL, or a wrapper that

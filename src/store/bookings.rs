@@ -4,8 +4,8 @@
 //! (`cadenced book` or the daemon); an undone booking keeps its row with `undone_at`, so the
 //! daemon never books again what the manager took back, while `cadenced book` may book anew.
 
+use super::db::{OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
 
@@ -29,15 +29,13 @@ pub struct Booking {
 const COLUMNS: &str = "alert_id, report, account, calendar, event_id, title, start_utc, end_utc, \
                        how, created_at, undone_at";
 
-fn time(s: String) -> rusqlite::Result<DateTime<Utc>> {
+fn time(s: String) -> super::db::DbResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(&s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
+        .map_err(|e| super::db::DbError::conversion(0, e))
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Booking> {
+fn row(r: &super::db::Row<'_>) -> super::db::DbResult<Booking> {
     Ok(Booking {
         alert_id: r.get(0)?,
         report: r.get(1)?,
@@ -68,18 +66,8 @@ impl Store {
 
     /// Every booking, newest first.
     pub fn bookings(&self) -> Result<Vec<Booking>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM bookings ORDER BY created_at DESC, alert_id"
-            ))
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([], row)
-            .map_err(self.sql())?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.sql())?;
-        Ok(rows)
+        let sql = format!("SELECT {COLUMNS} FROM bookings ORDER BY created_at DESC, alert_id");
+        self.conn.query_map(&sql, (), row).map_err(self.sql())
     }
 
     /// Record a booking (replacing an undone one of the same alert).
@@ -87,8 +75,14 @@ impl Store {
         self.conn
             .execute(
                 &format!(
-                    "INSERT OR REPLACE INTO bookings ({COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                    "INSERT INTO bookings ({COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (alert_id) DO UPDATE SET report = excluded.report,
+                       account = excluded.account, calendar = excluded.calendar,
+                       event_id = excluded.event_id, title = excluded.title,
+                       start_utc = excluded.start_utc, end_utc = excluded.end_utc,
+                       how = excluded.how, created_at = excluded.created_at,
+                       undone_at = excluded.undone_at"
                 ),
                 params![
                     b.alert_id,
@@ -128,17 +122,19 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| super::StoreError::Sqlite {
+        let sql = |source| super::StoreError::Database {
             path: path.clone(),
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        let run = || -> rusqlite::Result<()> {
-            tx.execute("DELETE FROM proposals", [])?;
+        let run = || -> super::db::DbResult<()> {
+            tx.execute("DELETE FROM proposals", ())?;
             for (id, report, data) in rows {
                 tx.execute(
-                    "INSERT OR REPLACE INTO proposals (alert_id, report, data, computed_at)
-                     VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO proposals (alert_id, report, data, computed_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (alert_id) DO UPDATE SET report = excluded.report,
+                       data = excluded.data, computed_at = excluded.computed_at",
                     params![id, report, data, crate::output::rfc3339(now)],
                 )?;
             }
@@ -155,9 +151,9 @@ impl Store {
             .prepare("SELECT alert_id, data FROM proposals")
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(self.sql())?
-            .collect::<rusqlite::Result<_>>()
+            .collect::<super::db::DbResult<_>>()
             .map_err(self.sql())?;
         Ok(rows)
     }

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{OptionalExtension, params};
+use super::db::{Dialect, OptionalExtension, params};
 
 use super::{Result, Store, StoreError, set_cursor, write_events};
 
@@ -37,7 +37,7 @@ impl Store {
         let rows = stmt
             .query_map([calendar_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(self.sql())?;
-        rows.collect::<rusqlite::Result<HashMap<_, _>>>()
+        rows.collect::<super::db::DbResult<HashMap<_, _>>>()
             .map_err(self.sql())
     }
 
@@ -57,7 +57,7 @@ impl Store {
         let rows = stmt
             .query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(self.sql())?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
+        rows.collect::<super::db::DbResult<Vec<_>>>()
             .map_err(self.sql())
     }
 
@@ -67,13 +67,19 @@ impl Store {
         calendar_id: i64,
         event_id: &str,
     ) -> Result<Option<(String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
+        // Dialects differ: the JSON array's elements as rows.
+        let sql = match self.conn.dialect() {
+            Dialect::Sqlite => {
                 "SELECT href, etag FROM caldav_resources r, json_each(r.event_ids) j \
-                 WHERE r.calendar_id = ?1 AND j.value = ?2",
-            )
-            .map_err(self.sql())?;
+                 WHERE r.calendar_id = ?1 AND j.value = ?2"
+            }
+            Dialect::Postgres => {
+                "SELECT href, etag FROM caldav_resources r, \
+                 jsonb_array_elements_text(r.event_ids::jsonb) j(value) \
+                 WHERE r.calendar_id = ?1 AND j.value = ?2"
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql())?;
         stmt.query_row(params![calendar_id, event_id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -89,16 +95,25 @@ impl Store {
         calendar: &str,
         event_id: &str,
     ) -> Result<Option<(String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
+        // Dialects differ: a JSON member, and the JSON array's elements as rows.
+        let sql = match self.conn.dialect() {
+            Dialect::Sqlite => {
                 "SELECT json_extract(s.cursor, '$.url'), r.href FROM accounts a \
                  JOIN calendars c ON c.account_id = a.id \
                  JOIN sync_cursors s ON s.calendar_id = c.id \
                  JOIN caldav_resources r ON r.calendar_id = c.id, json_each(r.event_ids) j \
-                 WHERE a.name = ?1 AND c.calendar = ?2 AND j.value = ?3",
-            )
-            .map_err(self.sql())?;
+                 WHERE a.name = ?1 AND c.calendar = ?2 AND j.value = ?3"
+            }
+            Dialect::Postgres => {
+                "SELECT s.cursor::jsonb ->> 'url', r.href FROM accounts a \
+                 JOIN calendars c ON c.account_id = a.id \
+                 JOIN sync_cursors s ON s.calendar_id = c.id \
+                 JOIN caldav_resources r ON r.calendar_id = c.id, \
+                 jsonb_array_elements_text(r.event_ids::jsonb) j(value) \
+                 WHERE a.name = ?1 AND c.calendar = ?2 AND j.value = ?3"
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql())?;
         stmt.query_row(params![account, calendar, event_id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -109,7 +124,7 @@ impl Store {
     /// Apply one batch (see [`CaldavBatch`]) in one transaction.
     pub fn apply_caldav(&mut self, calendar_id: i64, batch: &CaldavBatch<'_>) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -122,7 +137,7 @@ impl Store {
             let hrefs = stmt
                 .query_map([calendar_id], |r| r.get::<_, String>(0))
                 .map_err(sql)?
-                .collect::<rusqlite::Result<Vec<_>>>()
+                .collect::<super::db::DbResult<Vec<_>>>()
                 .map_err(sql)?;
             removed.extend(hrefs.into_iter().filter(|h| !keep.contains(h)));
         }
@@ -232,9 +247,14 @@ mod tests {
     }
 
     #[test]
+    fn resources_replace_remove_and_sweep_their_events_pg() {
+        crate::store::testing::on_pg(resources_replace_remove_and_sweep_their_events);
+    }
+
+    #[test]
     fn resources_replace_remove_and_sweep_their_events() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut store = crate::store::testing::open_in(dir.path()).unwrap();
         let acc = store.ensure_account("dav", "caldav").unwrap();
         let cal = store.ensure_calendar(acc, "/alice/work/").unwrap();
         let a = Resource {

@@ -1,6 +1,10 @@
-//! The SQLite store: accounts, calendars, normalized events, sync cursors and alerts.
+//! The store: accounts, calendars, normalized events, sync cursors and alerts, in the SQLite
+//! file of the state directory (the default) or a PostgreSQL database (`[store] url`,
+//! `docs/postgres.md`).
 //!
-//! Owns the database file and its schema (versioned migrations in `migrations.rs`). Invariants:
+//! Owns the database and its schema (versioned migrations in `migrations.rs`, the same steps for
+//! PostgreSQL in `migrations_pg.rs`). Every query is written once over the connection layer
+//! `db.rs`. Invariants:
 //! - The database is created with mode 0600 (its WAL/SHM files inherit it), in a state directory
 //!   created 0700.
 //! - Every write that a sync makes for one page of changes, together with the cursor that covers
@@ -12,19 +16,24 @@
 //!   deterministic; a reconcile is one transaction.
 //! - The alert outbox (`outbox.rs`): deliveries are planned and written with their notices in
 //!   one transaction; an attempt is recorded before the channel is called.
-//! - Async code reaches the store through [`AsyncStore`], which runs the blocking SQLite work on
-//!   the blocking thread pool, never on the runtime's workers.
+//! - Async code reaches the store through [`AsyncStore`], which runs the blocking database work
+//!   on the blocking thread pool, never on the runtime's workers (the PostgreSQL client would
+//!   panic there).
 
 mod agendas;
 mod alerts;
 mod api;
 mod bookings;
 pub mod caldav;
+pub(crate) mod db;
 #[cfg(test)]
 pub(crate) mod failing;
 mod migrations;
+pub mod migrations_pg;
 mod outbox;
 mod sink;
+#[cfg(test)]
+pub(crate) mod testing;
 mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
@@ -41,7 +50,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use db::{Db, OptionalExtension, params};
 
 use crate::model::Event;
 
@@ -58,13 +67,13 @@ const LOAD_WINDOW_SQL: &str = "
     SELECT a.name, c.calendar, e.event_id, e.data, e.kind, e.humans, e.summary FROM events e
     JOIN calendars c ON c.id = e.calendar_id
     JOIN accounts a ON a.id = c.account_id
-    WHERE (?1 IS NULL OR a.name = ?1)
+    WHERE (CAST(?1 AS TEXT) IS NULL OR a.name = ?1)
       AND e.id IN (
         SELECT id FROM hit
         UNION
         SELECT m.id FROM hit h CROSS JOIN events m
-          ON m.calendar_id = h.calendar_id AND m.event_id = h.series_id
-        WHERE h.series_id IS NOT NULL
+        WHERE m.calendar_id = h.calendar_id AND m.event_id = h.series_id
+          AND h.series_id IS NOT NULL
       )
     ORDER BY a.name, c.calendar, e.id";
 
@@ -80,15 +89,19 @@ pub enum StoreError {
     /// The state directory or the database file was refused (owner, mode, a link).
     #[error(transparent)]
     StateFs(#[from] crate::statefs::StateFsError),
-    #[error("database {path}: {source}{}", corrupt_hint(source))]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    /// A database error; `path` is the SQLite file, or the PostgreSQL server and database
+    /// (`postgres://user@host:port/db`, never a password).
+    #[error("database {}: {source}{}", path.display(), corrupt_hint(source))]
+    Database { path: PathBuf, source: db::DbError },
     #[error("database {path}: cannot migrate the schema: {source}")]
     Migrate {
         path: PathBuf,
         source: rusqlite_migration::Error,
+    },
+    #[error("database {}: cannot migrate the schema: {source}", path.display())]
+    MigratePostgres {
+        path: PathBuf,
+        source: migrations_pg::MigrateError,
     },
     #[error("database {path}: stored event {event_id} is unreadable: {source}")]
     Decode {
@@ -120,8 +133,46 @@ pub fn ensure_state_dir(dir: &Path) -> Result<()> {
     Ok(crate::statefs::ensure_state_dir(dir)?)
 }
 
+/// Parse a PostgreSQL URL (or `key=value` string).
+pub fn pg_config(url: &str) -> std::result::Result<postgres::Config, postgres::Error> {
+    url.parse::<postgres::Config>()
+}
+
+/// How a PostgreSQL database is named in messages: `postgres://user@host:port/db`, never with
+/// a password.
+pub fn pg_label(config: &postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("");
+    let db = config.get_dbname().unwrap_or(user);
+    let at = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    format!("postgres://{at}{host}:{port}/{db}")
+}
+
+/// The TLS client settings for PostgreSQL: aws-lc-rs, the platform's certificate verifier.
+fn tls_config() -> std::result::Result<rustls::ClientConfig, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_platform_verifier()?
+    .with_no_client_auth())
+}
+
 /// A damaged database file gets one sentence on how to recover.
-fn corrupt_hint(e: &rusqlite::Error) -> &'static str {
+fn corrupt_hint(e: &db::DbError) -> &'static str {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
             "; the database file is damaged: stop the daemon, move the database (with its -wal and -shm files) out of the state directory and run `cadenced sync` to rebuild it from the calendars (alert acknowledgements and agenda bookkeeping start afresh)"
@@ -167,8 +218,11 @@ pub struct AccountOverview {
 
 /// A connection to the state database.
 pub struct Store {
-    conn: Connection,
+    conn: Db,
     path: PathBuf,
+    /// The state directory (tokens, directory files, agendas): the SQLite file's directory, or
+    /// the one given with a PostgreSQL database.
+    state_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
@@ -199,14 +253,15 @@ impl Store {
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
             | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW
             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn =
-            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Sqlite {
+        let mut conn = rusqlite::Connection::open_with_flags(&path, flags).map_err(|source| {
+            StoreError::Database {
                 path: path.clone(),
-                source,
-            })?;
-        let sql = |source| StoreError::Sqlite {
+                source: source.into(),
+            }
+        })?;
+        let sql = |source: rusqlite::Error| StoreError::Database {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         // 16 KiB pages for a new database (an existing one keeps its page size): an event row
         // is ~1.3 KB, and with 4 KiB pages a 50,000-event full sync spent ~40 % more CPU in
@@ -241,15 +296,99 @@ impl Store {
                 path: path.clone(),
                 source,
             })?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn: Db::sqlite(conn),
+            state_dir: path.parent().map(Path::to_path_buf),
+            path,
+        })
     }
 
+    /// Open a PostgreSQL database (`postgres://user@host:port/db`; the password, if any, is
+    /// given apart and never shown), and bring its schema up to date.
+    ///
+    /// Blocks: call it outside async code (or on the blocking pool).
+    pub fn open_postgres(url: &str, password: Option<&str>) -> Result<Self> {
+        let config = pg_config(url).map_err(|source| StoreError::Database {
+            path: PathBuf::from("postgres://"),
+            source: source.into(),
+        })?;
+        let path = PathBuf::from(pg_label(&config));
+        let mut config = config;
+        if let Some(p) = password {
+            config.password(p);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        config.application_name("cadenced");
+        let db_err = |source: db::DbError| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        // TLS when the URL asks for it (`sslmode=require`): rustls with the platform's roots, as
+        // for every other connection cadenced makes. Otherwise none (`prefer`, the default,
+        // would fail on a server whose certificate does not verify instead of falling back).
+        let tls = if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            let tls = tls_config().map_err(|e| db_err(db::DbError::Tls(e.to_string())))?;
+            Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        } else {
+            None
+        };
+        let connect = move || match &tls {
+            Some(tls) => config.connect(tls.clone()),
+            None => config.connect(postgres::NoTls),
+        };
+        let client = connect().map_err(|e| db_err(e.into()))?;
+        let conn = Db::postgres(client, Box::new(connect));
+        migrations_pg::migrate(&conn).map_err(|e| StoreError::MigratePostgres {
+            path: path.clone(),
+            source: e,
+        })?;
+        Ok(Store {
+            conn,
+            path,
+            state_dir: None,
+        })
+    }
+
+    /// Open the store a config names: `[store] url` (PostgreSQL, password from
+    /// `[store] password_env`), else the SQLite file in `state_dir`.
+    ///
+    /// Blocks: call it outside async code (or on the blocking pool).
+    pub fn open_config(store: &crate::config::StoreConfig, state_dir: &Path) -> Result<Self> {
+        match &store.url {
+            None => Self::open_in(state_dir),
+            Some(url) => {
+                let password = store
+                    .password_env
+                    .as_deref()
+                    .and_then(|var| std::env::var(var).ok())
+                    .filter(|p| !p.is_empty());
+                let mut store = Self::open_postgres(url, password.as_deref())?;
+                store.state_dir = Some(state_dir.to_path_buf());
+                Ok(store)
+            }
+        }
+    }
+
+    /// The SQLite file, or the PostgreSQL server and database (`postgres://user@host:port/db`).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sqlite {
+    /// The state directory that goes with this store (`None` for a PostgreSQL database opened
+    /// without one).
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.state_dir.as_deref()
+    }
+
+    /// Which back-end this store is on.
+    pub fn dialect(&self) -> db::Dialect {
+        self.conn.dialect()
+    }
+
+    fn sql(&self) -> impl Fn(db::DbError) -> StoreError + '_ {
+        |source| StoreError::Database {
             path: self.path.clone(),
             source,
         }
@@ -306,7 +445,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -333,7 +472,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -355,18 +494,15 @@ impl Store {
 
     /// Every stored event, optionally of one account, grouped by account and calendar.
     pub fn load_events(&self, account: Option<&str>) -> Result<Vec<StoredCalendar>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT a.name, c.calendar, e.event_id, e.data FROM events e
-                 JOIN calendars c ON c.id = e.calendar_id
-                 JOIN accounts a ON a.id = c.account_id
-                 WHERE (?1 IS NULL OR a.name = ?1)
-                 ORDER BY a.name, c.calendar, e.id",
-            )
-            .map_err(self.sql())?;
-        let rows = stmt.query([account]).map_err(self.sql())?;
-        self.group_rows(rows, None)
+        self.group_rows(
+            "SELECT a.name, c.calendar, e.event_id, e.data FROM events e
+             JOIN calendars c ON c.id = e.calendar_id
+             JOIN accounts a ON a.id = c.account_id
+             WHERE (CAST(?1 AS TEXT) IS NULL OR a.name = ?1)
+             ORDER BY a.name, c.calendar, e.id",
+            params![account],
+            None,
+        )
     }
 
     /// The stored events, optionally of one account, that can overlap `[from, to)`, grouped and
@@ -407,45 +543,33 @@ impl Store {
         keep_single: Option<KeepSingle<'_>>,
     ) -> Result<Vec<StoredCalendar>> {
         let (lo, hi) = window::query_bounds(from, to);
-        let mut stmt = self
-            .conn
-            .prepare_cached(LOAD_WINDOW_SQL)
-            .map_err(self.sql())?;
-        let rows = stmt.query(params![account, lo, hi]).map_err(self.sql())?;
-        self.group_rows(rows, keep_single)
+        self.group_rows(LOAD_WINDOW_SQL, params![account, lo, hi], keep_single)
     }
 
     /// Decode `(account, calendar, event_id, data[, kind, humans, summary])` rows, grouping
     /// consecutive rows of one calendar; with `keep_single`, rejected singles are not decoded.
-    fn group_rows(
+    fn group_rows<P: db::Params>(
         &self,
-        mut rows: rusqlite::Rows<'_>,
+        sql: &str,
+        params: P,
         keep_single: Option<KeepSingle<'_>>,
     ) -> Result<Vec<StoredCalendar>> {
         let mut out: Vec<StoredCalendar> = Vec::new();
-        while let Some(row) = rows.next().map_err(self.sql())? {
+        let each = |row: &db::Row<'_>| -> Result<()> {
             if let Some(keep) = keep_single {
-                let text = |i| {
-                    row.get_ref(i)
-                        .ok()
-                        .and_then(|v| v.as_str().ok())
-                        .unwrap_or("")
-                };
+                let text = |i| row.get_str(i).unwrap_or("");
                 // Out-of-office singles are always kept: they mark the manager's absences.
                 if text(4) == "single"
                     && !keep(&mut text(5).lines(), text(6))
                     && !text(3).contains("\"out_of_office\":true")
                 {
-                    continue;
+                    return Ok(());
                 }
             }
             let account: String = row.get(0).map_err(self.sql())?;
             let calendar: String = row.get(1).map_err(self.sql())?;
             let event_id: String = row.get(2).map_err(self.sql())?;
-            let data = row.get_ref(3).map_err(self.sql())?;
-            let data = data
-                .as_str()
-                .map_err(|e| self.sql()(rusqlite::Error::from(e)))?;
+            let data = row.get_str(3).map_err(self.sql())?;
             let event = serde_json::from_str(data).map_err(|source| StoreError::Decode {
                 path: self.path.clone(),
                 event_id,
@@ -461,7 +585,9 @@ impl Store {
                     events: vec![event],
                 }),
             }
-        }
+            Ok(())
+        };
+        self.conn.query_each(sql, params, self.sql(), each)?;
         Ok(out)
     }
 
@@ -477,7 +603,7 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
@@ -512,7 +638,7 @@ impl Store {
                 .map(|t| t.with_timezone(&Utc))
         };
         let rows = stmt
-            .query_map([], |r| {
+            .query_map((), |r| {
                 Ok(AccountOverview {
                     name: r.get(0)?,
                     provider: r.get(1)?,
@@ -549,7 +675,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE accounts SET last_sync_at = ?2, last_sync_ok = ?3, last_error = ?4,
-                        last_success_at = CASE WHEN ?3 THEN ?2 ELSE last_success_at END
+                        last_success_at = CASE WHEN CAST(?3 AS BIGINT) = 1 THEN ?2 ELSE last_success_at END
                  WHERE id = ?1",
                 params![
                     account_id,
@@ -573,12 +699,12 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map((), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .map_err(self.sql())?;
         let mut out = Vec::new();
         for row in rows {
             let (name, at) = row.map_err(self.sql())?;
-            // `datetime('now')` writes "YYYY-MM-DD HH:MM:SS" in UTC.
+            // `set_cursor` writes "YYYY-MM-DD HH:MM:SS" in UTC.
             if let Ok(t) = chrono::NaiveDateTime::parse_from_str(&at, "%Y-%m-%d %H:%M:%S") {
                 out.push((name, t.and_utc()));
             }
@@ -631,7 +757,7 @@ impl Store {
         page: &GenerationPage<'_>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -683,13 +809,13 @@ impl Store {
         let tx = self
             .conn
             .transaction()
-            .map_err(|source| StoreError::Sqlite {
+            .map_err(|source| StoreError::Database {
                 path: path.clone(),
                 source,
             })?;
         set_cursor(&tx, calendar_id, None)
             .and_then(|()| tx.commit())
-            .map_err(|source| StoreError::Sqlite { path, source })
+            .map_err(|source| StoreError::Database { path, source })
     }
 
     /// Remove the calendars of an account that are not in `keep` (and their events and cursors).
@@ -812,7 +938,7 @@ impl Store {
     }
 }
 
-fn upsert_calendar(conn: &Connection, account_id: i64, calendar: &str) -> rusqlite::Result<i64> {
+fn upsert_calendar(conn: &Db, account_id: i64, calendar: &str) -> db::DbResult<i64> {
     conn.query_row(
         "INSERT INTO calendars (account_id, calendar) VALUES (?1, ?2)
          ON CONFLICT(account_id, calendar) DO UPDATE SET calendar = excluded.calendar
@@ -822,16 +948,16 @@ fn upsert_calendar(conn: &Connection, account_id: i64, calendar: &str) -> rusqli
     )
 }
 
-fn set_cursor(
-    tx: &rusqlite::Transaction<'_>,
-    calendar_id: i64,
-    cursor: Option<&str>,
-) -> rusqlite::Result<()> {
+fn set_cursor(tx: &Db, calendar_id: i64, cursor: Option<&str>) -> db::DbResult<()> {
     match cursor {
         Some(c) => tx.execute(
-            "INSERT INTO sync_cursors (calendar_id, cursor, updated_at) VALUES (?1, ?2, datetime('now'))
+            "INSERT INTO sync_cursors (calendar_id, cursor, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(calendar_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-            params![calendar_id, c],
+            params![
+                calendar_id,
+                c,
+                Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+            ],
         )?,
         None => tx.execute("DELETE FROM sync_cursors WHERE calendar_id = ?1", [calendar_id])?,
     };
@@ -839,13 +965,13 @@ fn set_cursor(
 }
 
 fn write_events(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db,
     path: &Path,
     calendar_id: i64,
     events: &[Event],
     generation: i64,
 ) -> Result<()> {
-    let sql = |source| StoreError::Sqlite {
+    let sql = |source| StoreError::Database {
         path: path.to_path_buf(),
         source,
     };
@@ -923,8 +1049,8 @@ impl AsyncStore {
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            // A poisoned lock means a previous call panicked mid-way; SQLite rolled its
-            // transaction back, so the connection itself is still consistent.
+            // A poisoned lock means a previous call panicked mid-way; its transaction was rolled
+            // back as the panic dropped it (`db::Tx`), so the connection is still consistent.
             let mut store = inner
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -941,3 +1067,5 @@ mod tests;
 mod tests_alerts;
 #[cfg(test)]
 mod tests_generation;
+#[cfg(test)]
+mod tests_pg;

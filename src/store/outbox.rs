@@ -20,8 +20,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::db::{OptionalExtension, params};
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, StoreError, StoredAlert};
 
@@ -129,7 +129,7 @@ impl Store {
         now: DateTime<Utc>,
         plan: impl FnOnce(&OutboxView) -> OutboxPlan,
     ) -> Result<usize> {
-        let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
+        let tx = self.conn.transaction().map_err(self.sql())?;
         let view = OutboxView {
             open: self.open_alerts()?,
             notices: self.all_notices()?,
@@ -164,8 +164,8 @@ impl Store {
             inserted += 1;
             for (alert, notice) in &d.notices {
                 tx.execute(
-                    "INSERT OR IGNORE INTO alert_notices (alert_id, channel, notice, outbox_id)
-                     VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO alert_notices (alert_id, channel, notice, outbox_id)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                     params![alert, d.channel, notice, id],
                 )
                 .map_err(self.sql())?;
@@ -173,7 +173,8 @@ impl Store {
         }
         if let Some((slot, alerts)) = plan.digest_slot {
             tx.execute(
-                "INSERT OR IGNORE INTO digest_slots (slot, handled_at, alerts) VALUES (?1, ?2, ?3)",
+                "INSERT INTO digest_slots (slot, handled_at, alerts) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
                 params![text(slot), now_text, alerts as i64],
             )
             .map_err(self.sql())?;
@@ -188,16 +189,13 @@ impl Store {
             .prepare_cached("SELECT alert_id, channel, notice FROM alert_notices")
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(self.sql())?;
-        rows.collect::<rusqlite::Result<_>>().map_err(self.sql())
+        rows.collect::<super::db::DbResult<_>>().map_err(self.sql())
     }
 
     fn unannounced_resolutions(&self) -> Result<Vec<ResolvedAlert>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT DISTINCT o.channel, a.id, a.kind, a.report, a.episode, a.since,
+        let sql = "SELECT DISTINCT o.channel, a.id, a.kind, a.report, a.episode, a.since,
                         a.first_seen, a.last_seen, a.snoozed_until, a.data, a.resolved_at
                  FROM alerts a
                  JOIN alert_notices n ON n.alert_id = a.id
@@ -208,12 +206,9 @@ impl Store {
                      SELECT 1 FROM alert_notices r
                      WHERE r.alert_id = a.id AND r.channel = o.channel
                        AND r.notice = 'resolved:' || a.resolved_at)
-                 ORDER BY o.channel, a.report, a.kind, a.since, a.id",
-            )
-            .map_err(self.sql())?;
-        let mut rows = stmt.query([]).map_err(self.sql())?;
+                 ORDER BY o.channel, a.report, a.kind, a.since, a.id";
         let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(self.sql())? {
+        self.conn.query_each(sql, (), self.sql(), |r| {
             let get = |i| r.get::<_, String>(i).map_err(self.sql());
             let id = get(1)?;
             let time = |v: String| {
@@ -242,7 +237,8 @@ impl Store {
                     id,
                 },
             });
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -265,7 +261,7 @@ impl Store {
     pub fn last_digest_slot(&self) -> Result<Option<DateTime<Utc>>> {
         let slot: Option<String> = self
             .conn
-            .query_row("SELECT MAX(slot) FROM digest_slots", [], |r| r.get(0))
+            .query_row("SELECT MAX(slot) FROM digest_slots", (), |r| r.get(0))
             .map_err(self.sql())?;
         slot.map(|s| {
             DateTime::parse_from_rfc3339(&s)
@@ -289,7 +285,7 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map((), |r| {
                 Ok(PendingDelivery {
                     id: r.get(0)?,
                     idempotency_key: r.get(1)?,
@@ -300,7 +296,7 @@ impl Store {
                 })
             })
             .map_err(self.sql())?;
-        rows.collect::<rusqlite::Result<_>>().map_err(self.sql())
+        rows.collect::<super::db::DbResult<_>>().map_err(self.sql())
     }
 
     /// Of `ids`, the alerts that may still be announced at `now`: unresolved, not acknowledged,
@@ -329,7 +325,7 @@ impl Store {
         let tx = self
             .conn
             .transaction()
-            .map_err(|source| StoreError::Sqlite {
+            .map_err(|source| StoreError::Database {
                 path: self.path.clone(),
                 source,
             })?;
@@ -340,13 +336,14 @@ impl Store {
                 params![id, text(now)],
                 |r| r.get(0),
             )
-            .map_err(|source| StoreError::Sqlite {
+            .map_err(|source| StoreError::Database {
                 path: self.path.clone(),
                 source,
             })?;
         tx.execute(
-            "INSERT OR REPLACE INTO outbox_attempts (outbox_id, attempt, started_at)
-             VALUES (?1, ?2, ?3)",
+            "INSERT INTO outbox_attempts (outbox_id, attempt, started_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (outbox_id, attempt) DO UPDATE SET started_at = excluded.started_at,
+               ok = NULL, detail = NULL",
             params![id, attempt, text(now)],
         )
         .and_then(|_| {
@@ -356,7 +353,7 @@ impl Store {
             )
         })
         .and_then(|_| tx.commit())
-        .map_err(|source| StoreError::Sqlite {
+        .map_err(|source| StoreError::Database {
             path: self.path.clone(),
             source,
         })?;
@@ -373,7 +370,7 @@ impl Store {
         outcome: std::result::Result<&str, &str>,
     ) -> Result<()> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
@@ -417,34 +414,40 @@ impl Store {
 
     /// Every outbox row, oldest first, with the alerts it announces.
     pub fn deliveries(&self) -> Result<Vec<DeliveryRecord>> {
-        let mut stmt = self
+        let mut alerts: HashMap<i64, Vec<String>> = HashMap::new();
+        for (row, alert) in self
             .conn
-            .prepare_cached(
-                "SELECT o.id, o.idempotency_key, o.channel, o.kind, o.state, o.attempts,
-                        o.last_error, o.answer,
-                        (SELECT COALESCE(json_group_array(alert_id), '[]') FROM
-                           (SELECT DISTINCT alert_id FROM alert_notices n
-                            WHERE n.outbox_id = o.id ORDER BY alert_id))
-                 FROM outbox o ORDER BY o.id",
+            .query_map(
+                "SELECT DISTINCT outbox_id, alert_id FROM alert_notices
+                 ORDER BY outbox_id, alert_id",
+                (),
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
             )
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([], |r| {
-                let alerts: String = r.get(8)?;
-                Ok(DeliveryRecord {
-                    id: r.get(0)?,
-                    idempotency_key: r.get(1)?,
-                    channel: r.get(2)?,
-                    kind: r.get(3)?,
-                    state: r.get(4)?,
-                    attempts: r.get(5)?,
-                    last_error: r.get(6)?,
-                    answer: r.get(7)?,
-                    alerts: serde_json::from_str(&alerts).unwrap_or_default(),
-                })
-            })
-            .map_err(self.sql())?;
-        rows.collect::<rusqlite::Result<_>>().map_err(self.sql())
+            .map_err(self.sql())?
+        {
+            alerts.entry(row).or_default().push(alert);
+        }
+        self.conn
+            .query_map(
+                "SELECT id, idempotency_key, channel, kind, state, attempts, last_error, answer
+                 FROM outbox ORDER BY id",
+                (),
+                |r| {
+                    let id = r.get(0)?;
+                    Ok(DeliveryRecord {
+                        id,
+                        idempotency_key: r.get(1)?,
+                        channel: r.get(2)?,
+                        kind: r.get(3)?,
+                        state: r.get(4)?,
+                        attempts: r.get(5)?,
+                        last_error: r.get(6)?,
+                        answer: r.get(7)?,
+                        alerts: alerts.remove(&id).unwrap_or_default(),
+                    })
+                },
+            )
+            .map_err(self.sql())
     }
 
     /// The attempts of one row, in order.
@@ -466,7 +469,7 @@ impl Store {
                 })
             })
             .map_err(self.sql())?;
-        rows.collect::<rusqlite::Result<_>>().map_err(self.sql())
+        rows.collect::<super::db::DbResult<_>>().map_err(self.sql())
     }
 
     /// The channels on which an alert was delivered (a delivered row announced it): the
@@ -482,7 +485,7 @@ impl Store {
         let rows = stmt
             .query_map([alert_id], |r| r.get(0))
             .map_err(self.sql())?;
-        rows.collect::<rusqlite::Result<_>>().map_err(self.sql())
+        rows.collect::<super::db::DbResult<_>>().map_err(self.sql())
     }
 }
 
@@ -499,7 +502,7 @@ mod tests {
 
     fn store_with_alert() -> (tempfile::TempDir, Store, String) {
         let tmp = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(tmp.path()).unwrap();
+        let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
         let states = store
             .reconcile_alerts(
                 &[Finding {
@@ -527,6 +530,11 @@ mod tests {
             }],
             digest_slot: Some((t(20), 1)),
         }
+    }
+
+    #[test]
+    fn a_plan_is_written_once_with_its_notices_and_slot_pg() {
+        crate::store::testing::on_pg(a_plan_is_written_once_with_its_notices_and_slot);
     }
 
     #[test]
@@ -558,6 +566,11 @@ mod tests {
     }
 
     #[test]
+    fn attempts_are_recorded_and_success_ends_the_row_pg() {
+        crate::store::testing::on_pg(attempts_are_recorded_and_success_ends_the_row);
+    }
+
+    #[test]
     fn attempts_are_recorded_and_success_ends_the_row() {
         let (_tmp, mut store, id) = store_with_alert();
         store
@@ -585,6 +598,11 @@ mod tests {
         // A delivered row is never dropped or re-sent.
         store.drop_delivery(row, t(21), "late").unwrap();
         assert_eq!(store.deliveries().unwrap()[0].state, "delivered");
+    }
+
+    #[test]
+    fn only_active_alerts_stay_in_a_pending_message_pg() {
+        crate::store::testing::on_pg(only_active_alerts_stay_in_a_pending_message);
     }
 
     #[test]

@@ -44,39 +44,52 @@ fn event(id: &str) -> Event {
 fn creates_private_state_dir_and_database() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("state");
-    let store = Store::open_in(&dir).unwrap();
+    let store = crate::store::testing::open_in(&dir).unwrap();
     let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(store.path()), 0o600);
     let journal: String = store
         .conn
+        .as_sqlite()
+        .unwrap()
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
     assert_eq!(journal, "wal");
     let fk: i64 = store
         .conn
+        .as_sqlite()
+        .unwrap()
         .pragma_query_value(None, "foreign_keys", |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1);
     let page: i64 = store
         .conn
+        .as_sqlite()
+        .unwrap()
         .pragma_query_value(None, "page_size", |r| r.get(0))
         .unwrap();
     assert_eq!(page, 16_384);
     drop(store);
     // Reopening keeps everything (the page size is fixed once the file is written).
-    let store = Store::open_in(&dir).unwrap();
+    let store = crate::store::testing::open_in(&dir).unwrap();
     let page: i64 = store
         .conn
+        .as_sqlite()
+        .unwrap()
         .pragma_query_value(None, "page_size", |r| r.get(0))
         .unwrap();
     assert_eq!(page, 16_384);
 }
 
 #[test]
+fn replace_round_trips_events_and_cursor_pg() {
+    crate::store::testing::on_pg(replace_round_trips_events_and_cursor);
+}
+
+#[test]
 fn replace_round_trips_events_and_cursor() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in(tmp.path()).unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
     let acc = store.ensure_account("feed", "ics").unwrap();
     store
         .replace_account_events(acc, "team.ics", &[event("a"), event("b")], Some("etag-1"))
@@ -108,9 +121,14 @@ fn replace_round_trips_events_and_cursor() {
 }
 
 #[test]
+fn apply_changes_upserts_and_deletes_pg() {
+    crate::store::testing::on_pg(apply_changes_upserts_and_deletes);
+}
+
+#[test]
 fn apply_changes_upserts_and_deletes() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in(tmp.path()).unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
     let acc = store.ensure_account("work", "google").unwrap();
     let cal = store.ensure_calendar(acc, "primary").unwrap();
     store
@@ -128,23 +146,33 @@ fn apply_changes_upserts_and_deletes() {
 }
 
 #[test]
+fn reopening_keeps_data_pg() {
+    crate::store::testing::on_pg(reopening_keeps_data);
+}
+
+#[test]
 fn reopening_keeps_data() {
     let tmp = tempfile::tempdir().unwrap();
     {
-        let mut store = Store::open_in(tmp.path()).unwrap();
+        let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
         let acc = store.ensure_account("feed", "ics").unwrap();
         store
             .replace_account_events(acc, "f", &[event("a")], None)
             .unwrap();
     }
-    let store = Store::open_in(tmp.path()).unwrap();
+    let store = crate::store::testing::open_in(tmp.path()).unwrap();
     assert_eq!(store.event_counts().unwrap(), vec![("feed".to_string(), 1)]);
+}
+
+#[test]
+fn async_store_runs_off_the_runtime_pg() {
+    crate::store::testing::on_pg(async_store_runs_off_the_runtime);
 }
 
 #[tokio::test]
 async fn async_store_runs_off_the_runtime() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = AsyncStore::new(Store::open_in(tmp.path()).unwrap());
+    let store = AsyncStore::new(crate::store::testing::open_in(tmp.path()).unwrap());
     let id = store
         .call(|s| s.ensure_account("feed", "ics"))
         .await
@@ -201,7 +229,7 @@ fn override_of(master: &Event, id: &str, slot: DateTime<Utc>, moved_to: DateTime
 
 fn store_with(events: &[Event]) -> (tempfile::TempDir, Store) {
     let tmp = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in(tmp.path()).unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
     let acc = store.ensure_account("work", "google").unwrap();
     store
         .replace_account_events(acc, "primary", events, None)
@@ -220,6 +248,11 @@ fn loaded_ids(store: &Store, w: &Window) -> Vec<String> {
 }
 
 #[test]
+fn windowed_load_skips_old_singles_and_keeps_current_ones_pg() {
+    crate::store::testing::on_pg(windowed_load_skips_old_singles_and_keeps_current_ones);
+}
+
+#[test]
 fn windowed_load_skips_old_singles_and_keeps_current_ones() {
     let w = window();
     let (_tmp, store) = store_with(&[
@@ -231,6 +264,11 @@ fn windowed_load_skips_old_singles_and_keeps_current_ones() {
     assert_eq!(loaded_ids(&store, &w), ["inside", "straddles"]);
     // The whole-store load is unchanged.
     assert_eq!(store.load_events(None).unwrap()[0].events.len(), 4);
+}
+
+#[test]
+fn windowed_load_keeps_unbounded_series_and_drops_ended_ones_pg() {
+    crate::store::testing::on_pg(windowed_load_keeps_unbounded_series_and_drops_ended_ones);
 }
 
 #[test]
@@ -248,6 +286,11 @@ fn windowed_load_keeps_unbounded_series_and_drops_ended_ones() {
         master_at("broken", at(2016, 1, 4, 9), "FREQ=SOMETIMES;COUNT=2"),
     ]);
     assert_eq!(loaded_ids(&store, &w), ["forever", "ends-inside", "broken"]);
+}
+
+#[test]
+fn windowed_load_keeps_overrides_moved_into_or_out_of_the_window_pg() {
+    crate::store::testing::on_pg(windowed_load_keeps_overrides_moved_into_or_out_of_the_window);
 }
 
 #[test]
@@ -269,6 +312,11 @@ fn windowed_load_keeps_overrides_moved_into_or_out_of_the_window() {
 }
 
 #[test]
+fn windowed_load_brings_the_master_of_an_override_it_loads_pg() {
+    crate::store::testing::on_pg(windowed_load_brings_the_master_of_an_override_it_loads);
+}
+
+#[test]
 fn windowed_load_brings_the_master_of_an_override_it_loads() {
     let w = window();
     // The series ended years ago, but one of its instances was moved into the window.
@@ -279,6 +327,11 @@ fn windowed_load_brings_the_master_of_an_override_it_loads() {
 }
 
 #[test]
+fn windowed_load_keeps_an_old_this_and_future_override_pg() {
+    crate::store::testing::on_pg(windowed_load_keeps_an_old_this_and_future_override);
+}
+
+#[test]
 fn windowed_load_keeps_an_old_this_and_future_override() {
     let w = window();
     let series = master_at("s", at(2016, 1, 4, 9), "FREQ=WEEKLY;UNTIL=20260301T000000Z");
@@ -286,6 +339,11 @@ fn windowed_load_keeps_an_old_this_and_future_override() {
     taf.this_and_future = true;
     let (_tmp, store) = store_with(&[series, taf]);
     assert_eq!(loaded_ids(&store, &w), ["s", "taf"]);
+}
+
+#[test]
+fn windowed_load_pads_for_floating_times_and_dates_pg() {
+    crate::store::testing::on_pg(windowed_load_pads_for_floating_times_and_dates);
 }
 
 #[test]
@@ -322,6 +380,11 @@ fn windowed_load_pads_for_floating_times_and_dates() {
 }
 
 #[test]
+fn master_span_reaches_the_end_of_its_last_instance_even_if_removed_pg() {
+    crate::store::testing::on_pg(master_span_reaches_the_end_of_its_last_instance_even_if_removed);
+}
+
+#[test]
 fn master_span_reaches_the_end_of_its_last_instance_even_if_removed() {
     let mut series = master_at("s", at(2020, 1, 6, 9), "FREQ=WEEKLY;COUNT=3");
     let (start, end) = window::span(&series);
@@ -351,6 +414,11 @@ fn master_span_reaches_the_end_of_its_last_instance_even_if_removed() {
 }
 
 /// Expanding the windowed load gives what expanding the whole store gives, in every zone.
+#[test]
+fn windowed_load_expands_like_the_whole_store_pg() {
+    crate::store::testing::on_pg(windowed_load_expands_like_the_whole_store);
+}
+
 #[test]
 fn windowed_load_expands_like_the_whole_store() {
     let w = window();
@@ -401,6 +469,8 @@ fn windowed_load_uses_the_window_index() {
     let (_tmp, store) = store_with(&[event("a")]);
     let mut stmt = store
         .conn
+        .as_sqlite()
+        .unwrap()
         .prepare(&format!("EXPLAIN QUERY PLAN {LOAD_WINDOW_SQL}"))
         .unwrap();
     let plan: Vec<String> = stmt
@@ -493,9 +563,14 @@ fn windowed_load_timing() {
 }
 
 #[test]
+fn filtered_load_skips_only_the_singles_the_reader_rejects_pg() {
+    crate::store::testing::on_pg(filtered_load_skips_only_the_singles_the_reader_rejects);
+}
+
+#[test]
 fn filtered_load_skips_only_the_singles_the_reader_rejects() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in(tmp.path()).unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
     let acc = store.ensure_account("feed", "ics").unwrap();
     let mut group = event("group");
     group.summary = "Team sync".into();
@@ -544,13 +619,15 @@ fn filtered_load_skips_only_the_singles_the_reader_rejects() {
 #[test]
 fn deleting_by_id_or_series_uses_an_index() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = Store::open_in(tmp.path()).unwrap();
+    let store = crate::store::testing::open_in(tmp.path()).unwrap();
     for sql in [
         "EXPLAIN QUERY PLAN DELETE FROM events WHERE calendar_id = 1 AND event_id = 'x'",
         "EXPLAIN QUERY PLAN DELETE FROM events WHERE calendar_id = 1 AND series_id = 'x'",
     ] {
         let plan: Vec<String> = store
             .conn
+            .as_sqlite()
+            .unwrap()
             .prepare(sql)
             .unwrap()
             .query_map([], |r| r.get::<_, String>(3))

@@ -8,7 +8,7 @@ fn t(d: u32) -> DateTime<Utc> {
 
 fn store() -> (tempfile::TempDir, Store) {
     let tmp = tempfile::tempdir().unwrap();
-    let store = Store::open_in(tmp.path()).unwrap();
+    let store = crate::store::testing::open_in(tmp.path()).unwrap();
     (tmp, store)
 }
 
@@ -50,10 +50,15 @@ fn count(store: &Store, filter: &str) -> i64 {
         .conn
         .query_row(
             &format!("SELECT COUNT(*) FROM alerts WHERE {filter}"),
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap()
+}
+
+#[test]
+fn an_alert_keeps_its_id_while_its_condition_lasts_pg() {
+    crate::store::testing::on_pg(an_alert_keeps_its_id_while_its_condition_lasts);
 }
 
 #[test]
@@ -78,6 +83,11 @@ fn an_alert_keeps_its_id_while_its_condition_lasts() {
 }
 
 #[test]
+fn a_new_episode_is_a_new_alert_and_the_old_one_resolves_pg() {
+    crate::store::testing::on_pg(a_new_episode_is_a_new_alert_and_the_old_one_resolves);
+}
+
+#[test]
 fn a_new_episode_is_a_new_alert_and_the_old_one_resolves() {
     let (_tmp, mut store) = store();
     let a = store
@@ -92,6 +102,13 @@ fn a_new_episode_is_a_new_alert_and_the_old_one_resolves() {
     assert_eq!(b[0].first_seen, t(25));
     assert_eq!(open_ids(&store), [b[0].id.clone()]);
     assert_eq!(count(&store, "resolved_at = '2026-11-25T00:00:00Z'"), 1);
+}
+
+#[test]
+fn an_open_ended_alert_keeps_its_start_and_a_later_episode_gets_a_new_id_pg() {
+    crate::store::testing::on_pg(
+        an_open_ended_alert_keeps_its_start_and_a_later_episode_gets_a_new_id,
+    );
 }
 
 #[test]
@@ -113,7 +130,12 @@ fn an_open_ended_alert_keeps_its_start_and_a_later_episode_gets_a_new_id() {
         .unwrap();
     assert_ne!(c[0].id, a[0].id);
     assert_eq!((c[0].since, c[0].first_seen), (t(4), t(4)));
-    assert_eq!(count(&store, "1"), 2);
+    assert_eq!(count(&store, "TRUE"), 2);
+}
+
+#[test]
+fn the_same_episode_coming_back_reopens_its_alert_pg() {
+    crate::store::testing::on_pg(the_same_episode_coming_back_reopens_its_alert);
 }
 
 #[test]
@@ -136,8 +158,13 @@ fn the_same_episode_coming_back_reopens_its_alert() {
     assert_eq!(b[0].first_seen, t(10));
     // It is the episode the manager already acknowledged.
     assert!(b[0].acked);
-    assert_eq!(count(&store, "1"), 1);
+    assert_eq!(count(&store, "TRUE"), 1);
     assert_eq!(open_ids(&store), [a[0].id.clone()]);
+}
+
+#[test]
+fn an_acknowledgement_lasts_for_its_episode_only_pg() {
+    crate::store::testing::on_pg(an_acknowledgement_lasts_for_its_episode_only);
 }
 
 #[test]
@@ -170,6 +197,11 @@ fn an_acknowledgement_lasts_for_its_episode_only() {
         store.ack_alert("ffffffffffff", t(30)).unwrap(),
         AckOutcome::NotFound
     );
+}
+
+#[test]
+fn a_snooze_is_kept_until_its_date_and_the_caller_compares_pg() {
+    crate::store::testing::on_pg(a_snooze_is_kept_until_its_date_and_the_caller_compares);
 }
 
 #[test]
@@ -206,6 +238,11 @@ fn a_snooze_is_kept_until_its_date_and_the_caller_compares() {
 }
 
 #[test]
+fn two_fresh_stores_give_the_same_ids_pg() {
+    crate::store::testing::on_pg(two_fresh_stores_give_the_same_ids);
+}
+
+#[test]
 fn two_fresh_stores_give_the_same_ids() {
     let findings = [
         gap("bob@example.com", t(1)),
@@ -231,6 +268,11 @@ fn two_fresh_stores_give_the_same_ids() {
 }
 
 #[test]
+fn duplicate_findings_share_one_alert_pg() {
+    crate::store::testing::on_pg(duplicate_findings_share_one_alert);
+}
+
+#[test]
 fn duplicate_findings_share_one_alert() {
     let (_tmp, mut store) = store();
     let mut second = gap("bob@example.com", t(1));
@@ -242,6 +284,11 @@ fn duplicate_findings_share_one_alert() {
     let open = store.open_alerts().unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].data, r#"{"n":2}"#);
+}
+
+#[test]
+fn a_failed_reconcile_changes_nothing_pg() {
+    crate::store::testing::on_pg(a_failed_reconcile_changes_nothing);
 }
 
 #[test]
@@ -267,10 +314,15 @@ fn a_failed_reconcile_changes_nothing() {
             t(11),
         )
         .unwrap_err();
-    assert!(matches!(err, StoreError::Sqlite { .. }), "{err}");
+    assert!(matches!(err, StoreError::Database { .. }), "{err}");
     assert_eq!(store.open_alerts().unwrap(), before);
-    assert_eq!(count(&store, "1"), 2);
+    assert_eq!(count(&store, "TRUE"), 2);
     assert_eq!(count(&store, "resolved_at IS NOT NULL"), 0);
+}
+
+#[test]
+fn a_clashing_id_is_salted_pg() {
+    crate::store::testing::on_pg(a_clashing_id_is_salted);
 }
 
 #[test]
@@ -289,9 +341,9 @@ fn a_clashing_id_is_salted() {
         .unwrap();
     store
         .conn
-        .execute("UPDATE alerts SET resolved_at = 'x'", [])
+        .execute("UPDATE alerts SET resolved_at = 'x'", ())
         .unwrap();
     let a = store.reconcile_alerts(&[finding], t(10)).unwrap();
     assert_ne!(a[0].id, taken);
-    assert_eq!(count(&store, "1"), 2);
+    assert_eq!(count(&store, "TRUE"), 2);
 }

@@ -65,9 +65,14 @@ fn page<'a>(
 }
 
 #[test]
+fn an_interrupted_full_sync_is_swept_by_the_next_one_pg() {
+    crate::store::testing::on_pg(an_interrupted_full_sync_is_swept_by_the_next_one);
+}
+
+#[test]
 fn an_interrupted_full_sync_is_swept_by_the_next_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in(tmp.path()).unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
     let acc = store.ensure_account("work", "google").unwrap();
     let cal = store.ensure_calendar(acc, "primary").unwrap();
     assert_eq!(store.next_generation(cal).unwrap(), 1);
@@ -106,9 +111,14 @@ fn an_interrupted_full_sync_is_swept_by_the_next_one() {
 }
 
 #[test]
+fn deleting_a_series_removes_its_overrides_pg() {
+    crate::store::testing::on_pg(deleting_a_series_removes_its_overrides);
+}
+
+#[test]
 fn deleting_a_series_removes_its_overrides() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in(tmp.path()).unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
     let acc = store.ensure_account("work", "google").unwrap();
     let cal = store.ensure_calendar(acc, "primary").unwrap();
     let evs = [
@@ -127,9 +137,14 @@ fn deleting_a_series_removes_its_overrides() {
 }
 
 #[test]
+fn needs_auth_and_retained_calendars_pg() {
+    crate::store::testing::on_pg(needs_auth_and_retained_calendars);
+}
+
+#[test]
 fn needs_auth_and_retained_calendars() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = Store::open_in(tmp.path()).unwrap();
+    let store = crate::store::testing::open_in(tmp.path()).unwrap();
     let acc = store.ensure_account("work", "google").unwrap();
     assert!(!store.needs_auth(acc).unwrap());
     store.set_needs_auth(acc, true).unwrap();
@@ -144,7 +159,7 @@ fn needs_auth_and_retained_calendars() {
         .unwrap();
     let n: i64 = store
         .conn
-        .query_row("SELECT COUNT(*) FROM calendars", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM calendars", (), |r| r.get(0))
         .unwrap();
     assert_eq!(n, 1);
 }

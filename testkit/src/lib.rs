@@ -11,5 +11,6 @@
 pub mod fake_google;
 pub mod fake_graph;
 pub mod fake_http;
+pub mod pg;
 pub mod smtp;
 pub mod webhook;

@@ -31,3 +31,4 @@ mod microsoft_sync;
 mod org_rollup;
 mod org;
 mod scheduling;
+mod store_pg;
