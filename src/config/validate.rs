@@ -32,7 +32,9 @@ const TOP_KEYS: &[&str] = &[
     "agenda",
     "daemon",
     "scheduling",
+    "quota",
 ];
+const QUOTA_KEYS: &[&str] = &["google_per_minute", "microsoft_per_minute"];
 const MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale", "working_hours"];
 const SCHEDULING_KEYS: &[&str] = &["enabled", "book", "notice", "auto_book"];
 const REPORT_KEYS: &[&str] = &[
@@ -104,7 +106,7 @@ const AGENDA_KEYS: &[&str] = &[
     "template",
     "notify_attendees",
 ];
-const DAEMON_KEYS: &[&str] = &["listen", "token_env", "hosts"];
+const DAEMON_KEYS: &[&str] = &["listen", "token_env", "hosts", "lease"];
 
 /// The shortest `sync.interval` accepted: the providers' rate limits make anything faster useless.
 const MIN_INTERVAL_SECS: u64 = 30;
@@ -628,6 +630,10 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         .table(&root, "scheduling")
         .map(|s| scheduling(cx, &s))
         .unwrap_or_default();
+    let quota = cx
+        .table(&root, "quota")
+        .map(|s| quota(cx, &s))
+        .unwrap_or_default();
 
     Some(Config {
         file: cx.file.to_path_buf(),
@@ -641,6 +647,7 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         agenda,
         daemon,
         scheduling,
+        quota,
     })
 }
 
@@ -1505,9 +1512,38 @@ fn daemon(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> DaemonConfig {
             }
         }
     }
+    let lease = match cx.duration(sec, "lease") {
+        Some((d, span)) if !(5..=600).contains(&d.as_std().as_secs()) => {
+            cx.problem(sec.key("lease"), Some(span), "must be between 5s and 10m");
+            DaemonConfig::DEFAULT_LEASE
+        }
+        Some((d, _)) => d,
+        None => DaemonConfig::DEFAULT_LEASE,
+    };
     DaemonConfig {
         listen: listen.unwrap_or(DaemonConfig::DEFAULT_LISTEN),
         token_env,
         hosts,
+        lease,
+    }
+}
+
+fn quota(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> QuotaConfig {
+    cx.unknown_keys(sec, QUOTA_KEYS);
+    let d = QuotaConfig::default();
+    let mut per_minute = |key: &str, default: u32| match cx.integer(sec, key) {
+        Some((n, span)) => u32::try_from(n).ok().filter(|&n| n > 0).unwrap_or_else(|| {
+            cx.problem(
+                sec.key(key),
+                Some(span),
+                "must be a whole number of requests per minute, at least 1",
+            );
+            default
+        }),
+        None => default,
+    };
+    QuotaConfig {
+        google_per_minute: per_minute("google_per_minute", d.google_per_minute),
+        microsoft_per_minute: per_minute("microsoft_per_minute", d.microsoft_per_minute),
     }
 }

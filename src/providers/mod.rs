@@ -11,5 +11,6 @@ pub mod loopback;
 pub mod microsoft;
 pub mod oauth;
 pub mod oauth_relay;
+pub mod quota;
 pub mod sink;
 pub mod tokens;

@@ -22,6 +22,7 @@ mod bookings;
 pub mod caldav;
 #[cfg(test)]
 pub(crate) mod failing;
+mod leases;
 mod migrations;
 mod outbox;
 mod sink;
@@ -29,8 +30,9 @@ mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
-pub use api::{AgendaLedger, Bookings, EventStore, Outbox};
+pub use api::{AgendaLedger, Bookings, EventStore, Leases, Outbox};
 pub use bookings::Booking;
+pub use leases::{Instance, InstanceRow, LeaseRound, LeaseRow, fair_share};
 pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,
     ResolvedAlert,
