@@ -68,6 +68,9 @@ pub struct Metrics {
     events_stored: Family<AccountLabels, Gauge>,
     alerts_open: Family<KindLabels, Gauge>,
     last_success: Family<AccountLabels, Gauge<f64, AtomicU64>>,
+    quota_wait: Counter<f64, AtomicU64>,
+    leases_held: Gauge,
+    instances_live: Gauge,
 }
 
 impl Metrics {
@@ -118,6 +121,24 @@ impl Metrics {
             "Unix time of the last successful sync per account",
             last_success.clone(),
         );
+        let quota_wait = Counter::<f64, AtomicU64>::default();
+        registry.register(
+            "quota_wait_seconds",
+            "Time provider requests waited for the quota pacing (ceilings and shared rate-limit pauses)",
+            quota_wait.clone(),
+        );
+        let leases_held = Gauge::default();
+        registry.register(
+            "leases_held",
+            "Accounts this instance holds the lease of (several instances sharing a store)",
+            leases_held.clone(),
+        );
+        let instances_live = Gauge::default();
+        registry.register(
+            "instances_live",
+            "Live daemon instances sharing the store, as this instance last saw them",
+            instances_live.clone(),
+        );
         Metrics {
             registry,
             syncs,
@@ -127,7 +148,23 @@ impl Metrics {
             events_stored,
             alerts_open,
             last_success,
+            quota_wait,
+            leases_held,
+            instances_live,
         }
+    }
+
+    /// A provider request waited `d` for the quota pacing.
+    pub fn quota_wait(&self, d: Duration) {
+        self.quota_wait.inc_by(d.as_secs_f64());
+    }
+
+    /// After a lease round: accounts held here and live instances.
+    pub fn leases(&self, held: usize, live: usize) {
+        self.leases_held
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
+        self.instances_live
+            .set(i64::try_from(live).unwrap_or(i64::MAX));
     }
 
     /// One finished account sync.

@@ -371,7 +371,13 @@ pub fn analyses(
     store: &mut crate::store::Store,
     now: DateTime<Utc>,
 ) -> Result<Vec<ManagerAnalysis>, AnalysesError> {
-    analyses_with(config, state_dir, store, now, crate::alerts::Freshness::OneShot)
+    analyses_with(
+        config,
+        state_dir,
+        store,
+        now,
+        crate::alerts::Freshness::OneShot,
+    )
 }
 
 /// [`analyses`] with the completeness rule of the caller (the daemon allows failures within

@@ -476,6 +476,8 @@ enum RowOutcome {
     Delivered(String),
     Dropped,
     Failed(String),
+    /// Another process (a daemon instance sharing the store) is delivering it, or just did.
+    Elsewhere,
 }
 
 /// Deliver every pending row.
@@ -545,6 +547,7 @@ pub async fn drain<S: Outbox + Clone + 'static>(
                         RowOutcome::Delivered(answer) => report.delivered.push((channel, answer)),
                         RowOutcome::Dropped => report.dropped += 1,
                         RowOutcome::Failed(e) => report.failed.push(e),
+                        RowOutcome::Elsewhere => {}
                     }
                 }
             }
@@ -610,7 +613,8 @@ async fn deliver_row(
         }
         let id = row.id;
         let number = match store.start_attempt(id, now).await {
-            Ok(n) => n,
+            Ok(Some(n)) => n,
+            Ok(None) => return RowOutcome::Elsewhere,
             Err(e) => return RowOutcome::Failed(format!("{name}: {e}")),
         };
         let result: Result<String, SendError> =

@@ -26,6 +26,31 @@ pub(super) struct StatusJson {
     open_alerts_by_kind: std::collections::BTreeMap<String, usize>,
     /// The make-up 1on1s cadenced booked (issue 17), newest first.
     bookings: Vec<BookingJson>,
+    /// Daemon instances sharing the store (empty unless several may: a store on a database
+    /// server), by id.
+    instances: Vec<InstanceJson>,
+}
+
+#[derive(Serialize)]
+struct InstanceJson {
+    id: String,
+    host: String,
+    pid: u32,
+    started: Option<String>,
+    last_seen: Option<String>,
+    /// Whether its last lease round is within one lease period (wall clock).
+    live: bool,
+    /// The accounts whose lease it holds now.
+    accounts: usize,
+}
+
+#[derive(Serialize)]
+struct LeaseJson {
+    /// The instance holding the account, `null` when it is free or its lease ran out.
+    holder: Option<String>,
+    until: Option<String>,
+    /// When the last sync of the account started, whichever instance ran it.
+    last_started: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -65,6 +90,8 @@ struct AccountJson {
     cursors: i64,
     /// Seconds since the stalest cursor of the account was written (wall clock).
     cursor_age_secs: Option<i64>,
+    /// Who syncs the account when instances share the store (`null` otherwise).
+    lease: Option<LeaseJson>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -90,7 +117,11 @@ pub(super) fn document(ctx: &Context) -> Result<StatusJson, CliError> {
     let stored = store.account_overview().map_err(runtime)?;
     let cursor_updates = store.oldest_cursor_updates().map_err(runtime)?;
     let bookings = store.bookings().map_err(runtime)?;
+    let leases = store.leases().map_err(runtime)?;
+    let instances = store.instances().map_err(runtime)?;
     let wall = Utc::now();
+    let period = ctx.config.daemon.lease.as_chrono();
+    let valid = |until: Option<DateTime<Utc>>| until.is_some_and(|u| u >= wall);
     let holder = crate::daemon::lock::holder(&ctx.state_dir);
     let mut by_kind = std::collections::BTreeMap::new();
     let active =
@@ -136,6 +167,14 @@ pub(super) fn document(ctx: &Context) -> Result<StatusJson, CliError> {
                     .iter()
                     .find(|(name, _)| *name == acc.name)
                     .map(|(_, t)| (wall - *t).num_seconds().max(0)),
+                lease: leases
+                    .iter()
+                    .find(|l| l.account == acc.name)
+                    .map(|l| LeaseJson {
+                        holder: l.holder.clone().filter(|_| valid(l.lease_until)),
+                        until: l.lease_until.filter(|&u| valid(Some(u))).map(rfc3339),
+                        last_started: l.synced_at.map(rfc3339),
+                    }),
             }
         })
         .collect();
@@ -169,6 +208,21 @@ pub(super) fn document(ctx: &Context) -> Result<StatusJson, CliError> {
                 how: b.how,
                 booked_at: rfc3339(b.created_at),
                 undone_at: b.undone_at.map(rfc3339),
+            })
+            .collect(),
+        instances: instances
+            .into_iter()
+            .map(|i| InstanceJson {
+                accounts: leases
+                    .iter()
+                    .filter(|l| l.holder.as_deref() == Some(&i.id) && valid(l.lease_until))
+                    .count(),
+                live: i.seen_at.is_some_and(|t| wall - t <= period),
+                started: i.started_at.map(rfc3339),
+                last_seen: i.seen_at.map(rfc3339),
+                id: i.id,
+                host: i.host,
+                pid: i.pid,
             })
             .collect(),
     };
@@ -223,10 +277,37 @@ pub(super) fn human(doc: &StatusJson) -> String {
             a.cursors,
             plural(a.cursors, "cursor", "cursors"),
         ));
+        if let Some(l) = &a.lease {
+            match (&l.holder, &l.until) {
+                (Some(h), Some(u)) => {
+                    out.push_str(&format!("  synced by instance {h} (lease until {u})\n"))
+                }
+                _ => out.push_str("  no instance holds it now\n"),
+            }
+        }
         if a.needs_auth {
             out.push_str(&format!(
                 "  needs authorization: run `cadenced auth {}`\n",
                 a.name
+            ));
+        }
+    }
+    if !doc.instances.is_empty() {
+        out.push_str("\ninstances:\n");
+        for i in &doc.instances {
+            out.push_str(&format!(
+                "  {} (pid {} on {}): {}, {} {}, last seen {}\n",
+                i.id,
+                i.pid,
+                i.host,
+                if i.live { "live" } else { "gone" },
+                i.accounts,
+                plural(
+                    i64::try_from(i.accounts).unwrap_or(i64::MAX),
+                    "account",
+                    "accounts"
+                ),
+                i.last_seen.as_deref().unwrap_or("never"),
             ));
         }
     }

@@ -31,6 +31,29 @@ pub struct Config {
     /// touches only the alerts of these reports and accounts. Never set by a config file.
     pub scoped: bool,
     pub store: StoreConfig,
+    pub quota: QuotaConfig,
+}
+
+/// `[quota]`: request ceilings per provider quota scope, shared by every instance of a
+/// deployment (see `providers/quota.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaConfig {
+    /// Requests per minute per Google Cloud project (OAuth client or service-account key).
+    /// Default 10,000: the Calendar API's published per-project quota.
+    pub google_per_minute: u32,
+    /// Requests per minute per Microsoft tenant and app. Default 10,000: Graph's published
+    /// Outlook limit is 10,000 requests per 10 minutes per app and mailbox, so one mailbox never
+    /// reaches it alone; the ceiling keeps a whole tenant's deployment well below the app-wide limits.
+    pub microsoft_per_minute: u32,
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        QuotaConfig {
+            google_per_minute: 10_000,
+            microsoft_per_minute: 10_000,
+        }
+    }
 }
 
 impl Config {
@@ -678,9 +701,14 @@ pub struct DaemonConfig {
     /// reached besides its own address, e.g. behind a reverse proxy; a request with any other
     /// `Host` gets no data (DNS rebinding).
     pub hosts: Vec<String>,
+    /// `lease`: how long an instance's claim on an account lasts without renewal when several
+    /// instances share a store (default 1 minute; 5 s to 10 min). An instance that dies hands
+    /// its accounts to the others within this period.
+    pub lease: ConfigDuration,
 }
 
 impl DaemonConfig {
+    pub const DEFAULT_LEASE: ConfigDuration = ConfigDuration::from_secs(60);
     pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
         std::net::Ipv4Addr::LOCALHOST,
         8737,
@@ -693,6 +721,7 @@ impl Default for DaemonConfig {
             listen: Self::DEFAULT_LISTEN,
             token_env: None,
             hosts: Vec::new(),
+            lease: Self::DEFAULT_LEASE,
         }
     }
 }

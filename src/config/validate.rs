@@ -34,6 +34,7 @@ const TOP_KEYS: &[&str] = &[
     "scheduling",
     "org",
     "store",
+    "quota",
 ];
 const ORG_KEYS: &[&str] = &[
     "source",
@@ -47,6 +48,7 @@ const ORG_KEYS: &[&str] = &[
 const ORG_MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale", "reports"];
 /// The stand-in for each manager's address in channel settings (org mode; docs/org.md).
 pub const MANAGER_PLACEHOLDER: &str = "{manager}";
+const QUOTA_KEYS: &[&str] = &["google_per_minute", "microsoft_per_minute"];
 const MANAGER_KEYS: &[&str] = &["email", "name", "timezone", "locale", "working_hours"];
 const SCHEDULING_KEYS: &[&str] = &["enabled", "book", "notice", "auto_book"];
 const REPORT_KEYS: &[&str] = &[
@@ -118,7 +120,7 @@ const AGENDA_KEYS: &[&str] = &[
     "template",
     "notify_attendees",
 ];
-const DAEMON_KEYS: &[&str] = &["listen", "token_env", "hosts"];
+const DAEMON_KEYS: &[&str] = &["listen", "token_env", "hosts", "lease"];
 const STORE_KEYS: &[&str] = &["url", "password_env"];
 
 /// The shortest `sync.interval` accepted: the providers' rate limits make anything faster useless.
@@ -688,6 +690,10 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         .unwrap_or_default();
 
     let org = org_sec.map(|sec| org(cx, &sec, &account_secs, &accounts, &alerts));
+    let quota = cx
+        .table(&root, "quota")
+        .map(|s| quota(cx, &s))
+        .unwrap_or_default();
 
     Some(Config {
         file: cx.file.to_path_buf(),
@@ -704,6 +710,7 @@ pub(super) fn config(cx: &mut Cx<'_>, doc: &DeTable<'_>) -> Option<Config> {
         daemon,
         scheduling,
         store,
+        quota,
     })
 }
 
@@ -1612,10 +1619,39 @@ fn daemon(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> DaemonConfig {
             }
         }
     }
+    let lease = match cx.duration(sec, "lease") {
+        Some((d, span)) if !(5..=600).contains(&d.as_std().as_secs()) => {
+            cx.problem(sec.key("lease"), Some(span), "must be between 5s and 10m");
+            DaemonConfig::DEFAULT_LEASE
+        }
+        Some((d, _)) => d,
+        None => DaemonConfig::DEFAULT_LEASE,
+    };
     DaemonConfig {
         listen: listen.unwrap_or(DaemonConfig::DEFAULT_LISTEN),
         token_env,
         hosts,
+        lease,
+    }
+}
+
+fn quota(cx: &mut Cx<'_>, sec: &Sec<'_, '_>) -> QuotaConfig {
+    cx.unknown_keys(sec, QUOTA_KEYS);
+    let d = QuotaConfig::default();
+    let mut per_minute = |key: &str, default: u32| match cx.integer(sec, key) {
+        Some((n, span)) => u32::try_from(n).ok().filter(|&n| n > 0).unwrap_or_else(|| {
+            cx.problem(
+                sec.key(key),
+                Some(span),
+                "must be a whole number of requests per minute, at least 1",
+            );
+            default
+        }),
+        None => default,
+    };
+    QuotaConfig {
+        google_per_minute: per_minute("google_per_minute", d.google_per_minute),
+        microsoft_per_minute: per_minute("microsoft_per_minute", d.microsoft_per_minute),
     }
 }
 

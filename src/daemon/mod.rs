@@ -9,12 +9,14 @@
 //! - [`health`]: the `/healthz` verdict.
 //! - [`server`]: the HTTP listener (`/healthz`, `/metrics`, `/api/report`, access control).
 //! - [`lock`]: the single-instance lock on the state directory.
+//! - [`leases`]: several instances sharing one store: lease rounds and the leased schedule.
 //! - the OAuth redirect relay for `auth` beside a running daemon lives in
 //!   [`crate::providers::oauth_relay`]; the listener serves its callback.
 //! - [`mod@unit`]: the systemd unit and LaunchAgent plist of `service install`.
 
 pub mod cycle;
 pub mod health;
+pub mod leases;
 pub mod lock;
 pub mod schedule;
 pub mod server;

@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cycle::{self, CycleContext};
 use super::health::{self, AccountHealth, Verdict};
+use super::leases::{self, Held, LeasedAccount};
 use super::lock::{InstanceLock, LockError};
 use super::schedule;
 use super::server::{self, Access};
@@ -97,6 +98,30 @@ pub struct Shared {
     state_dir: PathBuf,
     /// The last analysis, in one line (systemd's `STATUS=`).
     summary: Mutex<String>,
+    /// Set when several instances may share the store: this instance and the accounts it holds.
+    leases: Option<LeaseMode>,
+}
+
+/// This instance among several sharing one store (`daemon/leases.rs`).
+pub struct LeaseMode {
+    pub me: crate::store::Instance,
+    held_tx: tokio::sync::watch::Sender<Held>,
+}
+
+impl LeaseMode {
+    fn new() -> LeaseMode {
+        LeaseMode {
+            me: leases::this_instance(),
+            held_tx: tokio::sync::watch::Sender::new(Arc::default()),
+        }
+    }
+}
+
+/// Whether instances of this configuration may share the store, so that accounts must be
+/// claimed by lease before they are synced: true for a store on a database server; the embedded
+/// file belongs to one state directory, which one instance locks.
+pub fn store_is_shared(config: &Config) -> bool {
+    config.store.url.is_some()
 }
 
 impl Shared {
@@ -118,15 +143,41 @@ impl Shared {
         &self.state_dir
     }
 
+    /// Whether this instance holds `account` (always, without a shared store).
+    pub fn holds(&self, account: &str) -> bool {
+        self.leases
+            .as_ref()
+            .is_none_or(|l| l.held_tx.borrow().contains(account))
+    }
+
+    /// Whether this instance runs the analysis and delivery of `config` (one manager's): the one
+    /// holding its first account (every instance without a shared store).
+    pub fn analyses_here(&self, config: &Config) -> bool {
+        config.accounts.first().is_none_or(|a| self.holds(&a.name))
+    }
+
+    /// This instance's id and the accounts it holds, with a shared store.
+    pub fn lease_view(&self) -> Option<(String, Held)> {
+        self.leases
+            .as_ref()
+            .map(|l| (l.me.id.clone(), l.held_tx.borrow().clone()))
+    }
+
     /// The `/healthz` verdict now.
     pub fn verdict(&self) -> Verdict {
         let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
         // Org mode: every manager's accounts.
-        health::verdict(
-            &crate::org::flat(&self.config(), &self.state_dir),
-            &health,
-            self.clock.now(),
-        )
+        let config = crate::org::flat(&self.config(), &self.state_dir);
+        match &self.leases {
+            None => health::verdict(&config, &health, self.clock.now()),
+            // Each instance answers for the accounts it holds; the others are theirs.
+            Some(l) => {
+                let held = l.held_tx.borrow().clone();
+                let mut mine = config;
+                mine.accounts.retain(|a| held.contains(&a.name));
+                health::verdict(&mine, &health, self.clock.now())
+            }
+        }
     }
 
     /// Record a sync; the consecutive failures so far, and whether the outcome flipped (ok ↔
@@ -246,7 +297,10 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
             o.last_success_at,
         );
     }
+    let lease_mode = store_is_shared(&opts.config).then(LeaseMode::new);
+    crate::providers::quota::global().configure(&opts.config.quota);
     let shared = Arc::new(Shared {
+        leases: lease_mode,
         config: RwLock::new(Arc::new(opts.config)),
         health: Mutex::new(health),
         clock: Clock::starting_at(opts.now),
@@ -326,6 +380,27 @@ async fn main_loop(
                 }
             }
         });
+    }
+
+    if let Some(mode) = &shared.leases {
+        let period = shared.config().daemon.lease.as_std();
+        let for_wanted = Arc::clone(&shared);
+        tracing::info!(instance = %mode.me.id, lease = ?period, "sharing the store with other instances");
+        tasks.spawn(leases::lease_loop(
+            shared.store.clone(),
+            mode.me.clone(),
+            period,
+            move || {
+                // Org mode: every manager's account.
+                crate::org::flat(&for_wanted.config(), &for_wanted.state_dir)
+                    .accounts
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect()
+            },
+            mode.held_tx.clone(),
+            cancel.clone(),
+        ));
     }
 
     let (wake, _) = broadcast::channel::<()>(4);
@@ -437,19 +512,24 @@ impl AccountTasks {
         let config = shared.config();
         let interval = config.sync.interval.as_std();
         // Org mode: every manager's accounts, each its own task as in the single-manager mode.
-        let targets: Vec<SyncTarget> = crate::org::cycle_configs(&config, &shared.state_dir)
-            .iter()
-            .flat_map(|c| crate::sync::targets(c, &shared.state_dir))
-            .collect();
-        for target in targets {
-            set.spawn(account_task(
-                Arc::clone(shared),
-                target,
-                interval,
-                wake.subscribe(),
-                synced.clone(),
-                cancel.clone(),
-            ));
+        let configs = crate::org::cycle_configs(&config, &shared.state_dir);
+        for c in &configs {
+            for target in crate::sync::targets(c, &shared.state_dir) {
+                let scope = c
+                    .account(&target.account)
+                    .and_then(crate::providers::quota::scope_of);
+                set.spawn(crate::providers::quota::with_scope(
+                    scope,
+                    account_task(
+                        Arc::clone(shared),
+                        target,
+                        interval,
+                        wake.subscribe(),
+                        synced.clone(),
+                        cancel.clone(),
+                    ),
+                ));
+            }
         }
         AccountTasks { cancel, set }
     }
@@ -476,6 +556,18 @@ async fn account_task(
     synced: mpsc::Sender<Synced>,
     cancel: CancellationToken,
 ) {
+    if let Some(mode) = &shared.leases {
+        let (name, held) = (target.account.clone(), mode.held_tx.subscribe());
+        let me = mode.me.id.clone();
+        let account = Leased {
+            shared: Arc::clone(&shared),
+            target,
+            synced,
+            me,
+        };
+        leases::leased_schedule(&name, account, interval, held, wake, cancel).await;
+        return;
+    }
     let target = Arc::new(target);
     // Cancelling (inside `run_schedule`) drops the sync at an await point: a page already handed
     // to the store commits (its transaction runs to completion on the blocking pool), later ones
@@ -485,6 +577,53 @@ async fn account_task(
         async move { sync_once(&shared, &target, &synced).await }
     })
     .await;
+}
+
+/// An account task's view of its account when instances share the store.
+struct Leased {
+    shared: Arc<Shared>,
+    target: SyncTarget,
+    synced: mpsc::Sender<Synced>,
+    me: String,
+}
+
+impl LeasedAccount for Leased {
+    async fn last_start(&self) -> Option<DateTime<Utc>> {
+        use crate::store::Leases;
+        match self
+            .shared
+            .store
+            .leased_synced_at(&self.target.account)
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(account = %self.target.account, "cannot read when it last synced: {e}");
+                // Unknown: wait a whole interval rather than risk a second sync in one.
+                Some(Utc::now())
+            }
+        }
+    }
+
+    async fn start(&self) -> bool {
+        use crate::store::Leases;
+        match self
+            .shared
+            .store
+            .start_leased_sync(&self.me, &self.target.account, Utc::now())
+            .await
+        {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(account = %self.target.account, "cannot record the sync under its lease: {e}");
+                false
+            }
+        }
+    }
+
+    async fn sync(&self) -> u32 {
+        sync_once(&self.shared, &self.target, &self.synced).await
+    }
 }
 
 /// One sync of an account, recorded (health, metrics, log) and announced to the analyser;
@@ -548,7 +687,14 @@ async fn analyser(
     cancel: CancellationToken,
 ) {
     let mut analysed_once = false;
-    let mut hourly = Box::pin(tokio::time::sleep(schedule::ANALYSIS_EVERY));
+    // With a shared store the accounts may sync on other instances, whose changes this one does
+    // not hear about: analyse at least every interval then, else at least hourly.
+    let every = if shared.leases.is_some() {
+        shared.config().sync.interval.as_std()
+    } else {
+        schedule::ANALYSIS_EVERY
+    };
+    let mut hourly = Box::pin(tokio::time::sleep(every));
     loop {
         tokio::select! {
             biased;
@@ -582,7 +728,14 @@ async fn analyser(
             if cancel.is_cancelled() {
                 return;
             }
-            if org && !shared.synced_once(&config) {
+            if !shared.analyses_here(&config) {
+                // Another instance holds the account this analysis goes with: it analyses and
+                // delivers; doing it here too would race it.
+                continue;
+            }
+            // (With leases the first sync may have run on another instance: the store, which
+            // the completeness gate reads, knows; this instance's memory does not.)
+            if org && shared.leases.is_none() && !shared.synced_once(&config) {
                 continue;
             }
             let ctx = CycleContext {
@@ -608,9 +761,7 @@ async fn analyser(
             }
         }
         analysed_once = true;
-        hourly
-            .as_mut()
-            .reset(Instant::now() + schedule::ANALYSIS_EVERY);
+        hourly.as_mut().reset(Instant::now() + every);
         let line = match failed {
             None => {
                 crate::metrics::global().alerts_open(&by_kind);

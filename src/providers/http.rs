@@ -177,11 +177,16 @@ where
 {
     let mut attempt = 0;
     loop {
+        super::quota::global().acquire().await;
         let result = build().send().await;
         crate::metrics::global().http_request(result.as_ref().ok().map(|r| r.status().as_u16()));
         let delay = match &result {
             Ok(resp) if is_retryable(resp.status()) && attempt + 1 < MAX_ATTEMPTS => {
-                backoff_delay(attempt, retry_after(resp))
+                let delay = backoff_delay(attempt, retry_after(resp));
+                if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+                    super::quota::global().rate_limited(delay);
+                }
+                delay
             }
             Err(e)
                 if (e.is_connect() || e.is_timeout() || e.is_request())
@@ -262,6 +267,7 @@ where
     loop {
         let last = attempt + 1 >= policy.max_attempts;
         // What to return if no further attempt is made, and how long to wait otherwise.
+        super::quota::global().acquire().await;
         let sent = build().send().await;
         crate::metrics::global().http_request(sent.as_ref().ok().map(|r| r.status().as_u16()));
         let (outcome, delay) = match sent {
@@ -282,12 +288,21 @@ where
                                 body,
                             });
                         }
+                        let delay = backoff_delay(attempt, after);
+                        // A retryable 429 or 403 is the provider's rate limit (Google answers
+                        // 403 `rateLimitExceeded`): slow the whole scope down, not only this task.
+                        if matches!(
+                            status,
+                            StatusCode::TOO_MANY_REQUESTS | StatusCode::FORBIDDEN
+                        ) {
+                            super::quota::global().rate_limited(delay);
+                        }
                         let buffered = Buffered {
                             status,
                             headers,
                             body,
                         };
-                        (Ok(buffered), backoff_delay(attempt, after))
+                        (Ok(buffered), delay)
                     }
                     Err(e @ BodyError::TooLarge { .. }) => return Err(e.into_http(url)),
                     Err(BodyError::Transport(e)) => (Err(e), backoff_delay(attempt, None)),

@@ -14,6 +14,7 @@ pub mod microsoft;
 pub mod oauth;
 pub mod oauth_relay;
 pub mod orgchart;
+pub mod quota;
 pub mod sink;
 pub mod tokens;
 pub mod write;

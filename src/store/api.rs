@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use crate::model::Event;
 
 use super::{
-    AgendaDocument, AgendaLink, AsyncStore, Booking, OutboxPlan, OutboxView, PendingDelivery,
-    Result, StoredCalendar, SyncOutcome,
+    AgendaDocument, AgendaLink, AsyncStore, Booking, Instance, InstanceRow, LeaseRound, LeaseRow,
+    OutboxPlan, OutboxView, PendingDelivery, Result, StoredCalendar, SyncOutcome,
 };
 
 /// Accounts, calendars, events and the record of sync passes.
@@ -130,12 +130,13 @@ pub trait Outbox: Send + Sync {
         reason: &'static str,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// Record the start of an attempt; returns its number.
+    /// Claim the row for an attempt by this process and record its start; returns its number,
+    /// or `None` when it is no longer pending or another process's attempt holds it.
     fn start_attempt(
         &self,
         id: i64,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<u32>> + Send;
+    ) -> impl Future<Output = Result<Option<u32>>> + Send;
 
     /// Record an attempt's outcome: the answer when delivered, the error otherwise.
     fn finish_attempt(
@@ -202,6 +203,96 @@ pub trait Bookings: Send + Sync {
         rows: Vec<(String, String, String)>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Several daemon instances sharing one store: who syncs which account, and the shared
+/// rate-limit pauses (see `leases.rs`).
+pub trait Leases: Send + Sync {
+    /// One lease round (heartbeat, renew, give back the surplus, claim up to the fair share),
+    /// one transaction.
+    fn lease_round(
+        &self,
+        me: &Instance,
+        wanted: &std::collections::BTreeSet<String>,
+        period: std::time::Duration,
+        wall: DateTime<Utc>,
+    ) -> impl Future<Output = Result<LeaseRound>> + Send;
+    /// Give back every lease of `me` (a clean stop).
+    fn release_leases(&self, me: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Record that `me` starts a sync of `account` at `wall`; false when the lease is gone.
+    fn start_leased_sync(
+        &self,
+        me: &str,
+        account: &str,
+        wall: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// When the last sync of `account` started, whoever ran it.
+    fn leased_synced_at(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
+    /// Every lease and every instance (for `status`).
+    fn lease_table(&self)
+    -> impl Future<Output = Result<(Vec<LeaseRow>, Vec<InstanceRow>)>> + Send;
+    /// Pause a quota scope for every instance until `until`.
+    fn note_throttle(
+        &self,
+        scope: &str,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The paused quota scopes after `wall`.
+    fn throttles(
+        &self,
+        wall: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<(String, DateTime<Utc>)>>> + Send;
+}
+
+impl Leases for AsyncStore {
+    async fn lease_round(
+        &self,
+        me: &Instance,
+        wanted: &std::collections::BTreeSet<String>,
+        period: std::time::Duration,
+        wall: DateTime<Utc>,
+    ) -> Result<LeaseRound> {
+        let (me, wanted) = (me.clone(), wanted.clone());
+        self.call(move |s| s.lease_round(&me, &wanted, period, wall))
+            .await
+    }
+
+    async fn release_leases(&self, me: &str) -> Result<()> {
+        let me = me.to_string();
+        self.call(move |s| s.release_leases(&me)).await
+    }
+
+    async fn start_leased_sync(
+        &self,
+        me: &str,
+        account: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (me, account) = (me.to_string(), account.to_string());
+        self.call(move |s| s.start_leased_sync(&me, &account, wall))
+            .await
+    }
+
+    async fn leased_synced_at(&self, account: &str) -> Result<Option<DateTime<Utc>>> {
+        let account = account.to_string();
+        self.call(move |s| s.leased_synced_at(&account)).await
+    }
+
+    async fn lease_table(&self) -> Result<(Vec<LeaseRow>, Vec<InstanceRow>)> {
+        self.call(|s| Ok((s.leases()?, s.instances()?))).await
+    }
+
+    async fn note_throttle(&self, scope: &str, until: DateTime<Utc>) -> Result<()> {
+        let scope = scope.to_string();
+        self.call(move |s| s.note_throttle(&scope, until)).await
+    }
+
+    async fn throttles(&self, wall: DateTime<Utc>) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.call(move |s| s.throttles(wall)).await
+    }
 }
 
 impl EventStore for AsyncStore {
@@ -357,7 +448,7 @@ impl Outbox for AsyncStore {
         self.call(move |s| s.drop_delivery(id, now, reason)).await
     }
 
-    async fn start_attempt(&self, id: i64, now: DateTime<Utc>) -> Result<u32> {
+    async fn start_attempt(&self, id: i64, now: DateTime<Utc>) -> Result<Option<u32>> {
         self.call(move |s| s.start_attempt(id, now)).await
     }
 

@@ -61,7 +61,7 @@ impl Outbox for Failing {
         self.inner.drop_delivery(id, now, reason).await
     }
 
-    async fn start_attempt(&self, id: i64, now: DateTime<Utc>) -> Result<u32> {
+    async fn start_attempt(&self, id: i64, now: DateTime<Utc>) -> Result<Option<u32>> {
         self.check("start_attempt")?;
         self.inner.start_attempt(id, now).await
     }

@@ -190,6 +190,32 @@ pub fn migrations() -> Migrations<'static> {
             computed_at TEXT NOT NULL
         ) WITHOUT ROWID;",
         ),
+        // Migration 6 (issue 19): several daemon instances sharing one store, see `leases.rs`.
+        // `instances` are the heartbeats; `leases` say which instance syncs which account and
+        // when its last sync started; `throttles` pause a quota scope for every instance;
+        // `outbox.lease_owner`/`lease_until` fence a delivery attempt to the instance making it.
+        M::up(
+            "CREATE TABLE instances (
+            id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE leases (
+            account TEXT PRIMARY KEY,
+            holder TEXT,
+            lease_until TEXT,
+            synced_at TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX leases_holder ON leases (holder);
+        CREATE TABLE throttles (
+            scope TEXT PRIMARY KEY,
+            until TEXT NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_until TEXT;",
+        ),
     ])
 }
 

@@ -164,6 +164,27 @@ const STEPS: &[&str] = &[
         data TEXT COLLATE "C" NOT NULL,
         computed_at TEXT COLLATE "C" NOT NULL
     );"#,
+    // 6: several instances sharing the store (`leases.rs`).
+    r#"CREATE TABLE instances (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        host TEXT COLLATE "C" NOT NULL,
+        pid BIGINT NOT NULL,
+        started_at TEXT COLLATE "C" NOT NULL,
+        seen_at TEXT COLLATE "C" NOT NULL
+    );
+    CREATE TABLE leases (
+        account TEXT COLLATE "C" PRIMARY KEY,
+        holder TEXT COLLATE "C",
+        lease_until TEXT COLLATE "C",
+        synced_at TEXT COLLATE "C"
+    );
+    CREATE INDEX leases_holder ON leases (holder);
+    CREATE TABLE throttles (
+        scope TEXT COLLATE "C" PRIMARY KEY,
+        until TEXT COLLATE "C" NOT NULL
+    );
+    ALTER TABLE outbox ADD COLUMN lease_owner TEXT COLLATE "C";
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT COLLATE "C";"#,
 ];
 
 /// The schema version this binary knows.

@@ -28,6 +28,7 @@ pub mod caldav;
 pub(crate) mod db;
 #[cfg(test)]
 pub(crate) mod failing;
+mod leases;
 mod migrations;
 pub mod migrations_pg;
 mod outbox;
@@ -38,8 +39,9 @@ mod window;
 
 pub use agendas::{AgendaDocument, AgendaLink, LinkState};
 pub use alerts::{AckOutcome, AlertState, Finding, StoredAlert};
-pub use api::{AgendaLedger, Bookings, EventStore, Outbox};
+pub use api::{AgendaLedger, Bookings, EventStore, Leases, Outbox};
 pub use bookings::Booking;
+pub use leases::{Instance, InstanceRow, LeaseRound, LeaseRow, fair_share, host_name, process_id};
 pub use outbox::{
     AttemptRecord, DeliveryRecord, NewDelivery, OutboxPlan, OutboxView, PendingDelivery,
     ResolvedAlert,

@@ -28,6 +28,13 @@ use super::{Result, Store, StoreError, StoredAlert};
 /// How many attempts of one row are kept (the oldest are pruned).
 const KEPT_ATTEMPTS: i64 = 50;
 
+/// How long a delivery attempt's claim on a row lasts (longer than any channel's timeout).
+pub const ATTEMPT_LEASE: chrono::Duration = chrono::Duration::minutes(5);
+
+fn lease_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 fn text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -319,27 +326,36 @@ impl Store {
         Ok(out)
     }
 
-    /// Record that an attempt of row `id` starts (before the channel is called); returns its
-    /// number.
-    pub fn start_attempt(&mut self, id: i64, now: DateTime<Utc>) -> Result<u32> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|source| StoreError::Database {
-                path: self.path.clone(),
-                source,
-            })?;
-        let attempt: u32 = tx
+    /// Claim a pending row for one delivery attempt by this process and record its start;
+    /// returns its number, or `None` when the row is no longer pending or another process
+    /// (another daemon instance sharing the store) holds an attempt on it that has not run out.
+    /// The claim lasts [`ATTEMPT_LEASE`] of wall-clock time; [`Store::finish_attempt`] ends it.
+    /// Several instances thus never send the same row at the same time, and a row whose sender
+    /// died is taken up again once its lease is over (same idempotency key).
+    pub fn start_attempt(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<u32>> {
+        let owner = super::leases::process_id();
+        let wall = chrono::Utc::now();
+        let until = wall + ATTEMPT_LEASE;
+        let sql = |source| StoreError::Database {
+            path: self.path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let attempt: Option<u32> = tx
             .query_row(
-                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?2
-                 WHERE id = ?1 RETURNING attempts",
-                params![id, text(now)],
+                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?2,
+                        lease_owner = ?3, lease_until = ?4
+                 WHERE id = ?1 AND state = 'pending'
+                   AND (lease_owner IS NULL OR lease_owner = ?3 OR lease_until < ?5)
+                 RETURNING attempts",
+                params![id, text(now), owner, lease_text(until), lease_text(wall)],
                 |r| r.get(0),
             )
-            .map_err(|source| StoreError::Database {
-                path: self.path.clone(),
-                source,
-            })?;
+            .optional()
+            .map_err(sql)?;
+        let Some(attempt) = attempt else {
+            return Ok(None);
+        };
         tx.execute(
             "INSERT INTO outbox_attempts (outbox_id, attempt, started_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (outbox_id, attempt) DO UPDATE SET started_at = excluded.started_at,
@@ -353,11 +369,8 @@ impl Store {
             )
         })
         .and_then(|_| tx.commit())
-        .map_err(|source| StoreError::Database {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(attempt)
+        .map_err(sql)?;
+        Ok(Some(attempt))
     }
 
     /// Complete an attempt: on `Ok(answer)` the row is delivered, on `Err(error)` it stays
@@ -386,13 +399,15 @@ impl Store {
         .map_err(sql)?;
         if ok {
             tx.execute(
-                "UPDATE outbox SET state = 'delivered', answer = ?2, done_at = ?3
+                "UPDATE outbox SET state = 'delivered', answer = ?2, done_at = ?3,
+                        lease_owner = NULL, lease_until = NULL
                  WHERE id = ?1 AND state = 'pending'",
                 params![id, detail, text(now)],
             )
         } else {
             tx.execute(
-                "UPDATE outbox SET last_error = ?2 WHERE id = ?1",
+                "UPDATE outbox SET last_error = ?2, lease_owner = NULL, lease_until = NULL
+                 WHERE id = ?1",
                 params![id, detail],
             )
         }
@@ -571,17 +586,56 @@ mod tests {
     }
 
     #[test]
+    fn an_attempt_claims_the_row_from_other_processes_until_its_lease_ends() {
+        let (_tmp, mut store, id) = store_with_alert();
+        store
+            .enqueue_deliveries(t(20), |_| plan_for(&id, "k1"))
+            .unwrap();
+        let row = store.pending_deliveries().unwrap()[0].id;
+        // Another instance is sending it right now.
+        let soon = lease_text(chrono::Utc::now() + chrono::Duration::minutes(1));
+        store
+            .conn
+            .execute(
+                "UPDATE outbox SET lease_owner = 'other:1:x', lease_until = ?2 WHERE id = ?1",
+                params![row, soon],
+            )
+            .unwrap();
+        assert_eq!(store.start_attempt(row, t(20)).unwrap(), None);
+        // Its lease ran out (it died): this process takes the row up again.
+        let past = lease_text(chrono::Utc::now() - chrono::Duration::seconds(1));
+        store
+            .conn
+            .execute(
+                "UPDATE outbox SET lease_until = ?2 WHERE id = ?1",
+                params![row, past],
+            )
+            .unwrap();
+        let n = store.start_attempt(row, t(20)).unwrap().unwrap();
+        store.finish_attempt(row, n, t(20), Ok("HTTP 200")).unwrap();
+        // Delivered: nobody claims it again.
+        assert_eq!(store.start_attempt(row, t(21)).unwrap(), None);
+    }
+
+    #[test]
+    fn an_attempt_claims_the_row_from_other_processes_until_its_lease_ends_pg() {
+        crate::store::testing::on_pg(
+            an_attempt_claims_the_row_from_other_processes_until_its_lease_ends,
+        );
+    }
+
+    #[test]
     fn attempts_are_recorded_and_success_ends_the_row() {
         let (_tmp, mut store, id) = store_with_alert();
         store
             .enqueue_deliveries(t(20), |_| plan_for(&id, "k1"))
             .unwrap();
         let row = store.pending_deliveries().unwrap()[0].id;
-        let a1 = store.start_attempt(row, t(20)).unwrap();
+        let a1 = store.start_attempt(row, t(20)).unwrap().unwrap();
         store
             .finish_attempt(row, a1, t(20), Err("HTTP 500"))
             .unwrap();
-        let a2 = store.start_attempt(row, t(20)).unwrap();
+        let a2 = store.start_attempt(row, t(20)).unwrap().unwrap();
         store
             .finish_attempt(row, a2, t(20), Ok("HTTP 200"))
             .unwrap();
