@@ -106,6 +106,8 @@ pub struct Shared {
 pub struct LeaseMode {
     pub me: crate::store::Instance,
     held_tx: tokio::sync::watch::Sender<Held>,
+    /// The accounts the account tasks run for, set when they start.
+    wanted: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl LeaseMode {
@@ -113,6 +115,7 @@ impl LeaseMode {
         LeaseMode {
             me: leases::this_instance(),
             held_tx: tokio::sync::watch::Sender::new(Arc::default()),
+            wanted: Mutex::new(std::collections::BTreeSet::new()),
         }
     }
 }
@@ -390,13 +393,14 @@ async fn main_loop(
             shared.store.clone(),
             mode.me.clone(),
             period,
+            // The accounts the account tasks were started for (org mode: every manager's),
+            // so a round does not expand the org again.
             move || {
-                // Org mode: every manager's account.
-                crate::org::flat(&for_wanted.config(), &for_wanted.state_dir)
-                    .accounts
-                    .iter()
-                    .map(|a| a.name.clone())
-                    .collect()
+                for_wanted
+                    .leases
+                    .as_ref()
+                    .map(|l| l.wanted.lock().unwrap_or_else(|p| p.into_inner()).clone())
+                    .unwrap_or_default()
             },
             mode.held_tx.clone(),
             cancel.clone(),
@@ -513,6 +517,12 @@ impl AccountTasks {
         let interval = config.sync.interval.as_std();
         // Org mode: every manager's accounts, each its own task as in the single-manager mode.
         let configs = crate::org::cycle_configs(&config, &shared.state_dir);
+        if let Some(l) = &shared.leases {
+            *l.wanted.lock().unwrap_or_else(|p| p.into_inner()) = configs
+                .iter()
+                .flat_map(|c| c.accounts.iter().map(|a| a.name.clone()))
+                .collect();
+        }
         for c in &configs {
             for target in crate::sync::targets(c, &shared.state_dir) {
                 let scope = c

@@ -1,5 +1,5 @@
 //! The people-ops page (`/org` on the daemon's listener, `report --org --html FILE`): the
-//! [`Rollup`] as one self-contained HTML page in the dashboard's style
+//! `Rollup` as one self-contained HTML page in the dashboard's style
 //! (inline CSS, no script, no external resource), each 12-week trend an inline SVG.
 //!
 //! Invariants: the page shows only what the rollup holds (aggregates, org units, senior managers'

@@ -329,7 +329,7 @@ impl Store {
     /// Claim a pending row for one delivery attempt by this process and record its start;
     /// returns its number, or `None` when the row is no longer pending or another process
     /// (another daemon instance sharing the store) holds an attempt on it that has not run out.
-    /// The claim lasts [`ATTEMPT_LEASE`] of wall-clock time; [`Store::finish_attempt`] ends it.
+    /// The claim lasts `ATTEMPT_LEASE` (5 minutes) of wall-clock time; [`Store::finish_attempt`] ends it.
     /// Several instances thus never send the same row at the same time, and a row whose sender
     /// died is taken up again once its lease is over (same idempotency key).
     pub fn start_attempt(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<u32>> {

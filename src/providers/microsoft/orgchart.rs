@@ -4,7 +4,7 @@
 //!
 //! - `GET {graph_base}/users?$select=id,mail,userPrincipalName,displayName,employeeHireDate,
 //!   accountEnabled,department&$expand=manager&$top=999`, following the whole `@odata.nextLink`
-//!   (same origin only, at most [`crate::limits::MAX_PAGES`] pages). `employeeHireDate`,
+//!   (same origin only, at most `limits::MAX_PAGES` pages). `employeeHireDate`,
 //!   `accountEnabled` and `department` are returned only when selected. The plain
 //!   `$expand=manager` is the form "List manager" documents for the whole collection: its current
 //!   text supports `$levels` only on a single user, and `$select` inside the expansion is shown
