@@ -327,8 +327,9 @@ impl Store {
     }
 
     /// Claim a pending row for one delivery attempt by this process and record its start;
-    /// returns its number, or `None` when the row is no longer pending or another process
-    /// (another daemon instance sharing the store) holds an attempt on it that has not run out.
+    /// returns its number, or `None` when the row is no longer pending or (on PostgreSQL)
+    /// another process (another daemon instance sharing the store) holds an attempt on it that
+    /// has not run out.
     /// The claim lasts `ATTEMPT_LEASE` (5 minutes) of wall-clock time; [`Store::finish_attempt`] ends it.
     /// Several instances thus never send the same row at the same time, and a row whose sender
     /// died is taken up again once its lease is over (same idempotency key).
@@ -340,14 +341,28 @@ impl Store {
             path: self.path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sql)?;
-        let attempt: Option<u32> = tx
-            .query_row(
+        // The embedded file belongs to one state directory, which one daemon locks: an attempt
+        // left by a process that died is taken up at once (as before). On a database server
+        // several instances may be sending: an attempt is theirs until its claim runs out.
+        let claim = match self.conn.dialect() {
+            super::db::Dialect::Sqlite => {
+                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?2,
+                        lease_owner = ?3, lease_until = ?4
+                 WHERE id = ?1 AND state = 'pending' AND CAST(?5 AS TEXT) IS NOT NULL
+                 RETURNING attempts"
+            }
+            super::db::Dialect::Postgres => {
                 "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?2,
                         lease_owner = ?3, lease_until = ?4
                  WHERE id = ?1 AND state = 'pending'
                    AND (lease_owner IS NULL OR lease_owner = ?3 OR lease_until < ?5)
-                 RETURNING attempts",
+                 RETURNING attempts"
+            }
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let attempt: Option<u32> = tx
+            .query_row(
+                claim,
                 params![id, text(now), owner, lease_text(until), lease_text(wall)],
                 |r| r.get(0),
             )
@@ -601,7 +616,12 @@ mod tests {
                 params![row, soon],
             )
             .unwrap();
-        assert_eq!(store.start_attempt(row, t(20)).unwrap(), None);
+        let expected = match store.conn.dialect() {
+            // One daemon per state directory: the row is taken up at once.
+            crate::store::db::Dialect::Sqlite => Some(1),
+            crate::store::db::Dialect::Postgres => None,
+        };
+        assert_eq!(store.start_attempt(row, t(20)).unwrap(), expected);
         // Its lease ran out (it died): this process takes the row up again.
         let past = lease_text(chrono::Utc::now() - chrono::Duration::seconds(1));
         store
