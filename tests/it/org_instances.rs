@@ -471,3 +471,66 @@ fn org_instance_id(status: &Value, pid: u32) -> String {
         .map(|i| i["id"].as_str().unwrap().to_string())
         .unwrap_or_else(|| panic!("no instance with pid {pid}: {status}"))
 }
+
+/// An instance that cannot read the org directory has no manager to sync: it must not count
+/// among the instances sharing the accounts, or the others give back accounts that nobody then
+/// syncs (until its next sweep, an hour later).
+#[test]
+fn an_instance_without_the_directory_takes_no_share_of_the_managers() {
+    const FEW: usize = 6;
+    let g = FakeGoogle::start();
+    g.add_account("ivy@example.com", "UTC");
+    let mut people = directory();
+    people.retain(|p| {
+        p.email == "ivy@example.com"
+            || (0..FEW).any(|i| p.email == manager(i) || p.manager.as_deref() == Some(&manager(i)))
+    });
+    for i in 0..FEW {
+        g.add_account(&manager(i), "UTC");
+        for r in reports_of(i) {
+            one_on_one(&g, &manager(i), &r);
+        }
+    }
+    g.set_directory(people.clone());
+    let hook = WebhookServer::start("/hook");
+    let db = testkit::pg::database();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sa.json"),
+        service_account_key(&g.token_url()),
+    )
+    .unwrap();
+    let ca = config(dir.path(), &g, &db, &hook.url, free_port());
+    let cb = config(dir.path(), &g, &db, &hook.url, free_port());
+    let mut a = Instance::start(dir.path(), ca, "a");
+    let m00 = manager(0);
+    let one = ["--manager", m00.as_str()];
+    wait_until("A to hold every account", Duration::from_secs(60), || {
+        a.alive();
+        a.try_status(&one)
+            .is_ok_and(|s| live_holdings(&s).values().eq([&(FEW as u64)]))
+    });
+    // The admin loses the role: B's sweep at its start fails (403), and B has no directory.
+    for p in &mut people {
+        p.admin = false;
+    }
+    g.set_directory(people);
+    let mut b = Instance::start(dir.path(), cb, "b");
+    wait_until("B's sweep to fail", Duration::from_secs(30), || {
+        b.alive();
+        b.log().contains("the directory read before is kept")
+    });
+    // Two lease periods later A still holds every account, and B none.
+    std::thread::sleep(Duration::from_secs(2 * LEASE + 1));
+    a.alive();
+    b.alive();
+    let status = a.status(&one);
+    let a_id = org_instance_id(&status, a.child.id());
+    let held = live_holdings(&status);
+    assert_eq!(held.get(&a_id), Some(&(FEW as u64)), "{status:#}");
+    assert_eq!(
+        held.len(),
+        1,
+        "B is not among the live instances: {status:#}"
+    );
+}
