@@ -8,7 +8,6 @@
 //! raised after the kill included.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,16 +72,9 @@ fn directory() -> Vec<DirUser> {
     people
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One instance's config (they differ only in the listener), beside the shared key file.
-fn config(dir: &Path, g: &FakeGoogle, db: &str, hook: &str, port: u16) -> PathBuf {
+/// One instance's config, beside the shared key file. The listener takes any free port (the
+/// tests do not use it): a port picked beforehand could be taken by another test meanwhile.
+fn config(dir: &Path, g: &FakeGoogle, db: &str, hook: &str, name: &str) -> PathBuf {
     let text = format!(
         "[manager]\ntimezone = \"UTC\"\n\n\
          [org]\naccount = \"org\"\nadmin = \"ivy@example.com\"\n\n\
@@ -90,14 +82,14 @@ fn config(dir: &Path, g: &FakeGoogle, db: &str, hook: &str, port: u16) -> PathBu
          api_base = {:?}\ntoken_url = {:?}\n\n\
          [store]\nurl = \"{db}\"\n\n\
          [sync]\ninterval = \"{INTERVAL}s\"\n\n\
-         [daemon]\nlisten = \"127.0.0.1:{port}\"\nlease = \"{LEASE}s\"\n\n\
+         [daemon]\nlisten = \"127.0.0.1:0\"\nlease = \"{LEASE}s\"\n\n\
          [agenda]\nenabled = false\n\n\
          [alerts]\nchannels = [\"webhook\"]\n\n\
          [alerts.webhook]\nurl = \"{hook}/{{manager}}\"\n",
         g.api_base(),
         g.token_url(),
     );
-    let path = dir.join(format!("config-{port}.toml"));
+    let path = dir.join(format!("config-{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -272,8 +264,8 @@ fn two_instances_share_fifty_org_managers_and_survive_a_kill() {
         service_account_key(&g.token_url()),
     )
     .unwrap();
-    let ca = config(dir.path(), &g, &db, &hook.url, free_port());
-    let cb = config(dir.path(), &g, &db, &hook.url, free_port());
+    let ca = config(dir.path(), &g, &db, &hook.url, "a");
+    let cb = config(dir.path(), &g, &db, &hook.url, "b");
     let mut a = Instance::start(dir.path(), ca, "a");
     // B a moment later, so that A has claimed everything first and must give half back.
     std::thread::sleep(Duration::from_secs(2));
@@ -395,7 +387,7 @@ fn two_instances_share_fifty_org_managers_and_survive_a_kill() {
     );
 
     // Run on until every calendar has been listed at least twice since the kill.
-    std::thread::sleep(Duration::from_secs(2 * INTERVAL + 8).saturating_sub(killed_at.elapsed()));
+    std::thread::sleep(Duration::from_secs(2 * INTERVAL + 12).saturating_sub(killed_at.elapsed()));
     survivor.alive();
     let seen = listings(&g);
     assert_eq!(
@@ -500,8 +492,8 @@ fn an_instance_without_the_directory_takes_no_share_of_the_managers() {
         service_account_key(&g.token_url()),
     )
     .unwrap();
-    let ca = config(dir.path(), &g, &db, &hook.url, free_port());
-    let cb = config(dir.path(), &g, &db, &hook.url, free_port());
+    let ca = config(dir.path(), &g, &db, &hook.url, "a");
+    let cb = config(dir.path(), &g, &db, &hook.url, "b");
     let mut a = Instance::start(dir.path(), ca, "a");
     let m00 = manager(0);
     let one = ["--manager", m00.as_str()];
