@@ -87,7 +87,10 @@ pub struct AccountState {
     pub last_success: Option<DateTime<Utc>>,
     /// The last sync's error, one sentence without secrets (None when it worked).
     pub error: Option<String>,
-    /// A sync of the account was attempted at least once.
+    /// A sync of the account has finished at least once (worked or failed). A sync that has
+    /// only started (its start is on record before it runs, `last_sync_ok` still NULL) does not
+    /// count: the daemon's first sync of an account may be running while another account's
+    /// sync, or another instance sharing the store, triggers an analysis.
     pub attempted: bool,
 }
 
@@ -173,7 +176,7 @@ pub fn account_states(
                 error: s
                     .filter(|s| s.last_sync_ok == Some(false))
                     .and_then(|s| s.last_error.clone()),
-                attempted: s.is_some_and(|s| s.last_sync_at.is_some()),
+                attempted: s.is_some_and(|s| s.last_sync_ok.is_some()),
             }
         })
         .collect()
@@ -573,6 +576,14 @@ path = "/nonexistent/second.ics"
         assert!(!a.complete);
         assert!(a.account_alerts.is_empty());
         assert!(a.analysis.findings.is_empty());
+        // Its first sync has started (the start is on record before it runs) and not ended:
+        // still nothing has failed (with a shared store this analysis may run on another
+        // instance than the sync).
+        let id = store.ensure_account("second", "ics").unwrap();
+        store.record_sync_start(id, now()).unwrap();
+        let a = analyse_with(&config, &mut store, now(), Freshness::Daemon).unwrap();
+        assert!(!a.complete);
+        assert!(a.account_alerts.is_empty());
         // A one-shot command says it (nothing will sync it in the meantime).
         let a = analyse(&config, &mut store, now()).unwrap();
         assert_eq!(a.account_alerts.len(), 1);

@@ -13,6 +13,9 @@
 //!   does not sync), then repeat; SIGUSR1 still syncs at once.
 //! - On a clean stop the leases are given back, so the others take the accounts at their next
 //!   round instead of after a lease period.
+//! - An instance with no account to sync (org mode before its directory sweep has worked) runs
+//!   no round: counted as live it would shrink the others' share, and the accounts they gave
+//!   back would be synced by nobody.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -60,6 +63,8 @@ pub async fn lease_loop<S, W>(
 {
     let limiter = crate::providers::quota::global();
     let mut valid_until: Option<Instant> = None;
+    // Whether this instance may have a heartbeat row or leases in the store.
+    let mut announced = false;
     let mut tick = tokio::time::interval(round_every(period));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -68,8 +73,30 @@ pub async fn lease_loop<S, W>(
             () = cancel.cancelled() => break,
             _ = tick.tick() => {}
         }
+        let wanted = wanted();
+        if wanted.is_empty() {
+            // Nothing to sync here (in org mode: the directory has not been read on this
+            // instance yet, or its sweep failed). Counted as live, this instance would shrink
+            // everyone's share and the accounts the others give back would go unsynced; so it
+            // takes no part (and leaves, if it was in).
+            if !held.borrow().is_empty() {
+                held.send_replace(Arc::default());
+            }
+            if announced {
+                match store.release_leases(&me.id).await {
+                    Ok(()) => {
+                        announced = false;
+                        tracing::info!(instance = %me.id, "no account to sync: not sharing the accounts");
+                    }
+                    Err(e) => tracing::warn!(instance = %me.id, "cannot give the leases back: {e}"),
+                }
+            }
+            valid_until = None;
+            continue;
+        }
+        announced = true;
         let started = Instant::now();
-        match store.lease_round(&me, &wanted(), period, Utc::now()).await {
+        match store.lease_round(&me, &wanted, period, Utc::now()).await {
             Ok(round) => {
                 valid_until = Some(started + period);
                 crate::metrics::global().leases(round.held.len(), round.live);

@@ -30,6 +30,7 @@ mod microsoft_resilience;
 mod microsoft_series;
 mod microsoft_sync;
 mod org;
+mod org_instances;
 mod org_rollup;
 mod scheduling;
 mod store_pg;

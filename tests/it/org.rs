@@ -17,7 +17,7 @@ use crate::common::{Env, stderr, stdout};
 const NOW: &str = "2026-11-24T09:00:00Z";
 
 /// A throwaway service-account key file (RSA 2048, PKCS#8) pointing at the fake's token URL.
-fn service_account_key(token_url: &str) -> String {
+pub(crate) fn service_account_key(token_url: &str) -> String {
     let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
     let der = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).unwrap();
     let pem = format!(
@@ -34,7 +34,7 @@ fn service_account_key(token_url: &str) -> String {
     .to_string()
 }
 
-fn user(email: &str, name: &str, manager: Option<&str>, unit: &str) -> DirUser {
+pub(crate) fn user(email: &str, name: &str, manager: Option<&str>, unit: &str) -> DirUser {
     DirUser {
         email: email.into(),
         full_name: name.into(),
@@ -81,7 +81,7 @@ fn directory(admin: bool) -> Vec<DirUser> {
 }
 
 /// A weekly 1on1 of `manager` with `report` since October, in the manager's calendar.
-fn one_on_one(g: &FakeGoogle, manager: &str, report: &str) {
+pub(crate) fn one_on_one(g: &FakeGoogle, manager: &str, report: &str) {
     let id = format!(
         "oo{}{}",
         manager.split('@').next().unwrap(),

@@ -381,6 +381,8 @@ pub struct RecordedRequest {
     pub fault: Option<FaultKind>,
     /// Whether the response body was gzip-encoded.
     pub gzipped: bool,
+    /// When the fake received it (for tests of how often something is asked for).
+    pub at: std::time::Instant,
 }
 
 impl RecordedRequest {

@@ -246,6 +246,7 @@ fn process(st: &mut State, req: &Req) -> Outcome {
         status: 0,
         fault: None,
         gzipped: false,
+        at: std::time::Instant::now(),
     };
 
     let fault = take_fault(st, req.endpoint, |k| !matches!(k, FaultKind::Delay(_)));
