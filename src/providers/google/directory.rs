@@ -40,13 +40,6 @@ pub enum DirectoryError {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct Page {
-    users: Vec<User>,
-    next_page_token: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
 struct User {
     primary_email: Option<String>,
     name: Option<Name>,
@@ -80,8 +73,47 @@ pub async fn direct_reports(
     google: &GoogleAccount,
     manager: &str,
 ) -> Result<Vec<DirectoryPerson>, DirectoryError> {
-    let url = users_url(google)?;
     let query = format!("directManager='{manager}'");
+    let users: Vec<User> = list_users(
+        client,
+        auth,
+        google,
+        &[
+            ("query", &query),
+            // The subject is the manager, rarely a Workspace admin: the public view is the
+            // one a non-admin may list (docs/google-api.md §7).
+            ("viewType", "domain_public"),
+            (
+                "fields",
+                "nextPageToken,users(primaryEmail,name/fullName,suspended)",
+            ),
+        ],
+    )
+    .await?;
+    Ok(users.into_iter().filter_map(person).collect())
+}
+
+/// One page of `users.list`, with the user shape the caller asks for in `fields`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", bound = "U: serde::de::DeserializeOwned")]
+pub(super) struct UsersPage<U> {
+    #[serde(default = "Vec::new")]
+    pub(super) users: Vec<U>,
+    #[serde(default)]
+    pub(super) next_page_token: Option<String>,
+}
+
+/// `users.list?customer=my_customer&maxResults=500&projection=basic` plus `params`, every page
+/// (following `nextPageToken`, at most `limits::MAX_PAGES`), as `auth`'s subject; a 401 is
+/// refreshed once; another error status is [`DirectoryError::Api`] with Google's message.
+/// Shared by the manager's direct reports and org mode's sweep (`orgchart.rs`).
+pub(crate) async fn list_users<U: serde::de::DeserializeOwned>(
+    client: &Client,
+    auth: &Authenticator,
+    google: &GoogleAccount,
+    params: &[(&str, &str)],
+) -> Result<Vec<U>, DirectoryError> {
+    let url = users_url(google)?;
     let mut out = Vec::new();
     let mut page_token: Option<String> = None;
     let mut access = auth.access_token().await?;
@@ -95,21 +127,14 @@ pub async fn direct_reports(
                 crate::limits::MAX_PAGES
             )));
         }
-        let mut params: Vec<(&str, &str)> = vec![
+        let mut query: Vec<(&str, &str)> = vec![
             ("customer", "my_customer"),
-            ("query", &query),
             ("maxResults", "500"),
             ("projection", "basic"),
-            // The subject is the manager, rarely a Workspace admin: the public view is the
-            // one a non-admin may list (docs/google-api.md §7).
-            ("viewType", "domain_public"),
-            (
-                "fields",
-                "nextPageToken,users(primaryEmail,name/fullName,suspended)",
-            ),
         ];
+        query.extend_from_slice(params);
         if let Some(t) = &page_token {
-            params.push(("pageToken", t));
+            query.push(("pageToken", t));
         }
         let resp = http::send_buffered_with_retry(
             url.as_str(),
@@ -117,7 +142,7 @@ pub async fn direct_reports(
             || {
                 client
                     .get(url.clone())
-                    .query(&params)
+                    .query(&query)
                     .bearer_auth(&access)
                     .header(reqwest::header::ACCEPT, "application/json")
             },
@@ -127,9 +152,9 @@ pub async fn direct_reports(
         .map_err(DirectoryError::Http)?;
         match resp.status {
             s if s.is_success() => {
-                let page: Page = serde_json::from_slice(&resp.body)
+                let page: UsersPage<U> = serde_json::from_slice(&resp.body)
                     .map_err(|e| DirectoryError::Decode(e.to_string()))?;
-                out.extend(page.users.into_iter().filter_map(person));
+                out.extend(page.users);
                 match page.next_page_token.filter(|t| !t.is_empty()) {
                     Some(t) => page_token = Some(t),
                     None => return Ok(out),
@@ -180,7 +205,7 @@ mod tests {
 
     #[test]
     fn suspended_and_addressless_users_are_left_out() {
-        let page: Page = serde_json::from_str(
+        let page: UsersPage<User> = serde_json::from_str(
             r#"{"users":[
                 {"primaryEmail":"ann@example.com","name":{"fullName":"Ann Lee"}},
                 {"primaryEmail":"old@example.com","suspended":true},

@@ -11,22 +11,13 @@
 //! - The manager is `relations[type = manager].value`; suspended or archived users are kept as
 //!   inactive (neither managers nor reports).
 
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde::Deserialize;
 
 use super::auth::Authenticator;
 use super::directory::{DIRECTORY_SCOPE, DirectoryError};
-use super::sync::{api_error, google_retryable};
 use crate::config::{GoogleAccount, GoogleAuth};
-use crate::providers::http::{self, RetryPolicy};
 use crate::providers::orgchart::OrgPerson;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-struct Page {
-    users: Vec<User>,
-    next_page_token: Option<String>,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -72,74 +63,17 @@ pub async fn sweep(
         super::auth::system_clock(),
     )
     .with_scope(DIRECTORY_SCOPE.to_string());
-    let url = super::directory::users_url(google)?;
-    let mut out = Vec::new();
-    let mut page_token: Option<String> = None;
-    let mut access = auth.access_token().await?;
-    let mut refreshed = false;
-    let mut pages = 0usize;
-    loop {
-        pages += 1;
-        if pages > crate::limits::MAX_PAGES {
-            return Err(DirectoryError::Decode(format!(
-                "more than {} pages of users; stopped (see docs/limits.md)",
-                crate::limits::MAX_PAGES
-            )));
-        }
-        let mut params: Vec<(&str, &str)> = vec![
-            ("customer", "my_customer"),
-            ("maxResults", "500"),
-            ("projection", "basic"),
-            (
-                "fields",
-                "nextPageToken,users(primaryEmail,name/fullName,suspended,archived,orgUnitPath,relations)",
-            ),
-        ];
-        if let Some(t) = &page_token {
-            params.push(("pageToken", t));
-        }
-        let resp = http::send_buffered_with_retry(
-            url.as_str(),
-            RetryPolicy::default(),
-            || {
-                client
-                    .get(url.clone())
-                    .query(&params)
-                    .bearer_auth(&access)
-                    .header(reqwest::header::ACCEPT, "application/json")
-            },
-            google_retryable,
-        )
-        .await
-        .map_err(DirectoryError::Http)?;
-        match resp.status {
-            s if s.is_success() => {
-                let page: Page = serde_json::from_slice(&resp.body)
-                    .map_err(|e| DirectoryError::Decode(e.to_string()))?;
-                out.extend(page.users.into_iter().filter_map(person));
-                match page.next_page_token.filter(|t| !t.is_empty()) {
-                    Some(t) => page_token = Some(t),
-                    None => return Ok(out),
-                }
-            }
-            StatusCode::UNAUTHORIZED if !refreshed => {
-                refreshed = true;
-                access = auth.refresh().await?;
-            }
-            s => {
-                let (message, reason) = api_error(&resp.body);
-                let message = match (message, reason) {
-                    (Some(m), Some(r)) => format!("{m} ({r})"),
-                    (Some(m), None) => m,
-                    (None, _) => s.canonical_reason().unwrap_or("error").to_string(),
-                };
-                return Err(DirectoryError::Api {
-                    status: s.as_u16(),
-                    message,
-                });
-            }
-        }
-    }
+    let users: Vec<User> = super::directory::list_users(
+        client,
+        &auth,
+        google,
+        &[(
+            "fields",
+            "nextPageToken,users(primaryEmail,name/fullName,suspended,archived,orgUnitPath,relations)",
+        )],
+    )
+    .await?;
+    Ok(users.into_iter().filter_map(person).collect())
 }
 
 fn person(u: User) -> Option<OrgPerson> {
@@ -173,7 +107,7 @@ mod tests {
 
     #[test]
     fn relations_org_units_and_suspension_are_read() {
-        let page: Page = serde_json::from_str(
+        let page: super::super::directory::UsersPage<User> = serde_json::from_str(
             r#"{"users":[
                 {"primaryEmail":"ann@example.com","name":{"fullName":"Ann Lee"},"orgUnitPath":"/Eng",
                  "relations":[{"type":"assistant","value":"x@example.com"},{"type":"manager","value":"Mika@Example.com"}]},
