@@ -121,6 +121,36 @@ fn replace_round_trips_events_and_cursor() {
 }
 
 #[test]
+fn account_overview_of_names_only_those_accounts_pg() {
+    crate::store::testing::on_pg(account_overview_of_names_only_those_accounts);
+}
+
+#[test]
+fn account_overview_of_names_only_those_accounts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
+    let a = store.ensure_account("org:a@example.com", "google").unwrap();
+    store.ensure_account("org:b@example.com", "google").unwrap();
+    let c = store.ensure_account("org:c@example.com", "google").unwrap();
+    store
+        .replace_account_events(a, "primary", &[event("x"), event("y")], Some("t"))
+        .unwrap();
+    store
+        .replace_account_events(c, "primary", &[event("z")], None)
+        .unwrap();
+    let all = store.account_overview().unwrap();
+    assert_eq!(all.len(), 3);
+    // Unknown names are skipped; the rows are the same as in the whole overview, by name.
+    let some = store
+        .account_overview_of(&["org:c@example.com", "org:nobody", "org:a@example.com"])
+        .unwrap();
+    assert_eq!(some, vec![all[0].clone(), all[2].clone()]);
+    assert_eq!((some[0].events, some[0].cursors), (2, 1));
+    assert_eq!((some[1].events, some[1].cursors), (1, 0));
+    assert!(store.account_overview_of(&[]).unwrap().is_empty());
+}
+
+#[test]
 fn apply_changes_upserts_and_deletes_pg() {
     crate::store::testing::on_pg(apply_changes_upserts_and_deletes);
 }
