@@ -406,6 +406,8 @@ struct InstanceFigures {
     peak_kib: u64,
     held: Option<usize>,
     log_lines: usize,
+    /// The first line of the daemon's log (warnings and errors only), if any.
+    first_log: Option<String>,
 }
 
 struct Cycle {
@@ -464,10 +466,13 @@ fn daemon_cycle(
             .ok()
             .and_then(|o| serde_json::from_slice(&o.stdout).ok())
             .unwrap_or_default();
+        // Org mode: one status document per manager, each with its accounts.
         let mut held = BTreeMap::new();
-        for a in doc["accounts"].as_array().into_iter().flatten() {
-            if let Some(h) = a["lease"]["holder"].as_str() {
-                *held.entry(h.to_string()).or_insert(0) += 1;
+        for m in doc["managers"].as_array().into_iter().flatten() {
+            for a in m["status"]["accounts"].as_array().into_iter().flatten() {
+                if let Some(h) = a["lease"]["holder"].as_str() {
+                    *held.entry(h.to_string()).or_insert(0) += 1;
+                }
             }
         }
         held
@@ -481,9 +486,9 @@ fn daemon_cycle(
             .iter()
             .find(|(h, _)| h.split(':').nth(1) == Some(&pid.to_string()))
             .map(|(_, n)| *n);
-        let log_lines = std::fs::read_to_string(&d.log)
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
+        let log = std::fs::read_to_string(&d.log).unwrap_or_default();
+        let log_lines = log.lines().count();
+        let first_log = log.lines().next().map(|l| l.chars().take(300).collect());
         instances.push(InstanceFigures {
             cpu_s: match (before[i], after[i]) {
                 (Some(b), Some(a)) => a.saturating_sub(b) as f64 / tick,
@@ -492,6 +497,7 @@ fn daemon_cycle(
             peak_kib: peaks[i],
             held: held_by_me,
             log_lines,
+            first_log,
         });
     }
     for d in daemons {
@@ -511,6 +517,7 @@ struct Backend {
     idle: Measured,
     rollup: Measured,
     reports: Measured,
+    status: Measured,
     cycles: Vec<Cycle>,
 }
 
@@ -581,6 +588,9 @@ fn run_backend(
         reports.run.figures(),
         reports.stdout.lines().count()
     );
+    eprintln!("{name}: status --json");
+    let status = timed(g, bin, &base, &["status", "--json"]);
+    eprintln!("  {}", status.run.figures());
 
     let mut cycles = Vec::new();
     if daemons {
@@ -612,6 +622,7 @@ fn run_backend(
         idle,
         rollup,
         reports,
+        status,
         cycles,
     }
 }
@@ -625,7 +636,11 @@ fn main() {
         eprintln!("needs {TIME} (apt-get install -y time)");
         std::process::exit(2);
     }
-    let bin = Path::new(env!("CARGO_BIN_EXE_cadenced"));
+    // BENCH_CADENCED=PATH measures another build (e.g. a copy from before a change).
+    let other = std::env::var_os("BENCH_CADENCED").map(PathBuf::from);
+    let bin = other
+        .as_deref()
+        .unwrap_or(Path::new(env!("CARGO_BIN_EXE_cadenced")));
     let g = FakeGoogle::start();
     let t = Instant::now();
     let org = build_org(&g, managers, Utc::now());
@@ -674,6 +689,7 @@ fn main() {
             ("idle `sync`", &b.idle),
             ("`report --org --json`", &b.rollup),
             ("`report --json` (all)", &b.reports),
+            ("`status --json`", &b.status),
         ] {
             println!(
                 "| {} | {what}{} | {:.2} | {} | {} | {} |",
@@ -692,6 +708,11 @@ fn main() {
     println!("|---|---|---|---|---|");
     for b in &backends {
         for c in &b.cycles {
+            for (i, inst) in c.instances.iter().enumerate() {
+                if let Some(l) = &inst.first_log {
+                    eprintln!("{}, instance {i}: first log line: {l}", c.label);
+                }
+            }
             let intervals = c.window_s / INTERVAL_S as f64;
             let per = c.requests.lists as f64 / calendars as f64 / intervals;
             let each: Vec<String> = c
