@@ -79,6 +79,33 @@ const LOAD_WINDOW_SQL: &str = "
       )
     ORDER BY a.name, c.calendar, e.id";
 
+/// [`LOAD_WINDOW_SQL`] for one account (`?1`): the window is looked up only in that account's
+/// calendars (through the `events (calendar_id, …)` index), so one manager's load in org mode
+/// costs their own events, not the whole store's. The same rows as the query above with the
+/// account set.
+const LOAD_ACCOUNT_WINDOW_SQL: &str = "
+    WITH cal(id) AS MATERIALIZED (
+        SELECT c.id FROM calendars c JOIN accounts a ON a.id = c.account_id WHERE a.name = ?1
+    ),
+    hit(id, calendar_id, series_id) AS MATERIALIZED (
+        SELECT e.id, e.calendar_id, e.series_id FROM cal JOIN events e ON e.calendar_id = cal.id
+        WHERE e.end_utc > ?2 AND e.start_utc < ?3
+        UNION ALL
+        SELECT e.id, e.calendar_id, e.series_id FROM cal JOIN events e ON e.calendar_id = cal.id
+        WHERE e.end_utc IS NULL AND e.start_utc < ?3
+    )
+    SELECT a.name, c.calendar, e.event_id, e.data, e.kind, e.humans, e.summary FROM events e
+    JOIN calendars c ON c.id = e.calendar_id
+    JOIN accounts a ON a.id = c.account_id
+    WHERE e.id IN (
+        SELECT id FROM hit
+        UNION
+        SELECT m.id FROM hit h CROSS JOIN events m
+        WHERE m.calendar_id = h.calendar_id AND m.event_id = h.series_id
+          AND h.series_id IS NOT NULL
+      )
+    ORDER BY a.name, c.calendar, e.id";
+
 /// A reader's test on a single event's humans (lower-cased) and title: false skips the event
 /// without decoding it.
 pub type KeepSingle<'a> = &'a dyn Fn(&mut dyn Iterator<Item = &str>, &str) -> bool;
@@ -545,7 +572,12 @@ impl Store {
         keep_single: Option<KeepSingle<'_>>,
     ) -> Result<Vec<StoredCalendar>> {
         let (lo, hi) = window::query_bounds(from, to);
-        self.group_rows(LOAD_WINDOW_SQL, params![account, lo, hi], keep_single)
+        match account {
+            Some(name) => {
+                self.group_rows(LOAD_ACCOUNT_WINDOW_SQL, params![name, lo, hi], keep_single)
+            }
+            None => self.group_rows(LOAD_WINDOW_SQL, params![account, lo, hi], keep_single),
+        }
     }
 
     /// Decode `(account, calendar, event_id, data[, kind, humans, summary])` rows, grouping

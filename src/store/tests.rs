@@ -268,13 +268,60 @@ fn store_with(events: &[Event]) -> (tempfile::TempDir, Store) {
 }
 
 fn loaded_ids(store: &Store, w: &Window) -> Vec<String> {
-    store
-        .load_events_in(None, w.from, w.to)
-        .unwrap()
-        .into_iter()
-        .flat_map(|c| c.events)
-        .map(|e| e.event_id)
-        .collect()
+    let ids = |account: Option<&str>| -> Vec<String> {
+        store
+            .load_events_in(account, w.from, w.to)
+            .unwrap()
+            .into_iter()
+            .flat_map(|c| c.events)
+            .map(|e| e.event_id)
+            .collect()
+    };
+    let all = ids(None);
+    // The one-account query (org mode) loads the same from the only account.
+    assert_eq!(ids(Some("work")), all);
+    all
+}
+
+#[test]
+fn windowed_load_of_one_account_leaves_the_others_out_pg() {
+    crate::store::testing::on_pg(windowed_load_of_one_account_leaves_the_others_out);
+}
+
+#[test]
+fn windowed_load_of_one_account_leaves_the_others_out() {
+    let w = window();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
+    let master = master_at("series", at(2026, 1, 5, 9), "FREQ=WEEKLY");
+    let moved = override_of(&master, "moved", at(2026, 6, 1, 9), at(2026, 6, 2, 9));
+    for (name, events) in [
+        ("org:a", vec![single_at("a-in", at(2026, 6, 1, 9), 30)]),
+        ("org:b", vec![master.clone(), moved.clone()]),
+        ("org:c", vec![single_at("c-old", at(2016, 6, 1, 9), 30)]),
+    ] {
+        let acc = store.ensure_account(name, "google").unwrap();
+        store
+            .replace_account_events(acc, "primary", &events, None)
+            .unwrap();
+    }
+    let of = |account: &str| -> Vec<(String, String)> {
+        store
+            .load_events_in(Some(account), w.from, w.to)
+            .unwrap()
+            .into_iter()
+            .flat_map(|c| {
+                let acc = c.account.clone();
+                c.events.into_iter().map(move |e| (acc.clone(), e.event_id))
+            })
+            .collect()
+    };
+    let pair = |a: &str, e: &str| (a.to_string(), e.to_string());
+    assert_eq!(of("org:a"), [pair("org:a", "a-in")]);
+    assert_eq!(of("org:b"), [pair("org:b", "series"), pair("org:b", "moved")]);
+    assert!(of("org:c").is_empty());
+    assert!(of("org:nobody").is_empty());
+    assert_eq!(store.load_events_in(None, w.from, w.to).unwrap().len(), 2);
 }
 
 #[test]
