@@ -82,7 +82,9 @@ const LOAD_WINDOW_SQL: &str = "
 /// [`LOAD_WINDOW_SQL`] for one account (`?1`): the window is looked up only in that account's
 /// calendars (through the `events (calendar_id, …)` index), so one manager's load in org mode
 /// costs their own events, not the whole store's. The same rows as the query above with the
-/// account set.
+/// account set. `(e.end_utc || '') IS NULL` is `e.end_utc IS NULL` that SQLite cannot answer
+/// from `events_window`: without statistics it would rather walk every account's unbounded
+/// series in that index than this account's few rows in `events (calendar_id, …)`.
 const LOAD_ACCOUNT_WINDOW_SQL: &str = "
     WITH cal(id) AS MATERIALIZED (
         SELECT c.id FROM calendars c JOIN accounts a ON a.id = c.account_id WHERE a.name = ?1
@@ -92,7 +94,7 @@ const LOAD_ACCOUNT_WINDOW_SQL: &str = "
         WHERE e.end_utc > ?2 AND e.start_utc < ?3
         UNION ALL
         SELECT e.id, e.calendar_id, e.series_id FROM cal JOIN events e ON e.calendar_id = cal.id
-        WHERE e.end_utc IS NULL AND e.start_utc < ?3
+        WHERE (e.end_utc || '') IS NULL AND e.start_utc < ?3
     )
     SELECT a.name, c.calendar, e.event_id, e.data, e.kind, e.humans, e.summary FROM events e
     JOIN calendars c ON c.id = e.calendar_id

@@ -318,7 +318,10 @@ fn windowed_load_of_one_account_leaves_the_others_out() {
     };
     let pair = |a: &str, e: &str| (a.to_string(), e.to_string());
     assert_eq!(of("org:a"), [pair("org:a", "a-in")]);
-    assert_eq!(of("org:b"), [pair("org:b", "series"), pair("org:b", "moved")]);
+    assert_eq!(
+        of("org:b"),
+        [pair("org:b", "series"), pair("org:b", "moved")]
+    );
     assert!(of("org:c").is_empty());
     assert!(of("org:nobody").is_empty());
     assert_eq!(store.load_events_in(None, w.from, w.to).unwrap().len(), 2);
