@@ -34,9 +34,54 @@
 //! default (Google: 10,000 requests per minute per project), so a round of N calendars takes at
 //! least N / 166 seconds however fast the client is.
 //!
-//! # Figures
+//! # Figures (2026-12-08, 2 shared cores, release build, commit d95e705)
 //!
-//! Filled in from a run on this project's build machine; see the end of `docs/instances.md`.
+//! 2,000 managers × 8 reports: 18,052 directory entries, 2,051 calendars (managers, 51 senior
+//! managers, the chief), 18,050 weekly series (1,389 with a cancelled instance, 1,062 with a
+//! declined one). CPU is the cadenced process only; PostgreSQL's server CPU is not counted
+//! (the test cluster runs with `fsync=off`).
+//!
+//! | store      | command                | wall s | CPU s (user+sys)    | peak RSS | requests |
+//! |------------|------------------------|--------|---------------------|----------|----------|
+//! | SQLite     | first `sync`           | 10.8   | 5.44 (2.99+2.45)    | 61 MiB   | 4,140: 2,051 events.list, 2,052 token, 37 directory pages |
+//! | SQLite     | idle `sync`            | 1.6    | 1.45 (0.63+0.82)    | 58 MiB   | 2,051 events.list |
+//! | SQLite     | `report --org --json`  | 14.9   | 14.59 (7.73+6.86)   | 417 MiB  | 0 |
+//! | SQLite     | `report --json` (all)  | 33.6   | 21.56 (13.39+8.17)  | 42 MiB   | 0 |
+//! | SQLite     | `status --json`        | 33.8   | 25.87 (17.07+8.80)  | 43 MiB   | 0 |
+//! | PostgreSQL | first `sync`           | 13.1   | 5.85 (3.13+2.72)    | 44 MiB   | 4,140 (same) |
+//! | PostgreSQL | idle `sync`            | 8.4    | 1.77 (0.77+1.00)    | 42 MiB   | 2,051 events.list |
+//! | PostgreSQL | `report --org --json`  | 12.8   | 4.37 (3.63+0.74)    | 401 MiB  | 0 |
+//! | PostgreSQL | `report --json` (all)  | 38.5   | 9.58 (8.05+1.53)    | 37 MiB   | 0 |
+//! | PostgreSQL | `status --json`        | 39.7   | 12.49 (10.65+1.84)  | 39 MiB   | 0 |
+//!
+//! Daemon, `interval = "30s"`, a 60 s window after the warm-up:
+//!
+//! | daemon                  | events.list per calendar per interval | CPU s per interval, per instance | peak RSS per instance | accounts held |
+//! |-------------------------|------|---------------|------------------|---------------|
+//! | SQLite, 1 instance      | 0.41 | 20.7          | 201 MiB          | all           |
+//! | PostgreSQL, 1 instance  | 0.44 | 26.0          | 186 MiB          | all           |
+//! | PostgreSQL, 2 instances | 0.56 | 14.5 and 16.1 | 187 and 177 MiB  | 1,026 / 1,025 |
+//!
+//! No token or directory request in the daemon windows. What these say:
+//! - A one-shot `sync` is not paced (only the daemon is): 2,051 events.list in 5–10 s is about
+//!   3 times Google's 10,000 per minute per project; the real API would answer 429s.
+//! - The first sync makes one token request per manager (a delegated service-account token
+//!   is per subject), so 2,052 token requests: as many as calendars.
+//! - The idle `sync` makes exactly one events.list per calendar. The daemon at a 30 s interval
+//!   does not keep up at this size: each calendar is synced every 55–75 s, and the accounts
+//!   then look stale (the `sync_failed` "has not synced since" alerts in the log), because after
+//!   syncs each instance analyses every manager whose account it holds, about 10 ms each: that
+//!   is the CPU per interval. Two instances split the accounts evenly and the work per
+//!   instance halves. At the default 5-minute interval the same work is 7–9 % of a core.
+//! - PostgreSQL costs the client less CPU (the queries run in the server) but more wall time:
+//!   each statement is a round trip, and `report --json`/`status` open one connection per
+//!   manager.
+//! - Found by this bench and fixed: each manager's analysis read every account's overview
+//!   and looked the analysis window up in every account's events (at 200 managers on
+//!   PostgreSQL `report --org --json` took 11.6 s, now 0.45 s; at 2,000 on SQLite 83.7 s of
+//!   CPU, now 14.6 s). What remains grows with managers × store size: `status` reads every
+//!   account's lease and cursor rows per manager, and each manager's alert reconciliation
+//!   reads every open alert of the store.
 
 mod common;
 
@@ -558,13 +603,19 @@ fn run_backend(
     daemons: bool,
 ) -> Backend {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("sa.json"), service_account_key(&g.token_url()))
-        .expect("write key");
+    std::fs::write(
+        dir.path().join("sa.json"),
+        service_account_key(&g.token_url()),
+    )
+    .expect("write key");
     let config = write_config(dir.path(), g, store_url, "a");
     let state = dir.path().join("state-a");
     let base = base_args(&config, &state);
 
-    eprintln!("{name}: first full sync of {} calendars", org.calendars.len());
+    eprintln!(
+        "{name}: first full sync of {} calendars",
+        org.calendars.len()
+    );
     let full = timed(g, bin, &base, &["sync"]);
     eprintln!(
         "  {}; requests {}",
@@ -580,7 +631,11 @@ fn run_backend(
     );
     eprintln!("{name}: report --org --json");
     let rollup = timed(g, bin, &base, &["report", "--org", "--json"]);
-    eprintln!("  {}; {}", rollup.run.figures(), rollup_summary(&rollup.stdout));
+    eprintln!(
+        "  {}; {}",
+        rollup.run.figures(),
+        rollup_summary(&rollup.stdout)
+    );
     eprintln!("{name}: report --json (every manager)");
     let reports = timed(g, bin, &base, &["report", "--json"]);
     eprintln!(
@@ -667,7 +722,14 @@ fn main() {
             ));
             testkit::pg::admin("SELECT pg_reload_conf()");
         }
-        backends.push(run_backend(&g, bin, &org, "PostgreSQL", Some(&url), daemons));
+        backends.push(run_backend(
+            &g,
+            bin,
+            &org,
+            "PostgreSQL",
+            Some(&url),
+            daemons,
+        ));
         if slow.is_some() {
             let log = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("target")

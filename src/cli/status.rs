@@ -117,7 +117,12 @@ pub(super) fn document(ctx: &Context) -> Result<StatusJson, CliError> {
     // Org mode: this manager's accounts only (the whole overview once per manager grows with
     // managers × accounts).
     let stored = if ctx.config.scoped {
-        let names: Vec<&str> = ctx.config.accounts.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<&str> = ctx
+            .config
+            .accounts
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         store.account_overview_of(&names)
     } else {
         store.account_overview()
