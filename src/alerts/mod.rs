@@ -252,7 +252,14 @@ pub fn analyse_with(
     for w in &analysis.warnings {
         tracing::warn!("{w}");
     }
-    let accounts = account_states(config, &store.account_overview()?, now, freshness);
+    // Org mode: only this manager's accounts, not every manager's (see `account_overview_of`).
+    let overview = if config.scoped {
+        let names: Vec<&str> = config.accounts.iter().map(|a| a.name.as_str()).collect();
+        store.account_overview_of(&names)?
+    } else {
+        store.account_overview()?
+    };
+    let accounts = account_states(config, &overview, now, freshness);
     let complete = accounts.iter().all(|a| a.status == AccountStatus::Ok);
     // The daemon's first sync of an account may still be running while another account's
     // sync triggers an analysis: such an account keeps the analysis incomplete, but it has not

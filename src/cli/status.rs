@@ -114,7 +114,20 @@ pub(super) fn document(ctx: &Context) -> Result<StatusJson, CliError> {
     let mut store = ctx.open_store()?;
     let runtime = |e: crate::store::StoreError| CliError::runtime(e.to_string());
     let analysed = crate::alerts::analyse(&ctx.config, &mut store, ctx.now).map_err(runtime)?;
-    let stored = store.account_overview().map_err(runtime)?;
+    // Org mode: this manager's accounts only (the whole overview once per manager grows with
+    // managers × accounts).
+    let stored = if ctx.config.scoped {
+        let names: Vec<&str> = ctx
+            .config
+            .accounts
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        store.account_overview_of(&names)
+    } else {
+        store.account_overview()
+    }
+    .map_err(runtime)?;
     let cursor_updates = store.oldest_cursor_updates().map_err(runtime)?;
     let bookings = store.bookings().map_err(runtime)?;
     let leases = store.leases().map_err(runtime)?;

@@ -121,6 +121,36 @@ fn replace_round_trips_events_and_cursor() {
 }
 
 #[test]
+fn account_overview_of_names_only_those_accounts_pg() {
+    crate::store::testing::on_pg(account_overview_of_names_only_those_accounts);
+}
+
+#[test]
+fn account_overview_of_names_only_those_accounts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
+    let a = store.ensure_account("org:a@example.com", "google").unwrap();
+    store.ensure_account("org:b@example.com", "google").unwrap();
+    let c = store.ensure_account("org:c@example.com", "google").unwrap();
+    store
+        .replace_account_events(a, "primary", &[event("x"), event("y")], Some("t"))
+        .unwrap();
+    store
+        .replace_account_events(c, "primary", &[event("z")], None)
+        .unwrap();
+    let all = store.account_overview().unwrap();
+    assert_eq!(all.len(), 3);
+    // Unknown names are skipped; the rows are the same as in the whole overview, by name.
+    let some = store
+        .account_overview_of(&["org:c@example.com", "org:nobody", "org:a@example.com"])
+        .unwrap();
+    assert_eq!(some, vec![all[0].clone(), all[2].clone()]);
+    assert_eq!((some[0].events, some[0].cursors), (2, 1));
+    assert_eq!((some[1].events, some[1].cursors), (1, 0));
+    assert!(store.account_overview_of(&[]).unwrap().is_empty());
+}
+
+#[test]
 fn apply_changes_upserts_and_deletes_pg() {
     crate::store::testing::on_pg(apply_changes_upserts_and_deletes);
 }
@@ -238,13 +268,63 @@ fn store_with(events: &[Event]) -> (tempfile::TempDir, Store) {
 }
 
 fn loaded_ids(store: &Store, w: &Window) -> Vec<String> {
-    store
-        .load_events_in(None, w.from, w.to)
-        .unwrap()
-        .into_iter()
-        .flat_map(|c| c.events)
-        .map(|e| e.event_id)
-        .collect()
+    let ids = |account: Option<&str>| -> Vec<String> {
+        store
+            .load_events_in(account, w.from, w.to)
+            .unwrap()
+            .into_iter()
+            .flat_map(|c| c.events)
+            .map(|e| e.event_id)
+            .collect()
+    };
+    let all = ids(None);
+    // The one-account query (org mode) loads the same from the only account.
+    assert_eq!(ids(Some("work")), all);
+    all
+}
+
+#[test]
+fn windowed_load_of_one_account_leaves_the_others_out_pg() {
+    crate::store::testing::on_pg(windowed_load_of_one_account_leaves_the_others_out);
+}
+
+#[test]
+fn windowed_load_of_one_account_leaves_the_others_out() {
+    let w = window();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = crate::store::testing::open_in(tmp.path()).unwrap();
+    let master = master_at("series", at(2026, 1, 5, 9), "FREQ=WEEKLY");
+    let moved = override_of(&master, "moved", at(2026, 6, 1, 9), at(2026, 6, 2, 9));
+    for (name, events) in [
+        ("org:a", vec![single_at("a-in", at(2026, 6, 1, 9), 30)]),
+        ("org:b", vec![master.clone(), moved.clone()]),
+        ("org:c", vec![single_at("c-old", at(2016, 6, 1, 9), 30)]),
+    ] {
+        let acc = store.ensure_account(name, "google").unwrap();
+        store
+            .replace_account_events(acc, "primary", &events, None)
+            .unwrap();
+    }
+    let of = |account: &str| -> Vec<(String, String)> {
+        store
+            .load_events_in(Some(account), w.from, w.to)
+            .unwrap()
+            .into_iter()
+            .flat_map(|c| {
+                let acc = c.account.clone();
+                c.events.into_iter().map(move |e| (acc.clone(), e.event_id))
+            })
+            .collect()
+    };
+    let pair = |a: &str, e: &str| (a.to_string(), e.to_string());
+    assert_eq!(of("org:a"), [pair("org:a", "a-in")]);
+    assert_eq!(
+        of("org:b"),
+        [pair("org:b", "series"), pair("org:b", "moved")]
+    );
+    assert!(of("org:c").is_empty());
+    assert!(of("org:nobody").is_empty());
+    assert_eq!(store.load_events_in(None, w.from, w.to).unwrap().len(), 2);
 }
 
 #[test]
