@@ -331,6 +331,8 @@ fn notify(states: &[NotifyState]) {
 /// A finished sync, for the analyser.
 struct Synced {
     changed: bool,
+    /// The account synced; `None`: the configuration changed (everything is analysed).
+    account: Option<String>,
 }
 
 async fn main_loop(
@@ -439,7 +441,7 @@ async fn main_loop(
                     health.retain(|name, _| cfg.account(name).is_some());
                 }
                 accounts = AccountTasks::start(&shared, &cancel, &wake, &synced_tx);
-                let _ = synced_tx.send(Synced { changed: true }).await;
+                let _ = synced_tx.send(Synced { changed: true, account: None }).await;
             }
             _ = hup.recv() => {
                 notify(&[NotifyState::Reloading]);
@@ -461,7 +463,7 @@ async fn main_loop(
                         crate::metrics::global().clear_accounts();
                         accounts = AccountTasks::start(&shared, &cancel, &wake, &synced_tx);
                         // The roster or the cadence rules may have changed: analyse again.
-                        let _ = synced_tx.send(Synced { changed: true }).await;
+                        let _ = synced_tx.send(Synced { changed: true, account: None }).await;
                         tracing::info!(file = %config_path.display(), "configuration reloaded");
                     }
                     Err(e) => {
@@ -669,6 +671,7 @@ async fn sync_once(shared: &Shared, target: &SyncTarget, synced: &mpsc::Sender<S
     let _ = synced
         .send(Synced {
             changed: changed || flipped,
+            account: Some(target.account.clone()),
         })
         .await;
     failures
@@ -697,32 +700,51 @@ async fn analyser(
     cancel: CancellationToken,
 ) {
     let mut analysed_once = false;
-    // With a shared store the accounts may sync on other instances, whose changes this one does
-    // not hear about: analyse at least every interval then, else at least hourly.
-    let every = if shared.leases.is_some() {
-        shared.config().sync.interval.as_std()
-    } else {
-        schedule::ANALYSIS_EVERY
+    // A manager's figures, kept between passes: a pass after a sync analyses only the managers
+    // whose accounts changed, and the totals (status line, metrics) cover everyone.
+    let mut per_manager: BTreeMap<String, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    // With a shared store a manager's accounts may sync on other instances, whose changes this
+    // one does not hear about: when some manager has several accounts, analyse everyone at
+    // least every interval; else at least hourly (time passing alone opens gaps).
+    let every = {
+        let config = shared.config();
+        let split = shared.leases.is_some()
+            && crate::org::cycle_configs(&config, &shared.state_dir)
+                .iter()
+                .any(|c| c.accounts.len() > 1);
+        if split {
+            config.sync.interval.as_std()
+        } else {
+            schedule::ANALYSIS_EVERY
+        }
     };
     let mut hourly = Box::pin(tokio::time::sleep(every));
     loop {
-        tokio::select! {
+        // The accounts whose change calls for an analysis; `None`: every manager.
+        let dirty: Option<std::collections::BTreeSet<String>> = tokio::select! {
             biased;
             () = cancel.cancelled() => return,
             msg = synced.recv() => {
                 let Some(first) = msg else { return };
-                let mut changed = first.changed;
-                while let Ok(more) = synced.try_recv() {
-                    changed |= more.changed;
+                let mut all = false;
+                let mut accounts = std::collections::BTreeSet::new();
+                for m in std::iter::once(first).chain(std::iter::from_fn(|| synced.try_recv().ok())) {
+                    if m.changed {
+                        match m.account {
+                            Some(a) => { accounts.insert(a); }
+                            None => all = true,
+                        }
+                    }
                 }
-                if !changed && analysed_once {
+                if accounts.is_empty() && !all && analysed_once {
                     let status = shared.status_line();
                     notify(&[NotifyState::Status(&status)]);
                     continue;
                 }
+                (analysed_once && !all).then_some(accounts)
             }
-            () = &mut hourly => {}
-        }
+            () = &mut hourly => None,
+        };
         let now = shared.clock.now();
         let base = shared.cycle_context();
         let configs = crate::org::cycle_configs(&base.config, &shared.state_dir);
@@ -730,13 +752,19 @@ async fn analyser(
         // Not cut short by a stop request: a delivery must not be dropped between sending an
         // alert and recording it. The shutdown deadline bounds the wait. Org mode: one pass
         // per manager, each on their own derived config.
-        let mut reports = 0usize;
-        let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
         let mut problems: Vec<String> = Vec::new();
         let mut failed: Option<String> = None;
+        let managers: std::collections::BTreeSet<String> =
+            configs.iter().map(|c| c.manager.email.clone()).collect();
+        per_manager.retain(|m, _| managers.contains(m));
         for config in configs {
             if cancel.is_cancelled() {
                 return;
+            }
+            if let Some(dirty) = &dirty
+                && !config.accounts.iter().any(|a| dirty.contains(&a.name))
+            {
+                continue;
             }
             if !shared.analyses_here(&config) {
                 // Another instance holds the account this analysis goes with: it analyses and
@@ -759,10 +787,10 @@ async fn analyser(
             }
             match &stages.analysis {
                 Ok(a) => {
-                    reports += a.analysis.reports.len();
-                    for (k, n) in open_by_kind(a, now) {
-                        *by_kind.entry(k).or_insert(0) += n;
-                    }
+                    per_manager.insert(
+                        ctx.config.manager.email.clone(),
+                        (a.analysis.reports.len(), open_by_kind(a, now)),
+                    );
                 }
                 Err(e) => {
                     tracing::error!(manager = %ctx.config.manager.email, "analysis failed: {e}");
@@ -771,7 +799,16 @@ async fn analyser(
             }
         }
         analysed_once = true;
-        hourly.as_mut().reset(Instant::now() + every);
+        if dirty.is_none() {
+            hourly.as_mut().reset(Instant::now() + every);
+        }
+        let reports: usize = per_manager.values().map(|(n, _)| n).sum();
+        let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, kinds) in per_manager.values() {
+            for (k, n) in kinds {
+                *by_kind.entry(k.clone()).or_insert(0) += n;
+            }
+        }
         let line = match failed {
             None => {
                 crate::metrics::global().alerts_open(&by_kind);
