@@ -649,7 +649,14 @@ fn run_backend(
 
     let mut cycles = Vec::new();
     if daemons {
-        let warmup = Duration::from_secs(INTERVAL_S + 15);
+        // BENCH_WARMUP_S=N: a longer warm-up, to measure after the start-up round (every
+        // manager is analysed once after their account's first daemon sync).
+        let warmup = Duration::from_secs(
+            std::env::var("BENCH_WARMUP_S")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(INTERVAL_S + 15),
+        );
         cycles.push(daemon_cycle(
             g,
             bin,

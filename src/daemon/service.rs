@@ -100,6 +100,10 @@ pub struct Shared {
     summary: Mutex<String>,
     /// Set when several instances may share the store: this instance and the accounts it holds.
     leases: Option<LeaseMode>,
+    /// The configs the account tasks run for (org mode: one per manager), set whenever they
+    /// start (start, reload, a changed directory), so that the analyser and `/healthz` do not
+    /// expand the org again on every pass.
+    cycle_configs: RwLock<Arc<Vec<Config>>>,
 }
 
 /// This instance among several sharing one store (`daemon/leases.rs`).
@@ -146,6 +150,11 @@ impl Shared {
         &self.state_dir
     }
 
+    /// The per-manager configs of the running account tasks (see the field).
+    fn cycle_configs(&self) -> Arc<Vec<Config>> {
+        Arc::clone(&self.cycle_configs.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Whether this instance holds `account` (always, without a shared store).
     pub fn holds(&self, account: &str) -> bool {
         self.leases
@@ -170,7 +179,12 @@ impl Shared {
     pub fn verdict(&self) -> Verdict {
         let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
         // Org mode: every manager's accounts.
-        let config = crate::org::flat(&self.config(), &self.state_dir);
+        let mut config = (*self.config()).clone();
+        config.accounts = self
+            .cycle_configs()
+            .iter()
+            .flat_map(|c| c.accounts.iter().cloned())
+            .collect();
         match &self.leases {
             None => health::verdict(&config, &health, self.clock.now()),
             // Each instance answers for the accounts it holds; the others are theirs.
@@ -302,8 +316,10 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
     }
     let lease_mode = store_is_shared(&opts.config).then(LeaseMode::new);
     crate::providers::quota::global().configure(&opts.config.quota);
+    let first_configs = Arc::new(crate::org::cycle_configs(&opts.config, &opts.state_dir));
     let shared = Arc::new(Shared {
         leases: lease_mode,
+        cycle_configs: RwLock::new(first_configs),
         config: RwLock::new(Arc::new(opts.config)),
         health: Mutex::new(health),
         clock: Clock::starting_at(opts.now),
@@ -519,6 +535,10 @@ impl AccountTasks {
         let interval = config.sync.interval.as_std();
         // Org mode: every manager's accounts, each its own task as in the single-manager mode.
         let configs = crate::org::cycle_configs(&config, &shared.state_dir);
+        *shared
+            .cycle_configs
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(configs.clone());
         if let Some(l) = &shared.leases {
             *l.wanted.lock().unwrap_or_else(|p| p.into_inner()) = configs
                 .iter()
@@ -747,7 +767,7 @@ async fn analyser(
         };
         let now = shared.clock.now();
         let base = shared.cycle_context();
-        let configs = crate::org::cycle_configs(&base.config, &shared.state_dir);
+        let configs = shared.cycle_configs();
         let org = base.config.org.is_some();
         // Not cut short by a stop request: a delivery must not be dropped between sending an
         // alert and recording it. The shutdown deadline bounds the wait. Org mode: one pass
@@ -757,7 +777,7 @@ async fn analyser(
         let managers: std::collections::BTreeSet<String> =
             configs.iter().map(|c| c.manager.email.clone()).collect();
         per_manager.retain(|m, _| managers.contains(m));
-        for config in configs {
+        for config in configs.iter().cloned() {
             if cancel.is_cancelled() {
                 return;
             }
