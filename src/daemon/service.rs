@@ -344,6 +344,9 @@ fn notify(states: &[NotifyState]) {
     }
 }
 
+/// How often unchanged syncs refresh systemd's `STATUS=` line at most.
+const STATUS_EVERY: Duration = Duration::from_secs(5);
+
 /// A finished sync, for the analyser.
 struct Synced {
     changed: bool,
@@ -739,6 +742,7 @@ async fn analyser(
         }
     };
     let mut hourly = Box::pin(tokio::time::sleep(every));
+    let mut status_at = Instant::now();
     loop {
         // The accounts whose change calls for an analysis; `None`: every manager.
         let dirty: Option<std::collections::BTreeSet<String>> = tokio::select! {
@@ -757,8 +761,13 @@ async fn analyser(
                     }
                 }
                 if accounts.is_empty() && !all && analysed_once {
-                    let status = shared.status_line();
-                    notify(&[NotifyState::Status(&status)]);
+                    // The status line looks at every account: at most every few seconds, not
+                    // after every one of thousands of unchanged syncs.
+                    if status_at.elapsed() >= STATUS_EVERY {
+                        status_at = Instant::now();
+                        let status = shared.status_line();
+                        notify(&[NotifyState::Status(&status)]);
+                    }
                     continue;
                 }
                 (analysed_once && !all).then_some(accounts)
