@@ -168,13 +168,6 @@ impl Shared {
         config.accounts.first().is_none_or(|a| self.holds(&a.name))
     }
 
-    /// This instance's id and the accounts it holds, with a shared store.
-    pub fn lease_view(&self) -> Option<(String, Held)> {
-        self.leases
-            .as_ref()
-            .map(|l| (l.me.id.clone(), l.held_tx.borrow().clone()))
-    }
-
     /// The `/healthz` verdict now.
     pub fn verdict(&self) -> Verdict {
         let health = self.health.lock().unwrap_or_else(|p| p.into_inner());

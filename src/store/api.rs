@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use crate::model::Event;
 
 use super::{
-    AgendaDocument, AgendaLink, AsyncStore, Booking, Instance, InstanceRow, LeaseRound, LeaseRow,
-    OutboxPlan, OutboxView, PendingDelivery, Result, StoredCalendar, SyncOutcome,
+    AgendaDocument, AgendaLink, AsyncStore, Booking, Instance, LeaseRound, OutboxPlan, OutboxView,
+    PendingDelivery, Result, StoredCalendar, SyncOutcome,
 };
 
 /// Accounts, calendars, events and the record of sync passes.
@@ -231,9 +231,6 @@ pub trait Leases: Send + Sync {
         &self,
         account: &str,
     ) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
-    /// Every lease and every instance (for `status`).
-    fn lease_table(&self)
-    -> impl Future<Output = Result<(Vec<LeaseRow>, Vec<InstanceRow>)>> + Send;
     /// Pause a quota scope for every instance until `until`.
     fn note_throttle(
         &self,
@@ -279,10 +276,6 @@ impl Leases for AsyncStore {
     async fn leased_synced_at(&self, account: &str) -> Result<Option<DateTime<Utc>>> {
         let account = account.to_string();
         self.call(move |s| s.leased_synced_at(&account)).await
-    }
-
-    async fn lease_table(&self) -> Result<(Vec<LeaseRow>, Vec<InstanceRow>)> {
-        self.call(|s| Ok((s.leases()?, s.instances()?))).await
     }
 
     async fn note_throttle(&self, scope: &str, until: DateTime<Utc>) -> Result<()> {
